@@ -1,0 +1,49 @@
+/*
+ * A framed, non-blocking IPC channel on one end of a socketpair, driven
+ * by libevent.  The first frame in each direction is MSG_HELLO carrying
+ * IPC_PROTO_VERSION; a mismatch, an unknown type, a frame over its cap
+ * or a payload the handler rejects closes the channel.
+ */
+#ifndef PM_CHAN_H
+#define PM_CHAN_H
+
+#include <stdint.h>
+
+#include "ipc.h"
+
+struct event_base;
+struct chan;
+
+/* Return 0 if the message was handled, -1 to fail the channel. */
+typedef int	(*chan_dispatch_fn)(struct chan *, const struct msg_hdr *,
+		    struct msgr *, void *);
+typedef void	(*chan_closed_fn)(struct chan *, const char *why, void *);
+
+struct chan_peerinfo {
+	char	role[16];
+	int	instance;
+	long	pid;
+};
+
+struct chan	*chan_new(struct event_base *, int fd, const char *peer,
+		    size_t data_cap, chan_dispatch_fn, chan_closed_fn, void *);
+void		 chan_free(struct chan *);
+void		 chan_send(struct chan *, unsigned int type, uint32_t id,
+		    const struct msgw *);
+/* Flush pending frames, then write this one directly and synchronously:
+ * the payload never sits in a library-owned buffer. */
+int		 chan_send_secret(struct chan *, unsigned int type, uint32_t id,
+		    const struct msgw *);
+int		 chan_flush_sync(struct chan *, int timeout_ms);
+uint32_t	 chan_next_id(struct chan *);
+size_t		 chan_pending(const struct chan *);
+const char	*chan_peer(const struct chan *);
+const struct chan_peerinfo *chan_peerinfo(const struct chan *);
+int		 chan_fd(const struct chan *);
+/* Stop reading (backpressure) or resume. */
+void		 chan_pause(struct chan *, int);
+void		 chan_set_data_cap(struct chan *, size_t);
+/* Our own identity, sent in HELLO by every channel of this process. */
+void		 chan_set_identity(const char *role, int instance);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * The IPC protocol between privatemoded's processes: parent, network
+ * workers and key daemons (keyd).  This header is the single definition
+ * of the wire format; bump IPC_PROTO_VERSION whenever a message type is
+ * added, removed or changes its fields.
+ *
+ * Topology (socketpairs created by the parent, one set per instance i):
+ *
+ *	parent <-> worker[i]	config, shutdown, metrics
+ *	parent <-> keyd[i]	config, secrets, log lines, workspace writes
+ *	worker[i] <-> keyd[i]	the data path (sealing requests, TLS bytes)
+ *
+ * Frame: a fixed header followed by `len` payload bytes.  Payloads are
+ * built and read with the typed msg_put_* / msg_get_* helpers; a reader
+ * that runs short, or finds bytes left over at msg_end(), fails.
+ */
+#ifndef PM_IPC_H
+#define PM_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPC_PROTO_VERSION	1
+
+/* Child file descriptors set up by the parent before exec. */
+#define IPC_FD_PARENT		3	/* channel to the parent */
+#define IPC_FD_PEER		4	/* worker <-> keyd channel */
+#define IPC_FD_LISTEN0		5	/* workers: first inherited listener */
+
+/* Caps on a single frame's payload, checked before it is buffered. */
+#define IPC_MAX_SMALL		(64 * 1024)
+#define IPC_MAX_CONFIG		(1024 * 1024)
+#define IPC_MAX_DATA_FLOOR	(16 * 1024 * 1024)	/* data path minimum */
+#define IPC_MAX_DATA_CEIL	(1024U * 1024 * 1024)	/* absolute limit */
+
+/*
+ * Message types: X(name, payload cap, direction).  A cap of 0 means "the
+ * channel's data cap", which scales with max_body_size.  Requests that
+ * expect an answer carry a request id the answer repeats.
+ */
+#define IPC_MESSAGES(X)							\
+	X(MSG_HELLO,		IPC_MAX_SMALL,	"any: protocol version, role, pid") \
+	X(MSG_CONFIG,		IPC_MAX_CONFIG,	"parent->child: non-secret config") \
+	X(MSG_CONFIG_DONE,	IPC_MAX_SMALL,	"child->parent: config applied") \
+	X(MSG_SANDBOXED,	IPC_MAX_SMALL,	"keyd->parent: sandbox on, send secrets") \
+	X(MSG_SECRETS,		IPC_MAX_SMALL,	"parent->keyd: API key, cache salt") \
+	X(MSG_SECRETS_DONE,	IPC_MAX_SMALL,	"keyd->parent: secrets installed") \
+	X(MSG_SHUTDOWN,		IPC_MAX_SMALL,	"parent->child: drain and exit") \
+	X(MSG_LOG,		IPC_MAX_SMALL,	"keyd->parent: one log line") \
+	X(MSG_STATUS_REQ,	IPC_MAX_SMALL,	"worker->keyd: readiness query") \
+	X(MSG_STATUS_ANS,	IPC_MAX_SMALL,	"keyd->worker: readiness answer") \
+	X(MSG_TEST_SYSCALL,	IPC_MAX_SMALL,	"worker->keyd: test hook, forbidden syscall")
+
+enum msg_type {
+	MSG_NONE = 0,
+#define IPC_ENUM(name, cap, what)	name,
+	IPC_MESSAGES(IPC_ENUM)
+#undef IPC_ENUM
+	MSG_TYPE_MAX
+};
+
+struct msg_hdr {
+	uint32_t	len;		/* payload bytes after the header */
+	uint16_t	type;		/* enum msg_type */
+	uint16_t	flags;		/* reserved, must be 0 */
+	uint32_t	id;		/* request id, echoed in the answer */
+} __attribute__((__packed__));
+
+const char	*msg_to_str(unsigned int type);
+size_t		 msg_cap(unsigned int type, size_t data_cap);
+
+/* --- typed marshalling ---------------------------------------------- */
+
+/* Writer: a growable buffer.  Secret writers are zeroed when freed. */
+struct msgw {
+	uint8_t	*buf;
+	size_t	 len;
+	size_t	 cap;
+	int	 secret;
+};
+
+void	msgw_init(struct msgw *, size_t hint);
+void	msgw_init_secret(struct msgw *, size_t hint);
+void	msgw_free(struct msgw *);
+void	msg_put_u8(struct msgw *, uint8_t);
+void	msg_put_u16(struct msgw *, uint16_t);
+void	msg_put_u32(struct msgw *, uint32_t);
+void	msg_put_u64(struct msgw *, uint64_t);
+void	msg_put_i64(struct msgw *, int64_t);
+/* Length-prefixed (u32) byte string; NULL/0 is an empty string. */
+void	msg_put_bytes(struct msgw *, const void *, size_t);
+/* Length-prefixed string; NULL encodes as absent (len 0xffffffff). */
+void	msg_put_str(struct msgw *, const char *);
+/* Raw bytes with no prefix, for fixed-size fields. */
+void	msg_put_raw(struct msgw *, const void *, size_t);
+
+/*
+ * Reader over one received payload.  Getters never read past the end:
+ * on a short read they record the error, return zeroes, and every later
+ * getter fails too, so a handler may check once at msg_end().
+ */
+struct msgr {
+	const uint8_t	*p;
+	size_t		 left;
+	int		 err;
+};
+
+void	 msgr_init(struct msgr *, const void *, size_t);
+uint8_t	 msg_get_u8(struct msgr *);
+uint16_t msg_get_u16(struct msgr *);
+uint32_t msg_get_u32(struct msgr *);
+uint64_t msg_get_u64(struct msgr *);
+int64_t	 msg_get_i64(struct msgr *);
+/* Zero-copy view of a length-prefixed byte string. */
+const uint8_t *msg_get_bytes(struct msgr *, size_t *);
+/* Copy of a length-prefixed string (NUL-terminated, no embedded NULs);
+ * NULL when absent or on error (check msg_end()). */
+char	*msg_get_str(struct msgr *);
+int	 msg_get_raw(struct msgr *, void *, size_t);
+/* 0 if every byte was consumed and nothing ran short, else -1. */
+int	 msg_end(const struct msgr *);
+
+#endif

@@ -1,0 +1,4 @@
+# --- keyd: key daemon, crypto core, attestation -------------------------
+noinst_LIBRARIES += libkeyd.a
+libkeyd_a_SOURCES =
+include $(srcdir)/keyd/crypto/crypto.mk

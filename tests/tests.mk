@@ -1,0 +1,10 @@
+# --- tests: unit (C), integration (shell, as root), node peers ----------
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+	PM_TOP_SRCDIR='$(abs_top_srcdir)'; export PM_TOP_SRCDIR; \
+	PM_TOP_BUILDDIR='$(abs_top_builddir)'; export PM_TOP_BUILDDIR; \
+	PM_VECTORS=$${PM_VECTORS:-'$(abs_top_srcdir)/../shared/vectors'}; export PM_VECTORS; \
+	PM_NODE='$(NODE)'; export PM_NODE;
+
+include $(srcdir)/tests/unit/unit.mk
