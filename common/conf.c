@@ -384,17 +384,25 @@ split_hostport(const char *s, char **host, char **port, const char *defport)
 }
 
 static int
-valid_port(const char *s)
+valid_port_range(const char *s, long long min)
 {
 	long long	 v;
 	const char	*e;
 
-	return parse_int(s, 1, 65535, &v, &e) == 0 && isdigit((unsigned char)*s);
+	return parse_int(s, min, 65535, &v, &e) == 0 &&
+	    isdigit((unsigned char)*s);
 }
 
 static int
+valid_port(const char *s)
+{
+	return valid_port_range(s, 1);
+}
+
+/* allow_any: a listening address, which may be a wildcard or port 0. */
+static int
 check_hostport(const char *what, const char *value, const char *defport,
-    int allow_wildcard)
+    int allow_any)
 {
 	char	*h, *p;
 	int	 ok;
@@ -403,7 +411,8 @@ check_hostport(const char *what, const char *value, const char *defport,
 		log_warnx("%s: bad address \"%s\"", what, value);
 		return -1;
 	}
-	ok = valid_port(p) && (*h != '\0' || allow_wildcard);
+	ok = valid_port_range(p, allow_any ? 0 : 1) &&
+	    (*h != '\0' || allow_any);
 	if (!ok)
 		log_warnx("%s: bad address \"%s\"", what, value);
 	free(h);
@@ -569,16 +578,49 @@ field_equal(const struct config *a, const struct config *b,
 	return 0;
 }
 
+static void
+field_copy(struct config *dst, const struct config *src,
+    const struct keydef *kd)
+{
+	const struct strlist	*l;
+	int			 i;
+
+	field_clear(dst, kd);
+	switch (kd->kind) {
+	case K_STR:
+	case K_SECRET:
+		if (*FIELD(src, kd, char *) != NULL)
+			*FIELD(dst, kd, char *) =
+			    xstrdup(*FIELD(src, kd, char *));
+		break;
+	case K_LIST:
+		l = FIELD(src, kd, struct strlist);
+		for (i = 0; i < l->n; i++)
+			strlist_add(FIELD(dst, kd, struct strlist), l->v[i]);
+		break;
+	default:
+		/* Scalars: the field sizes differ by kind; copy by size. */
+		memcpy((char *)dst + kd->off, (const char *)src + kd->off,
+		    kd->kind == K_INT ? sizeof(long long) :
+		    kd->kind == K_DURATION ? sizeof(int64_t) :
+		    kd->kind == K_SIZE ? sizeof(uint64_t) : sizeof(int));
+		break;
+	}
+}
+
 void
-config_restart_keys(const struct config *old, const struct config *new)
+config_carry_restart_keys(struct config *new, const struct config *old)
 {
 	size_t	i;
 
-	for (i = 0; i < nitems(keydefs); i++)
-		if ((keydefs[i].flags & CF_RESTART) &&
-		    !field_equal(old, new, &keydefs[i]))
-			log_warnx("reload: %s changed; the new value takes "
-			    "effect only after a restart", keydefs[i].name);
+	for (i = 0; i < nitems(keydefs); i++) {
+		if (!(keydefs[i].flags & CF_RESTART) ||
+		    field_equal(old, new, &keydefs[i]))
+			continue;
+		log_warnx("reload: %s changed; keeping the running value until "
+		    "a restart", keydefs[i].name);
+		field_copy(new, old, &keydefs[i]);
+	}
 }
 
 void

@@ -123,9 +123,9 @@ int		 config_validate(struct config *);
 void		 config_warn_testonly(const struct config *);
 /* Resolved worker count (0 = number of online CPUs). */
 int		 config_workers(const struct config *);
-/* Keys whose change needs a restart, compared old vs new. */
-void		 config_restart_keys(const struct config *,
-		    const struct config *);
+/* Keys a reload cannot change: warn and keep the running values. */
+void		 config_carry_restart_keys(struct config *new,
+		    const struct config *old);
 
 /* Non-secret fields to a child, and back. */
 void		 config_marshal(const struct config *, struct msgw *);

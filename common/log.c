@@ -16,6 +16,7 @@ static int		 log_level = LOG_INFO;
 static enum log_format	 log_fmt = LOG_FORMAT_TEXT;
 static const char	*log_role = "privatemoded";
 static int		 log_instance = -1;
+static int		 log_pinned;	/* -d: keep debug whatever the config says */
 static log_sink_fn	 log_sink;
 static void		*log_sink_arg;
 static void		(*log_fatalhook)(void);
@@ -34,7 +35,15 @@ log_init(int to_stderr, int level, enum log_format format)
 void
 log_setlevel(int level)
 {
-	log_level = level;
+	if (!log_pinned)
+		log_level = level;
+}
+
+void
+log_pindebug(void)
+{
+	log_level = LOG_DEBUG;
+	log_pinned = 1;
 }
 
 int

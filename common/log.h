@@ -22,6 +22,8 @@ typedef void (*log_sink_fn)(int prio, const char *msg, void *arg);
 
 void	log_init(int to_stderr, int level, enum log_format format);
 void	log_setlevel(int level);
+/* Debug level that later log_setlevel() calls do not lower (-d). */
+void	log_pindebug(void);
 int	log_getlevel(void);
 void	log_setformat(enum log_format format);
 void	log_procinit(const char *role, int instance);

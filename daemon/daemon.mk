@@ -1,5 +1,9 @@
-# --- the privatemoded binary: parent and network workers ----------------
+# --- the privatemoded binary: parent, network workers, keyd -------------
 sbin_PROGRAMS = privatemoded
 privatemoded_SOURCES = \
-	daemon/privatemoded.c daemon/privatemoded.h
+	daemon/parent.c daemon/parent.h \
+	daemon/privatemoded.c daemon/privatemoded.h \
+	daemon/route.c daemon/route.h \
+	daemon/server.c daemon/server.h \
+	daemon/worker.c daemon/worker.h
 privatemoded_LDADD = libkeyd.a libcommon.a $(PM_LIBS)

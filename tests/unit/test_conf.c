@@ -277,8 +277,10 @@ test_validation(void)
 	expect_invalid("port 0\n", "t.conf:1: port: bad port \"0\"");
 	expect_invalid("listen 1.2.3.4:x\n",
 	    "t.conf:1: listen: bad address \"1.2.3.4:x\"");
-	expect_invalid("metrics_listen localhost:0\n",
-	    "t.conf:1: metrics_listen: bad address \"localhost:0\"");
+	expect_invalid("metrics_listen localhost:99999\n",
+	    "t.conf:1: metrics_listen: bad address \"localhost:99999\"");
+	expect_invalid("listen [::1\n",
+	    "t.conf:1: listen: bad address \"[::1\"");
 	expect_invalid("cdn_base_url ftp://x\n",
 	    "t.conf:1: cdn_base_url: must be an http:// or https:// URL");
 	expect_invalid("chroot_dir relative\n",

@@ -1,0 +1,37 @@
+/*
+ * Privilege handling: the one fixed drop sequence every child runs, and
+ * the parent's switch to the unprivileged user with the few capabilities
+ * it keeps to supervise (spawning children that chroot and switch ids).
+ */
+#ifndef PM_PRIVDROP_H
+#define PM_PRIVDROP_H
+
+#include <sys/types.h>
+#include <stdint.h>
+
+struct privdrop {
+	const char	*chroot;	/* NULL: no chroot */
+	uid_t		 uid;
+	gid_t		 gid;
+	int		 switch_ids;	/* 0 when we never had root */
+	/* rlimits; RLIM_INFINITY-like -1 means leave as is */
+	long long	 nofile;
+	long long	 fsize;
+	long long	 nproc;
+};
+
+/* The drop sequence; any failure is fatal. */
+void	privdrop(const struct privdrop *);
+/*
+ * Parent: become uid/gid for good, keeping only CAP_SYS_CHROOT (passed
+ * to children as an ambient capability so a respawned child can still
+ * chroot) and CAP_DAC_READ_SEARCH (to re-read root-only key files on
+ * reload); then no_new_privs.
+ */
+void	privdrop_parent(uid_t, gid_t);
+/* 1 if we run with root privileges (uid 0). */
+int	priv_is_root(void);
+/* Effective/permitted/ambient capability masks (for tests and logs). */
+int	priv_caps(uint64_t *eff, uint64_t *prm, uint64_t *amb);
+
+#endif

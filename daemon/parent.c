@@ -1,0 +1,1062 @@
+/*
+ * The parent: starts as root, reads the configuration and secrets, binds
+ * the listeners, fork+execs one keyd and one worker per instance, hands
+ * each keyd its secrets (then scrubs its own copies), drops to the
+ * unprivileged user and supervises: respawn with back-off, graceful
+ * drain on SIGTERM/SIGINT, configuration reload on SIGHUP.
+ *
+ * Secrets at rest in the parent live in a sealed memfd, not in its
+ * address space: a read of the parent's memory finds no key.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "chan.h"
+#include "conf.h"
+#include "ipc.h"
+#include "log.h"
+#include "parent.h"
+#include "privdrop.h"
+#include "util.h"
+
+#define RESPAWN_MIN_MS		500
+#define RESPAWN_MAX_MS		30000
+#define STABLE_UPTIME_MS	30000	/* a pair that lived this long resets back-off */
+#define STRAGGLER_MS		5000	/* other half of a dead pair: then SIGKILL */
+#define MAX_LISTENERS		32
+
+enum role { ROLE_WORKER, ROLE_KEYD };
+
+struct child {
+	pid_t		 pid;		/* 0 when not running */
+	struct chan	*chan;
+	int		 ready;
+};
+
+enum pair_state { PAIR_RUNNING, PAIR_DRAINING };
+
+struct pair {
+	TAILQ_ENTRY(pair)	 entry;
+	int			 instance;
+	int			 generation;
+	enum pair_state		 state;
+	struct child		 worker;
+	struct child		 keyd;
+	uint64_t		 started_ms;
+	int			 failures;
+	struct event		*respawn;	/* pending while scheduled */
+	struct event		*straggler;
+};
+
+static struct {
+	struct event_base	*base;
+	struct parent_opts	*opts;
+	struct config		*conf;
+	char			 self_exe[PATH_MAX];
+	int			 privileged;
+	uid_t			 uid;
+	gid_t			 gid;
+	int			 lfds[MAX_LISTENERS];
+	int			 nlfds;
+	int			 store_fd;	/* sealed memfd: MSG_SECRETS payload */
+	int			 cli_fd;	/* memfd: secrets from argv */
+	int			 salt_fd;	/* memfd: process-lifetime random salt */
+	int			 generation;
+	int			 shutting_down;
+	TAILQ_HEAD(, pair)	 pairs;
+	struct event		*kill_timer;
+} P = { .store_fd = -1, .cli_fd = -1, .salt_fd = -1 };
+
+static void	spawn_pair(struct pair *);
+static void	pair_check_dead(struct pair *);
+
+/* --- secrets store -------------------------------------------------- */
+
+static int
+memfd_store(const char *name, const void *p, size_t len)
+{
+	int	fd;
+
+	if ((fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1)
+		fatal("memfd_create");
+	if (len > 0 && write(fd, p, len) != (ssize_t)len)
+		fatal("memfd write");
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1)
+		fatal("memfd seal");
+	return fd;
+}
+
+/* Read a whole memfd into a secret writer (zeroed on free). */
+static void
+memfd_load(int fd, struct msgw *w)
+{
+	struct stat	st;
+
+	if (fstat(fd, &st) == -1)
+		fatal("memfd fstat");
+	msgw_init_secret(w, (size_t)st.st_size + 1);
+	if (st.st_size > 0 && pread(fd, w->buf, (size_t)st.st_size, 0) !=
+	    st.st_size)
+		fatal("memfd read");
+	w->len = (size_t)st.st_size;
+}
+
+/* The two secret fields of a store: u8 present, bytes value. */
+static int
+store_field(int fd, int index, struct msgw *out)
+{
+	struct msgw	 w;
+	struct msgr	 r;
+	const uint8_t	*v = NULL;
+	size_t		 n = 0;
+	int		 i, present = 0;
+
+	memfd_load(fd, &w);
+	msgr_init(&r, w.buf, w.len);
+	for (i = 0; i <= index; i++) {
+		present = msg_get_u8(&r);
+		v = msg_get_bytes(&r, &n);
+	}
+	if (r.err)
+		fatalx("%s: corrupt secret store", __func__);
+	if (present)
+		msg_put_raw(out, v, n);
+	msgw_free(&w);
+	return present;
+}
+
+static void
+random_salt(void)
+{
+	uint8_t	raw[32];
+	char	b64[64];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw),
+	    sodium_base64_VARIANT_ORIGINAL);
+	P.salt_fd = memfd_store("pm-salt", b64, strlen(b64));
+	sodium_memzero(raw, sizeof(raw));
+	sodium_memzero(b64, sizeof(b64));
+}
+
+/* Resolve a secret config value: "@path" reads the file, else literal. */
+static int
+resolve_secret(const char *what, const char *value, struct msgw *out)
+{
+	char	*buf, *t;
+	size_t	 len;
+
+	if (value[0] != '@') {
+		msg_put_raw(out, value, strlen(value));
+		return 0;
+	}
+	if (read_file(value + 1, 64 * 1024, &buf, &len) == -1) {
+		log_warn("failed to read %s file \"%s\"", what, value + 1);
+		return -1;
+	}
+	t = trim_space(buf);
+	msg_put_raw(out, t, strlen(t));
+	freezero(buf, len + 1);
+	return 0;
+}
+
+static void
+put_secret_field(struct msgw *w, struct msgw *value, int present)
+{
+	msg_put_u8(w, (uint8_t)present);
+	msg_put_bytes(w, value->buf, present ? value->len : 0);
+	msgw_free(value);
+}
+
+/*
+ * Build the MSG_SECRETS payload for conf into a new sealed memfd and
+ * blank the secret values in conf (an empty string keeps the "it is
+ * configured" bit the children are told about).
+ */
+static int
+build_store(struct config *c)
+{
+	struct msgw	w, key, salt;
+	int		have_key = 0, have_salt = 0, fd;
+
+	msgw_init_secret(&key, 128);
+	msgw_init_secret(&salt, 64);
+	if (P.cli_fd != -1 && (have_key = store_field(P.cli_fd, 0, &key)))
+		;
+	else if (c->api_key != NULL) {
+		if (resolve_secret("API key", c->api_key, &key) == -1)
+			goto fail;
+		have_key = 1;
+	}
+	if (P.cli_fd != -1 && (have_salt = store_field(P.cli_fd, 1, &salt)))
+		;
+	else if (c->prompt_cache_salt != NULL) {
+		if (resolve_secret("prompt cache salt", c->prompt_cache_salt,
+		    &salt) == -1)
+			goto fail;
+		have_salt = 1;
+	} else if (c->shared_prompt_cache) {
+		/* One random salt for the daemon's lifetime, shared by all. */
+		if (P.salt_fd == -1)
+			random_salt();
+		have_salt = store_field(P.salt_fd, 0, &salt);
+	}
+	msgw_init_secret(&w, key.len + salt.len + 16);
+	put_secret_field(&w, &key, have_key);
+	put_secret_field(&w, &salt, have_salt);
+	fd = memfd_store("pm-secrets", w.buf, w.len);
+	msgw_free(&w);
+	if (P.store_fd != -1)
+		close(P.store_fd);
+	P.store_fd = fd;
+
+	strfreezero(c->api_key);
+	c->api_key = have_key ? xstrdup("") : NULL;
+	strfreezero(c->prompt_cache_salt);
+	c->prompt_cache_salt = NULL;
+	return 0;
+ fail:
+	msgw_free(&key);
+	msgw_free(&salt);
+	return -1;
+}
+
+/* Command-line literals go to a memfd once; argv is scrubbed by main. */
+static void
+stash_cli_secrets(struct parent_opts *o)
+{
+	struct msgw	w, key, salt;
+
+	if (o->cli_api_key == NULL && o->cli_salt == NULL)
+		return;
+	msgw_init_secret(&key, 128);
+	msgw_init_secret(&salt, 64);
+	if (o->cli_api_key != NULL)
+		msg_put_raw(&key, o->cli_api_key, strlen(o->cli_api_key));
+	if (o->cli_salt != NULL)
+		msg_put_raw(&salt, o->cli_salt, strlen(o->cli_salt));
+	msgw_init_secret(&w, 256);
+	put_secret_field(&w, &key, o->cli_api_key != NULL);
+	put_secret_field(&w, &salt, o->cli_salt != NULL);
+	P.cli_fd = memfd_store("pm-cli", w.buf, w.len);
+	msgw_free(&w);
+	strfreezero(o->cli_api_key);
+	strfreezero(o->cli_salt);
+	o->cli_api_key = o->cli_salt = NULL;
+}
+
+/* --- configuration ------------------------------------------------- */
+
+static struct config *
+load_config(struct parent_opts *o)
+{
+	struct config	*c = config_new();
+
+	if (config_parse_file(c, o->conf_path, !o->conf_explicit) == -1 ||
+	    config_apply_overrides(c, &o->ovr) == -1)
+		goto fail;
+	/* A literal key on the command line counts as "configured". */
+	if (o->cli_api_key != NULL || P.cli_fd != -1) {
+		if (c->api_key == NULL)
+			c->api_key = xstrdup("");
+	}
+	if (config_validate(c) == -1)
+		goto fail;
+	return c;
+ fail:
+	config_free(c);
+	return NULL;
+}
+
+static int
+lookup_user(const struct config *c)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(c->user)) == NULL) {
+		log_warnx("user \"%s\" does not exist", c->user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		log_warnx("user \"%s\" is root: refusing to run workers as root",
+		    c->user);
+		return -1;
+	}
+	P.uid = pw->pw_uid;
+	P.gid = pw->pw_gid;
+	return 0;
+}
+
+/* --- listeners ----------------------------------------------------- */
+
+static int
+bind_one(const struct addrinfo *ai)
+{
+	int	fd, one = 1, zero = 0;
+
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, ai->ai_protocol)) == -1)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* "All interfaces" is one dual-stack socket, as Go listens. */
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, 511) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+bind_address(const char *spec, const char *defport)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		*host, *port;
+	int		 rv, fd, n = 0;
+
+	if (split_hostport(spec, &host, &port, defport) == -1)
+		fatalx("bad listen address %s", spec);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (*host == '\0' || strcmp(host, "*") == 0) {
+		/* Prefer one dual-stack socket; fall back to IPv4 only. */
+		hints.ai_family = AF_INET6;
+		rv = getaddrinfo(NULL, port, &hints, &res);
+		if (rv == 0 && (fd = bind_one(res)) != -1) {
+			freeaddrinfo(res);
+			P.lfds[P.nlfds++] = fd;
+			free(host);
+			free(port);
+			return 0;
+		}
+		if (rv == 0)
+			freeaddrinfo(res);
+		hints.ai_family = AF_INET;
+		rv = getaddrinfo(NULL, port, &hints, &res);
+	} else
+		rv = getaddrinfo(host, port, &hints, &res);
+	if (rv != 0) {
+		log_warnx("listen %s: %s", spec, gai_strerror(rv));
+		free(host);
+		free(port);
+		return -1;
+	}
+	for (ai = res; ai != NULL && P.nlfds < MAX_LISTENERS; ai = ai->ai_next) {
+		if ((fd = bind_one(ai)) == -1) {
+			log_warn("listening on %s", spec);
+			continue;
+		}
+		P.lfds[P.nlfds++] = fd;
+		n++;
+	}
+	freeaddrinfo(res);
+	free(host);
+	free(port);
+	return n > 0 ? 0 : -1;
+}
+
+static void
+log_listener(int fd)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof(ss);
+	char			host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
+	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return;
+	log_info("listening on %s%s%s:%s", ss.ss_family == AF_INET6 ? "[" : "",
+	    host, ss.ss_family == AF_INET6 ? "]" : "", port);
+}
+
+static int
+bind_listeners(const struct config *c)
+{
+	int	i;
+
+	if (c->listen.n == 0) {
+		if (bind_address("*", c->port) == -1)
+			return -1;
+	} else
+		for (i = 0; i < c->listen.n; i++)
+			if (bind_address(c->listen.v[i], c->port) == -1)
+				return -1;
+	for (i = 0; i < P.nlfds; i++)
+		log_listener(P.lfds[i]);
+	return 0;
+}
+
+/* An empty, root-owned directory for the children's chroot. */
+static void
+prepare_chroot(const char *dir)
+{
+	struct stat	 st;
+	char		*p, *s;
+
+	s = xstrdup(dir);
+	for (p = s + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(s, 0755) == -1 && errno != EEXIST)
+				fatal("mkdir %s", s);
+			*p = '/';
+		}
+	if (mkdir(s, 0755) == -1 && errno != EEXIST)
+		fatal("mkdir %s", s);
+	free(s);
+	if (stat(dir, &st) == -1)
+		fatal("stat %s", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)))
+		fatalx("chroot_dir %s must be a directory owned by root and "
+		    "writable by nobody else", dir);
+}
+
+/* --- children ------------------------------------------------------ */
+
+/* In the child: move src[i] to fd 3 + i, close everything else, exec. */
+static __dead void
+exec_child(const char *role, int instance, const int *src, int n,
+    int null_stdio)
+{
+	char	 inst[16], *argv[8];
+	int	 tmp[IPC_FD_LISTEN0 + MAX_LISTENERS], i, devnull, ac = 0;
+
+	for (i = 0; i < n; i++)
+		if ((tmp[i] = fcntl(src[i], F_DUPFD, 3 + n)) == -1)
+			_exit(127);
+	for (i = 0; i < n; i++)
+		if (dup2(tmp[i], 3 + i) == -1)
+			_exit(127);
+	closefrom(3 + n);
+	if (null_stdio && (devnull = open("/dev/null", O_RDWR)) != -1) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		if (devnull > 2)
+			close(devnull);
+	}
+	snprintf(inst, sizeof(inst), "%d", instance);
+	argv[ac++] = "privatemoded";
+	argv[ac++] = "-T";
+	argv[ac++] = (char *)role;
+	argv[ac++] = "-I";
+	argv[ac++] = inst;
+	if (P.opts->foreground)
+		argv[ac++] = P.opts->debug ? "-d" : "-F";
+	argv[ac] = NULL;
+	execv(P.self_exe, argv);
+	_exit(127);
+}
+
+static pid_t
+fork_child(const char *role, int instance, const int *fds, int n,
+    int null_stdio)
+{
+	pid_t	pid;
+
+	switch ((pid = fork())) {
+	case -1:
+		log_warn("fork %s[%d]", role, instance);
+		return -1;
+	case 0:
+		exec_child(role, instance, fds, n, null_stdio);
+	}
+	return pid;
+}
+
+static void
+send_config(struct chan *c)
+{
+	struct msgw	m;
+
+	msgw_init(&m, 4096);
+	config_marshal(P.conf, &m);
+	msg_put_u8(&m, (uint8_t)P.privileged);
+	msg_put_u32(&m, (uint32_t)P.uid);
+	msg_put_u32(&m, (uint32_t)P.gid);
+	msg_put_u32(&m, (uint32_t)P.nlfds);
+	chan_send(c, MSG_CONFIG, 0, &m);
+	msgw_free(&m);
+}
+
+static void
+send_secrets(struct pair *p)
+{
+	struct msgw	w;
+
+	memfd_load(P.store_fd, &w);
+	if (chan_send_secret(p->keyd.chan, MSG_SECRETS, 0, &w) == -1)
+		log_warnx("keyd[%d]: could not hand over secrets", p->instance);
+	msgw_free(&w);
+}
+
+static void	drain_old_generations(void);
+
+static int
+child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
+    void *arg)
+{
+	struct pair		*p = arg;
+	int			 is_keyd = c == p->keyd.chan;
+	const uint8_t		*msg;
+	size_t			 len;
+	uint32_t		 prio;
+	char			*s, line[IPC_MAX_SMALL];
+
+	switch (hdr->type) {
+	case MSG_LOG:
+		if (!is_keyd)
+			return -1;
+		prio = msg_get_u32(r);
+		msg = msg_get_bytes(r, &len);
+		if (msg_end(r) == -1)
+			return -1;
+		len = MINIMUM(len, sizeof(line) - 1);
+		memcpy(line, msg, len);
+		line[len] = '\0';
+		log_emit("keyd", p->instance, (long)p->keyd.pid, (int)prio,
+		    line);
+		return 0;
+	case MSG_SANDBOXED:
+		if (!is_keyd || (s = msg_get_str(r)) == NULL ||
+		    msg_end(r) == -1)
+			return -1;
+		log_debug("keyd[%d]: sandbox %s on, sending secrets",
+		    p->instance, s);
+		free(s);
+		send_secrets(p);
+		return 0;
+	case MSG_SECRETS_DONE:
+		if (!is_keyd || msg_end(r) == -1)
+			return -1;
+		p->keyd.ready = 1;
+		return 0;
+	case MSG_CONFIG_DONE:
+		if (is_keyd || msg_end(r) == -1)
+			return -1;
+		p->worker.ready = 1;
+		drain_old_generations();
+		return 0;
+	}
+	log_warnx("%s[%d]: unexpected %s", is_keyd ? "keyd" : "worker",
+	    p->instance, msg_to_str(hdr->type));
+	return -1;
+}
+
+static void
+child_closed(struct chan *c, const char *why, void *arg)
+{
+	struct pair	*p = arg;
+
+	/* The process itself is reaped on SIGCHLD. */
+	if (c == p->keyd.chan)
+		p->keyd.chan = NULL;
+	else
+		p->worker.chan = NULL;
+}
+
+static void
+spawn_pair(struct pair *p)
+{
+	int	pw[2], pk[2], wk[2], fds[2 + MAX_LISTENERS], i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pw) == -1 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pk) == -1 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wk) == -1)
+		fatal("socketpair");
+
+	/* keyd: parent channel, worker channel; no stdio at all. */
+	fds[0] = pk[1];
+	fds[1] = wk[1];
+	p->keyd.pid = fork_child("keyd", p->instance, fds, 2, 1);
+
+	fds[0] = pw[1];
+	fds[1] = wk[0];
+	for (i = 0; i < P.nlfds; i++)
+		fds[2 + i] = P.lfds[i];
+	p->worker.pid = fork_child("worker", p->instance, fds, 2 + P.nlfds, 0);
+
+	close(pw[1]);
+	close(pk[1]);
+	close(wk[0]);
+	close(wk[1]);
+	p->worker.ready = p->keyd.ready = 0;
+	p->worker.chan = chan_new(P.base, pw[0], "worker", IPC_MAX_CONFIG,
+	    child_dispatch, child_closed, p);
+	p->keyd.chan = chan_new(P.base, pk[0], "keyd", IPC_MAX_CONFIG,
+	    child_dispatch, child_closed, p);
+	p->started_ms = now_ms();
+	if (p->keyd.pid == -1 || p->worker.pid == -1) {
+		/* Treat as an immediate death; back-off applies. */
+		if (p->keyd.pid > 0)
+			kill(p->keyd.pid, SIGKILL);
+		if (p->worker.pid > 0)
+			kill(p->worker.pid, SIGKILL);
+		return;
+	}
+	send_config(p->keyd.chan);
+	send_config(p->worker.chan);
+	log_debug("spawned worker[%d] pid %ld, keyd[%d] pid %ld (generation "
+	    "%d)", p->instance, (long)p->worker.pid, p->instance,
+	    (long)p->keyd.pid, p->generation);
+}
+
+static void
+respawn_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pair	*p = arg;
+
+	if (P.shutting_down || p->state != PAIR_RUNNING ||
+	    p->generation != P.generation)
+		return;
+	log_info("respawning worker[%d] and keyd[%d]", p->instance,
+	    p->instance);
+	spawn_pair(p);
+}
+
+static void
+straggler_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pair	*p = arg;
+
+	if (p->worker.pid > 0)
+		kill(p->worker.pid, SIGKILL);
+	if (p->keyd.pid > 0)
+		kill(p->keyd.pid, SIGKILL);
+}
+
+static struct pair *
+pair_new(int instance, int generation)
+{
+	struct pair	*p;
+
+	p = xcalloc(1, sizeof(*p));
+	p->instance = instance;
+	p->generation = generation;
+	p->state = PAIR_RUNNING;
+	p->respawn = evtimer_new(P.base, respawn_cb, p);
+	p->straggler = evtimer_new(P.base, straggler_cb, p);
+	TAILQ_INSERT_TAIL(&P.pairs, p, entry);
+	return p;
+}
+
+static void
+pair_free(struct pair *p)
+{
+	TAILQ_REMOVE(&P.pairs, p, entry);
+	if (p->worker.chan != NULL)
+		chan_free(p->worker.chan);
+	if (p->keyd.chan != NULL)
+		chan_free(p->keyd.chan);
+	event_free(p->respawn);
+	event_free(p->straggler);
+	free(p);
+}
+
+static void
+ms_to_tv(int64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+static void
+check_all_gone(void)
+{
+	static int	done;
+
+	if (P.shutting_down && TAILQ_EMPTY(&P.pairs) && !done) {
+		done = 1;
+		log_info("all children gone, exiting");
+		event_base_loopexit(P.base, NULL);
+	}
+}
+
+/* Both halves of a pair are gone: respawn, or retire the pair. */
+static void
+pair_check_dead(struct pair *p)
+{
+	struct timeval	tv;
+	int64_t		delay;
+
+	if (p->worker.pid > 0 || p->keyd.pid > 0 ||
+	    evtimer_pending(p->respawn, NULL))
+		return;
+	evtimer_del(p->straggler);
+	if (P.shutting_down || p->state == PAIR_DRAINING ||
+	    p->generation != P.generation) {
+		pair_free(p);
+		check_all_gone();
+		return;
+	}
+	if (now_ms() - p->started_ms >= STABLE_UPTIME_MS)
+		p->failures = 0;
+	delay = (int64_t)RESPAWN_MIN_MS << MINIMUM(p->failures, 6);
+	if (delay > RESPAWN_MAX_MS)
+		delay = RESPAWN_MAX_MS;
+	p->failures++;
+	if (p->worker.chan != NULL) {
+		chan_free(p->worker.chan);
+		p->worker.chan = NULL;
+	}
+	if (p->keyd.chan != NULL) {
+		chan_free(p->keyd.chan);
+		p->keyd.chan = NULL;
+	}
+	log_info("worker[%d]/keyd[%d] respawn in %lld ms", p->instance,
+	    p->instance, (long long)delay);
+	ms_to_tv(delay, &tv);
+	evtimer_add(p->respawn, &tv);
+}
+
+static void
+log_exit(const char *role, int instance, pid_t pid, int status, int expected)
+{
+	if (WIFSIGNALED(status))
+		log_warnx("%s[%d] (pid %ld) killed by signal %d (%s)%s", role,
+		    instance, (long)pid, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)), WTERMSIG(status) == SIGSYS ?
+		    ": seccomp violation" : "");
+	else if (WEXITSTATUS(status) != 0)
+		log_warnx("%s[%d] (pid %ld) exited with status %d", role,
+		    instance, (long)pid, WEXITSTATUS(status));
+	else if (!expected)
+		log_warnx("%s[%d] (pid %ld) exited unexpectedly", role,
+		    instance, (long)pid);
+	else
+		log_debug("%s[%d] (pid %ld) exited", role, instance, (long)pid);
+}
+
+static void
+reap_children(void)
+{
+	struct pair	*p, *tmp;
+	struct timeval	 tv;
+	pid_t		 pid;
+	int		 status, expected;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		TAILQ_FOREACH(p, &P.pairs, entry)
+			if (p->worker.pid == pid || p->keyd.pid == pid)
+				break;
+		if (p == NULL)
+			continue;
+		expected = P.shutting_down || p->state == PAIR_DRAINING;
+		if (p->worker.pid == pid) {
+			log_exit("worker", p->instance, pid, status, expected);
+			p->worker.pid = 0;
+		} else {
+			/* keyd leaves whenever its worker is gone. */
+			log_exit("keyd", p->instance, pid, status,
+			    expected || p->worker.pid == 0);
+			p->keyd.pid = 0;
+		}
+		if (p->worker.pid > 0 || p->keyd.pid > 0) {
+			/* The survivor follows on channel EOF; make sure. */
+			ms_to_tv(STRAGGLER_MS, &tv);
+			evtimer_add(p->straggler, &tv);
+		}
+	}
+	for (p = TAILQ_FIRST(&P.pairs); p != NULL; p = tmp) {
+		tmp = TAILQ_NEXT(p, entry);
+		pair_check_dead(p);
+	}
+}
+
+/* New workers are serving: let the previous generation finish and go. */
+static void
+drain_old_generations(void)
+{
+	struct pair	*p;
+	struct msgw	 m;
+
+	TAILQ_FOREACH(p, &P.pairs, entry)
+		if (p->generation == P.generation && !p->worker.ready)
+			return;
+	TAILQ_FOREACH(p, &P.pairs, entry) {
+		if (p->generation == P.generation || p->state == PAIR_DRAINING)
+			continue;
+		p->state = PAIR_DRAINING;
+		evtimer_del(p->respawn);
+		if (p->worker.chan != NULL) {
+			msgw_init(&m, 16);
+			msg_put_i64(&m, P.conf->shutdown_timeout);
+			chan_send(p->worker.chan, MSG_SHUTDOWN, 0, &m);
+			msgw_free(&m);
+		}
+	}
+	{
+		struct pair *tmp;
+
+		for (p = TAILQ_FIRST(&P.pairs); p != NULL; p = tmp) {
+			tmp = TAILQ_NEXT(p, entry);
+			if (p->state == PAIR_DRAINING)
+				pair_check_dead(p);
+		}
+	}
+}
+
+static void
+spawn_generation(void)
+{
+	int	i, n = config_workers(P.conf);
+
+	P.generation++;
+	for (i = 0; i < n; i++)
+		spawn_pair(pair_new(i, P.generation));
+}
+
+/* --- signals ------------------------------------------------------- */
+
+static void
+kill_all(int sig)
+{
+	struct pair	*p;
+
+	TAILQ_FOREACH(p, &P.pairs, entry) {
+		if (p->worker.pid > 0)
+			kill(p->worker.pid, sig);
+		if (p->keyd.pid > 0)
+			kill(p->keyd.pid, sig);
+	}
+}
+
+static void
+kill_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	log_warnx("children did not exit in time: killing them");
+	kill_all(SIGKILL);
+}
+
+static void
+start_shutdown(int sig)
+{
+	struct pair	*p;
+	struct msgw	 m;
+	struct timeval	 tv;
+
+	if (P.shutting_down) {
+		/* A second signal: stop waiting (Go's proxy does the same). */
+		log_warnx("second signal: terminating immediately");
+		kill_all(SIGKILL);
+		return;
+	}
+	P.shutting_down = 1;
+	log_info("%s: draining (up to %lld ms)", strsignal(sig),
+	    (long long)P.conf->shutdown_timeout);
+	TAILQ_FOREACH(p, &P.pairs, entry) {
+		evtimer_del(p->respawn);
+		if (p->worker.chan != NULL) {
+			msgw_init(&m, 16);
+			msg_put_i64(&m, P.conf->shutdown_timeout);
+			chan_send(p->worker.chan, MSG_SHUTDOWN, 0, &m);
+			msgw_free(&m);
+		}
+	}
+	ms_to_tv(P.conf->shutdown_timeout + 2000, &tv);
+	evtimer_add(P.kill_timer, &tv);
+	/* Pairs already dead and waiting for respawn are retired now. */
+	{
+		struct pair *tmp;
+
+		for (p = TAILQ_FIRST(&P.pairs); p != NULL; p = tmp) {
+			tmp = TAILQ_NEXT(p, entry);
+			pair_check_dead(p);
+		}
+	}
+	check_all_gone();
+}
+
+static void
+reload(void)
+{
+	struct config	*c;
+
+	log_info("SIGHUP: reloading %s", P.opts->conf_path);
+	if ((c = load_config(P.opts)) == NULL) {
+		log_warnx("reload failed: keeping the current configuration");
+		return;
+	}
+	config_carry_restart_keys(c, P.conf);
+	if (build_store(c) == -1) {
+		log_warnx("reload failed: keeping the current configuration");
+		config_free(c);
+		return;
+	}
+	config_free(P.conf);
+	P.conf = c;
+	log_setlevel(c->log_level);
+	log_setformat(c->log_format);
+	config_warn_testonly(c);
+	spawn_generation();
+	log_info("configuration reloaded (generation %d)", P.generation);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		start_shutdown((int)sig);
+		break;
+	case SIGHUP:
+		if (!P.shutting_down)
+			reload();
+		break;
+	case SIGCHLD:
+		reap_children();
+		break;
+	}
+}
+
+/* --- start-up ------------------------------------------------------ */
+
+static void
+daemonize(void)
+{
+	int	fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static int
+check_secret_file(const char *what, const char *value)
+{
+	if (value == NULL || value[0] != '@')
+		return 0;
+	if (access(value + 1, R_OK) == -1) {
+		log_warn("failed to read %s file \"%s\"", what, value + 1);
+		return -1;
+	}
+	return 0;
+}
+
+int
+parent_main(struct parent_opts *o)
+{
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	struct event		*ev;
+	ssize_t			 n;
+	size_t			 i;
+
+	P.opts = o;
+	TAILQ_INIT(&P.pairs);
+	log_procinit("parent", -1);
+	chan_set_identity("parent", -1);
+	if (sodium_init() < 0)
+		fatalx("sodium_init");
+
+	if ((P.conf = load_config(o)) == NULL) {
+		if (o->check_only)
+			fprintf(stderr, "%s: configuration invalid\n",
+			    o->conf_path);
+		return 1;
+	}
+	if (o->check_only) {
+		if (lookup_user(P.conf) == -1 ||
+		    check_secret_file("API key", P.conf->api_key) == -1 ||
+		    check_secret_file("prompt cache salt",
+		    P.conf->prompt_cache_salt) == -1) {
+			fprintf(stderr, "%s: configuration invalid\n",
+			    o->conf_path);
+			return 1;
+		}
+		printf("%s: configuration OK\n", o->conf_path);
+		return 0;
+	}
+	log_setlevel(P.conf->log_level);
+	log_setformat(P.conf->log_format);
+	if (!o->foreground)
+		log_init(0, log_getlevel(), P.conf->log_format);
+	log_info("Privatemode encryption proxy, version v%s", PACKAGE_VERSION);
+	config_warn_testonly(P.conf);
+
+	if ((n = readlink("/proc/self/exe", P.self_exe,
+	    sizeof(P.self_exe) - 1)) == -1)
+		fatal("readlink /proc/self/exe");
+	P.self_exe[n] = '\0';
+	P.privileged = priv_is_root();
+	if (!P.privileged) {
+		log_warnx("not started as root: workers and keyd run without "
+		    "chroot and as uid %ld", (long)getuid());
+		P.uid = getuid();
+		P.gid = getgid();
+	} else if (lookup_user(P.conf) == -1)
+		return 1;
+	stash_cli_secrets(o);
+	if (build_store(P.conf) == -1)
+		return 1;
+	if (P.conf->api_key == NULL)
+		log_warnx("No API key provided. The proxy will not "
+		    "authenticate with the API.");
+	if (bind_listeners(P.conf) == -1)
+		return 1;
+	if (P.privileged)
+		prepare_chroot(P.conf->chroot_dir);
+	if (!o->foreground)
+		daemonize();
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	privdrop_parent(P.uid, P.gid);
+
+	if ((P.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	for (i = 0; i < nitems(sigs); i++) {
+		ev = evsignal_new(P.base, sigs[i], signal_cb, NULL);
+		evsignal_add(ev, NULL);
+	}
+	P.kill_timer = evtimer_new(P.base, kill_timer_cb, NULL);
+	spawn_generation();
+	log_info("started %d worker(s), listening on %d socket(s)",
+	    config_workers(P.conf), P.nlfds);
+	event_base_dispatch(P.base);
+	return 0;
+}

@@ -1,0 +1,234 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "buf.h"
+#include "ipc.h"
+#include "log.h"
+#include "route.h"
+#include "server.h"
+#include "util.h"
+#include "worker.h"
+
+#include <event2/event.h>
+
+typedef void	(*route_fn)(struct request *);
+
+struct route {
+	const char	*path;
+	int		 prefix;	/* match path as a prefix */
+	const char	*methods;	/* comma-separated */
+	route_fn	 fn;
+};
+
+static void	h_healthz(struct request *);
+static void	h_readyz(struct request *);
+#ifdef TEST_HOOKS
+static void	h_test_keyd_syscall(struct request *);
+static void	h_test_sleep(struct request *);
+#endif
+
+static const struct route routes[] = {
+	{ "/healthz",	0, "GET,HEAD",	h_healthz },
+	{ "/readyz",	0, "GET,HEAD",	h_readyz },
+#ifdef TEST_HOOKS
+	{ "/__test/keyd-forbidden-syscall", 0, "POST", h_test_keyd_syscall },
+	{ "/__test/sleep", 0, "GET", h_test_sleep },
+#endif
+};
+
+static const struct route *
+route_find(const char *path)
+{
+	size_t	i, n;
+
+	for (i = 0; i < nitems(routes); i++) {
+		n = strlen(routes[i].path);
+		if (routes[i].prefix ? strncmp(path, routes[i].path, n) == 0 :
+		    strcmp(path, routes[i].path) == 0)
+			return &routes[i];
+	}
+	return NULL;
+}
+
+/* Client's X-Request-ID if it is sane, else a fresh one. */
+static void
+assign_request_id(struct request *r)
+{
+	const char	*v = req_header(r, "X-Request-ID");
+	uint8_t		 rnd[16];
+	size_t		 i, n;
+
+	if (v != NULL && (n = strlen(v)) > 0 && n < sizeof(r->id) &&
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._:-") == n) {
+		strlcpy(r->id, v, sizeof(r->id));
+		return;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		fatal("getrandom");
+	strlcpy(r->id, "req_", sizeof(r->id));
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(r->id + 4 + 2 * i, 3, "%02x", rnd[i]);
+}
+
+int
+route_head(struct request *r)
+{
+	const struct route	*rt;
+
+	assign_request_id(r);
+	if ((rt = route_find(r->path)) == NULL) {
+		req_error(r, 404, "invalid_request_error", "not_found",
+		    "no route for %s", r->path);
+		return -1;
+	}
+	if (!http_token_in(rt->methods, r->head.method)) {
+		req_error(r, 405, "invalid_request_error",
+		    "method_not_allowed", "method %s not allowed on %s "
+		    "(allowed: %s)", r->head.method, r->path, rt->methods);
+		return -1;
+	}
+	return 0;
+}
+
+void
+route_request(struct request *r)
+{
+	const struct route	*rt = route_find(r->path);
+
+	rt->fn(r);
+}
+
+static void
+h_healthz(struct request *r)
+{
+	static const char	body[] = "{\"status\":\"ok\"}";
+
+	req_respond(r, 200, "application/json", NULL, body, sizeof(body) - 1);
+}
+
+/* --- /readyz: ask keyd whether it holds a usable secret ------------ */
+
+struct readyz_ctx {
+	struct request	*req;
+	uint32_t	 call;
+};
+
+static void
+readyz_abort(struct request *r)
+{
+	struct readyz_ctx	*ctx = r->hctx;
+
+	keyd_cancel(ctx->call);
+	free(ctx);
+}
+
+static void
+readyz_answer(const struct msg_hdr *hdr, struct msgr *m, void *arg)
+{
+	struct readyz_ctx	*ctx = arg;
+	struct request		*r = ctx->req;
+	uint8_t			 ready = 0;
+	char			*detail = NULL;
+
+	if (hdr != NULL) {
+		ready = msg_get_u8(m);
+		detail = msg_get_str(m);
+		if (msg_end(m) == -1 || detail == NULL) {
+			free(detail);
+			detail = NULL;
+			ready = 0;
+		}
+	}
+	r->hctx = NULL;
+	r->on_abort = NULL;
+	free(ctx);
+	if (detail == NULL)
+		detail = xstrdup("{\"ready\":false,\"reason\":\"keyd "
+		    "unavailable\"}");
+	req_respond(r, ready ? 200 : 503, "application/json",
+	    ready ? NULL : "Retry-After: 1\r\n", detail, strlen(detail));
+	free(detail);
+}
+
+static void
+h_readyz(struct request *r)
+{
+	struct readyz_ctx	*ctx;
+
+	if (!keyd_alive()) {
+		req_error(r, 503, "service_unavailable", "keyd_unavailable",
+		    "keyd is not running");
+		return;
+	}
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->req = r;
+	r->hctx = ctx;
+	r->on_abort = readyz_abort;
+	ctx->call = keyd_call(MSG_STATUS_REQ, NULL, readyz_answer, ctx, 5000);
+}
+
+#ifdef TEST_HOOKS
+/* Make keyd attempt a syscall outside its allow-list (tests only). */
+static void
+h_test_keyd_syscall(struct request *r)
+{
+	static const char	body[] = "{\"sent\":true}";
+
+	keyd_call(MSG_TEST_SYSCALL, NULL, NULL, NULL, 0);
+	req_respond(r, 202, "application/json", NULL, body, sizeof(body) - 1);
+}
+
+/* Answer after ?ms=N milliseconds: an in-flight request for drain tests. */
+struct sleep_ctx {
+	struct request	*req;
+	struct event	*ev;
+};
+
+static void
+sleep_done(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sleep_ctx	*ctx = arg;
+	struct request		*r = ctx->req;
+	static const char	 body[] = "{\"slept\":true}";
+
+	event_free(ctx->ev);
+	free(ctx);
+	r->hctx = NULL;
+	r->on_abort = NULL;
+	req_respond(r, 200, "application/json", NULL, body, sizeof(body) - 1);
+}
+
+static void
+sleep_abort(struct request *r)
+{
+	struct sleep_ctx	*ctx = r->hctx;
+
+	event_free(ctx->ev);
+	free(ctx);
+}
+
+static void
+h_test_sleep(struct request *r)
+{
+	struct sleep_ctx	*ctx;
+	struct timeval		 tv;
+	long			 ms = 1000;
+
+	if (r->query != NULL && strncmp(r->query, "ms=", 3) == 0)
+		ms = strtol(r->query + 3, NULL, 10);
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->req = r;
+	ctx->ev = evtimer_new(wenv->base, sleep_done, ctx);
+	r->hctx = ctx;
+	r->on_abort = sleep_abort;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(ctx->ev, &tv);
+}
+#endif

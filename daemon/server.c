@@ -1,0 +1,864 @@
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+#define HIGH_WATER	(256 * 1024)	/* client output: pause producers */
+#define LOW_WATER	(64 * 1024)	/* resume producers below this */
+#define PIPELINE_MAX	(64 * 1024)	/* buffered input while handling */
+#define REJECT_MAX	64		/* concurrent 429 answers in flight */
+
+enum conn_state {
+	CS_HEAD,	/* waiting for / reading a request head */
+	CS_BODY,	/* reading the body */
+	CS_HANDLE,	/* handler owns the request */
+	CS_CLOSING	/* flushing the last response, then close */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct server		*srv;
+	struct bufferevent	*bev;
+	struct event		*timer;
+	enum conn_state		 state;
+	struct request		*req;
+	char			 peer[64];
+	size_t			 scanned;	/* head search resume offset */
+	int			 keepalive;
+	int			 rejecting;	/* a 429 connection */
+	int			 got_bytes;	/* any byte of the current head */
+	/* body framing */
+	int			 chunked;
+	uint64_t		 body_left;	/* Content-Length remaining */
+	struct http_chunked	 ch;
+};
+
+struct listener {
+	struct evconnlistener	*l;
+	struct event		*retry;
+};
+
+struct server {
+	struct event_base	*base;
+	const struct config	*conf;
+	struct listener		*ls;
+	int			 nls;
+	TAILQ_HEAD(, conn)	 conns;
+	int			 nconns;
+	int			 nreject;
+	int			 draining;
+	server_head_fn		 on_head;
+	server_request_fn	 on_request;
+	server_idle_fn		 on_idle;
+	void			*idle_arg;
+	struct event		*idle_ev;
+};
+
+static void	conn_close(struct conn *);
+static void	conn_read(struct bufferevent *, void *);
+static void	conn_next(struct conn *);
+static void	request_free(struct request *);
+
+/* --- timers ------------------------------------------------------- */
+
+static void
+conn_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct conn	*c = arg;
+
+	switch (c->state) {
+	case CS_HEAD:
+		if (!c->got_bytes) {
+			/* An idle keep-alive connection: just close it. */
+			conn_close(c);
+			return;
+		}
+		log_debug("%s: client header timeout", c->peer);
+		break;
+	case CS_BODY:
+		log_debug("%s: client body timeout", c->peer);
+		break;
+	default:
+		return;
+	}
+	if (c->req != NULL && !c->req->started) {
+		req_error(c->req, 408, "invalid_request_error",
+		    "request_timeout", "timed out reading the request %s",
+		    c->state == CS_HEAD ? "header" : "body");
+		return;
+	}
+	conn_close(c);
+}
+
+static void
+timer_arm(struct conn *c, int64_t ms)
+{
+	struct timeval	tv;
+
+	if (ms <= 0) {
+		evtimer_del(c->timer);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
+/* --- connections ------------------------------------------------- */
+
+static void
+peer_string(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const struct sockaddr_in6	*s6;
+
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    buf, len);
+	else if (sa->sa_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)sa;
+		/* Report v4-mapped clients as plain IPv4, like Go does. */
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], buf, len);
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, buf, len);
+	} else
+		strlcpy(buf, "unknown", len);
+}
+
+static void
+server_check_idle(struct server *s)
+{
+	if (s->draining && s->nconns == 0 && s->nreject == 0 &&
+	    s->on_idle != NULL)
+		event_active(s->idle_ev, 0, 0);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	struct server	*s = c->srv;
+
+	if (c->req != NULL) {
+		struct request	*r = c->req;
+
+		c->req = NULL;
+		r->conn = NULL;
+		if (!r->done && r->on_abort != NULL)
+			r->on_abort(r);	/* handler lets go of r */
+		else if (!r->done && r->hctx != NULL)
+			log_warnx("request %s: closed with handler state", r->id);
+		request_free(r);
+	}
+	if (c->rejecting)
+		s->nreject--;
+	else {
+		TAILQ_REMOVE(&s->conns, c, entry);
+		s->nconns--;
+	}
+	event_free(c->timer);
+	bufferevent_free(c->bev);
+	free(c);
+	server_check_idle(s);
+}
+
+static void
+conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & BEV_EVENT_TIMEOUT)
+		log_debug("%s: client stopped reading", c->peer);
+	conn_close(c);
+}
+
+static void
+conn_written(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct request	*r = c->req;
+
+	if (c->state == CS_CLOSING) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_close(c);
+		return;
+	}
+	/* Below the low-water mark again: let a paused producer go on. */
+	if (r != NULL && r->streaming && r->on_writable != NULL)
+		r->on_writable(r);
+}
+
+static void
+write_canned_429(struct conn *c)
+{
+	static const char body[] = "{\"error\":{\"message\":\"too many "
+	    "connections\",\"type\":\"rate_limit_error\",\"param\":null,"
+	    "\"code\":\"too_many_connections\"}}";
+
+	evbuffer_add_printf(bufferevent_get_output(c->bev),
+	    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json"
+	    "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %zu"
+	    "\r\n\r\n%s", sizeof(body) - 1, body);
+	c->state = CS_CLOSING;
+}
+
+static void
+server_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct server	*s = arg;
+	struct conn	*c;
+	int		 one = 1;
+
+	if (s->draining) {
+		close(fd);
+		return;
+	}
+	if (s->nconns >= s->conf->max_connections && s->nreject >= REJECT_MAX) {
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = xcalloc(1, sizeof(*c));
+	c->srv = s;
+	peer_string(sa, c->peer, sizeof(c->peer));
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->timer = evtimer_new(s->base, conn_timeout, c);
+	bufferevent_setcb(c->bev, conn_read, conn_written, conn_event, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, LOW_WATER, 0);
+	if (s->nconns >= s->conf->max_connections) {
+		c->rejecting = 1;
+		s->nreject++;
+		write_canned_429(c);
+		bufferevent_enable(c->bev, EV_WRITE);
+		timer_arm(c, 5000);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&s->conns, c, entry);
+	s->nconns++;
+	c->state = CS_HEAD;
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	timer_arm(c, s->conf->keepalive_timeout);
+}
+
+static void
+listener_retry(evutil_socket_t fd, short ev, void *arg)
+{
+	struct listener	*l = arg;
+
+	evconnlistener_enable(l->l);
+}
+
+static void
+listener_error(struct evconnlistener *el, void *arg)
+{
+	struct server	*s = arg;
+	struct timeval	 tv = { 1, 0 };
+	int		 i, err = EVUTIL_SOCKET_ERROR();
+
+	/* Out of descriptors: pause accepting for a second (relayd does). */
+	log_warnx("accept: %s", evutil_socket_error_to_string(err));
+	for (i = 0; i < s->nls; i++)
+		if (s->ls[i].l == el) {
+			evconnlistener_disable(el);
+			evtimer_add(s->ls[i].retry, &tv);
+		}
+}
+
+/* --- requests ----------------------------------------------------- */
+
+static struct request *
+request_new(struct conn *c)
+{
+	struct request	*r;
+
+	r = xcalloc(1, sizeof(*r));
+	r->conn = c;
+	r->srv = c->srv;
+	strlcpy(r->peer, c->peer, sizeof(r->peer));
+	r->start_ms = now_ms();
+	buf_init(&r->body, 0);
+	return r;
+}
+
+static void
+request_free(struct request *r)
+{
+	http_head_free(&r->head);
+	free(r->path);
+	free(r->query);
+	buf_free(&r->body);
+	free(r);
+}
+
+const char *
+req_header(const struct request *r, const char *name)
+{
+	return http_head_get(&r->head, name);
+}
+
+static void
+write_head(struct request *r, int status, const char *ctype,
+    const char *extra, int64_t clen)
+{
+	struct conn	*c = r->conn;
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	r->status = status;
+	r->started = 1;
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
+	    http_reason(status));
+	if (ctype != NULL)
+		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+	if (r->id[0] != '\0')
+		evbuffer_add_printf(out, "x-request-id: %s\r\n", r->id);
+	if (extra != NULL)
+		evbuffer_add(out, extra, strlen(extra));
+	if (clen >= 0)
+		evbuffer_add_printf(out, "Content-Length: %lld\r\n",
+		    (long long)clen);
+	else if (r->head.minor >= 1)
+		evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+	else
+		c->keepalive = 0;	/* HTTP/1.0: close delimits the body */
+	if (!c->keepalive || c->srv->draining)
+		evbuffer_add(out, "Connection: close\r\n", 19);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+static void
+request_done(struct request *r)
+{
+	struct conn	*c = r->conn;
+
+	r->done = 1;
+	c->req = NULL;
+	request_free(r);
+	/* Answered before the body was read: its bytes would be misparsed. */
+	if (c->state == CS_HEAD || c->state == CS_BODY)
+		c->keepalive = 0;
+	if (!c->keepalive || c->srv->draining) {
+		c->state = CS_CLOSING;
+		evtimer_del(c->timer);
+		bufferevent_disable(c->bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			conn_close(c);
+		return;
+	}
+	conn_next(c);
+}
+
+void
+req_respond(struct request *r, int status, const char *ctype,
+    const char *extra, const void *body, size_t len)
+{
+	if (r->started)
+		fatalx("%s: response already started", __func__);
+	write_head(r, status, ctype, extra, (int64_t)len);
+	if (len > 0 && !r->head_only)
+		evbuffer_add(bufferevent_get_output(r->conn->bev), body, len);
+	r->bytes_out += len;
+	request_done(r);
+}
+
+void
+req_stream_start(struct request *r, int status, const char *ctype,
+    const char *extra)
+{
+	if (r->started)
+		fatalx("%s: response already started", __func__);
+	write_head(r, status, ctype, extra, -1);
+	r->streaming = 1;
+}
+
+int
+req_stream_write(struct request *r, const void *p, size_t len)
+{
+	struct evbuffer	*out;
+
+	if (!r->streaming || len == 0)
+		return 0;
+	out = bufferevent_get_output(r->conn->bev);
+	if (r->head.minor >= 1) {
+		evbuffer_add_printf(out, "%zx\r\n", len);
+		evbuffer_add(out, p, len);
+		evbuffer_add(out, "\r\n", 2);
+	} else
+		evbuffer_add(out, p, len);
+	r->bytes_out += len;
+	return evbuffer_get_length(out) > HIGH_WATER;
+}
+
+void
+req_stream_end(struct request *r)
+{
+	if (r->streaming && r->head.minor >= 1)
+		evbuffer_add(bufferevent_get_output(r->conn->bev),
+		    "0\r\n\r\n", 5);
+	r->streaming = 0;
+	request_done(r);
+}
+
+void
+req_stream_abort(struct request *r)
+{
+	struct conn	*c = r->conn;
+
+	/* No terminating chunk: the client must see a broken body. */
+	c->keepalive = 0;
+	r->streaming = 0;
+	request_done(r);
+}
+
+void
+req_error(struct request *r, int status, const char *type, const char *code,
+    const char *fmt, ...)
+{
+	struct buf	 b;
+	char		*msg, *esc;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	esc = json_escape_dup(msg);
+	buf_init(&b, 256);
+	if (r->wants_sse)
+		buf_adds(&b, "event: error\ndata: ");
+	buf_addf(&b, "{\"error\":{\"message\":%s,\"type\":\"%s\","
+	    "\"param\":null,\"code\":", esc, type);
+	if (code != NULL)
+		buf_addf(&b, "\"%s\"}}", code);
+	else
+		buf_adds(&b, "null}}");
+	if (r->wants_sse)
+		buf_adds(&b, "\n\n");
+	if (status >= 400 && r->started) {
+		/* Too late for a status: end the stream with the event. */
+		if (r->streaming)
+			req_stream_write(r, b.p, b.len);
+		req_stream_end(r);
+	} else {
+		if (status == 408 || status == 413 || status == 400 ||
+		    status == 431 || status == 505 || status == 501)
+			r->conn->keepalive = 0;
+		req_respond(r, status, r->wants_sse ? "text/event-stream" :
+		    "application/json", status == 429 || status == 503 ?
+		    "Retry-After: 1\r\n" : NULL, b.p, b.len);
+	}
+	buf_free(&b);
+	free(esc);
+	free(msg);
+}
+
+/* --- reading ------------------------------------------------------ */
+
+static int
+parse_content_length(const struct http_head *h, uint64_t *len)
+{
+	const char	*v;
+	char		*end;
+	int		 i, seen = 0;
+	unsigned long long n, first = 0;
+
+	for (i = 0; i < h->nh; i++) {
+		if (strcasecmp(h->h[i].name, "Content-Length") != 0)
+			continue;
+		v = h->h[i].value;
+		if (*v < '0' || *v > '9')
+			return -1;
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return -1;
+		/* Repeated values must agree (RFC 9110 8.6). */
+		if (seen && n != first)
+			return -1;
+		first = n;
+		seen = 1;
+	}
+	*len = first;
+	return seen;
+}
+
+static void
+split_target(struct request *r)
+{
+	const char	*t = r->head.target, *q;
+
+	if ((q = strchr(t, '?')) != NULL) {
+		r->path = xstrndup(t, q - t);
+		r->query = xstrdup(q + 1);
+	} else
+		r->path = xstrdup(t);
+}
+
+static void
+body_append(const uint8_t *p, size_t n, void *arg)
+{
+	struct request	*r = arg;
+
+	buf_add(&r->body, p, n);
+}
+
+/* The whole request is in: hand it over. */
+static void
+conn_dispatch(struct conn *c)
+{
+	struct request	*r = c->req;
+
+	c->state = CS_HANDLE;
+	evtimer_del(c->timer);
+	/* Keep watching for EOF, but do not buffer a pipelining flood. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, PIPELINE_MAX);
+	c->srv->on_request(r);
+}
+
+static void
+read_body(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct request		*r = c->req;
+	const struct config	*conf = c->srv->conf;
+	enum http_chunk_rv	 rv;
+	size_t			 n, used;
+	uint8_t			*p;
+
+	if (!c->chunked) {
+		n = evbuffer_get_length(in);
+		if (n > c->body_left)
+			n = (size_t)c->body_left;
+		if (n > 0) {
+			evbuffer_remove(in, buf_reserve(&r->body, n), n);
+			r->body.len += n;
+			c->body_left -= n;
+		}
+		if (c->body_left == 0)
+			conn_dispatch(c);
+		else
+			timer_arm(c, conf->client_body_timeout);
+		return;
+	}
+	while ((n = evbuffer_get_length(in)) > 0) {
+		n = MINIMUM(n, 65536);
+		p = evbuffer_pullup(in, n);
+		rv = http_chunked_feed(&c->ch, p, n, &used, body_append, r);
+		evbuffer_drain(in, used);
+		if (rv == HTTP_CHUNK_ERROR) {
+			req_error(r, 400, "invalid_request_error",
+			    "invalid_chunked_body", "malformed chunked body");
+			return;
+		}
+		if (r->body.len > conf->max_body_size) {
+			req_error(r, 413, "invalid_request_error",
+			    "body_too_large", "request body exceeds %llu bytes",
+			    (unsigned long long)conf->max_body_size);
+			return;
+		}
+		if (rv == HTTP_CHUNK_DONE) {
+			conn_dispatch(c);
+			return;
+		}
+	}
+	timer_arm(c, conf->client_body_timeout);
+}
+
+/* Validate framing headers and start on the body. */
+static void
+begin_body(struct conn *c)
+{
+	struct request		*r = c->req;
+	const struct config	*conf = c->srv->conf;
+	const char		*te, *expect;
+	uint64_t		 clen = 0;
+	int			 has_cl;
+
+	te = http_head_get(&r->head, "Transfer-Encoding");
+	has_cl = parse_content_length(&r->head, &clen);
+	if (has_cl == -1) {
+		req_error(r, 400, "invalid_request_error", "bad_content_length",
+		    "invalid Content-Length");
+		return;
+	}
+	if (te != NULL) {
+		/* Both framings at once is a smuggling vector: refuse. */
+		if (has_cl || http_head_count(&r->head,
+		    "Transfer-Encoding") > 1 || r->head.minor < 1) {
+			req_error(r, 400, "invalid_request_error",
+			    "bad_transfer_encoding", "invalid message framing");
+			return;
+		}
+		if (strcasecmp(te, "chunked") != 0) {
+			req_error(r, 501, "invalid_request_error",
+			    "unsupported_transfer_encoding",
+			    "unsupported Transfer-Encoding \"%s\"", te);
+			return;
+		}
+		c->chunked = 1;
+		http_chunked_init(&c->ch);
+	} else if (clen > conf->max_body_size) {
+		req_error(r, 413, "invalid_request_error", "body_too_large",
+		    "request body of %llu bytes exceeds the limit of %llu",
+		    (unsigned long long)clen,
+		    (unsigned long long)conf->max_body_size);
+		return;
+	}
+	c->body_left = clen;
+	if ((expect = http_head_get(&r->head, "Expect")) != NULL) {
+		if (strcasecmp(expect, "100-continue") != 0) {
+			req_error(r, 417, "invalid_request_error",
+			    "expectation_failed", "unsupported Expect \"%s\"",
+			    expect);
+			return;
+		}
+		if ((c->chunked || clen > 0) &&
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+			evbuffer_add(bufferevent_get_output(c->bev),
+			    "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	}
+	if (!c->chunked)
+		buf_reserve(&r->body, (size_t)clen);
+	c->state = CS_BODY;
+	read_body(c);
+}
+
+static int
+head_error_status(enum http_perr e)
+{
+	switch (e) {
+	case HTTP_E_TOO_MANY:	return 431;
+	case HTTP_E_VERSION:	return 505;
+	default:		return 400;
+	}
+}
+
+static void
+read_head(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	const struct config	*conf = c->srv->conf;
+	struct request		*r;
+	enum http_perr		 e;
+	const char		*data, *conn_hdr, *accept;
+	size_t			 len, end;
+
+	/* Stray CRLFs between requests are ignored (RFC 9112 2.2). */
+	while ((len = evbuffer_get_length(in)) > 0) {
+		data = (const char *)evbuffer_pullup(in, 1);
+		if (*data != '\r' && *data != '\n')
+			break;
+		evbuffer_drain(in, 1);
+	}
+	if (len == 0)
+		return;
+	if (!c->got_bytes) {
+		c->got_bytes = 1;
+		timer_arm(c, conf->client_header_timeout);
+	}
+	len = MINIMUM(len, (size_t)conf->max_header_size);
+	data = (const char *)evbuffer_pullup(in, len);
+	end = http_head_end(data, len, &c->scanned);
+	if (c->req == NULL)
+		c->req = request_new(c);
+	r = c->req;
+	if (end == 0) {
+		if (len >= conf->max_header_size)
+			req_error(r, 431, "invalid_request_error",
+			    "header_too_large", "request header exceeds %llu "
+			    "bytes", (unsigned long long)conf->max_header_size);
+		return;
+	}
+	e = http_head_parse(&r->head, data, end, 1);
+	evbuffer_drain(in, end);
+	c->scanned = 0;
+	if (e != HTTP_OK) {
+		req_error(r, head_error_status(e), "invalid_request_error",
+		    "bad_request", "%s", http_perr_str(e));
+		return;
+	}
+	split_target(r);
+	r->head_only = strcmp(r->head.method, "HEAD") == 0;
+	accept = http_head_get(&r->head, "Accept");
+	r->wants_sse = accept != NULL && strcmp(accept, "text/event-stream") == 0;
+	conn_hdr = http_head_get(&r->head, "Connection");
+	if (r->head.minor >= 1)
+		c->keepalive = conn_hdr == NULL ||
+		    !http_token_in(conn_hdr, "close");
+	else
+		c->keepalive = conn_hdr != NULL &&
+		    http_token_in(conn_hdr, "keep-alive");
+	if (r->head.minor >= 1 && http_head_count(&r->head, "Host") != 1) {
+		req_error(r, 400, "invalid_request_error", "bad_request",
+		    "exactly one Host header is required");
+		return;
+	}
+	if (c->srv->on_head(r) == -1)
+		return;
+	begin_body(c);
+}
+
+static void
+conn_read(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	switch (c->state) {
+	case CS_HEAD:
+		read_head(c);
+		break;
+	case CS_BODY:
+		read_body(c);
+		break;
+	case CS_HANDLE:
+	case CS_CLOSING:
+		/* Pipelined bytes wait; CLOSING discards. */
+		if (c->state == CS_CLOSING)
+			evbuffer_drain(bufferevent_get_input(bev),
+			    evbuffer_get_length(bufferevent_get_input(bev)));
+		break;
+	}
+}
+
+/* Ready for the next request on a kept-alive connection. */
+static void
+conn_next(struct conn *c)
+{
+	c->state = CS_HEAD;
+	c->got_bytes = 0;
+	c->scanned = 0;
+	c->chunked = 0;
+	c->body_left = 0;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	timer_arm(c, c->srv->conf->keepalive_timeout);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		read_head(c);
+}
+
+/* --- server ------------------------------------------------------- */
+
+static void
+server_idle_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct server	*s = arg;
+
+	if (s->on_idle != NULL)
+		s->on_idle(s, s->idle_arg);
+}
+
+struct server *
+server_new(struct event_base *base, const struct config *conf, const int *fds,
+    int nfds, server_head_fn on_head, server_request_fn on_request)
+{
+	struct server	*s;
+	int		 i;
+
+	s = xcalloc(1, sizeof(*s));
+	s->base = base;
+	s->conf = conf;
+	s->on_head = on_head;
+	s->on_request = on_request;
+	TAILQ_INIT(&s->conns);
+	s->idle_ev = event_new(base, -1, 0, server_idle_cb, s);
+	s->ls = xcalloc(nfds, sizeof(*s->ls));
+	for (i = 0; i < nfds; i++) {
+		evutil_make_socket_nonblocking(fds[i]);
+		s->ls[i].l = evconnlistener_new(base, server_accept, s,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fds[i]);
+		if (s->ls[i].l == NULL)
+			fatalx("evconnlistener_new on fd %d", fds[i]);
+		evconnlistener_set_error_cb(s->ls[i].l, listener_error);
+		s->ls[i].retry = evtimer_new(base, listener_retry, &s->ls[i]);
+	}
+	s->nls = nfds;
+	return s;
+}
+
+static void
+server_close_listeners(struct server *s)
+{
+	int	i;
+
+	for (i = 0; i < s->nls; i++) {
+		evconnlistener_free(s->ls[i].l);
+		event_free(s->ls[i].retry);
+	}
+	free(s->ls);
+	s->ls = NULL;
+	s->nls = 0;
+}
+
+void
+server_set_config(struct server *s, const struct config *conf)
+{
+	s->conf = conf;
+}
+
+void
+server_close_all(struct server *s)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
+		conn_close(c);
+}
+
+void
+server_drain(struct server *s, server_idle_fn fn, void *arg)
+{
+	struct conn	*c, *tmp;
+
+	s->draining = 1;
+	s->on_idle = fn;
+	s->idle_arg = arg;
+	server_close_listeners(s);
+	/* Idle keep-alive connections go now; the rest after a response. */
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = tmp) {
+		tmp = TAILQ_NEXT(c, entry);
+		if (c->state == CS_HEAD && !c->got_bytes)
+			conn_close(c);
+	}
+	server_check_idle(s);
+}
+
+int
+server_nconns(const struct server *s)
+{
+	return s->nconns;
+}
+
+void
+server_free(struct server *s)
+{
+	server_close_all(s);
+	server_close_listeners(s);
+	event_free(s->idle_ev);
+	free(s);
+}

@@ -1,0 +1,89 @@
+/*
+ * The worker's HTTP/1.1 server: connections, request parsing with limits
+ * and timeouts, keep-alive, and responses (fixed-length or streamed with
+ * chunked coding and backpressure).  Route handlers live in route.c.
+ */
+#ifndef PM_SERVER_H
+#define PM_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "http.h"
+
+struct event_base;
+struct config;
+struct server;
+struct conn;
+struct request;
+
+/* Called once the head is parsed: return 0 to read the body, or respond
+ * (e.g. 404/405/413) and return -1. */
+typedef int	(*server_head_fn)(struct request *);
+/* Called with the complete request; respond now or later. */
+typedef void	(*server_request_fn)(struct request *);
+/* Called when a drain completes (no connections left). */
+typedef void	(*server_idle_fn)(struct server *, void *);
+
+/*
+ * A request belongs to the server.  A handler that answers later keeps
+ * its state in hctx and sets on_abort: if the client goes away first,
+ * on_abort is called and the request is freed right after it returns,
+ * so the handler must forget its pointer there.  Once a response is
+ * complete (req_respond, req_error, req_stream_end/abort) the request is
+ * freed as well.
+ */
+struct request {
+	struct conn		*conn;
+	struct server		*srv;
+	struct http_head	 head;
+	char			*path;		/* raw path, no query */
+	char			*query;		/* after '?', or NULL */
+	struct buf		 body;
+	char			 peer[64];	/* client IP, for X-Forwarded-For */
+	char			 id[128];	/* x-request-id */
+	uint64_t		 start_ms;
+	int			 head_only;	/* HEAD request */
+	int			 wants_sse;	/* Accept: text/event-stream */
+	/* response state */
+	int			 status;
+	int			 started;	/* status line written */
+	int			 streaming;	/* chunked response in progress */
+	int			 done;
+	uint64_t		 bytes_out;
+	/* handler context and hooks */
+	void			*hctx;
+	void			(*on_abort)(struct request *);
+	void			(*on_writable)(struct request *);
+};
+
+struct server	*server_new(struct event_base *, const struct config *,
+		    const int *fds, int nfds, server_head_fn, server_request_fn);
+void		 server_free(struct server *);
+void		 server_set_config(struct server *, const struct config *);
+/* Stop accepting, finish in-flight requests, call idle when done. */
+void		 server_drain(struct server *, server_idle_fn, void *);
+/* Close every connection now. */
+void		 server_close_all(struct server *);
+int		 server_nconns(const struct server *);
+
+/* Response helpers.  Extra headers are "Name: value\r\n" lines or NULL. */
+void	req_respond(struct request *, int status, const char *ctype,
+	    const char *extra_headers, const void *body, size_t len);
+void	req_stream_start(struct request *, int status, const char *ctype,
+	    const char *extra_headers);
+/* Returns 1 if the client's buffer is above the high-water mark: stop
+ * producing until on_writable is called. */
+int	req_stream_write(struct request *, const void *, size_t);
+void	req_stream_end(struct request *);
+/* Abort a streamed response (the client sees an incomplete chunked body). */
+void	req_stream_abort(struct request *);
+/* OpenAI-style error JSON (or an SSE error event if the client asked for
+ * text/event-stream). */
+void	req_error(struct request *, int status, const char *type,
+	    const char *code, const char *fmt, ...)
+	    __attribute__((__format__(printf, 5, 6)));
+const char *req_header(const struct request *, const char *);
+
+#endif

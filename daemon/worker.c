@@ -1,0 +1,312 @@
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "chan.h"
+#include "conf.h"
+#include "ipc.h"
+#include "log.h"
+#include "privatemoded.h"
+#include "privdrop.h"
+#include "route.h"
+#include "server.h"
+#include "util.h"
+#include "worker.h"
+
+struct pending {
+	TAILQ_ENTRY(pending)	 entry;
+	uint32_t		 id;
+	keyd_cb			 cb;
+	void			*arg;
+	struct event		*timeout;
+};
+
+static struct {
+	struct worker_env	 env;
+	struct config		*conf;
+	struct chan		*parent;
+	struct chan		*keyd;
+	struct server		*srv;
+	int			 fds[64];
+	int			 nfds;
+	int			 draining;
+	struct event		*drain_timer;
+	TAILQ_HEAD(, pending)	 pending;
+} w;
+
+struct worker_env	*wenv = &w.env;
+
+static void	worker_exit(int);
+
+/* --- keyd calls --------------------------------------------------- */
+
+static void
+pending_free(struct pending *p)
+{
+	TAILQ_REMOVE(&w.pending, p, entry);
+	if (p->timeout != NULL)
+		event_free(p->timeout);
+	free(p);
+}
+
+static void
+pending_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pending	*p = arg;
+	keyd_cb		 cb = p->cb;
+	void		*cbarg = p->arg;
+
+	log_warnx("keyd did not answer request %u in time", p->id);
+	pending_free(p);
+	if (cb != NULL)
+		cb(NULL, NULL, cbarg);
+}
+
+uint32_t
+keyd_call(unsigned int type, const struct msgw *m, keyd_cb cb, void *arg,
+    int timeout_ms)
+{
+	struct pending	*p;
+	struct timeval	 tv;
+
+	p = xcalloc(1, sizeof(*p));
+	p->id = chan_next_id(w.keyd);
+	p->cb = cb;
+	p->arg = arg;
+	if (timeout_ms > 0) {
+		p->timeout = evtimer_new(w.env.base, pending_timeout, p);
+		tv.tv_sec = timeout_ms / 1000;
+		tv.tv_usec = (timeout_ms % 1000) * 1000;
+		evtimer_add(p->timeout, &tv);
+	}
+	TAILQ_INSERT_TAIL(&w.pending, p, entry);
+	chan_send(w.keyd, type, p->id, m);
+	return p->id;
+}
+
+void
+keyd_cancel(uint32_t id)
+{
+	struct pending	*p;
+
+	TAILQ_FOREACH(p, &w.pending, entry)
+		if (p->id == id) {
+			/* Keep the slot so the late answer is recognised. */
+			p->cb = NULL;
+			return;
+		}
+}
+
+int
+keyd_alive(void)
+{
+	return w.keyd != NULL;
+}
+
+static int
+keyd_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
+    void *arg)
+{
+	struct pending	*p;
+	keyd_cb		 cb;
+	void		*cbarg;
+
+	/* Answers mostly arrive in order: the head is the usual match. */
+	TAILQ_FOREACH(p, &w.pending, entry)
+		if (p->id == hdr->id)
+			break;
+	if (p == NULL) {
+		log_warnx("keyd: unsolicited %s (id %u)", msg_to_str(hdr->type),
+		    hdr->id);
+		return -1;
+	}
+	cb = p->cb;
+	cbarg = p->arg;
+	pending_free(p);
+	if (cb != NULL)
+		cb(hdr, r, cbarg);
+	return 0;
+}
+
+static void
+keyd_closed(struct chan *c, const char *why, void *arg)
+{
+	struct pending	*p;
+	keyd_cb		 cb;
+	void		*cbarg;
+
+	log_warnx("keyd channel lost: %s", why);
+	w.keyd = NULL;
+	while ((p = TAILQ_FIRST(&w.pending)) != NULL) {
+		cb = p->cb;
+		cbarg = p->arg;
+		pending_free(p);
+		if (cb != NULL)
+			cb(NULL, NULL, cbarg);
+	}
+	/* Without keyd this pair cannot serve: the parent respawns it. */
+	worker_exit(1);
+}
+
+/* --- lifecycle ---------------------------------------------------- */
+
+static void
+worker_exit(int status)
+{
+	if (w.srv != NULL)
+		server_close_all(w.srv);
+	if (w.parent != NULL)
+		chan_flush_sync(w.parent, 1000);
+	exit(status);
+}
+
+static void
+drain_done(struct server *s, void *arg)
+{
+	log_debug("drained, exiting");
+	worker_exit(0);
+}
+
+static void
+drain_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	log_warnx("shutdown timeout: closing %d connection(s)",
+	    server_nconns(w.srv));
+	worker_exit(0);
+}
+
+static void
+worker_drain(int64_t timeout_ms)
+{
+	struct timeval	tv;
+
+	if (w.draining)
+		return;
+	w.draining = 1;
+	if (w.srv == NULL)
+		worker_exit(0);
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	w.drain_timer = evtimer_new(w.env.base, drain_timeout, NULL);
+	evtimer_add(w.drain_timer, &tv);
+	server_drain(w.srv, drain_done, NULL);
+}
+
+static void
+worker_configure(struct msgr *r)
+{
+	struct privdrop	 pd;
+	struct msgw	 m;
+	int		 privileged, i;
+	uint32_t	 uid, gid, nfds;
+
+	w.conf = config_new();
+	if (config_unmarshal(w.conf, r) == -1)
+		fatalx("parent: malformed MSG_CONFIG");
+	privileged = msg_get_u8(r);
+	uid = msg_get_u32(r);
+	gid = msg_get_u32(r);
+	nfds = msg_get_u32(r);
+	if (msg_end(r) == -1 || nfds > nitems(w.fds))
+		fatalx("parent: malformed MSG_CONFIG");
+	w.env.conf = w.conf;
+	log_setlevel(w.conf->log_level);
+	log_setformat(w.conf->log_format);
+	for (i = 0; i < (int)nfds; i++)
+		w.fds[i] = IPC_FD_LISTEN0 + i;
+	w.nfds = (int)nfds;
+
+	memset(&pd, 0, sizeof(pd));
+	pd.chroot = privileged ? w.conf->chroot_dir : NULL;
+	pd.switch_ids = privileged;
+	pd.uid = uid;
+	pd.gid = gid;
+	pd.nofile = 2 * w.conf->max_connections + 128;
+	pd.fsize = -1;	/* stderr may be a file */
+	pd.nproc = 0;
+	privdrop(&pd);
+
+	w.srv = server_new(w.env.base, w.conf, w.fds, w.nfds, route_head,
+	    route_request);
+	log_debug("serving on %d listener(s)", w.nfds);
+	msgw_init(&m, 16);
+	chan_send(w.parent, MSG_CONFIG_DONE, 0, &m);
+	msgw_free(&m);
+}
+
+static int
+parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
+    void *arg)
+{
+	int64_t	timeout;
+
+	switch (hdr->type) {
+	case MSG_CONFIG:
+		if (w.conf != NULL) {
+			log_warnx("parent: second MSG_CONFIG");
+			return -1;
+		}
+		worker_configure(r);
+		return 0;
+	case MSG_SHUTDOWN:
+		timeout = msg_get_i64(r);
+		if (msg_end(r) == -1)
+			return -1;
+		worker_drain(timeout);
+		return 0;
+	default:
+		log_warnx("parent: unexpected %s", msg_to_str(hdr->type));
+		return -1;
+	}
+}
+
+static void
+parent_closed(struct chan *c, const char *why, void *arg)
+{
+	/* The supervisor is gone: finish what we have and leave. */
+	log_warnx("parent channel lost: %s", why);
+	w.parent = NULL;
+	worker_drain(w.conf != NULL ? w.conf->shutdown_timeout : 0);
+}
+
+static void
+worker_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	/* SIGTERM from the parent's final sweep, or by hand. */
+	worker_drain(w.conf != NULL ? w.conf->shutdown_timeout : 0);
+}
+
+int
+worker_main(int instance)
+{
+	struct event	*sigterm, *sigint;
+
+	log_procinit("worker", instance);
+	chan_set_identity("worker", instance);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	TAILQ_INIT(&w.pending);
+	w.env.instance = instance;
+	if ((w.env.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	w.parent = chan_new(w.env.base, IPC_FD_PARENT, "parent",
+	    IPC_MAX_CONFIG, parent_dispatch, parent_closed, NULL);
+	w.keyd = chan_new(w.env.base, IPC_FD_PEER, "keyd", 0, keyd_dispatch,
+	    keyd_closed, NULL);
+	sigterm = evsignal_new(w.env.base, SIGTERM, worker_signal, NULL);
+	sigint = evsignal_new(w.env.base, SIGINT, worker_signal, NULL);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
+	event_base_dispatch(w.env.base);
+	return 0;
+}

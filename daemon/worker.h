@@ -1,0 +1,36 @@
+/*
+ * Network worker process: one per configured worker.  It owns the
+ * client connections and the sockets to the upstream, parses HTTP and
+ * never holds a key: every secret operation is a request to its keyd.
+ */
+#ifndef PM_WORKER_H
+#define PM_WORKER_H
+
+#include <stdint.h>
+
+struct msg_hdr;
+struct msgr;
+struct msgw;
+struct config;
+struct event_base;
+
+/* A pending request to keyd; cb runs with the answer, or with hdr NULL
+ * if the channel died or timed out. */
+typedef void	(*keyd_cb)(const struct msg_hdr *, struct msgr *, void *arg);
+
+struct worker_env {
+	struct event_base	*base;
+	const struct config	*conf;
+	int			 instance;
+};
+
+extern struct worker_env	*wenv;
+
+/* Send a request to keyd; returns the request id. */
+uint32_t	keyd_call(unsigned int type, const struct msgw *, keyd_cb,
+		    void *arg, int timeout_ms);
+/* Forget a pending call (its requester went away); the answer is dropped. */
+void		keyd_cancel(uint32_t id);
+int		keyd_alive(void);
+
+#endif

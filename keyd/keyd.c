@@ -1,0 +1,332 @@
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "chan.h"
+#include "conf.h"
+#include "ipc.h"
+#include "keyd.h"
+#include "log.h"
+#include "privdrop.h"
+#include "sandbox.h"
+#include "util.h"
+
+/* keyd's life: configured by the parent, sandboxed, then given secrets. */
+enum keyd_state {
+	KS_INIT = 0x01,		/* waiting for MSG_CONFIG */
+	KS_SANDBOXED = 0x02,	/* sandbox on, waiting for MSG_SECRETS */
+	KS_READY = 0x04		/* secrets installed, serving the worker */
+};
+#define KS_ANY	(KS_INIT | KS_SANDBOXED | KS_READY)
+
+enum peer { FROM_PARENT, FROM_WORKER };
+
+typedef int	(*keyd_handler)(struct chan *, const struct msg_hdr *,
+		    struct msgr *);
+
+static int	k_config(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_secrets(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_shutdown(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_status(struct chan *, const struct msg_hdr *, struct msgr *);
+#ifdef TEST_HOOKS
+static int	k_test_syscall(struct chan *, const struct msg_hdr *,
+		    struct msgr *);
+#endif
+
+/*
+ * The gated request table (OpenSSH's monitor style): a message is
+ * answered only if its row names the sending peer and the current state.
+ * Anything else is fatal for the channel, and losing a channel ends keyd.
+ */
+static const struct keyd_req {
+	unsigned int	type;
+	enum peer	from;
+	unsigned int	states;
+	keyd_handler	fn;
+} keyd_reqs[] = {
+	{ MSG_CONFIG,		FROM_PARENT,	KS_INIT,	k_config },
+	{ MSG_SECRETS,		FROM_PARENT,	KS_SANDBOXED,	k_secrets },
+	{ MSG_SHUTDOWN,		FROM_PARENT,	KS_ANY,		k_shutdown },
+	{ MSG_STATUS_REQ,	FROM_WORKER,	KS_SANDBOXED | KS_READY, k_status },
+#ifdef TEST_HOOKS
+	{ MSG_TEST_SYSCALL,	FROM_WORKER,	KS_SANDBOXED | KS_READY,
+	    k_test_syscall },
+#endif
+};
+
+static struct {
+	struct event_base	*base;
+	struct config		*conf;
+	struct chan		*parent;
+	struct chan		*worker;
+	enum keyd_state		 state;
+	char			*api_key;	/* sodium_malloc'd, or NULL */
+	size_t			 api_key_len;
+	char			*salt;		/* sodium_malloc'd, or NULL */
+	size_t			 salt_len;
+} k;
+
+/* --- logging through the parent ----------------------------------- */
+
+static void
+keyd_log_sink(int prio, const char *msg, void *arg)
+{
+	struct msgw	m;
+
+	if (k.parent == NULL)
+		return;
+	msgw_init(&m, strlen(msg) + 16);
+	msg_put_u32(&m, (uint32_t)prio);
+	/* A line longer than a frame allows is cut, never dropped. */
+	msg_put_bytes(&m, msg, MINIMUM(strlen(msg), IPC_MAX_SMALL - 64));
+	chan_send(k.parent, MSG_LOG, 0, &m);
+	msgw_free(&m);
+}
+
+static void
+keyd_fatal_hook(void)
+{
+	if (k.parent != NULL)
+		chan_flush_sync(k.parent, 1000);
+}
+
+/* --- the table ---------------------------------------------------- */
+
+static int
+keyd_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
+    void *arg)
+{
+	enum peer	from = (enum peer)(intptr_t)arg;
+	size_t		i;
+
+	for (i = 0; i < nitems(keyd_reqs); i++) {
+		if (keyd_reqs[i].type != hdr->type)
+			continue;
+		if (keyd_reqs[i].from != from) {
+			log_warnx("%s may not send %s", chan_peer(c),
+			    msg_to_str(hdr->type));
+			return -1;
+		}
+		if (!(keyd_reqs[i].states & k.state)) {
+			log_warnx("%s: %s not permitted in state %d",
+			    chan_peer(c), msg_to_str(hdr->type), k.state);
+			return -1;
+		}
+		return keyd_reqs[i].fn(c, hdr, r);
+	}
+	log_warnx("%s: unexpected %s", chan_peer(c), msg_to_str(hdr->type));
+	return -1;
+}
+
+static void
+keyd_closed(struct chan *c, const char *why, void *arg)
+{
+	enum peer	from = (enum peer)(intptr_t)arg;
+
+	/* Either peer gone means this keyd has nobody left to serve. */
+	if (from == FROM_PARENT)
+		k.parent = NULL;
+	else
+		k.worker = NULL;
+	if (from == FROM_WORKER && strcmp(why, "closed by peer") == 0) {
+		log_debug("worker gone, exiting");
+		keyd_fatal_hook();
+		exit(0);
+	}
+	fatalx("%s channel: %s", from == FROM_PARENT ? "parent" : "worker",
+	    why);
+}
+
+/* --- handlers ----------------------------------------------------- */
+
+/*
+ * Everything that needs the filesystem or privileges happens here, before
+ * the sandbox: OpenSSL and libsodium initialisation (they probe files and
+ * the entropy source), then the drop and the filter.  Only then do we
+ * tell the parent we are ready for secrets.
+ */
+static int
+k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	struct privdrop	 pd;
+	struct msgw	 m;
+	uint8_t		 probe[16];
+	int		 privileged;
+	uint32_t	 uid, gid;
+
+	k.conf = config_new();
+	if (config_unmarshal(k.conf, r) == -1)
+		return -1;
+	privileged = msg_get_u8(r);
+	uid = msg_get_u32(r);
+	gid = msg_get_u32(r);
+	(void)msg_get_u32(r);	/* listener count: workers only */
+	if (msg_end(r) == -1)
+		return -1;
+	log_setlevel(k.conf->log_level);
+
+	if (sodium_init() < 0)
+		fatalx("sodium_init");
+	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
+		fatalx("OPENSSL_init_ssl");
+	if (RAND_bytes(probe, sizeof(probe)) != 1)
+		fatalx("RAND_bytes");
+	randombytes_buf(probe, sizeof(probe));
+
+	memset(&pd, 0, sizeof(pd));
+	pd.chroot = privileged ? k.conf->chroot_dir : NULL;
+	pd.switch_ids = privileged;
+	pd.uid = uid;
+	pd.gid = gid;
+	pd.nofile = 16;
+	pd.fsize = 0;
+	pd.nproc = 0;
+	privdrop(&pd);
+	sandbox_keyd();
+#ifndef SANDBOX_NONE
+	if (!sandbox_active())
+		fatalx("seccomp filter is not active");
+#endif
+	k.state = KS_SANDBOXED;
+	log_debug("sandbox %s active", sandbox_name());
+	msgw_init(&m, 16);
+	msg_put_str(&m, sandbox_name());
+	chan_send(k.parent, MSG_SANDBOXED, 0, &m);
+	msgw_free(&m);
+	chan_pause(k.worker, 0);
+	return 0;
+}
+
+static char *
+secret_copy(const uint8_t *p, size_t n, size_t *lenp)
+{
+	char	*s;
+
+	if ((s = sodium_malloc(n + 1)) == NULL)
+		fatal("sodium_malloc");
+	memcpy(s, p, n);
+	s[n] = '\0';
+	*lenp = n;
+	return s;
+}
+
+static int
+k_secrets(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	const uint8_t	*key, *salt;
+	size_t		 keylen, saltlen;
+	uint8_t		 has_key, has_salt;
+	struct msgw	 m;
+
+	has_key = msg_get_u8(r);
+	key = msg_get_bytes(r, &keylen);
+	has_salt = msg_get_u8(r);
+	salt = msg_get_bytes(r, &saltlen);
+	if (msg_end(r) == -1)
+		return -1;
+	if (has_key)
+		k.api_key = secret_copy(key, keylen, &k.api_key_len);
+	if (has_salt)
+		k.salt = secret_copy(salt, saltlen, &k.salt_len);
+	/* The frame lives on in the channel buffer until drained: scrub it. */
+	sodium_memzero((void *)(uintptr_t)key, keylen);
+	sodium_memzero((void *)(uintptr_t)salt, saltlen);
+	k.state = KS_READY;
+	log_debug("secrets installed (api key: %s)", has_key ? "yes" : "no");
+	msgw_init(&m, 16);
+	chan_send(k.parent, MSG_SECRETS_DONE, 0, &m);
+	msgw_free(&m);
+	return 0;
+}
+
+static int
+k_shutdown(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	(void)msg_get_i64(r);
+	if (msg_end(r) == -1)
+		return -1;
+	log_debug("shutdown");
+	keyd_fatal_hook();
+	exit(0);
+}
+
+static int
+k_status(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	struct msgw	 m;
+	const char	*detail;
+
+	if (msg_end(r) == -1)
+		return -1;
+	if (k.state != KS_READY)
+		detail = "{\"ready\":false,\"reason\":\"keyd starting\"}";
+	else
+		detail = "{\"ready\":false,\"reason\":\"no inference secret "
+		    "(attestation not performed)\"}";
+	msgw_init(&m, 128);
+	msg_put_u8(&m, 0);
+	msg_put_str(&m, detail);
+	chan_send(c, MSG_STATUS_ANS, hdr->id, &m);
+	msgw_free(&m);
+	return 0;
+}
+
+#ifdef TEST_HOOKS
+static int
+k_test_syscall(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	int	fd;
+
+	if (msg_end(r) == -1)
+		return -1;
+	log_warnx("test hook: attempting socket(2), outside the allow-list");
+	/* Under the filter this never returns: the kernel kills us. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	log_warnx("test hook: socket(2) returned %d: no sandbox", fd);
+	if (fd != -1)
+		close(fd);
+	return 0;
+}
+#endif
+
+int
+keyd_main(int instance)
+{
+	log_procinit("keyd", instance);
+	chan_set_identity("keyd", instance);
+	/*
+	 * The worker's exit ends us (channel EOF), so that a draining worker
+	 * keeps its keyd; signals meant for the whole group do not.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	k.state = KS_INIT;
+	if ((k.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	k.parent = chan_new(k.base, IPC_FD_PARENT, "parent", IPC_MAX_CONFIG,
+	    keyd_dispatch, keyd_closed, (void *)(intptr_t)FROM_PARENT);
+	k.worker = chan_new(k.base, IPC_FD_PEER, "worker", 0, keyd_dispatch,
+	    keyd_closed, (void *)(intptr_t)FROM_WORKER);
+	/* Nothing from the worker is read before the sandbox is up. */
+	chan_pause(k.worker, 1);
+	log_setsink(keyd_log_sink, NULL);
+	log_setfatalhook(keyd_fatal_hook);
+	event_base_dispatch(k.base);
+	return 0;
+}
