@@ -83,6 +83,8 @@ static struct {
 	int			 store_fd;	/* sealed memfd: MSG_SECRETS payload */
 	int			 cli_fd;	/* memfd: secrets from argv */
 	int			 salt_fd;	/* memfd: process-lifetime random salt */
+	int			 cli_has_key;
+	int			 cli_has_salt;
 	int			 generation;
 	int			 shutting_down;
 	TAILQ_HEAD(, pair)	 pairs;
@@ -262,6 +264,8 @@ stash_cli_secrets(struct parent_opts *o)
 	put_secret_field(&w, &key, o->cli_api_key != NULL);
 	put_secret_field(&w, &salt, o->cli_salt != NULL);
 	P.cli_fd = memfd_store("pm-cli", w.buf, w.len);
+	P.cli_has_key = o->cli_api_key != NULL;
+	P.cli_has_salt = o->cli_salt != NULL;
 	msgw_free(&w);
 	strfreezero(o->cli_api_key);
 	strfreezero(o->cli_salt);
@@ -278,11 +282,12 @@ load_config(struct parent_opts *o)
 	if (config_parse_file(c, o->conf_path, !o->conf_explicit) == -1 ||
 	    config_apply_overrides(c, &o->ovr) == -1)
 		goto fail;
-	/* A literal key on the command line counts as "configured". */
-	if (o->cli_api_key != NULL || P.cli_fd != -1) {
-		if (c->api_key == NULL)
-			c->api_key = xstrdup("");
-	}
+	/* Literals from the command line count as "configured". */
+	if ((o->cli_api_key != NULL || P.cli_has_key) && c->api_key == NULL)
+		c->api_key = xstrdup("");
+	if ((o->cli_salt != NULL || P.cli_has_salt) &&
+	    c->prompt_cache_salt == NULL)
+		c->prompt_cache_salt = xstrdup("");
 	if (config_validate(c) == -1)
 		goto fail;
 	return c;

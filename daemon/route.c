@@ -30,6 +30,7 @@ static void	h_readyz(struct request *);
 #ifdef TEST_HOOKS
 static void	h_test_keyd_syscall(struct request *);
 static void	h_test_sleep(struct request *);
+static void	h_test_echo(struct request *);
 #endif
 
 static const struct route routes[] = {
@@ -38,6 +39,7 @@ static const struct route routes[] = {
 #ifdef TEST_HOOKS
 	{ "/__test/keyd-forbidden-syscall", 0, "POST", h_test_keyd_syscall },
 	{ "/__test/sleep", 0, "GET", h_test_sleep },
+	{ "/__test/echo", 0, "POST", h_test_echo },
 #endif
 };
 
@@ -182,6 +184,17 @@ h_test_keyd_syscall(struct request *r)
 
 	keyd_call(MSG_TEST_SYSCALL, NULL, NULL, NULL, 0);
 	req_respond(r, 202, "application/json", NULL, body, sizeof(body) - 1);
+}
+
+/* The size of the body received: exercises the body readers. */
+static void
+h_test_echo(struct request *r)
+{
+	char	body[64];
+	int	n;
+
+	n = snprintf(body, sizeof(body), "{\"bytes\":%zu}", r->body.len);
+	req_respond(r, 200, "application/json", NULL, body, (size_t)n);
 }
 
 /* Answer after ?ms=N milliseconds: an in-flight request for drain tests. */

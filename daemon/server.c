@@ -34,8 +34,12 @@ enum conn_state {
 	CS_HEAD,	/* waiting for / reading a request head */
 	CS_BODY,	/* reading the body */
 	CS_HANDLE,	/* handler owns the request */
-	CS_CLOSING	/* flushing the last response, then close */
+	CS_CLOSING,	/* flushing the last response, then close */
+	CS_LINGER	/* response sent, discarding input until EOF */
 };
+
+#define LINGER_MS	2000		/* lingering close: max wait */
+#define LINGER_BYTES	(1024 * 1024)	/* ... and max bytes discarded */
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
@@ -49,6 +53,8 @@ struct conn {
 	int			 keepalive;
 	int			 rejecting;	/* a 429 connection */
 	int			 got_bytes;	/* any byte of the current head */
+	int			 unread;	/* request bytes may be left unread */
+	size_t			 lingered;
 	/* body framing */
 	int			 chunked;
 	uint64_t		 body_left;	/* Content-Length remaining */
@@ -77,6 +83,7 @@ struct server {
 };
 
 static void	conn_close(struct conn *);
+static void	conn_finish(struct conn *);
 static void	conn_read(struct bufferevent *, void *);
 static void	conn_next(struct conn *);
 static void	request_free(struct request *);
@@ -89,6 +96,10 @@ conn_timeout(evutil_socket_t fd, short ev, void *arg)
 	struct conn	*c = arg;
 
 	switch (c->state) {
+	case CS_LINGER:
+	case CS_CLOSING:
+		conn_close(c);
+		return;
 	case CS_HEAD:
 		if (!c->got_bytes) {
 			/* An idle keep-alive connection: just close it. */
@@ -183,6 +194,26 @@ conn_close(struct conn *c)
 	server_check_idle(s);
 }
 
+/*
+ * The last response is out.  If the client may still be sending (we
+ * answered before reading its whole request), closing now would reset
+ * the connection and could destroy the response in flight; so half-close
+ * and discard what arrives, for a bounded time, as nginx does.
+ */
+static void
+conn_finish(struct conn *c)
+{
+	if (!c->unread) {
+		conn_close(c);
+		return;
+	}
+	c->state = CS_LINGER;
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	timer_arm(c, LINGER_MS);
+}
+
 static void
 conn_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -201,7 +232,7 @@ conn_written(struct bufferevent *bev, void *arg)
 
 	if (c->state == CS_CLOSING) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			conn_close(c);
+			conn_finish(c);
 		return;
 	}
 	/* Below the low-water mark again: let a paused producer go on. */
@@ -221,6 +252,7 @@ write_canned_429(struct conn *c)
 	    "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %zu"
 	    "\r\n\r\n%s", sizeof(body) - 1, body);
 	c->state = CS_CLOSING;
+	c->unread = 1;
 }
 
 static void
@@ -361,14 +393,18 @@ request_done(struct request *r)
 	c->req = NULL;
 	request_free(r);
 	/* Answered before the body was read: its bytes would be misparsed. */
-	if (c->state == CS_HEAD || c->state == CS_BODY)
+	if (c->state == CS_HEAD || c->state == CS_BODY) {
 		c->keepalive = 0;
+		c->unread = 1;
+	}
 	if (!c->keepalive || c->srv->draining) {
+		c->unread = c->unread || evbuffer_get_length(
+		    bufferevent_get_input(c->bev)) > 0;
 		c->state = CS_CLOSING;
-		evtimer_del(c->timer);
+		timer_arm(c, c->srv->conf->stream_idle_timeout);
 		bufferevent_disable(c->bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-			conn_close(c);
+			conn_finish(c);
 		return;
 	}
 	conn_next(c);
@@ -737,11 +773,15 @@ conn_read(struct bufferevent *bev, void *arg)
 		read_body(c);
 		break;
 	case CS_HANDLE:
+		/* Pipelined bytes wait for their turn. */
+		break;
 	case CS_CLOSING:
-		/* Pipelined bytes wait; CLOSING discards. */
-		if (c->state == CS_CLOSING)
-			evbuffer_drain(bufferevent_get_input(bev),
-			    evbuffer_get_length(bufferevent_get_input(bev)));
+	case CS_LINGER:
+		c->lingered += evbuffer_get_length(bufferevent_get_input(bev));
+		evbuffer_drain(bufferevent_get_input(bev),
+		    evbuffer_get_length(bufferevent_get_input(bev)));
+		if (c->lingered > LINGER_BYTES)
+			conn_close(c);
 		break;
 	}
 }
@@ -752,6 +792,7 @@ conn_next(struct conn *c)
 {
 	c->state = CS_HEAD;
 	c->got_bytes = 0;
+	c->unread = 0;
 	c->scanned = 0;
 	c->chunked = 0;
 	c->body_left = 0;

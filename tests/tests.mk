@@ -1,6 +1,6 @@
 # --- tests: unit (C), integration (shell, as root), node peers ----------
 TEST_EXTENSIONS = .sh
-SH_LOG_COMPILER = $(SHELL)
+SH_LOG_COMPILER = bash
 AM_TESTS_ENVIRONMENT = \
 	PM_TOP_SRCDIR='$(abs_top_srcdir)'; export PM_TOP_SRCDIR; \
 	PM_TOP_BUILDDIR='$(abs_top_builddir)'; export PM_TOP_BUILDDIR; \
@@ -8,3 +8,4 @@ AM_TESTS_ENVIRONMENT = \
 	PM_NODE='$(NODE)'; export PM_NODE;
 
 include $(srcdir)/tests/unit/unit.mk
+include $(srcdir)/tests/integration/integration.mk

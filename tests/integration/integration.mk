@@ -1,0 +1,15 @@
+# Integration tests: shell scripts driving the real daemon on loopback,
+# as root (they skip, exit 77, otherwise).
+check_PROGRAMS += tests/integration/memscan
+tests_integration_memscan_SOURCES = tests/integration/memscan.c
+INTEGRATION_TESTS = \
+	tests/integration/config_check.sh \
+	tests/integration/proctree.sh \
+	tests/integration/seccomp_kill.sh \
+	tests/integration/respawn.sh \
+	tests/integration/reload.sh \
+	tests/integration/drain.sh \
+	tests/integration/memscan.sh \
+	tests/integration/http_errors.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh

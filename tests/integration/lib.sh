@@ -1,0 +1,164 @@
+# Shared helpers for the integration tests: each test starts its own
+# daemon on an ephemeral loopback port with its own config, workspace and
+# log, drives it, and asserts on its processes, answers and log lines.
+# Sourced by bash; every failure ends the test with a message.
+
+set -u
+# A peer that closes early must fail a test's assertion, not kill bash.
+trap '' PIPE
+TOP_SRC=${PM_TOP_SRCDIR:?run from make check}
+TOP_BUILD=${PM_TOP_BUILDDIR:?run from make check}
+PM_BIN=$TOP_BUILD/privatemoded
+T=$(mktemp -d "${TMPDIR:-/tmp}/pmtest.XXXXXX")
+chmod 755 "$T"
+PM_PID=
+PM_PORT=
+PM_LOG=$T/daemon.log
+PM_CONF=$T/privatemode.conf
+TEST_NAME=$(basename "$0" .sh)
+
+fail() {
+	echo "FAIL $TEST_NAME: $*" >&2
+	if [ -f "$PM_LOG" ]; then
+		echo "--- daemon log (last 40 lines) ---" >&2
+		tail -40 "$PM_LOG" >&2
+	fi
+	exit 1
+}
+
+skip() {
+	echo "SKIP $TEST_NAME: $*" >&2
+	exit 77
+}
+
+pass() {
+	echo "ok $TEST_NAME: $*"
+}
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (privilege drop, chroot)"
+	id privatemode >/dev/null 2>&1 ||
+		useradd --system --no-create-home --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin privatemode ||
+		fail "cannot create user privatemode"
+}
+
+cleanup() {
+	if [ -n "$PM_PID" ] && kill -0 "$PM_PID" 2>/dev/null; then
+		kill -KILL "$PM_PID" 2>/dev/null
+		pkill -KILL -P "$PM_PID" 2>/dev/null
+	fi
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+# Write the base config (+ extra lines from stdin if any).
+pm_config() {
+	mkdir -p "$T/ws"
+	{
+		echo "listen 127.0.0.1:0"
+		echo "workers ${WORKERS:-2}"
+		echo "workspace $T/ws"
+		echo "shutdown_timeout ${SHUTDOWN_TIMEOUT:-10s}"
+		[ -t 0 ] || cat
+	} > "$PM_CONF"
+}
+
+# Start the daemon in the foreground (debug log to $PM_LOG); wait until a
+# listener is up and /healthz answers.
+pm_start() {
+	[ -f "$PM_CONF" ] || pm_config </dev/null
+	"$PM_BIN" -d -f "$PM_CONF" "$@" >"$PM_LOG" 2>&1 &
+	PM_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		PM_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+		    "$PM_LOG" | head -1)
+		[ -n "$PM_PORT" ] && break
+		kill -0 "$PM_PID" 2>/dev/null || fail "daemon exited at start-up"
+		sleep 0.05
+	done
+	[ -n "$PM_PORT" ] || fail "daemon never listened"
+	wait_for "healthz answers" healthz_ok
+	wait_for "all workers configured" all_children_up
+}
+
+pm_url() {
+	echo "http://127.0.0.1:$PM_PORT$1"
+}
+
+healthz_ok() {
+	curl -sf -o /dev/null --max-time 2 "$(pm_url /healthz)"
+}
+
+# wait_for "description" command...: poll up to ~10 s.
+wait_for() {
+	local what=$1 i
+	shift
+	for i in $(seq 1 200); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	fail "timed out waiting for: $what"
+}
+
+# PIDs of the daemon's children with a given role (worker|keyd).
+children() {
+	local pid
+	for pid in $(pgrep -P "$PM_PID" 2>/dev/null); do
+		if tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null |
+		    grep -q -- "-T $1 "; then
+			echo "$pid"
+		fi
+	done
+}
+
+count_children() {
+	children "$1" | wc -l
+}
+
+all_children_up() {
+	[ "$(count_children worker)" -eq "${WORKERS:-2}" ] &&
+	    [ "$(count_children keyd)" -eq "${WORKERS:-2}" ] &&
+	    [ "$(grep -c 'keyd\[[0-9]*\]: sandbox .* on' "$PM_LOG")" -ge \
+	      "${WORKERS:-2}" ]
+}
+
+# Field of /proc/<pid>/status, e.g. status_field 123 Seccomp
+status_field() {
+	sed -n "s/^$2:[[:space:]]*//p" /proc/$1/status
+}
+
+log_has() {
+	grep -q -- "$1" "$PM_LOG"
+}
+
+pm_stop() {
+	[ -n "$PM_PID" ] || return 0
+	kill -TERM "$PM_PID" 2>/dev/null
+	local i
+	for i in $(seq 1 200); do
+		kill -0 "$PM_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$PM_PID" 2>/dev/null; then
+		fail "daemon did not exit after SIGTERM"
+	fi
+	wait "$PM_PID"
+	PM_STATUS=$?
+	PM_PID=
+}
+
+# Send raw bytes (printf format) and print the reply; $1 = seconds to wait.
+raw_http() {
+	local secs=$1
+	shift
+	exec 3<>/dev/tcp/127.0.0.1/"$PM_PORT" || fail "connect"
+	printf "$@" >&3
+	timeout "$secs" cat <&3
+	exec 3<&- 3>&-
+}
+
+status_of() {
+	head -1 | awk '{print $2}'
+}

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Process tree and privileges of a running daemon: one parent, N workers
+# and N keyds; children unprivileged, without capabilities, keyd under a
+# seccomp filter with no_new_privs; the parent can never be root again.
+. "$(dirname "$0")/lib.sh"
+require_root
+WORKERS=3 pm_config </dev/null
+WORKERS=3 pm_start
+WORKERS=3
+
+[ "$(count_children worker)" -eq 3 ] || fail "expected 3 workers"
+[ "$(count_children keyd)" -eq 3 ] || fail "expected 3 keyds"
+nchildren=$(pgrep -P "$PM_PID" | wc -l)
+[ "$nchildren" -eq 6 ] || fail "parent has $nchildren children, want 6"
+
+uid=$(id -u privatemode)
+sandbox=$(sed -n 's/.*keyd\[0\]: sandbox \([a-z]*\) on.*/\1/p' "$PM_LOG" | head -1)
+
+check_child() {
+	local pid=$1 role=$2
+	set -- $(status_field "$pid" Uid)
+	[ "$1" = "$uid" ] && [ "$2" = "$uid" ] && [ "$3" = "$uid" ] &&
+	    [ "$4" = "$uid" ] || fail "$role $pid uids: $*"
+	[ "$(status_field "$pid" CapEff)" = 0000000000000000 ] ||
+		fail "$role $pid has effective capabilities"
+	[ "$(status_field "$pid" CapPrm)" = 0000000000000000 ] ||
+		fail "$role $pid has permitted capabilities"
+	[ "$(status_field "$pid" CapAmb)" = 0000000000000000 ] ||
+		fail "$role $pid has ambient capabilities"
+	[ "$(status_field "$pid" NoNewPrivs)" = 1 ] ||
+		fail "$role $pid lacks no_new_privs"
+	# chroot: the process root is the empty directory, not /.
+	[ "$(readlink /proc/$pid/root)" = /run/privatemoded/empty ] ||
+		fail "$role $pid root is $(readlink /proc/$pid/root)"
+	[ -z "$(ls -A /proc/$pid/root/)" ] || fail "$role $pid chroot not empty"
+}
+
+for pid in $(children worker); do
+	check_child "$pid" worker
+	[ "$(status_field "$pid" Seccomp)" = 0 ] ||
+		fail "worker $pid unexpectedly filtered"
+done
+for pid in $(children keyd); do
+	check_child "$pid" keyd
+	if [ "$sandbox" = seccomp ]; then
+		[ "$(status_field "$pid" Seccomp)" = 2 ] ||
+			fail "keyd $pid Seccomp: $(status_field "$pid" Seccomp)"
+	fi
+	# keyd has no outlet but its channels: stdio is /dev/null.
+	[ "$(readlink /proc/$pid/fd/2)" = /dev/null ] ||
+		fail "keyd $pid stderr is $(readlink /proc/$pid/fd/2)"
+done
+
+# The parent: the unprivileged user for good, with only CAP_SYS_CHROOT
+# (bit 18) and CAP_DAC_READ_SEARCH (bit 2).
+set -- $(status_field "$PM_PID" Uid)
+[ "$1" = "$uid" ] && [ "$3" = "$uid" ] || fail "parent uids: $*"
+[ "$(status_field "$PM_PID" CapEff)" = 0000000000040004 ] ||
+	fail "parent CapEff $(status_field "$PM_PID" CapEff)"
+[ "$(status_field "$PM_PID" CapAmb)" = 0000000000040000 ] ||
+	fail "parent CapAmb $(status_field "$PM_PID" CapAmb)"
+[ "$(status_field "$PM_PID" NoNewPrivs)" = 1 ] || fail "parent lacks NNP"
+
+[ "$sandbox" = seccomp ] || [ "$sandbox" = none ] || fail "sandbox: $sandbox"
+pm_stop
+[ "$PM_STATUS" -eq 0 ] || fail "exit status $PM_STATUS"
+pass "1 parent, 3 workers, 3 keyds (sandbox $sandbox), privileges dropped"
