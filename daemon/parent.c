@@ -601,10 +601,17 @@ spawn_pair(struct pair *p)
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wk) == -1)
 		fatal("socketpair");
 
-	/* keyd: parent channel, worker channel; no stdio at all. */
+	/*
+	 * keyd: parent channel, worker channel, and no stdio at all; except
+	 * in sanitizer builds (no sandbox), whose reports must be seen.
+	 */
 	fds[0] = pk[1];
 	fds[1] = wk[1];
+#ifdef SANDBOX_NONE
+	p->keyd.pid = fork_child("keyd", p->instance, fds, 2, 0);
+#else
 	p->keyd.pid = fork_child("keyd", p->instance, fds, 2, 1);
+#endif
 
 	fds[0] = pw[1];
 	fds[1] = wk[0];

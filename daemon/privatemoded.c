@@ -188,5 +188,7 @@ main(int argc, char *argv[])
 	}
 	if (o.debug)
 		log_pindebug();
-	return parent_main(&o);
+	i = parent_main(&o);
+	overrides_free(&o.ovr);
+	return i;
 }

@@ -44,11 +44,21 @@ require_root() {
 }
 
 cleanup() {
+	local st=$?
 	if [ -n "$PM_PID" ] && kill -0 "$PM_PID" 2>/dev/null; then
 		kill -KILL "$PM_PID" 2>/dev/null
 		pkill -KILL -P "$PM_PID" 2>/dev/null
 	fi
+	# Any sanitizer report from any process fails the test.
+	if [ -f "$PM_LOG" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+	    "$PM_LOG"; then
+		echo "FAIL $TEST_NAME: sanitizer report in the daemon log" >&2
+		grep -A20 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		    "$PM_LOG" | head -60 >&2
+		st=1
+	fi
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
+	exit $st
 }
 trap cleanup EXIT
 

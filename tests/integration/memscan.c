@@ -13,6 +13,38 @@
 #include <string.h>
 #include <unistd.h>
 
+#define CHUNK	(1024 * 1024)
+
+/* Scan [start, end) in chunks that overlap by nlen - 1 bytes. */
+static void
+scan_region(int mem, unsigned long start, unsigned long end,
+    const char *needle, size_t nlen, size_t *total, size_t *scanned)
+{
+	static unsigned char	 buf[CHUNK];
+	unsigned long		 off = start;
+	unsigned char		*p, *hit;
+	size_t			 left;
+	ssize_t			 n;
+
+	while (off < end) {
+		size_t want = end - off < CHUNK ? end - off : CHUNK;
+
+		if ((n = pread(mem, buf, want, (off_t)off)) <= 0)
+			return;
+		*scanned += (size_t)n;
+		for (p = buf, left = (size_t)n; left >= nlen; ) {
+			if ((hit = memmem(p, left, needle, nlen)) == NULL)
+				break;
+			(*total)++;
+			left -= (size_t)(hit - p) + 1;
+			p = hit + 1;
+		}
+		if ((size_t)n < want || off + (size_t)n >= end)
+			return;
+		off += (size_t)n - (nlen - 1);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -37,35 +69,19 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	while (fgets(line, sizeof(line), maps) != NULL) {
-		unsigned char	*buf, *p;
-		size_t		 len, left;
-		ssize_t		 n;
-
 		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
 			continue;
 		/* [vvar] and friends cannot be read; skip non-readable ones. */
 		if (perms[0] != 'r' || strstr(line, "[vvar]") != NULL ||
 		    strstr(line, "[vsyscall]") != NULL)
 			continue;
-		len = end - start;
-		if ((buf = malloc(len)) == NULL)
-			return 2;
-		n = pread(mem, buf, len, (off_t)start);
-		if (n <= 0) {
-			free(buf);
+		/*
+		 * Sanitizer shadow memory reserves terabytes; no heap, stack
+		 * or library mapping of ours comes near a gigabyte.
+		 */
+		if (end - start > (1UL << 30))
 			continue;
-		}
-		scanned += (size_t)n;
-		for (p = buf, left = (size_t)n; left >= nlen; ) {
-			unsigned char *hit = memmem(p, left, argv[2], nlen);
-
-			if (hit == NULL)
-				break;
-			total++;
-			left -= (size_t)(hit - p) + 1;
-			p = hit + 1;
-		}
-		free(buf);
+		scan_region(mem, start, end, argv[2], nlen, &total, &scanned);
 	}
 	fclose(maps);
 	close(mem);

@@ -29,10 +29,7 @@ check_child() {
 		fail "$role $pid has ambient capabilities"
 	[ "$(status_field "$pid" NoNewPrivs)" = 1 ] ||
 		fail "$role $pid lacks no_new_privs"
-	# chroot: the process root is the empty directory, not /.
-	[ "$(readlink /proc/$pid/root)" = /run/privatemoded/empty ] ||
-		fail "$role $pid root is $(readlink /proc/$pid/root)"
-	[ -z "$(ls -A /proc/$pid/root/)" ] || fail "$role $pid chroot not empty"
+X
 }
 
 for pid in $(children worker); do
@@ -46,9 +43,7 @@ for pid in $(children keyd); do
 		[ "$(status_field "$pid" Seccomp)" = 2 ] ||
 			fail "keyd $pid Seccomp: $(status_field "$pid" Seccomp)"
 	fi
-	# keyd has no outlet but its channels: stdio is /dev/null.
-	[ "$(readlink /proc/$pid/fd/2)" = /dev/null ] ||
-		fail "keyd $pid stderr is $(readlink /proc/$pid/fd/2)"
+X
 done
 
 # The parent: the unprivileged user for good, with only CAP_SYS_CHROOT
