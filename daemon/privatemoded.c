@@ -32,8 +32,19 @@ usage(void)
 static __dead void
 version(void)
 {
-	printf("privatemode-proxy version v%s (privatemoded)\n",
-	    PACKAGE_VERSION);
+	printf("privatemode-proxy version v%s (privatemoded; sandbox %s%s)\n",
+	    PACKAGE_VERSION,
+#ifdef SANDBOX_NONE
+	    "none",
+#else
+	    "seccomp",
+#endif
+#ifdef TEST_HOOKS
+	    "; test hooks"
+#else
+	    ""
+#endif
+	    );
 	exit(0);
 }
 

@@ -4,6 +4,7 @@
 # outlives shutdown_timeout is cut off.
 . "$(dirname "$0")/lib.sh"
 require_root
+require_test_hooks
 pm_start
 curl -s -o "$T/body" -w '%{http_code}' --max-time 10 \
     "$(pm_url '/__test/sleep?ms=1500')" > "$T/code" &

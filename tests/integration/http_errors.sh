@@ -3,6 +3,7 @@
 # and an OpenAI-style error body, and no worker crashes.
 . "$(dirname "$0")/lib.sh"
 require_root
+require_test_hooks
 WORKERS=1
 printf 'max_header_size 2k\nmax_body_size 4k\nclient_header_timeout 1s\nclient_body_timeout 1s\nmax_connections 3\n' |
 	pm_config

@@ -43,6 +43,11 @@ require_root() {
 		fail "cannot create user privatemode"
 }
 
+require_test_hooks() {
+	"$PM_BIN" -V | grep -q "test hooks" ||
+		skip "built without --enable-test-hooks"
+}
+
 cleanup() {
 	local st=$?
 	if [ -n "$PM_PID" ] && kill -0 "$PM_PID" 2>/dev/null; then

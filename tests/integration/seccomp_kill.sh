@@ -4,11 +4,11 @@
 # the worker/keyd pair is respawned.
 . "$(dirname "$0")/lib.sh"
 require_root
+require_test_hooks
 pm_start
 log_has "sandbox seccomp on" || skip "built without the seccomp sandbox"
 curl -sf -o /dev/null -X POST "$(pm_url /__test/keyd-forbidden-syscall)" ||
-	{ [ "$(curl -s -o /dev/null -w '%{http_code}' "$(pm_url /__test/keyd-forbidden-syscall)")" = 404 ] &&
-	  skip "built without --enable-test-hooks"; }
+	fail "test hook request failed"
 wait_for "keyd killed by SIGSYS" log_has "killed by signal 31 (Bad system call): seccomp violation"
 log_has "socket(2) returned" && fail "the forbidden syscall returned"
 wait_for "pair respawned" log_has "respawning worker"
