@@ -49,7 +49,60 @@
 	X(MSG_LOG,		IPC_MAX_SMALL,	"keyd->parent: one log line") \
 	X(MSG_STATUS_REQ,	IPC_MAX_SMALL,	"worker->keyd: readiness query") \
 	X(MSG_STATUS_ANS,	IPC_MAX_SMALL,	"keyd->worker: readiness answer") \
-	X(MSG_TEST_SYSCALL,	IPC_MAX_SMALL,	"worker->keyd: test hook, forbidden syscall")
+	X(MSG_TEST_SYSCALL,	IPC_MAX_SMALL,	"worker->keyd: test hook, forbidden syscall") \
+	X(MSG_UP_OPEN,		IPC_MAX_SMALL,	"worker->keyd: new upstream connection") \
+	X(MSG_UP_DATA,		0,		"worker->keyd: bytes read from upstream") \
+	X(MSG_UP_EOF,		IPC_MAX_SMALL,	"worker->keyd: upstream closed or failed") \
+	X(MSG_UP_CLOSE,		IPC_MAX_SMALL,	"worker->keyd: connection gone, forget it") \
+	X(MSG_UP_IO,		0,		"keyd->worker: bytes to send, response events") \
+	X(MSG_REQ_SEAL,		0,		"worker->keyd: client request to encrypt and send") \
+	X(MSG_NET_OPEN,		IPC_MAX_SMALL,	"keyd->worker: open a connection for keyd") \
+	X(MSG_NET_STATUS,	IPC_MAX_SMALL,	"worker->keyd: keyd's connection is up, or why not")
+
+/*
+ * The data path.  An upstream connection has a 32-bit id: the worker
+ * numbers the ones it opens for client requests (bit 31 clear), keyd the
+ * ones it needs for attestation, the secret exchange and downloads (bit
+ * 31 set, opened by the worker on MSG_NET_OPEN).  keyd owns the TLS
+ * session of every one of them; the worker owns the socket.
+ *
+ * MSG_UP_IO carries: u32 conn id, bytes to write to the socket, u8 flags
+ * (UPF_*), u32 event count, then events (u8 UPE_* type + fields):
+ *	UPE_HEAD	u16 status, u32 n, n x (str name, str value)
+ *	UPE_DATA	bytes (plaintext for the client)
+ *	UPE_END		- (the response is complete)
+ *	UPE_ERROR	u16 status, str type, str code, str message
+ *	UPE_RETRY	u8 reason (UPR_*), u32 delay ms
+ */
+#define UP_KEYD_ID	0x80000000U	/* id bit: connection opened for keyd */
+
+#define UPF_CLOSE	0x01	/* close the socket once the bytes are out */
+#define UPF_REUSABLE	0x02	/* exchange done, connection may be pooled */
+#define UPF_READY	0x04	/* TLS handshake complete */
+
+enum up_event {
+	UPE_HEAD = 1,
+	UPE_DATA,
+	UPE_END,
+	UPE_ERROR,
+	UPE_RETRY
+};
+
+enum up_retry {
+	UPR_RESET = 1,		/* connection reset: new nonce, 50 ms */
+	UPR_NO_SECRET		/* "no secret for ID": after a new secret */
+};
+
+/* Routes a client request can take, as MSG_REQ_SEAL names them. */
+enum route_kind {
+	RK_MODELS = 1,		/* no encryption, passthrough */
+	RK_CHAT,		/* /v1/chat/completions */
+	RK_COMPLETIONS,		/* /v1/completions */
+	RK_EMBEDDINGS,
+	RK_TRANSCRIPTIONS,	/* multipart */
+	RK_MESSAGES,		/* Anthropic */
+	RK_UNSTRUCTURED		/* raw body */
+};
 
 enum msg_type {
 	MSG_NONE = 0,

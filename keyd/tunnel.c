@@ -1,0 +1,310 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "buf.h"
+#include "log.h"
+#include "tunnel.h"
+#include "util.h"
+
+/* Debian's bundle; used when no ca_file is configured. */
+#define SYSTEM_CA_FILE	"/etc/ssl/certs/ca-certificates.crt"
+
+struct tunnel {
+	uint32_t	 id;
+	char		*host;
+	SSL		*ssl;		/* NULL: plain TCP */
+	BIO		*rbio;		/* socket -> SSL */
+	BIO		*wbio;		/* SSL -> socket */
+	int		 handshake_done;
+	struct buf	 queued;	/* plaintext waiting for the handshake */
+	struct buf	 plain_out;	/* plain tunnels: bytes to send */
+};
+
+static SSL_CTX	*ctx_verify;	/* api endpoint (verification per config) */
+static SSL_CTX	*ctx_strict;	/* CDN and KDS: always verified */
+/* Resumption: the last session per host keeps reconnects to one RTT. */
+static SSL_SESSION *last_session;
+static char	*last_session_host;
+
+static void
+ssl_errstr(const char *what, char *err, size_t errlen)
+{
+	unsigned long	e = ERR_get_error();
+	char		buf[256];
+
+	if (e == 0)
+		snprintf(err, errlen, "%s", what);
+	else {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		snprintf(err, errlen, "%s: %s", what, buf);
+	}
+	ERR_clear_error();
+}
+
+static int
+new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	const char	*host = SSL_get_app_data(ssl);
+
+	if (host == NULL)
+		return 0;
+	if (last_session != NULL)
+		SSL_SESSION_free(last_session);
+	free(last_session_host);
+	last_session = sess;
+	last_session_host = xstrdup(host);
+	return 1;	/* we keep the reference */
+}
+
+static SSL_CTX *
+make_ctx(X509_STORE *store, int verify, char *err, size_t errlen)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		ssl_errstr("SSL_CTX_new", err, errlen);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+	    NULL);
+	if (store != NULL)
+		SSL_CTX_set1_cert_store(ctx, store);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
+	/* HTTP/1.1 only: we speak it on both sides. */
+	SSL_CTX_set_alpn_protos(ctx, (const unsigned char *)"\x08http/1.1", 9);
+	return ctx;
+}
+
+int
+tun_ctx_init(const char *ca_file, int insecure, char *err, size_t errlen)
+{
+	X509_STORE	*store;
+	const char	*file = ca_file != NULL ? ca_file : SYSTEM_CA_FILE;
+
+	if ((store = X509_STORE_new()) == NULL) {
+		ssl_errstr("X509_STORE_new", err, errlen);
+		return -1;
+	}
+	/* Loaded now, whole: a chroot cannot look up hashed dirs later. */
+	if (X509_STORE_load_file(store, file) != 1) {
+		ssl_errstr(file, err, errlen);
+		X509_STORE_free(store);
+		return -1;
+	}
+	if ((ctx_verify = make_ctx(store, !insecure, err, errlen)) == NULL ||
+	    (ctx_strict = make_ctx(store, 1, err, errlen)) == NULL) {
+		X509_STORE_free(store);
+		return -1;
+	}
+	X509_STORE_free(store);	/* the contexts hold references */
+	return 0;
+}
+
+struct tunnel *
+tun_new(uint32_t id, const char *host, int tls, int verify)
+{
+	struct tunnel	*t;
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	int		 is_ip;
+
+	t = xcalloc(1, sizeof(*t));
+	t->id = id;
+	t->host = xstrdup(host);
+	buf_init(&t->queued, 0);
+	buf_init(&t->plain_out, 0);
+	if (!tls) {
+		t->handshake_done = 1;
+		return t;
+	}
+	if ((t->ssl = SSL_new(verify ? ctx_verify : ctx_strict)) == NULL)
+		fatalx("SSL_new");
+	t->rbio = BIO_new(BIO_s_mem());
+	t->wbio = BIO_new(BIO_s_mem());
+	if (t->rbio == NULL || t->wbio == NULL)
+		fatalx("BIO_new");
+	/* An empty read is "try again", not EOF. */
+	BIO_set_mem_eof_return(t->rbio, -1);
+	SSL_set_bio(t->ssl, t->rbio, t->wbio);
+	SSL_set_connect_state(t->ssl);
+	SSL_set_app_data(t->ssl, t->host);
+	is_ip = inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1;
+	if (is_ip)
+		SSL_set1_ip_asc(t->ssl, host);
+	else {
+		SSL_set_tlsext_host_name(t->ssl, host);
+		SSL_set1_host(t->ssl, host);
+	}
+	if (last_session != NULL && strcmp(last_session_host, host) == 0)
+		SSL_set_session(t->ssl, last_session);
+	return t;
+}
+
+void
+tun_free(struct tunnel *t)
+{
+	if (t == NULL)
+		return;
+	if (t->ssl != NULL)
+		SSL_free(t->ssl);	/* frees the BIOs, cleanses keys */
+	buf_free(&t->queued);
+	buf_free(&t->plain_out);
+	free(t->host);
+	free(t);
+}
+
+uint32_t
+tun_id(const struct tunnel *t)
+{
+	return t->id;
+}
+
+const char *
+tun_host(const struct tunnel *t)
+{
+	return t->host;
+}
+
+int
+tun_ready(const struct tunnel *t)
+{
+	return t->handshake_done;
+}
+
+static int
+flush_queued(struct tunnel *t, char *err, size_t errlen)
+{
+	int	n;
+
+	while (t->queued.len > 0) {
+		n = SSL_write(t->ssl, t->queued.p,
+		    (int)MINIMUM(t->queued.len, (size_t)INT32_MAX));
+		if (n <= 0) {
+			ssl_errstr("TLS write", err, errlen);
+			return -1;
+		}
+		memmove(t->queued.p, t->queued.p + n, t->queued.len - n);
+		t->queued.len -= n;
+	}
+	return 0;
+}
+
+static int
+do_handshake(struct tunnel *t, char *err, size_t errlen)
+{
+	long	vr;
+	int	rv;
+
+	if ((rv = SSL_do_handshake(t->ssl)) == 1) {
+		t->handshake_done = 1;
+		return flush_queued(t, err, errlen);
+	}
+	switch (SSL_get_error(t->ssl, rv)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return 0;
+	default:
+		if ((vr = SSL_get_verify_result(t->ssl)) != X509_V_OK) {
+			snprintf(err, errlen, "TLS handshake with %s: "
+			    "certificate verification failed: %s", t->host,
+			    X509_verify_cert_error_string(vr));
+			ERR_clear_error();
+		} else
+			ssl_errstr("TLS handshake", err, errlen);
+		return -1;
+	}
+}
+
+int
+tun_start(struct tunnel *t, char *err, size_t errlen)
+{
+	if (t->ssl == NULL)
+		return 0;
+	return do_handshake(t, err, errlen);
+}
+
+int
+tun_input(struct tunnel *t, const uint8_t *p, size_t n, struct buf *plain,
+    char *err, size_t errlen)
+{
+	uint8_t	*dst;
+	int	 rv;
+
+	if (t->ssl == NULL) {
+		buf_add(plain, p, n);
+		return 0;
+	}
+	if (n > 0 && BIO_write(t->rbio, p, (int)n) != (int)n) {
+		snprintf(err, errlen, "BIO_write");
+		return -1;
+	}
+	if (!t->handshake_done && do_handshake(t, err, errlen) == -1)
+		return -1;
+	if (!t->handshake_done)
+		return 0;
+	for (;;) {
+		dst = buf_reserve(plain, 16384);
+		rv = SSL_read(t->ssl, dst, 16384);
+		if (rv > 0) {
+			plain->len += rv;
+			continue;
+		}
+		switch (SSL_get_error(t->ssl, rv)) {
+		case SSL_ERROR_WANT_READ:
+		case SSL_ERROR_WANT_WRITE:
+			return 0;
+		case SSL_ERROR_ZERO_RETURN:
+			/* close_notify: the caller sees EOF on the socket. */
+			return 0;
+		default:
+			ssl_errstr("TLS read", err, errlen);
+			return -1;
+		}
+	}
+}
+
+int
+tun_write(struct tunnel *t, const uint8_t *p, size_t n, char *err,
+    size_t errlen)
+{
+	if (t->ssl == NULL) {
+		buf_add(&t->plain_out, p, n);
+		return 0;
+	}
+	buf_add(&t->queued, p, n);
+	if (!t->handshake_done)
+		return 0;
+	return flush_queued(t, err, errlen);
+}
+
+void
+tun_output(struct tunnel *t, struct buf *out)
+{
+	size_t	pending;
+	int	n;
+
+	if (t->ssl == NULL) {
+		buf_add(out, t->plain_out.p, t->plain_out.len);
+		buf_reset(&t->plain_out);
+		return;
+	}
+	while ((pending = BIO_ctrl_pending(t->wbio)) > 0) {
+		n = BIO_read(t->wbio, buf_reserve(out, pending), (int)pending);
+		if (n <= 0)
+			break;
+		out->len += n;
+	}
+}

@@ -1,0 +1,46 @@
+/*
+ * Upstream connections as keyd sees them: a TLS client session over
+ * memory BIOs (or plain bytes for http:// URLs).  The worker owns the TCP
+ * socket and only carries ciphertext; the TLS keys, and so the API key
+ * in the Authorization header, never leave keyd.
+ */
+#ifndef PM_TUNNEL_H
+#define PM_TUNNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct tunnel;
+struct ssl_ctx_st;
+
+/*
+ * The client TLS context: CA file (NULL: the system bundle), verification
+ * on unless insecure.  Loaded before the sandbox: nothing is read from
+ * disk afterwards.
+ */
+int		 tun_ctx_init(const char *ca_file, int insecure, char *err,
+		    size_t errlen);
+/* Same for a second context that is never insecure (CDN, KDS). */
+struct tunnel	*tun_new(uint32_t id, const char *host, int tls, int verify);
+void		 tun_free(struct tunnel *);
+uint32_t	 tun_id(const struct tunnel *);
+const char	*tun_host(const struct tunnel *);
+int		 tun_ready(const struct tunnel *);	/* handshake done */
+/*
+ * Feed bytes read from the socket; decrypted application bytes are
+ * appended to plain.  Returns 0, or -1 with a message (TLS alert,
+ * certificate verification failure, ...).
+ */
+int		 tun_input(struct tunnel *, const uint8_t *, size_t,
+		    struct buf *plain, char *err, size_t errlen);
+/* Queue application bytes; written once the handshake completes. */
+int		 tun_write(struct tunnel *, const uint8_t *, size_t, char *err,
+		    size_t errlen);
+/* Append everything waiting to go to the socket. */
+void		 tun_output(struct tunnel *, struct buf *out);
+/* Start the handshake (client hello goes to the output). */
+int		 tun_start(struct tunnel *, char *err, size_t errlen);
+
+#endif
