@@ -26,6 +26,10 @@ export class EventStream {
 			return o && this.count === (o.after ?? 1);
 		};
 		if (at("reset-mid-stream")) {
+			// Let the events already written reach the peer first: a RST
+			// discards whatever is still unsent in our socket buffer.
+			await new Promise((r) => this.res.write("", r));
+			await sleep(50);
 			this.rec.outcome = `reset after ${this.count} events`;
 			resetSocket(this.res.socket);
 			this.dead = true;
