@@ -8,3 +8,4 @@ AM_TESTS_ENVIRONMENT = \
 	PM_NODE='$(NODE)'; export PM_NODE;
 
 include $(srcdir)/tests/unit/unit.mk
+include $(srcdir)/tests/sim/sim.mk
