@@ -4,7 +4,9 @@
 # a failure, because CI installs them (scripts/install-deps).
 set -u
 NODE=${PM_NODE:-}
-[ -n "$NODE" ] || NODE=$(command -v node 2>/dev/null || true)
+if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
+	NODE=$(command -v node 2>/dev/null || true)
+fi
 if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
 	echo "SKIP: node not found"
 	exit 77
