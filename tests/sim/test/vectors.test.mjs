@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey, verify as cverify } from "node:crypto";
 import { ml_kem768_x25519 } from "@noble/post-quantum/hybrid.js";
-import { idKeyDigest, guestPolicyBits } from "../lib/idkey.mjs";
+import { idKeyDigest, guestPolicyBits, recoverIdKey, idBlock } from "../lib/idkey.mjs";
 import { reportData, transitionDigest } from "../lib/coordinator.mjs";
 import { ServerCipher } from "../lib/fieldcipher.mjs";
 import { mutate } from "../lib/traverse.mjs";
@@ -26,6 +26,16 @@ test("ID-key digest: attestation spec §4.3 regression values", () => {
 	assert.equal(idKeyDigest(ld, 0x20000n).toString("hex"), "bd81f942a7c4fc8c227da5b621b6b185e4369d0b44e21253d6d0b090b45c084b2d64bef3f7cdc990ab97d4ad5cfb3e34");
 	assert.equal(idKeyDigest(ld, 0x30000n).toString("hex"), "509a5e09cffe0f5dd47d401e719f2d1b72a5e5bd8f3a92ffd9b3a436c3f461102b2e8ed95579e467e112f98a5adea4d3");
 	assert.equal(guestPolicyBits({ SMT: true, PageSwapDisable: true }), 0x2030000n);
+});
+
+test("ID-key recovery: OpenSSL accepts (r=2, s=1) over the ID block under the recovered key", () => {
+	const ld = createHash("sha384").update("any launch digest").digest();
+	const q = recoverIdKey(ld, 0x2030000n);
+	const b64u = (v) => Buffer.from(v.toString(16).padStart(96, "0"), "hex").toString("base64url");
+	const key = createPublicKey({ key: { kty: "EC", crv: "P-384", x: b64u(q.x), y: b64u(q.y) }, format: "jwk" });
+	const der = Buffer.from("3006020102020101", "hex"); // SEQUENCE { INTEGER 2, INTEGER 1 }
+	assert.ok(cverify("sha384", idBlock(ld, 0x2030000n), key, der));
+	assert.ok(!cverify("sha384", idBlock(ld, 0x20000n), key, der));
 });
 
 test("REPORT_DATA: attestation spec §1.3 example", () => {
