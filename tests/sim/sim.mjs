@@ -19,7 +19,7 @@ const USAGE = `usage: node sim.mjs [options]
   --stream-chunks N       content chunks per streamed answer (default 4)
   --chunk-interval-ms M   pause between SSE events (default 0)
   --fault NAME[:k=v,...]  arm a fault at start (repeatable), e.g. reset-mid-stream:after=2,times=1
-  --max-records N         request records kept for /__sim/requests (default 1000)
+  --max-records N         request records kept for /__sim/requests (default 1000; 0 = record nothing, for benchmarks)
   --setup-only            generate PKI and manifest, print the JSON line, exit
   --quiet                 no log lines on stderr
 `;
@@ -75,7 +75,7 @@ const opts = {
 	secretTtl: num("secret-ttl", 1),
 	streamChunks: num("stream-chunks", 1),
 	chunkIntervalMs: num("chunk-interval-ms", 0),
-	maxRecords: num("max-records", 1),
+	maxRecords: num("max-records", 0),
 };
 
 const faultSpec = {};

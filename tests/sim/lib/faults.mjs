@@ -4,8 +4,8 @@
 //   times   fire this many times, then disarm (default: every time)
 //   after   for stream faults: number of complete SSE events sent first
 //   delayMs for slow-first-byte
-//   paths   path prefixes a transport fault applies to (default: the
-//           inference routes /v1/ and /unstructured/)
+//   paths   path prefixes a transport or inference fault applies to
+//           (default: the encrypted inference routes, not /v1/models)
 //   status, message  for upstream-error
 import { ATTESTATION_FAULTS } from "./coordinator.mjs";
 import { SECRET_FAULTS } from "./secretsvc.mjs";
@@ -17,7 +17,7 @@ export const INFERENCE_FAULTS = ["no-secret", "wrong-seq", "upstream-error"];
 export const GLOBAL_FAULTS = ["unauthorized"];
 export const ALL_FAULTS = [...GLOBAL_FAULTS, ...TRANSPORT_FAULTS, ...INFERENCE_FAULTS, ...ATTESTATION_FAULTS, ...SECRET_FAULTS];
 
-const DEFAULT_PATHS = ["/v1/", "/unstructured/"];
+const DEFAULT_PATHS = ["/v1/chat/", "/v1/completions", "/v1/embeddings", "/v1/audio/", "/v1/messages", "/unstructured/"];
 
 export class Faults {
 	constructor() { this.active = new Map(); }

@@ -102,8 +102,10 @@ export class Simulator {
 		if (path.startsWith("/__sim/") || path === "/__sim") return this.control(req, res, url, body);
 
 		const rec = newRecord(++this.seq, req, url, body);
-		this.records.push(rec);
-		if (this.records.length > this.opts.maxRecords) this.records.shift();
+		if (this.opts.maxRecords > 0) {
+			this.records.push(rec);
+			if (this.records.length > this.opts.maxRecords) this.records.shift();
+		}
 		res.on("finish", () => { rec.status = res.statusCode; this.finishRecord(rec); });
 		res.on("close", () => { if (rec.status === null) { rec.status = res.headersSent ? res.statusCode : null; rec.outcome ??= "connection closed before the response was complete"; this.finishRecord(rec); } });
 

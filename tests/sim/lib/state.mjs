@@ -38,6 +38,8 @@ export function ensurePki(stateDir, { log = () => {} } = {}) {
 	for (;;) {
 		try { fs.mkdirSync(lock); break; } catch (e) {
 			if (e.code !== "EEXIST") throw e;
+			// A lock left by a killed generator is stale after two minutes.
+			try { if (Date.now() - fs.statSync(lock).mtimeMs > 120_000) { fs.rmdirSync(lock); continue; } } catch { continue; }
 			if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
 			sleep(200);
 		}

@@ -127,3 +127,13 @@ test("control API: fault listing, unknown fault rejected, reset clears", async (
 	assert.deepEqual(await sim.requests(), []);
 	assert.deepEqual(await sim.secrets(), []);
 });
+
+test("inference faults do not fire on /v1/models", async () => {
+	await sim.faults({ "no-secret": { times: 1 }, reset: { times: 1 } });
+	try {
+		const m = await sim.req("GET", "/v1/models", { headers: { Authorization: `Bearer ${s.apiKey}` } });
+		assert.equal(m.status, 200);
+		const active = JSON.parse((await sim.req("GET", "/__sim/faults")).body).active;
+		assert.deepEqual(Object.keys(active).sort(), ["no-secret", "reset"], "still armed");
+	} finally { await sim.req("DELETE", "/__sim/faults"); }
+});
