@@ -16,7 +16,8 @@ EXTRA_DIST += tests/sim/sim.sh tests/sim/demo.sh tests/sim/sim.mjs \
 	tests/sim/test/harness.mjs tests/sim/test/pbdecode.mjs \
 	tests/sim/test/attest.test.mjs tests/sim/test/faults.test.mjs \
 	tests/sim/test/http.test.mjs tests/sim/test/inference.test.mjs \
-	tests/sim/test/vectors.test.mjs
+	tests/sim/test/vectors.test.mjs tests/sim/test/refproxy.mjs \
+	tests/sim/test/sdk.test.mjs
 
 # DEMO_PORT (default 8080), DEMO_MODE (https|http), PM_DAEMON override.
 .PHONY: demo
