@@ -19,6 +19,7 @@ const USAGE = `usage: node sim.mjs [options]
   --stream-chunks N       content chunks per streamed answer (default 4)
   --chunk-interval-ms M   pause between SSE events (default 0)
   --fault NAME[:k=v,...]  arm a fault at start (repeatable), e.g. reset-mid-stream:after=2,times=1
+  --report-version V      SNP report version 2..5 (default 3)
   --max-records N         request records kept for /__sim/requests (default 1000; 0 = record nothing, for benchmarks)
   --setup-only            generate PKI and manifest, print the JSON line, exit
   --quiet                 no log lines on stderr
@@ -39,6 +40,7 @@ try {
 			"chunk-interval-ms": { type: "string", default: "0" },
 			fault: { type: "string", multiple: true, default: [] },
 			"max-records": { type: "string", default: "1000" },
+			"report-version": { type: "string", default: "3" },
 			"setup-only": { type: "boolean", default: false },
 			quiet: { type: "boolean", default: false },
 			help: { type: "boolean", short: "h", default: false },
@@ -57,6 +59,7 @@ const num = (name, min) => {
 	if (!Number.isInteger(v) || v < min) { process.stderr.write(`sim: --${name} must be an integer >= ${min}\n`); process.exit(2); }
 	return v;
 };
+if (Number(args["report-version"]) > 5) { process.stderr.write("sim: --report-version must be 2..5\n"); process.exit(2); }
 // Only loopback: this server hands out secrets to anyone who asks.
 if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(args.host)) {
 	process.stderr.write("sim: --host must be a loopback address\n");
@@ -76,6 +79,7 @@ const opts = {
 	streamChunks: num("stream-chunks", 1),
 	chunkIntervalMs: num("chunk-interval-ms", 0),
 	maxRecords: num("max-records", 0),
+	reportVersion: num("report-version", 2),
 };
 
 const faultSpec = {};

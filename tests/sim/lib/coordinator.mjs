@@ -35,9 +35,9 @@ export const PLATFORM_INFO = 0x24n;
 export const MIT_VECTOR = 0xfn;
 
 // A genuine report for this deployment (before faults).
-export function honestReport(st, reportDataBytes) {
+export function honestReport(st, reportDataBytes, version = 3) {
 	return {
-		version: 3,
+		version,
 		guestSvn: ID_BLOCK_GUEST_SVN,
 		policy: st.policy,
 		familyId: ID_BLOCK_FAMILY_ID,
@@ -125,13 +125,13 @@ export function oneByteOff(manifest) {
 }
 
 // Build {AttestationDoc} for a nonce.  `has(name)` tells which faults fire.
-export function attest(st, nonce, has) {
+export function attest(st, nonce, has, { reportVersion = 3 } = {}) {
 	let manifests = [st.manifest];
 	if (has("manifest-mismatch")) manifests = [oneByteOff(st.manifest)];
 	if (has("two-manifests")) manifests = [oneByteOff(st.manifest), st.manifest];
 	const ctx = { st, manifests };
 
-	const report = honestReport(st, reportData(nonce, manifests, st.pem.rootCa, st.pem.meshCa));
+	const report = honestReport(st, reportData(nonce, manifests, st.pem.rootCa, st.pem.meshCa), reportVersion);
 	for (const [name, f] of Object.entries(PRE_SIGN)) if (has(name)) f(report, ctx);
 	signReport(report, st.keys.vcek);
 	for (const [name, f] of Object.entries(POST_SIGN)) if (has(name)) f(report, ctx);

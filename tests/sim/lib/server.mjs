@@ -174,7 +174,10 @@ export class Simulator {
 		rec.nonce = nonce.toString("hex");
 		const af = this.faults.take(ATTESTATION_FAULTS);
 		rec.faults.push(...af.keys());
-		const out = attest(this.st, nonce, (n) => af.has(n));
+		// The KDS keeps telling the story of the latest document, even when
+		// a `times`-limited fault was used up by this request.
+		this.lastAttestFaults = new Set(af.keys());
+		const out = attest(this.st, nonce, (n) => af.has(n), { reportVersion: this.opts.reportVersion });
 		sendJson(res, 200, out.body);
 	}
 
@@ -194,7 +197,7 @@ export class Simulator {
 	// It serves the same (possibly faulty) material as the attestation doc.
 	kds(req, res, url, rec) {
 		rec.kind = "kds";
-		const has = (n) => this.faults.peek(n) !== null;
+		const has = (n) => this.faults.peek(n) !== null || (this.lastAttestFaults?.has(n) ?? false);
 		const v = vendorMaterial(this.st, has);
 		const m = /^\/vcek\/v1\/(\w+)\/(.+)$/.exec(url.pathname);
 		if (!m || m[1] !== "Genoa") return sendText(res, 404, "unknown product\n");
@@ -243,6 +246,7 @@ export class Simulator {
 			if (p === "/__sim/faults" && m === "DELETE") { this.faults.clear(); return sendJson(res, 200, { active: {} }); }
 			if (p === "/__sim/reset" && m === "POST") {
 				this.faults.clear();
+				this.lastAttestFaults = null;
 				this.records = [];
 				if (url.searchParams.get("secrets") !== "keep") this.store.clear();
 				for (const r of stalled) r.destroy();

@@ -133,3 +133,7 @@ for (const [fault, why] of Object.entries({ "bad-mesh-signature": /invalid signa
 		try { await assert.rejects(attestAndExchange(sim), why); } finally { await sim.faults({}); }
 	});
 }
+
+test("fetch path with a times-limited fault: the KDS serves the faulty VCEK for that document", async () => {
+	await assert.rejects(attestWith({ "omit-vcek": true, "vcek-expired": { times: 1 } }), (e) => e instanceof VerifyError && /expired/.test(e.message));
+});

@@ -11,11 +11,12 @@ const SIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "si
 let sim;
 after(async () => { await sim?.stop(); });
 
-test("--http --any-key: plain HTTP, any bearer, reset is a TCP RST", async () => {
-	sim = await startSim(["--http", "--any-key", "--fault", "reset:times=1,paths=/v1/chat/"]);
+test("--http --any-key --report-version 5: plain HTTP, any bearer, reset is a TCP RST", async () => {
+	sim = await startSim(["--http", "--any-key", "--report-version", "5", "--fault", "reset:times=1,paths=/v1/chat/"]);
 	assert.match(sim.info.base_url, /^http:\/\/127\.0\.0\.1:\d+$/);
 	assert.equal(sim.info.api_key, null);
 	const s = await attestAndExchange(sim, { apiKey: "anything" });
+	assert.equal(s.state.report.version, 5);
 	const body = { model: "m", messages: [{ role: "user", content: "plain" }], cache_salt: SALT };
 	await assert.rejects(encryptedJson(sim, s, "/v1/chat/completions", body, CHAT_REQ), (e) => e.code === "ECONNRESET");
 	const { res, cipher } = await encryptedJson(sim, s, "/v1/chat/completions", body, CHAT_REQ);
@@ -27,6 +28,7 @@ test("CLI: bad flags and unknown faults exit 2; --setup-only prints the JSON lin
 	assert.equal(run("--fault", "bogus").status, 2);
 	assert.equal(run("--host", "0.0.0.0").status, 2);
 	assert.equal(run("--port", "x").status, 2);
+	assert.equal(run("--report-version", "6").status, 2);
 	const r = run("--setup-only");
 	assert.equal(r.status, 0);
 	const j = JSON.parse(r.stdout);
