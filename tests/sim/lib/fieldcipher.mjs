@@ -56,8 +56,11 @@ export class NoSecretError extends Error {
 // values are numbered from 0 independently.  `lookup(id)` returns the
 // 32-byte secret or null.
 export class ServerCipher {
-	constructor(lookup) {
+	// keepPlaintext: remember decrypted request values for the test-only
+	// request records (GET /__sim/requests).
+	constructor(lookup, { keepPlaintext = false } = {}) {
 		this.lookup = lookup;
+		this.keepPlaintext = keepPlaintext;
 		this.id = null;
 		this.key = null;
 		this.nonce = null;
@@ -82,7 +85,7 @@ export class ServerCipher {
 		const seq = this.decSeq;
 		const pt = openMessage(this.key, this.nonce, seq, msg);
 		this.decSeq++;
-		this.log.push({ dir: "req", seq, field: where });
+		this.log.push({ dir: "req", seq, field: where, ...(this.keepPlaintext ? { plaintext: pt } : {}) });
 		return pt;
 	}
 

@@ -61,7 +61,7 @@ function checkSecretAndOcsp(ctx, req, fired) {
 }
 
 function newCipher(ctx, rec, fired) {
-	const c = new ServerCipher((id) => ctx.store.get(id));
+	const c = new ServerCipher((id) => ctx.store.get(id), { keepPlaintext: ctx.opts.maxRecords > 0 });
 	if (fired.has("wrong-seq")) c.skipSeq = 1;
 	rec.cipher = c;
 	return c;
@@ -69,23 +69,18 @@ function newCipher(ctx, rec, fired) {
 
 // Decrypt a JSON body; record the decrypted units.  Errors keep their text.
 function decryptBody(cipher, text, plain, rec) {
-	const fields = [];
-	const orig = cipher.decrypt.bind(cipher);
-	cipher.decrypt = (msg, name) => {
-		const pt = orig(msg, name);
-		fields.push({ name, seq: cipher.decSeq - 1, plaintext: pt.toString("utf8") });
-		return pt;
-	};
 	try {
 		const out = decryptJson(cipher, text, plain);
-		rec.decrypted = { body: out, fields };
+		rec.decrypted = { body: out, fields: requestFields(cipher) };
 		return out;
 	} finally {
-		cipher.decrypt = orig;
 		rec.secretId = cipher.id;
 		rec.requestNonce = cipher.nonce?.toString("hex") ?? null;
 	}
 }
+
+const requestFields = (cipher) => cipher.log.filter((l) => l.dir === "req")
+	.map((l) => ({ name: l.field, seq: l.seq, plaintext: l.plaintext?.toString("utf8") }));
 
 function checkCacheSalt(obj) {
 	const s = obj.cache_salt;
@@ -159,7 +154,7 @@ async function chat(ctx, req, res, body, rec, fired, legacy) {
 
 	if (obj.stream !== true) {
 		const completionTokens = tokens(text);
-		const usage = { prompt_tokens: promptTokens, total_tokens: promptTokens + completionTokens, completion_tokens: completionTokens };
+		const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
 		const resp = legacy
 			? { id, object: "text_completion", created, model, choices: [{ index: 0, text, logprobs: null, finish_reason: "stop" }], usage }
 			: { id, object: "chat.completion", created, model, choices: [{ index: 0, message: { role: "assistant", content: text, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) }, logprobs: null, finish_reason: finish }], usage };
@@ -172,7 +167,7 @@ async function chat(ctx, req, res, body, rec, fired, legacy) {
 	for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
 	const es = new EventStream(res, rec, { fired, intervalMs: so.intervalMs });
 	let completion = 0;
-	const usage = () => ({ prompt_tokens: promptTokens, total_tokens: promptTokens + completion, completion_tokens: completion });
+	const usage = () => ({ prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion });
 	const object = legacy ? "text_completion" : "chat.completion.chunk";
 	const chunk = (choice) => enc({ id, object, created, model, choices: [{ index: 0, ...choice, logprobs: null }], usage: usage() });
 	if (!legacy && !(await es.send(null, chunk({ delta: { role: "assistant", content: "" }, finish_reason: null })))) return;
