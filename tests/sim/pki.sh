@@ -56,42 +56,6 @@ keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 crlDistributionPoints = $CRLDP
-[vcek]
-1.3.6.1.4.1.3704.1.1 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.2 = ASN1:IA5STRING:Genoa-B1
-1.3.6.1.4.1.3704.1.3.1 = ASN1:INTEGER:$BL
-1.3.6.1.4.1.3704.1.3.2 = ASN1:INTEGER:$TEE
-1.3.6.1.4.1.3704.1.3.3 = ASN1:INTEGER:$SNP
-1.3.6.1.4.1.3704.1.3.4 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.5 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.6 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.7 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.8 = ASN1:INTEGER:$UCODE
-1.3.6.1.4.1.3704.1.4 = DER:$HWID
-[vcek_low]
-1.3.6.1.4.1.3704.1.1 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.2 = ASN1:IA5STRING:Genoa-B1
-1.3.6.1.4.1.3704.1.3.1 = ASN1:INTEGER:$LBL
-1.3.6.1.4.1.3704.1.3.2 = ASN1:INTEGER:$LTEE
-1.3.6.1.4.1.3704.1.3.3 = ASN1:INTEGER:$LSNP
-1.3.6.1.4.1.3704.1.3.4 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.5 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.6 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.7 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.8 = ASN1:INTEGER:$LUCODE
-1.3.6.1.4.1.3704.1.4 = DER:$HWID
-[vcek_stranger]
-1.3.6.1.4.1.3704.1.1 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.2 = ASN1:IA5STRING:Genoa-B1
-1.3.6.1.4.1.3704.1.3.1 = ASN1:INTEGER:$BL
-1.3.6.1.4.1.3704.1.3.2 = ASN1:INTEGER:$TEE
-1.3.6.1.4.1.3704.1.3.3 = ASN1:INTEGER:$SNP
-1.3.6.1.4.1.3704.1.3.4 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.5 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.6 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.7 = ASN1:INTEGER:0
-1.3.6.1.4.1.3704.1.3.8 = ASN1:INTEGER:$UCODE
-1.3.6.1.4.1.3704.1.4 = DER:$HWID_STRANGER
 [ca_ec]
 basicConstraints = critical, CA:TRUE
 keyUsage = critical, keyCertSign, cRLSign, digitalSignature
@@ -109,6 +73,29 @@ extendedKeyUsage = serverAuth
 subjectAltName = IP:127.0.0.1, DNS:localhost
 authorityKeyIdentifier = keyid
 EOC
+
+# VCEK extension sections: AMD's OIDs 1.3.6.1.4.1.3704.1.* with the TCB
+# components as INTEGERs and the hwID as raw 64 bytes (no inner OCTET
+# STRING, as AMD's KDS issues it).
+vcek_ext() { # section bl tee snp ucode hwid
+	cat >>ext.cnf <<EOC
+[$1]
+1.3.6.1.4.1.3704.1.1 = ASN1:INTEGER:0
+1.3.6.1.4.1.3704.1.2 = ASN1:IA5STRING:Genoa-B1
+1.3.6.1.4.1.3704.1.3.1 = ASN1:INTEGER:$2
+1.3.6.1.4.1.3704.1.3.2 = ASN1:INTEGER:$3
+1.3.6.1.4.1.3704.1.3.3 = ASN1:INTEGER:$4
+1.3.6.1.4.1.3704.1.3.4 = ASN1:INTEGER:0
+1.3.6.1.4.1.3704.1.3.5 = ASN1:INTEGER:0
+1.3.6.1.4.1.3704.1.3.6 = ASN1:INTEGER:0
+1.3.6.1.4.1.3704.1.3.7 = ASN1:INTEGER:0
+1.3.6.1.4.1.3704.1.3.8 = ASN1:INTEGER:$5
+1.3.6.1.4.1.3704.1.4 = DER:$6
+EOC
+}
+vcek_ext vcek "$BL" "$TEE" "$SNP" "$UCODE" "$HWID"
+vcek_ext vcek_low "$LBL" "$LTEE" "$LSNP" "$LUCODE" "$HWID"
+vcek_ext vcek_stranger "$BL" "$TEE" "$SNP" "$UCODE" "$HWID_STRANGER"
 
 # A minimal "openssl ca" database per issuing key: it lets us set explicit
 # validity windows (expired certs) and generate CRLs with revoked serials.

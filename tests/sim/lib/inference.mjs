@@ -134,14 +134,20 @@ function commonHeaders(req, obj) {
 
 // --- endpoints ------------------------------------------------------------
 
-async function chat(ctx, req, res, body, rec, fired, legacy) {
+// Shared front half of chat, completions and messages: secret/OCSP checks,
+// decryption, and the inference-proxy's cache-salt and media policies.
+function openChatLike(ctx, req, body, rec, fired, plain) {
 	checkSecretAndOcsp(ctx, req, fired);
 	const cipher = newCipher(ctx, rec, fired);
-	const obj = JSON.parse(decryptBody(cipher, body.toString("utf8"), PLAIN.chatReq, rec) || "null");
+	const obj = JSON.parse(decryptBody(cipher, body.toString("utf8"), plain, rec) || "null");
 	if (!obj || typeof obj !== "object") throw new HandledError(400, "request body must be a JSON object");
 	checkCacheSalt(obj);
 	checkMedia(obj.messages);
-	const headers = commonHeaders(req, obj);
+	return { cipher, obj, headers: commonHeaders(req, obj) };
+}
+
+async function chat(ctx, req, res, body, rec, fired, legacy) {
+	const { cipher, obj, headers } = openChatLike(ctx, req, body, rec, fired, PLAIN.chatReq);
 	const model = obj.model ?? "sim-model";
 	const id = (legacy ? "cmpl-" : "chatcmpl-") + randomUUID().replace(/-/g, "");
 	const created = Math.floor(Date.now() / 1000);
@@ -191,13 +197,7 @@ async function chat(ctx, req, res, body, rec, fired, legacy) {
 }
 
 async function messages(ctx, req, res, body, rec, fired) {
-	checkSecretAndOcsp(ctx, req, fired);
-	const cipher = newCipher(ctx, rec, fired);
-	const obj = JSON.parse(decryptBody(cipher, body.toString("utf8"), PLAIN.anthReq, rec) || "null");
-	if (!obj || typeof obj !== "object") throw new HandledError(400, "request body must be a JSON object");
-	checkCacheSalt(obj);
-	checkMedia(obj.messages);
-	const headers = commonHeaders(req, obj);
+	const { cipher, obj, headers } = openChatLike(ctx, req, body, rec, fired, PLAIN.anthReq);
 	const model = obj.model ?? "sim-model";
 	const id = "msg_sim_" + randomUUID().replace(/-/g, "").slice(0, 24);
 	const text = echoOf(obj.messages);
