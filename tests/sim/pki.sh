@@ -21,7 +21,7 @@
 # simulator regenerates when the stamp is missing or older.
 set -eu
 
-PKI_VERSION=1
+PKI_VERSION=2
 out=${1:?usage: pki.sh OUTDIR}
 command -v openssl >/dev/null || { echo "pki.sh: openssl not found" >&2; exit 1; }
 
@@ -91,6 +91,8 @@ vcek_ext() { # section bl tee snp ucode hwid
 1.3.6.1.4.1.3704.1.3.7 = ASN1:INTEGER:0
 1.3.6.1.4.1.3704.1.3.8 = ASN1:INTEGER:$5
 1.3.6.1.4.1.3704.1.4 = DER:$6
+subjectKeyIdentifier = none
+authorityKeyIdentifier = none
 EOC
 }
 vcek_ext vcek "$BL" "$TEE" "$SNP" "$UCODE" "$HWID"

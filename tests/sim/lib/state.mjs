@@ -10,7 +10,7 @@ import { guestPolicyBits, idKeyDigest } from "./idkey.mjs";
 import { tcb } from "./snp.mjs";
 
 export const SIM_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const PKI_VERSION = "1";
+export const PKI_VERSION = "2";
 
 const sha = (alg, data) => createHash(alg).update(data).digest();
 
