@@ -1,0 +1,261 @@
+// The simulated Privatemode deployment on one loopback listener: API
+// gateway routes (attest, secret, inference), the CDN's manifest, AMD's KDS
+// and the test-only control API under /__sim/.
+import http from "node:http";
+import https from "node:https";
+import { X509Certificate } from "node:crypto";
+import { attest, vendorMaterial, ATTESTATION_FAULTS } from "./coordinator.mjs";
+import { exchange, SecretStore, SECRET_FAULTS } from "./secretsvc.mjs";
+import { Faults, GLOBAL_FAULTS, INFERENCE_FAULTS, TRANSPORT_FAULTS, ALL_FAULTS } from "./faults.mjs";
+import { routeFor, runInference } from "./inference.mjs";
+import { httpError, resetSocket, sendJson, sendText } from "./http.mjs";
+import { stalled } from "./sse.mjs";
+import { tcbParts } from "./snp.mjs";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function readBody(req) {
+	return new Promise((resolve, reject) => {
+		const chunks = [];
+		req.on("data", (c) => chunks.push(c));
+		req.on("end", () => resolve(Buffer.concat(chunks)));
+		req.on("error", reject);
+	});
+}
+
+// A request record as returned by GET /__sim/requests.
+function newRecord(seq, req, url, body) {
+	const text = body.toString("utf8");
+	return {
+		id: seq,
+		time: new Date().toISOString(),
+		remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+		method: req.method,
+		path: url.pathname,
+		query: url.search,
+		httpVersion: req.httpVersion,
+		headers: { ...req.headers },
+		rawHeaders: req.rawHeaders,
+		bodyLength: body.length,
+		body: Buffer.from(text, "utf8").equals(body) ? text : null,
+		bodyBase64: body.toString("base64"),
+		kind: null,
+		faults: [],
+		secretId: null,
+		requestNonce: null,
+		decrypted: null,
+		requestSeqs: [],
+		responseSeqs: [],
+		status: null,
+		outcome: null,
+		error: null,
+	};
+}
+
+export class Simulator {
+	constructor(st, opts) {
+		this.st = st;
+		this.opts = opts;
+		this.store = new SecretStore(opts.secretTtl);
+		this.faults = new Faults();
+		this.records = [];
+		this.seq = 0;
+		this.sockets = new Set();
+	}
+
+	async listen() {
+		const handler = (req, res) => this.handle(req, res).catch((e) => {
+			try { if (!res.headersSent) sendText(res, 500, `simulator error: ${e.stack}`); else res.destroy(); } catch { /* gone */ }
+		});
+		this.server = this.opts.http
+			? http.createServer(handler)
+			: https.createServer({ key: this.st.keys.tls, cert: this.st.pem.tlsCert }, handler);
+		this.server.keepAliveTimeout = 75_000;
+		this.server.headersTimeout = 80_000;
+		this.server.requestTimeout = 0;
+		this.server.on("connection", (s) => { this.sockets.add(s); s.on("close", () => this.sockets.delete(s)); });
+		await new Promise((resolve, reject) => {
+			this.server.once("error", reject);
+			this.server.listen(this.opts.port, this.opts.host, resolve);
+		});
+		this.port = this.server.address().port;
+		return this.port;
+	}
+
+	async close() {
+		for (const r of stalled) r.destroy();
+		await new Promise((r) => {
+			this.server.close(r);
+			for (const s of this.sockets) s.destroy();
+		});
+	}
+
+	authOk(req) {
+		if (this.opts.anyKey) return true;
+		return req.headers.authorization === `Bearer ${this.opts.apiKey}`;
+	}
+
+	async handle(req, res) {
+		const url = new URL(req.url, "http://sim.invalid");
+		const body = await readBody(req);
+		const path = url.pathname;
+		if (path.startsWith("/__sim/") || path === "/__sim") return this.control(req, res, url, body);
+
+		const rec = newRecord(++this.seq, req, url, body);
+		if (this.opts.maxRecords > 0) {
+			this.records.push(rec);
+			if (this.records.length > this.opts.maxRecords) this.records.shift();
+		}
+		res.on("finish", () => { rec.status = res.statusCode; this.finishRecord(rec); });
+		res.on("close", () => { if (rec.status === null) { rec.status = res.headersSent ? res.statusCode : null; rec.outcome ??= "connection closed before the response was complete"; this.finishRecord(rec); } });
+
+		// Transport faults that act before any answer.
+		const fired = this.faults.take([...TRANSPORT_FAULTS, ...INFERENCE_FAULTS], path);
+		const g = this.faults.take(GLOBAL_FAULTS);
+		for (const [k, v] of g) fired.set(k, v);
+		rec.faults = [...fired.keys()];
+		if (fired.has("reset")) {
+			rec.outcome = "reset before response";
+			return resetSocket(req.socket);
+		}
+		if (fired.has("slow-first-byte")) await sleep(fired.get("slow-first-byte").delayMs ?? 2000);
+
+		if (path === "/privatemode/v1/attest") return this.attestRoute(req, res, body, rec, fired);
+		if (path === "/privatemode/v1/secret") return this.secretRoute(req, res, body, rec, fired);
+		if (req.method === "GET" && path.endsWith("/manifest.json")) {
+			rec.kind = "cdn";
+			return sendJson(res, 200, this.st.manifest.toString("utf8"), { "Cache-Control": "no-store" });
+		}
+		if (req.method === "GET" && path.startsWith("/vcek/v1/")) return this.kds(req, res, url, rec);
+
+		const h = routeFor(path);
+		if (!h) { rec.kind = "unknown"; return sendText(res, 404, "404 page not found\n"); }
+		rec.kind = "inference";
+		if (fired.has("unauthorized") || !this.authOk(req)) {
+			const a = req.headers.authorization;
+			const msg = a === undefined || !a.startsWith("Bearer ")
+				? "no auth found: expected Authorization header with 'Bearer <auth>'"
+				: "invalid API key: invalid API key";
+			return httpError(req, res, 401, msg);
+		}
+		if (fired.has("upstream-error")) {
+			const o = fired.get("upstream-error");
+			return httpError(req, res, o.status ?? 503, o.message ?? "simulated upstream error");
+		}
+		await runInference(h, this, req, res, body, rec, fired);
+	}
+
+	finishRecord(rec) {
+		if (rec.cipher) {
+			rec.requestSeqs = rec.cipher.log.filter((l) => l.dir === "req").map((l) => l.seq);
+			rec.responseSeqs = rec.cipher.log.filter((l) => l.dir === "resp").map((l) => l.seq);
+			delete rec.cipher;
+		}
+	}
+
+	parseJsonBody(body) {
+		try { return JSON.parse(body.toString("utf8")); } catch { return null; }
+	}
+
+	// Go's decoder matches member names case-insensitively.
+	member(obj, name) {
+		if (!obj || typeof obj !== "object") return undefined;
+		const k = Object.keys(obj).find((x) => x.toLowerCase() === name.toLowerCase());
+		return k === undefined ? undefined : obj[k];
+	}
+
+	attestRoute(req, res, body, rec, fired) {
+		rec.kind = "attest";
+		if (req.method !== "POST") return sendText(res, 405, "Method Not Allowed\n");
+		if (fired.has("unauthorized") || !this.authOk(req)) return sendText(res, 401, "Unauthorized", { "Privatemode-Encrypted": "false" });
+		const nonceB64 = this.member(this.parseJsonBody(body), "Nonce");
+		const nonce = typeof nonceB64 === "string" ? Buffer.from(nonceB64, "base64") : null;
+		if (!nonce || nonce.length !== 32) return sendText(res, 400, "invalid nonce: expected 32 bytes of base64", { "Privatemode-Encrypted": "false" });
+		rec.nonce = nonce.toString("hex");
+		const af = this.faults.take(ATTESTATION_FAULTS);
+		rec.faults.push(...af.keys());
+		// The KDS keeps telling the story of the latest document, even when
+		// a `times`-limited fault was used up by this request.
+		this.lastAttestFaults = new Set(af.keys());
+		const out = attest(this.st, nonce, (n) => af.has(n), { reportVersion: this.opts.reportVersion });
+		sendJson(res, 200, out.body);
+	}
+
+	async secretRoute(req, res, body, rec, fired) {
+		rec.kind = "secret";
+		if (req.method !== "POST") return sendText(res, 405, "Method Not Allowed\n");
+		if (fired.has("unauthorized") || !this.authOk(req)) return sendText(res, 401, "Unauthorized", { "Privatemode-Encrypted": "false" });
+		const sf = this.faults.take(SECRET_FAULTS);
+		rec.faults.push(...sf.keys());
+		const out = await exchange(this.st, this.store, this.member(this.parseJsonBody(body), "PublicKey"), (n) => sf.has(n));
+		if (out.status !== 200) return sendText(res, out.status, out.text, { "Privatemode-Encrypted": "false" });
+		rec.secretId = out.secretId;
+		sendJson(res, 200, out.body);
+	}
+
+	// Fake AMD KDS: VCEK by chip ID and TCB, the product CRL and cert chain.
+	// It serves the same (possibly faulty) material as the attestation doc.
+	kds(req, res, url, rec) {
+		rec.kind = "kds";
+		const has = (n) => this.faults.peek(n) !== null || (this.lastAttestFaults?.has(n) ?? false);
+		const v = vendorMaterial(this.st, has);
+		const m = /^\/vcek\/v1\/(\w+)\/(.+)$/.exec(url.pathname);
+		if (!m || m[1] !== "Genoa") return sendText(res, 404, "unknown product\n");
+		const der = { "Content-Type": "application/pkix-cert" };
+		if (m[2] === "crl") return res.writeHead(200, { "Content-Type": "application/pkix-crl" }).end(v.crl);
+		if (m[2] === "cert_chain") return res.writeHead(200, { "Content-Type": "application/x-pem-file" }).end(this.st.pem.certChain);
+		const chip = m[2].toLowerCase();
+		const cert = new X509Certificate(v.vcek);
+		const hwidOf = (c) => {
+			// hwID is the last 64 bytes of the raw extension value; locate it
+			// by the known chip IDs instead of parsing ASN.1 here.
+			for (const h of [this.st.hwid, this.st.hwidStranger]) if (c.raw.includes(h)) return h.toString("hex");
+			return null;
+		};
+		if (chip !== hwidOf(cert)) return sendText(res, 404, "chip not found\n");
+		const want = tcbParts(has("tcb-too-low") ? this.st.vcekTcbLow : this.st.vcekTcb);
+		const q = url.searchParams;
+		const ok = Number(q.get("blSPL")) === want.bl && Number(q.get("teeSPL")) === want.tee && Number(q.get("snpSPL")) === want.snp && Number(q.get("ucodeSPL")) === want.ucode;
+		if (!ok) return sendText(res, 404, "no VCEK for that TCB\n");
+		res.writeHead(200, der).end(v.vcek);
+	}
+
+	// --- test-only control API --------------------------------------------
+	async control(req, res, url, body) {
+		const p = url.pathname.replace(/\/+$/, "");
+		const m = req.method;
+		try {
+			if (p === "/__sim/requests" && m === "GET") {
+				const since = Number(url.searchParams.get("since") ?? 0);
+				const kind = url.searchParams.get("kind");
+				return sendJson(res, 200, this.records.filter((r) => r.id > since && (!kind || r.kind === kind)).map((r) => { const { cipher, ...x } = r; return x; }));
+			}
+			if (p === "/__sim/requests" && m === "DELETE") { this.records = []; return sendJson(res, 200, { ok: true }); }
+			if (p === "/__sim/secrets" && m === "GET") return sendJson(res, 200, this.store.dump());
+			if (p === "/__sim/secrets" && m === "DELETE") {
+				const id = url.searchParams.get("id");
+				if (id) this.store.delete(id); else this.store.clear();
+				return sendJson(res, 200, { ok: true });
+			}
+			if (p === "/__sim/faults" && m === "GET") return sendJson(res, 200, { active: this.faults.list(), known: ALL_FAULTS });
+			if (p === "/__sim/faults" && (m === "POST" || m === "PUT" || m === "PATCH")) {
+				const spec = JSON.parse(body.toString("utf8") || "{}");
+				this.faults.set(spec, m !== "PATCH");
+				return sendJson(res, 200, { active: this.faults.list() });
+			}
+			if (p === "/__sim/faults" && m === "DELETE") { this.faults.clear(); return sendJson(res, 200, { active: {} }); }
+			if (p === "/__sim/reset" && m === "POST") {
+				this.faults.clear();
+				this.lastAttestFaults = null;
+				this.records = [];
+				if (url.searchParams.get("secrets") !== "keep") this.store.clear();
+				for (const r of stalled) r.destroy();
+				return sendJson(res, 200, { ok: true });
+			}
+			if (p === "/__sim/info" && m === "GET") return sendJson(res, 200, this.info);
+			return sendText(res, 404, "404 page not found\n");
+		} catch (e) {
+			return sendJson(res, 400, { error: e.message });
+		}
+	}
+}

@@ -1,0 +1,75 @@
+// Server-sent events writer with the stream faults applied between events.
+import { resetSocket } from "./http.mjs";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class EventStream {
+	// fired: Map of faults for this request; intervalMs: pause between events.
+	constructor(res, rec, { fired, intervalMs = 0 }) {
+		this.res = res;
+		this.rec = rec;
+		this.fired = fired;
+		this.intervalMs = intervalMs;
+		this.count = 0; // complete events written
+		this.dead = false;
+		res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
+		res.flushHeaders();
+	}
+
+	// Returns false once the stream has been cut by a fault or the client.
+	async send(event, data) {
+		if (this.dead) return false;
+		if (this.res.destroyed) { this.dead = true; return false; }
+		if (this.count > 0 && this.intervalMs > 0) await sleep(this.intervalMs);
+		const at = (name) => {
+			const o = this.fired.get(name);
+			return o && this.count === (o.after ?? 1);
+		};
+		if (at("reset-mid-stream")) {
+			// Let the events already written reach the peer first: a RST
+			// discards whatever is still unsent in our socket buffer.
+			await new Promise((r) => this.res.write("", r));
+			await sleep(50);
+			this.rec.outcome = `reset after ${this.count} events`;
+			resetSocket(this.res.socket);
+			this.dead = true;
+			return false;
+		}
+		if (at("stall-stream")) {
+			// Keep the socket open and send nothing more; the server closes
+			// it on shutdown, on /__sim/reset, or when the client gives up.
+			this.rec.outcome = `stalled after ${this.count} events`;
+			this.dead = true;
+			this.res.socket?.setTimeout(0);
+			stalled.add(this.res);
+			this.res.on("close", () => stalled.delete(this.res));
+			return false;
+		}
+		const text = (event ? `event: ${event}\n` : "") + `data: ${data}\n\n`;
+		if (at("truncate-sse")) {
+			this.rec.outcome = `truncated after ${this.count} events`;
+			this.res.end(text.slice(0, Math.max(1, Math.floor(text.length / 2))));
+			this.dead = true;
+			return false;
+		}
+		if (at("non-json-sse")) {
+			this.res.write("data: this is not JSON {\n\n");
+			this.rec.outcome = `non-JSON event after ${this.count} events`;
+		}
+		this.res.write(text);
+		this.count++;
+		return true;
+	}
+
+	async done(withDoneMarker = true) {
+		if (this.dead) return;
+		if (withDoneMarker) {
+			if (this.intervalMs > 0) await sleep(this.intervalMs);
+			this.res.write("data: [DONE]\n\n");
+		}
+		this.res.end();
+	}
+}
+
+// Responses parked by stall-stream, so shutdown and reset can close them.
+export const stalled = new Set();

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// Simulated Privatemode deployment for privatemoded's tests, demo and
+// benchmarks.  Usage: node tests/sim/sim.mjs --help
+import { parseArgs } from "node:util";
+import path from "node:path";
+import os from "node:os";
+import { loadState } from "./lib/state.mjs";
+import { Simulator } from "./lib/server.mjs";
+import { Faults, parseFaultArg } from "./lib/faults.mjs";
+
+const USAGE = `usage: node sim.mjs [options]
+  --state-dir DIR         PKI cache and manifest (default: $TMPDIR/privatemoded-sim)
+  --port N                listen port on 127.0.0.1 (default 0 = ephemeral)
+  --host ADDR             loopback address to bind (default 127.0.0.1)
+  --http                  serve plain HTTP instead of HTTPS
+  --api-key KEY           accepted bearer token (default sim-api-key)
+  --any-key               accept any (or no) Authorization header
+  --secret-ttl S          secret lifetime in seconds (default 3600)
+  --stream-chunks N       content chunks per streamed answer (default 4)
+  --chunk-interval-ms M   pause between SSE events (default 0)
+  --fault NAME[:k=v,...]  arm a fault at start (repeatable), e.g. reset-mid-stream:after=2,times=1
+  --report-version V      SNP report version 2..5 (default 3)
+  --max-records N         request records kept for /__sim/requests (default 1000; 0 = record nothing, for benchmarks)
+  --setup-only            generate PKI and manifest, print the JSON line, exit
+  --quiet                 no log lines on stderr
+`;
+
+let args;
+try {
+	args = parseArgs({
+		options: {
+			"state-dir": { type: "string" },
+			port: { type: "string", default: "0" },
+			host: { type: "string", default: "127.0.0.1" },
+			http: { type: "boolean", default: false },
+			"api-key": { type: "string", default: "sim-api-key" },
+			"any-key": { type: "boolean", default: false },
+			"secret-ttl": { type: "string", default: "3600" },
+			"stream-chunks": { type: "string", default: "4" },
+			"chunk-interval-ms": { type: "string", default: "0" },
+			fault: { type: "string", multiple: true, default: [] },
+			"max-records": { type: "string", default: "1000" },
+			"report-version": { type: "string", default: "3" },
+			"setup-only": { type: "boolean", default: false },
+			quiet: { type: "boolean", default: false },
+			help: { type: "boolean", short: "h", default: false },
+		},
+		strict: true,
+	}).values;
+} catch (e) {
+	process.stderr.write(`sim: ${e.message}\n${USAGE}`);
+	process.exit(2);
+}
+if (args.help) { process.stdout.write(USAGE); process.exit(0); }
+
+const log = args.quiet ? () => {} : (m) => process.stderr.write(`sim: ${m}\n`);
+const num = (name, min) => {
+	const v = Number(args[name]);
+	if (!Number.isInteger(v) || v < min) { process.stderr.write(`sim: --${name} must be an integer >= ${min}\n`); process.exit(2); }
+	return v;
+};
+if (Number(args["report-version"]) > 5) { process.stderr.write("sim: --report-version must be 2..5\n"); process.exit(2); }
+// Only loopback: this server hands out secrets to anyone who asks.
+if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(args.host)) {
+	process.stderr.write("sim: --host must be a loopback address\n");
+	process.exit(2);
+}
+
+const stateDir = path.resolve(args["state-dir"] ?? path.join(os.tmpdir(), "privatemoded-sim"));
+const st = loadState(stateDir, { log });
+
+const opts = {
+	host: args.host,
+	port: num("port", 0),
+	http: args.http,
+	apiKey: args["api-key"],
+	anyKey: args["any-key"],
+	secretTtl: num("secret-ttl", 1),
+	streamChunks: num("stream-chunks", 1),
+	chunkIntervalMs: num("chunk-interval-ms", 0),
+	maxRecords: num("max-records", 0),
+	reportVersion: num("report-version", 2),
+};
+
+const faultSpec = {};
+try {
+	for (const f of args.fault) {
+		const [n, o] = parseFaultArg(f);
+		Faults.normalise(n, o);
+		faultSpec[n] = o;
+	}
+} catch (e) {
+	process.stderr.write(`sim: ${e.message}\n`);
+	process.exit(2);
+}
+
+function info(port) {
+	const scheme = opts.http ? "http" : "https";
+	const hostPart = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+	const base = port === null ? null : `${scheme}://${hostPart}:${port}`;
+	return {
+		ready: port !== null,
+		pid: process.pid,
+		scheme,
+		host: opts.host,
+		port,
+		base_url: base,
+		api_endpoint: port === null ? null : `${hostPart}:${port}`,
+		api_key: opts.anyKey ? null : opts.apiKey,
+		control_url: base && `${base}/__sim`,
+		cdn_base_url: base,
+		manifest_url: base && `${base}/manifest.json`,
+		kds_base_url: base,
+		state_dir: stateDir,
+		ca_file: st.path("tls-ca.pem"),
+		manifest_path: st.manifestPath,
+		trust_anchors: {
+			Genoa: { ark: st.path("genoa-ark.pem"), ask: st.path("genoa-ask.pem"), cert_chain: st.path("cert_chain.pem") },
+		},
+		root_ca: st.path("root-ca.pem"),
+		mesh_ca: st.path("mesh-ca.pem"),
+		coordinator_policy_hash: st.policyHash.toString("hex"),
+		trusted_measurement: st.measurement.toString("hex"),
+		id_key_digest: st.idKeyDigest.toString("hex"),
+		chip_id: st.hwid.toString("hex").toUpperCase(),
+	};
+}
+
+if (args["setup-only"]) {
+	process.stdout.write(JSON.stringify(info(null)) + "\n");
+	process.exit(0);
+}
+
+const sim = new Simulator(st, opts);
+sim.faults.set(faultSpec);
+const port = await sim.listen();
+sim.info = info(port);
+process.stdout.write(JSON.stringify(sim.info) + "\n");
+log(`listening on ${sim.info.base_url} (state ${stateDir})`);
+
+let stopping = false;
+const stop = async (sig) => {
+	if (stopping) return;
+	stopping = true;
+	log(`${sig}: shutting down`);
+	const t = setTimeout(() => process.exit(0), 2000);
+	t.unref();
+	await sim.close();
+	process.exit(0);
+};
+process.on("SIGTERM", () => stop("SIGTERM"));
+process.on("SIGINT", () => stop("SIGINT"));
