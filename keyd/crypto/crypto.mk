@@ -23,7 +23,8 @@ CRYPTO_TESTS = \
 	tests/crypto/test_mlkem \
 	tests/crypto/test_xwing \
 	tests/crypto/test_json \
-	tests/crypto/test_jsonmut
+	tests/crypto/test_jsonmut \
+	tests/crypto/test_fieldcipher
 check_PROGRAMS += $(CRYPTO_TESTS)
 TESTS += $(CRYPTO_TESTS)
 
@@ -42,6 +43,10 @@ tests_crypto_test_json_LDADD = $(CRYPTO_TEST_LDADD)
 tests_crypto_test_jsonmut_SOURCES = tests/crypto/test_jsonmut.c
 tests_crypto_test_jsonmut_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
 tests_crypto_test_jsonmut_LDADD = $(CRYPTO_TEST_LDADD)
+tests_crypto_test_fieldcipher_SOURCES = tests/crypto/test_fieldcipher.c \
+	$(CRYPTO_TC)
+tests_crypto_test_fieldcipher_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
+tests_crypto_test_fieldcipher_LDADD = $(CRYPTO_TEST_LDADD)
 
 # The Go accumulated ML-KEM-768 test at 10 000 iterations (CI runs 100).
 check-long: tests/crypto/test_mlkem
