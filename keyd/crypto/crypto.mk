@@ -6,7 +6,11 @@ libkeyd_a_SOURCES += \
 	keyd/crypto/hpke.c keyd/crypto/hpke.h \
 	keyd/crypto/cerr.c keyd/crypto/cerr.h \
 	keyd/crypto/fieldcipher.c keyd/crypto/fieldcipher.h \
-	keyd/crypto/jsonmut.c keyd/crypto/jsonmut.h
+	keyd/crypto/jsonmut.c keyd/crypto/jsonmut.h \
+	keyd/crypto/sx.c keyd/crypto/sx.h \
+	keyd/crypto/shardkey.c keyd/crypto/shardkey.h \
+	keyd/crypto/ocsp.c keyd/crypto/ocsp.h \
+	keyd/crypto/reqid.c keyd/crypto/reqid.h
 # The JSON scanner lives in common/ but only keyd links it for now.
 libkeyd_a_SOURCES += common/json.c common/json.h
 EXTRA_DIST += keyd/crypto/README
@@ -24,7 +28,8 @@ CRYPTO_TESTS = \
 	tests/crypto/test_xwing \
 	tests/crypto/test_json \
 	tests/crypto/test_jsonmut \
-	tests/crypto/test_fieldcipher
+	tests/crypto/test_fieldcipher \
+	tests/crypto/test_misc
 check_PROGRAMS += $(CRYPTO_TESTS)
 TESTS += $(CRYPTO_TESTS)
 
@@ -47,6 +52,9 @@ tests_crypto_test_fieldcipher_SOURCES = tests/crypto/test_fieldcipher.c \
 	$(CRYPTO_TC)
 tests_crypto_test_fieldcipher_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
 tests_crypto_test_fieldcipher_LDADD = $(CRYPTO_TEST_LDADD)
+tests_crypto_test_misc_SOURCES = tests/crypto/test_misc.c
+tests_crypto_test_misc_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
+tests_crypto_test_misc_LDADD = $(CRYPTO_TEST_LDADD)
 
 # The Go accumulated ML-KEM-768 test at 10 000 iterations (CI runs 100).
 check-long: tests/crypto/test_mlkem
