@@ -474,7 +474,7 @@ enum vstep { V_VALUE, V_AFTER_VALUE, V_KEY };
 
 static enum json_status
 validate(const uint8_t *p, size_t n, unsigned int maxdepth, struct vstate *v,
-    size_t *pos, enum json_type *top)
+    size_t *pos, enum json_kind *top)
 {
 	enum json_status	st = JSON_OK;
 	enum vstep		step = V_VALUE;
@@ -485,7 +485,7 @@ validate(const uint8_t *p, size_t n, unsigned int maxdepth, struct vstate *v,
 	i = skip_ws(p, n, 0);
 	if (i >= n)
 		return JSON_EEMPTY;
-	*top = json_type_at(p, n, i);
+	*top = json_kind_at(p, n, i);
 	for (;;) {
 		i = skip_ws(p, n, i);
 		if (step == V_AFTER_VALUE && v->depth == 0) {
@@ -606,8 +606,8 @@ json_validate(const uint8_t *p, size_t n, unsigned int maxdepth,
 
 /* --- navigation ------------------------------------------------------- */
 
-enum json_type
-json_type_at(const uint8_t *p, size_t n, size_t off)
+enum json_kind
+json_kind_at(const uint8_t *p, size_t n, size_t off)
 {
 	off = skip_ws(p, n, off);
 	if (off >= n)
@@ -707,7 +707,7 @@ json_value_span(const uint8_t *p, size_t n, size_t off, struct json_span *sp)
 int
 json_iter_init(struct json_iter *it, const uint8_t *p, struct json_span sp)
 {
-	enum json_type	t = json_type_at(p, sp.off + sp.len, sp.off);
+	enum json_kind	t = json_kind_at(p, sp.off + sp.len, sp.off);
 
 	memset(it, 0, sizeof(*it));
 	if (t != JSON_OBJECT && t != JSON_ARRAY)
@@ -756,7 +756,7 @@ json_iter_next(struct json_iter *it, struct json_member *m)
 	m->namelen = it->name.len;
 	if (json_value_span(p, it->end, i, &m->value) == -1)
 		return -1;
-	m->type = json_type_at(p, it->end, m->value.off);
+	m->type = json_kind_at(p, it->end, m->value.off);
 	m->index = it->index++;
 	it->pos = m->value.off + m->value.len;
 	return 1;

@@ -22,7 +22,7 @@
  */
 #define JSON_MAX_DEPTH	10000
 
-enum json_type {
+enum json_kind {
 	JSON_NONE = 0,
 	JSON_OBJECT,
 	JSON_ARRAY,
@@ -50,7 +50,7 @@ struct json_span {
 
 struct json_result {
 	enum json_status status;
-	enum json_type	 top;		/* type of the top-level value */
+	enum json_kind	 top;		/* type of the top-level value */
 	size_t		 offset;	/* of the error or duplicate name */
 	const char	*msg;		/* static text for the status */
 };
@@ -65,7 +65,7 @@ enum json_status json_validate(const uint8_t *, size_t, unsigned int maxdepth,
 		    struct json_result *);
 
 /* Type of the value starting at p[off] (whitespace skipped). */
-enum json_type	 json_type_at(const uint8_t *, size_t, size_t off);
+enum json_kind	 json_kind_at(const uint8_t *, size_t, size_t off);
 
 /*
  * Span of the value starting at or after p[off] (leading whitespace
@@ -80,7 +80,7 @@ struct json_iter {
 	const uint8_t	*p;
 	size_t		 end;		/* one past the closing bracket */
 	size_t		 pos;
-	enum json_type	 type;		/* JSON_OBJECT or JSON_ARRAY */
+	enum json_kind	 type;		/* JSON_OBJECT or JSON_ARRAY */
 	size_t		 index;
 	struct buf	 name;		/* unescaped name of the member */
 };
@@ -91,7 +91,7 @@ struct json_member {
 	size_t		 namelen;	/* (it may contain NUL bytes) */
 	size_t		 index;		/* position in the container */
 	struct json_span value;		/* raw value text */
-	enum json_type	 type;
+	enum json_kind	 type;
 };
 
 /*

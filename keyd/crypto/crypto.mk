@@ -29,7 +29,8 @@ CRYPTO_TESTS = \
 	tests/crypto/test_json \
 	tests/crypto/test_jsonmut \
 	tests/crypto/test_fieldcipher \
-	tests/crypto/test_misc
+	tests/crypto/test_misc \
+	tests/crypto/test_sx
 check_PROGRAMS += $(CRYPTO_TESTS)
 TESTS += $(CRYPTO_TESTS)
 
@@ -55,6 +56,9 @@ tests_crypto_test_fieldcipher_LDADD = $(CRYPTO_TEST_LDADD)
 tests_crypto_test_misc_SOURCES = tests/crypto/test_misc.c
 tests_crypto_test_misc_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
 tests_crypto_test_misc_LDADD = $(CRYPTO_TEST_LDADD)
+tests_crypto_test_sx_SOURCES = tests/crypto/test_sx.c $(CRYPTO_TC)
+tests_crypto_test_sx_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
+tests_crypto_test_sx_LDADD = $(CRYPTO_TEST_LDADD)
 
 # The Go accumulated ML-KEM-768 test at 10 000 iterations (CI runs 100).
 check-long: tests/crypto/test_mlkem

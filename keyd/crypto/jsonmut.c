@@ -41,7 +41,7 @@ struct entry {
 	size_t			 nlen;
 	const char		*name;
 	struct json_span	 value;
-	enum json_type		 type;
+	enum json_kind		 type;
 };
 
 struct walk {
@@ -318,7 +318,7 @@ walk_value(struct walk *w, struct json_span sp, const struct subs *skip,
 	char		 q[256];
 	int		 rv = -1;
 
-	switch (json_type_at(w->doc, sp.off + sp.len, sp.off)) {
+	switch (json_kind_at(w->doc, sp.off + sp.len, sp.off)) {
 	case JSON_NULL:
 		return 0;
 	case JSON_OBJECT:

@@ -137,7 +137,7 @@ sx_secret_free(struct sx_secret *s)
 }
 
 static const char *
-go_type(enum json_type t)
+go_type(enum json_kind t)
 {
 	switch (t) {
 	case JSON_OBJECT:
