@@ -1,0 +1,769 @@
+/*
+ * Strict JSON scanner; see json.h.  The validator is a loop over an
+ * explicit container stack.  Duplicate names are found by sorting each
+ * object's keys when the object closes, comparing unescaped contents as
+ * byte streams, so a hostile document cannot force quadratic work the way
+ * a fixed hash with chosen collisions could.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "json.h"
+#include "util.h"
+
+static const char *const json_msgs[] = {
+	[JSON_OK] = "ok",
+	[JSON_EDUPKEY] = "duplicate member name",
+	[JSON_ESYNTAX] = "invalid JSON syntax",
+	[JSON_EINCOMPLETE] = "unexpected end of JSON input",
+	[JSON_EDEPTH] = "JSON nested too deeply",
+	[JSON_EUTF8] = "invalid UTF-8 in JSON string",
+	[JSON_EEMPTY] = "no JSON value",
+};
+
+static inline int
+is_ws(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static size_t
+skip_ws(const uint8_t *p, size_t n, size_t i)
+{
+	while (i < n && is_ws(p[i]))
+		i++;
+	return i;
+}
+
+static int
+hexdig(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Length of the valid UTF-8 sequence at p (1-4), 0 if invalid, -1 if cut. */
+static int
+utf8_seq(const uint8_t *p, size_t n)
+{
+	uint8_t	c = p[0], lo = 0x80, hi = 0xbf;
+	int	len, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;		/* no overlong forms */
+		else if (c == 0xed)
+			hi = 0x9f;		/* no surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;		/* nothing above U+10FFFF */
+	} else
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((size_t)i >= n)
+			return -1;
+		if (p[i] < lo || p[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return len;
+}
+
+/*
+ * Scan the string whose opening quote is at p[*pos]; on success *pos is
+ * one past the closing quote and *esc says whether it had escapes.
+ */
+static enum json_status
+scan_string(const uint8_t *p, size_t n, size_t *pos, int *esc)
+{
+	size_t	i = *pos + 1;
+	int	l, k;
+	uint8_t	c;
+
+	*esc = 0;
+	for (;;) {
+		/* Fast path over plain ASCII. */
+		while (i < n && (c = p[i]) >= 0x20 && c != '"' && c != '\\' &&
+		    c < 0x80)
+			i++;
+		if (i >= n)
+			return JSON_EINCOMPLETE;
+		c = p[i];
+		if (c == '"') {
+			*pos = i + 1;
+			return JSON_OK;
+		}
+		if (c < 0x20) {
+			*pos = i;
+			return JSON_ESYNTAX;
+		}
+		if (c == '\\') {
+			*esc = 1;
+			if (i + 1 >= n)
+				return JSON_EINCOMPLETE;
+			switch (p[i + 1]) {
+			case '"': case '\\': case '/': case 'b': case 'f':
+			case 'n': case 'r': case 't':
+				i += 2;
+				continue;
+			case 'u':
+				for (k = 2; k < 6; k++) {
+					if (i + k >= n)
+						return JSON_EINCOMPLETE;
+					if (hexdig(p[i + k]) < 0) {
+						*pos = i + k;
+						return JSON_ESYNTAX;
+					}
+				}
+				i += 6;
+				continue;
+			}
+			*pos = i + 1;
+			return JSON_ESYNTAX;
+		}
+		if ((l = utf8_seq(p + i, n - i)) <= 0) {
+			*pos = i;
+			return l < 0 ? JSON_EINCOMPLETE : JSON_EUTF8;
+		}
+		i += l;
+	}
+}
+
+static size_t
+skip_digits(const uint8_t *p, size_t n, size_t i)
+{
+	while (i < n && p[i] >= '0' && p[i] <= '9')
+		i++;
+	return i;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static enum json_status
+scan_number(const uint8_t *p, size_t n, size_t *pos)
+{
+	size_t	i = *pos, j;
+
+	if (p[i] == '-')
+		i++;
+	if (i >= n)
+		return JSON_EINCOMPLETE;
+	if (p[i] == '0')
+		i++;
+	else if (p[i] >= '1' && p[i] <= '9')
+		i = skip_digits(p, n, i);
+	else {
+		*pos = i;
+		return JSON_ESYNTAX;
+	}
+	if (i < n && p[i] == '.') {
+		j = skip_digits(p, n, i + 1);
+		if (j == i + 1) {
+			*pos = j;
+			return j >= n ? JSON_EINCOMPLETE : JSON_ESYNTAX;
+		}
+		i = j;
+	}
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		i++;
+		if (i < n && (p[i] == '+' || p[i] == '-'))
+			i++;
+		j = skip_digits(p, n, i);
+		if (j == i) {
+			*pos = j;
+			return j >= n ? JSON_EINCOMPLETE : JSON_ESYNTAX;
+		}
+		i = j;
+	}
+	*pos = i;
+	return JSON_OK;
+}
+
+static enum json_status
+scan_literal(const uint8_t *p, size_t n, size_t *pos, const char *lit)
+{
+	size_t	i = *pos, k, l = strlen(lit);
+
+	for (k = 0; k < l; k++) {
+		if (i + k >= n)
+			return JSON_EINCOMPLETE;
+		if (p[i + k] != (uint8_t)lit[k]) {
+			*pos = i + k;
+			return JSON_ESYNTAX;
+		}
+	}
+	*pos = i + l;
+	return JSON_OK;
+}
+
+/* --- unescaping reader ------------------------------------------------ */
+
+/* Yields the unescaped bytes of a raw string body one at a time. */
+struct jsr {
+	const uint8_t	*p;
+	size_t		 i;
+	size_t		 end;
+	uint8_t		 pend[4];
+	unsigned int	 npend;
+	unsigned int	 ipend;
+	int		 bad;
+};
+
+static void
+jsr_init(struct jsr *r, const uint8_t *raw, size_t len)
+{
+	memset(r, 0, sizeof(*r));
+	r->p = raw;
+	/* Skip the quotes when present. */
+	if (len >= 2 && raw[0] == '"' && raw[len - 1] == '"') {
+		r->i = 1;
+		r->end = len - 1;
+	} else
+		r->end = len;
+}
+
+static int
+hex4(const uint8_t *p, size_t avail, unsigned int *v)
+{
+	int	d, k;
+
+	if (avail < 4)
+		return -1;
+	*v = 0;
+	for (k = 0; k < 4; k++) {
+		if ((d = hexdig(p[k])) < 0)
+			return -1;
+		*v = *v << 4 | (unsigned int)d;
+	}
+	return 0;
+}
+
+static unsigned int
+utf8_put(uint8_t *o, unsigned int cp)
+{
+	if (cp < 0x80) {
+		o[0] = (uint8_t)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (uint8_t)(0xc0 | cp >> 6);
+		o[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (uint8_t)(0xe0 | cp >> 12);
+		o[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+		o[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (uint8_t)(0xf0 | cp >> 18);
+	o[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+	o[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+	o[3] = (uint8_t)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Next unescaped byte, or -1 at the end (r->bad set if malformed). */
+static int
+jsr_next(struct jsr *r)
+{
+	unsigned int	cp, lo;
+	uint8_t		c;
+
+	if (r->ipend < r->npend)
+		return r->pend[r->ipend++];
+	if (r->i >= r->end)
+		return -1;
+	c = r->p[r->i];
+	if (c != '\\') {
+		r->i++;
+		return c;
+	}
+	if (r->i + 1 >= r->end) {
+		r->bad = 1;
+		return -1;
+	}
+	c = r->p[r->i + 1];
+	r->i += 2;
+	switch (c) {
+	case '"': case '\\': case '/':
+		return c;
+	case 'b':
+		return '\b';
+	case 'f':
+		return '\f';
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 't':
+		return '\t';
+	case 'u':
+		break;
+	default:
+		r->bad = 1;
+		return -1;
+	}
+	if (hex4(r->p + r->i, r->end - r->i, &cp) == -1) {
+		r->bad = 1;
+		return -1;
+	}
+	r->i += 4;
+	if (cp >= 0xd800 && cp <= 0xdbff && r->i + 6 <= r->end &&
+	    r->p[r->i] == '\\' && r->p[r->i + 1] == 'u' &&
+	    hex4(r->p + r->i + 2, 4, &lo) == 0 && lo >= 0xdc00 &&
+	    lo <= 0xdfff) {
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		r->i += 6;
+	} else if (cp >= 0xd800 && cp <= 0xdfff)
+		cp = 0xfffd;
+	r->npend = utf8_put(r->pend, cp);
+	r->ipend = 1;
+	return r->pend[0];
+}
+
+int
+json_unescape(const uint8_t *raw, size_t len, struct buf *out)
+{
+	struct jsr	r;
+	size_t		start = out->len, run;
+	int		c;
+
+	jsr_init(&r, raw, len);
+	for (;;) {
+		/* Copy unescaped runs wholesale. */
+		for (run = r.i; run < r.end && raw[run] != '\\'; run++)
+			;
+		if (run > r.i && r.ipend >= r.npend) {
+			buf_add(out, raw + r.i, run - r.i);
+			r.i = run;
+		}
+		if ((c = jsr_next(&r)) == -1)
+			break;
+		buf_addc(out, (uint8_t)c);
+	}
+	if (r.bad) {
+		out->len = start;
+		return -1;
+	}
+	return 0;
+}
+
+int
+json_strcmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	struct jsr	ra, rb;
+	int		ca, cb;
+
+	jsr_init(&ra, a, alen);
+	jsr_init(&rb, b, blen);
+	for (;;) {
+		ca = jsr_next(&ra);
+		cb = jsr_next(&rb);
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+		if (ca == -1)
+			return 0;
+	}
+}
+
+/* --- validation -------------------------------------------------------- */
+
+struct keyent {
+	const uint8_t	*p;
+	size_t		 len;
+	int		 esc;
+};
+
+struct frame {
+	uint8_t		 type;		/* '{' or '[' */
+	size_t		 keybase;	/* first key of this object */
+};
+
+struct vstate {
+	struct frame	*stack;
+	size_t		 depth;
+	size_t		 cap;
+	struct keyent	*keys;
+	size_t		 nkeys;
+	size_t		 keycap;
+	size_t		 dup_off;
+	int		 dup;
+};
+
+static int
+keyent_cmp(const void *va, const void *vb)
+{
+	const struct keyent	*a = va, *b = vb;
+	size_t			 l;
+	int			 c;
+
+	if (!a->esc && !b->esc) {
+		/* Raw bytes are the contents: compare inside the quotes. */
+		l = MINIMUM(a->len, b->len) - 2;
+		if ((c = memcmp(a->p + 1, b->p + 1, l)) != 0)
+			return c;
+		return a->len < b->len ? -1 : a->len > b->len;
+	}
+	return json_strcmp(a->p, a->len, b->p, b->len);
+}
+
+static void
+close_object(struct vstate *v, size_t base, const uint8_t *doc)
+{
+	size_t	i, off, n = v->nkeys - base;
+
+	if (n >= 2) {
+		qsort(v->keys + base, n, sizeof(*v->keys), keyent_cmp);
+		for (i = base + 1; i < v->nkeys; i++) {
+			if (keyent_cmp(&v->keys[i - 1], &v->keys[i]) != 0)
+				continue;
+			/* Report the earliest repeated name in the text. */
+			off = (size_t)(MAXIMUM(v->keys[i].p, v->keys[i - 1].p) -
+			    doc);
+			if (!v->dup || off < v->dup_off)
+				v->dup_off = off;
+			v->dup = 1;
+		}
+	}
+	v->nkeys = base;
+}
+
+static void
+push(struct vstate *v, uint8_t type)
+{
+	if (v->depth == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 32;
+		v->stack = xreallocarray(v->stack, v->cap, sizeof(*v->stack));
+	}
+	v->stack[v->depth].type = type;
+	v->stack[v->depth].keybase = v->nkeys;
+	v->depth++;
+}
+
+static void
+add_key(struct vstate *v, const uint8_t *p, size_t len, int esc)
+{
+	if (v->nkeys == v->keycap) {
+		v->keycap = v->keycap ? v->keycap * 2 : 64;
+		v->keys = xreallocarray(v->keys, v->keycap, sizeof(*v->keys));
+	}
+	v->keys[v->nkeys].p = p;
+	v->keys[v->nkeys].len = len;
+	v->keys[v->nkeys].esc = esc;
+	v->nkeys++;
+}
+
+enum vstep { V_VALUE, V_AFTER_VALUE, V_KEY };
+
+static enum json_status
+validate(const uint8_t *p, size_t n, unsigned int maxdepth, struct vstate *v,
+    size_t *pos, enum json_kind *top)
+{
+	enum json_status	st = JSON_OK;
+	enum vstep		step = V_VALUE;
+	size_t			i, ks;
+	int			esc;
+	uint8_t			c;
+
+	i = skip_ws(p, n, 0);
+	if (i >= n)
+		return JSON_EEMPTY;
+	*top = json_kind_at(p, n, i);
+	for (;;) {
+		i = skip_ws(p, n, i);
+		if (step == V_AFTER_VALUE && v->depth == 0) {
+			*pos = i;
+			return i == n ? JSON_OK : JSON_ESYNTAX;
+		}
+		if (i >= n) {
+			*pos = i;
+			return JSON_EINCOMPLETE;
+		}
+		c = p[i];
+		*pos = i;
+		switch (step) {
+		case V_KEY:
+			/* After '{' or ',' inside an object: "name" ':' */
+			if (c != '"')
+				return JSON_ESYNTAX;
+			ks = i;
+			if ((st = scan_string(p, n, &i, &esc)) != JSON_OK) {
+				*pos = i;
+				return st;
+			}
+			add_key(v, p + ks, i - ks, esc);
+			i = skip_ws(p, n, i);
+			if (i >= n) {
+				*pos = i;
+				return JSON_EINCOMPLETE;
+			}
+			if (p[i] != ':') {
+				*pos = i;
+				return JSON_ESYNTAX;
+			}
+			i++;
+			step = V_VALUE;
+			break;
+		case V_VALUE:
+			step = V_AFTER_VALUE;
+			switch (c) {
+			case '{':
+			case '[':
+				if (v->depth >= maxdepth)
+					return JSON_EDEPTH;
+				push(v, c);
+				i = skip_ws(p, n, i + 1);
+				if (i < n && p[i] == (c == '{' ? '}' : ']')) {
+					v->depth--;
+					i++;
+				} else
+					step = c == '{' ? V_KEY : V_VALUE;
+				break;
+			case '"':
+				st = scan_string(p, n, &i, &esc);
+				break;
+			case 't':
+				st = scan_literal(p, n, &i, "true");
+				break;
+			case 'f':
+				st = scan_literal(p, n, &i, "false");
+				break;
+			case 'n':
+				st = scan_literal(p, n, &i, "null");
+				break;
+			default:
+				if (c != '-' && (c < '0' || c > '9'))
+					return JSON_ESYNTAX;
+				st = scan_number(p, n, &i);
+				break;
+			}
+			if (c != '{' && c != '[' && st != JSON_OK) {
+				*pos = i;
+				return st;
+			}
+			break;
+		case V_AFTER_VALUE:
+			if (c == ',') {
+				i++;
+				step = v->stack[v->depth - 1].type == '{' ?
+				    V_KEY : V_VALUE;
+			} else if (c == (v->stack[v->depth - 1].type == '{' ?
+			    '}' : ']')) {
+				if (c == '}')
+					close_object(v,
+					    v->stack[v->depth - 1].keybase, p);
+				v->depth--;
+				i++;
+			} else
+				return JSON_ESYNTAX;
+			break;
+		}
+	}
+}
+
+enum json_status
+json_validate(const uint8_t *p, size_t n, unsigned int maxdepth,
+    struct json_result *res)
+{
+	struct vstate		v;
+	struct json_result	r;
+	size_t			pos = 0;
+
+	memset(&v, 0, sizeof(v));
+	memset(&r, 0, sizeof(r));
+	if (maxdepth == 0)
+		maxdepth = JSON_MAX_DEPTH;
+	r.status = validate(p, n, maxdepth, &v, &pos, &r.top);
+	r.offset = pos;
+	if (r.status == JSON_OK && v.dup) {
+		r.status = JSON_EDUPKEY;
+		r.offset = v.dup_off;
+	}
+	r.msg = json_msgs[r.status];
+	free(v.stack);
+	free(v.keys);
+	if (res != NULL)
+		*res = r;
+	return r.status;
+}
+
+/* --- navigation ------------------------------------------------------- */
+
+enum json_kind
+json_kind_at(const uint8_t *p, size_t n, size_t off)
+{
+	off = skip_ws(p, n, off);
+	if (off >= n)
+		return JSON_NONE;
+	switch (p[off]) {
+	case '{':
+		return JSON_OBJECT;
+	case '[':
+		return JSON_ARRAY;
+	case '"':
+		return JSON_STRING;
+	case 't':
+		return JSON_TRUE;
+	case 'f':
+		return JSON_FALSE;
+	case 'n':
+		return JSON_NULL;
+	}
+	if (p[off] == '-' || (p[off] >= '0' && p[off] <= '9'))
+		return JSON_NUMBER;
+	return JSON_NONE;
+}
+
+/* Is the quote at p[i] escaped (preceded by an odd run of backslashes)? */
+static int
+escaped(const uint8_t *p, size_t start, size_t i)
+{
+	size_t	bs = 0;
+
+	while (i - bs > start && p[i - 1 - bs] == '\\')
+		bs++;
+	return bs % 2 == 1;
+}
+
+/* End of the string opening at p[i], or 0 if unterminated. */
+static size_t
+string_end(const uint8_t *p, size_t n, size_t i)
+{
+	const uint8_t	*q;
+	size_t		 start = i + 1;
+
+	for (i = start; i < n; i++) {
+		/* memchr finds the next quote fast; then check escaping. */
+		if ((q = memchr(p + i, '"', n - i)) == NULL)
+			return 0;
+		i = (size_t)(q - p);
+		if (!escaped(p, start, i))
+			return i + 1;
+	}
+	return 0;
+}
+
+int
+json_value_span(const uint8_t *p, size_t n, size_t off, struct json_span *sp)
+{
+	size_t	i = skip_ws(p, n, off), depth = 0, e;
+	uint8_t	c;
+
+	if (i >= n)
+		return -1;
+	sp->off = i;
+	c = p[i];
+	if (c == '"') {
+		if ((e = string_end(p, n, i)) == 0)
+			return -1;
+		sp->len = e - i;
+		return 0;
+	}
+	if (c != '{' && c != '[') {
+		/* Scalars end at the next delimiter. */
+		for (e = i; e < n && !is_ws(p[e]) && p[e] != ',' &&
+		    p[e] != ']' && p[e] != '}' && p[e] != ':'; e++)
+			;
+		if (e == i)
+			return -1;
+		sp->len = e - i;
+		return 0;
+	}
+	for (e = i; e < n; e++) {
+		c = p[e];
+		if (c == '"') {
+			if ((e = string_end(p, n, e)) == 0)
+				return -1;
+			e--;
+		} else if (c == '{' || c == '[')
+			depth++;
+		else if (c == '}' || c == ']') {
+			if (--depth == 0) {
+				sp->len = e + 1 - i;
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+int
+json_iter_init(struct json_iter *it, const uint8_t *p, struct json_span sp)
+{
+	enum json_kind	t = json_kind_at(p, sp.off + sp.len, sp.off);
+
+	memset(it, 0, sizeof(*it));
+	if (t != JSON_OBJECT && t != JSON_ARRAY)
+		return -1;
+	it->p = p;
+	it->type = t;
+	it->pos = skip_ws(p, sp.off + sp.len, sp.off) + 1;
+	it->end = sp.off + sp.len;
+	buf_init(&it->name, 64);
+	return 0;
+}
+
+int
+json_iter_next(struct json_iter *it, struct json_member *m)
+{
+	const uint8_t	*p = it->p;
+	size_t		 i = skip_ws(p, it->end, it->pos);
+	struct json_span sp;
+
+	if (i >= it->end)
+		return -1;
+	if (p[i] == '}' || p[i] == ']') {
+		it->pos = i;
+		return 0;
+	}
+	if (it->index > 0) {
+		if (p[i] != ',')
+			return -1;
+		i = skip_ws(p, it->end, i + 1);
+	}
+	memset(m, 0, sizeof(*m));
+	buf_reset(&it->name);
+	if (it->type == JSON_OBJECT) {
+		if (i >= it->end || p[i] != '"' ||
+		    json_value_span(p, it->end, i, &sp) == -1)
+			return -1;
+		m->key = sp;
+		if (json_unescape(p + sp.off, sp.len, &it->name) == -1)
+			return -1;
+		i = skip_ws(p, it->end, sp.off + sp.len);
+		if (i >= it->end || p[i] != ':')
+			return -1;
+		i++;
+	}
+	m->name = buf_cstr(&it->name);
+	m->namelen = it->name.len;
+	if (json_value_span(p, it->end, i, &m->value) == -1)
+		return -1;
+	m->type = json_kind_at(p, it->end, m->value.off);
+	m->index = it->index++;
+	it->pos = m->value.off + m->value.len;
+	return 1;
+}
+
+void
+json_iter_free(struct json_iter *it)
+{
+	buf_free(&it->name);
+}

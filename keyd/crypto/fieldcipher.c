@@ -1,0 +1,413 @@
+/*
+ * Field cipher; see fieldcipher.h.  Ciphertext is produced and consumed
+ * in fixed-size chunks so a large value needs no second full-size buffer
+ * for the binary form next to its hex form.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "fieldcipher.h"
+#include "log.h"
+#include "util.h"
+
+#define CHUNK	16384
+
+struct fc {
+	EVP_CIPHER_CTX	*enc;
+	EVP_CIPHER_CTX	*dec;
+	char		*id;
+	size_t		 idlen;
+	uint8_t		 nonce[FC_NONCE_BYTES];
+	uint32_t	 enc_seq;
+	uint32_t	 dec_seq;
+	fc_rand_fn	 iv_fn;
+	void		*iv_arg;
+};
+
+static void
+default_iv(uint8_t *out, size_t n, void *arg)
+{
+	randombytes_buf(out, n);
+}
+
+static const EVP_CIPHER *
+gcm_for(size_t keylen)
+{
+	switch (keylen) {
+	case 16:
+		return EVP_aes_128_gcm();
+	case 24:
+		return EVP_aes_192_gcm();
+	case 32:
+		return EVP_aes_256_gcm();
+	}
+	return NULL;
+}
+
+struct fc *
+fc_new(const uint8_t *key, size_t keylen, const char *id,
+    const uint8_t *nonce, struct cerr *err)
+{
+	const EVP_CIPHER	*c;
+	struct fc		*fc;
+
+	if ((c = gcm_for(keylen)) == NULL) {
+		cerr_set(err, "crypto/aes: invalid key size %zu", keylen);
+		return NULL;
+	}
+	fc = xcalloc(1, sizeof(*fc));
+	if ((fc->enc = EVP_CIPHER_CTX_new()) == NULL ||
+	    (fc->dec = EVP_CIPHER_CTX_new()) == NULL ||
+	    !EVP_EncryptInit_ex(fc->enc, c, NULL, key, NULL) ||
+	    !EVP_DecryptInit_ex(fc->dec, c, NULL, key, NULL))
+		fatalx("%s: cannot set up AES-GCM", __func__);
+	fc->id = xstrdup(id);
+	fc->idlen = strlen(id);
+	if (nonce != NULL)
+		memcpy(fc->nonce, nonce, FC_NONCE_BYTES);
+	else
+		randombytes_buf(fc->nonce, FC_NONCE_BYTES);
+	fc->iv_fn = default_iv;
+	return fc;
+}
+
+void
+fc_free(struct fc *fc)
+{
+	if (fc == NULL)
+		return;
+	EVP_CIPHER_CTX_free(fc->enc);
+	EVP_CIPHER_CTX_free(fc->dec);
+	free(fc->id);
+	freezero(fc, sizeof(*fc));
+}
+
+void
+fc_set_iv_source(struct fc *fc, fc_rand_fn fn, void *arg)
+{
+	fc->iv_fn = fn != NULL ? fn : default_iv;
+	fc->iv_arg = arg;
+}
+
+const uint8_t *
+fc_nonce(const struct fc *fc)
+{
+	return fc->nonce;
+}
+
+uint32_t
+fc_enc_seq(const struct fc *fc)
+{
+	return fc->enc_seq;
+}
+
+uint32_t
+fc_dec_seq(const struct fc *fc)
+{
+	return fc->dec_seq;
+}
+
+/* AAD = request nonce || little-endian sequence number. */
+static void
+make_aad(uint8_t aad[FC_NONCE_BYTES + 4], const uint8_t *nonce, uint32_t seq)
+{
+	memcpy(aad, nonce, FC_NONCE_BYTES);
+	aad[12] = (uint8_t)seq;
+	aad[13] = (uint8_t)(seq >> 8);
+	aad[14] = (uint8_t)(seq >> 16);
+	aad[15] = (uint8_t)(seq >> 24);
+}
+
+/* Seal one value under (nonce, seq) and append the quoted message. */
+static void
+seal(EVP_CIPHER_CTX *ctx, const char *id, size_t idlen, const uint8_t *nonce,
+    uint32_t seq, const uint8_t iv[FC_IV_BYTES], const uint8_t *pt, size_t n,
+    struct buf *out)
+{
+	uint8_t	aad[16], chunk[CHUNK], tag[FC_TAG_BYTES];
+	size_t	off, l;
+	int	outl;
+
+	make_aad(aad, nonce, seq);
+	if (!EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) ||
+	    !EVP_EncryptUpdate(ctx, NULL, &outl, aad, sizeof(aad)))
+		fatalx("%s: EVP_EncryptInit", __func__);
+	/* Reserve the whole message once: quotes, 3 colons, hex. */
+	buf_reserve(out, 2 + idlen + 3 + 2 * (FC_NONCE_BYTES + FC_IV_BYTES +
+	    FC_TAG_BYTES) + 2 * n);
+	buf_addc(out, '"');
+	buf_add(out, id, idlen);
+	buf_addc(out, ':');
+	buf_add_hex(out, nonce, FC_NONCE_BYTES);
+	buf_addc(out, ':');
+	buf_add_hex(out, iv, FC_IV_BYTES);
+	buf_addc(out, ':');
+	for (off = 0; off < n; off += l) {
+		l = MINIMUM(n - off, sizeof(chunk));
+		if (!EVP_EncryptUpdate(ctx, chunk, &outl, pt + off, (int)l) ||
+		    (size_t)outl != l)
+			fatalx("%s: EVP_EncryptUpdate", __func__);
+		buf_add_hex(out, chunk, l);
+	}
+	if (!EVP_EncryptFinal_ex(ctx, chunk, &outl) || outl != 0 ||
+	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, sizeof(tag), tag))
+		fatalx("%s: EVP_EncryptFinal", __func__);
+	buf_add_hex(out, tag, sizeof(tag));
+	buf_addc(out, '"');
+	explicit_bzero(chunk, sizeof(chunk));
+}
+
+int
+fc_encrypt(struct fc *fc, const uint8_t *pt, size_t n, struct buf *out,
+    struct cerr *err)
+{
+	uint8_t	iv[FC_IV_BYTES];
+
+	if (fc->dec_seq != 0) {
+		cerr_set(err, "can't encrypt another request after "
+		    "decrypting a response");
+		return -1;
+	}
+	if (fc->enc_seq == UINT32_MAX) {
+		cerr_set(err, "sequence number exhausted");
+		return -1;
+	}
+	fc->iv_fn(iv, sizeof(iv), fc->iv_arg);
+	seal(fc->enc, fc->id, fc->idlen, fc->nonce, fc->enc_seq, iv, pt, n,
+	    out);
+	fc->enc_seq++;
+	return 0;
+}
+
+static int
+hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void
+bad_hex_byte(struct cerr *err, uint8_t c)
+{
+	if (c >= 0x20 && c < 0x7f)
+		cerr_set(err, "encoding/hex: invalid byte: U+%04X '%c'", c, c);
+	else
+		cerr_set(err, "encoding/hex: invalid byte: U+%04X", c);
+}
+
+int
+fc_unhex(const uint8_t *hex, size_t n, uint8_t *out, struct cerr *err)
+{
+	size_t	i;
+	int	hi, lo;
+
+	/* Go reports a bad digit in a full pair before an odd length. */
+	for (i = 0; i + 1 < n; i += 2) {
+		if ((hi = hexval(hex[i])) < 0) {
+			bad_hex_byte(err, hex[i]);
+			return -1;
+		}
+		if ((lo = hexval(hex[i + 1])) < 0) {
+			bad_hex_byte(err, hex[i + 1]);
+			return -1;
+		}
+		if (out != NULL)
+			out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	if (n % 2 != 0) {
+		if (hexval(hex[n - 1]) < 0)
+			bad_hex_byte(err, hex[n - 1]);
+		else
+			cerr_set(err, "encoding/hex: odd length hex string");
+		return -1;
+	}
+	return 0;
+}
+
+int
+fc_msg_parse(const uint8_t *msg, size_t n, struct fc_msg *m, struct cerr *err)
+{
+	const uint8_t	*part[4], *end, *c;
+	size_t		 len[4], i = 0;
+
+	/* strings.Trim(s, `"`): every leading and trailing quote. */
+	while (n > 0 && msg[0] == '"') {
+		msg++;
+		n--;
+	}
+	while (n > 0 && msg[n - 1] == '"')
+		n--;
+	end = msg + n;
+	part[0] = msg;
+	for (c = msg; c < end; c++) {
+		if (*c != ':')
+			continue;
+		if (i == 3)
+			goto bad;		/* a fifth part */
+		len[i] = (size_t)(c - part[i]);
+		part[++i] = c + 1;
+	}
+	if (i != 3)
+		goto bad;
+	len[3] = (size_t)(end - part[3]);
+	m->id = part[0];
+	m->idlen = len[0];
+	m->nonce = part[1];
+	m->noncelen = len[1];
+	m->iv = part[2];
+	m->ivlen = len[2];
+	m->ct = part[3];
+	m->ctlen = len[3];
+	return 0;
+ bad:
+	cerr_set(err, FC_ERR_FORMAT);
+	return -1;
+}
+
+/* Open a message under (nonce, seq) and append the plaintext. */
+static int
+open_msg(EVP_CIPHER_CTX *ctx, const uint8_t *nonce, uint32_t seq,
+    const uint8_t *msg, size_t n, struct buf *out, struct cerr *err)
+{
+	struct fc_msg	 m;
+	uint8_t		 iv[FC_IV_BYTES], aad[16], tag[FC_TAG_BYTES];
+	uint8_t		 chunk[CHUNK], *dst;
+	size_t		 start = out->len, ctlen, off, l;
+	int		 outl;
+
+	if (fc_msg_parse(msg, n, &m, err) == -1)
+		return -1;
+	/*
+	 * Go decodes the IV, then the ciphertext, then opens; keep that
+	 * order of errors.  The slow paths below only run on bad input.
+	 */
+	if (fc_unhex(m.iv, m.ivlen, NULL, err) == -1)
+		return -1;
+	if (m.ivlen != 2 * FC_IV_BYTES || m.ctlen % 2 != 0 ||
+	    m.ctlen < 2 * FC_TAG_BYTES) {
+		if (fc_unhex(m.ct, m.ctlen, NULL, err) == -1)
+			return -1;
+		if (m.ivlen != 2 * FC_IV_BYTES)
+			cerr_set(err, "cipher: incorrect nonce length given "
+			    "to GCM");
+		else
+			cerr_set(err, "cipher: message authentication failed");
+		return -1;
+	}
+	(void)fc_unhex(m.iv, m.ivlen, iv, NULL);
+	ctlen = m.ctlen / 2 - FC_TAG_BYTES;
+
+	make_aad(aad, nonce, seq);
+	if (!EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, iv) ||
+	    !EVP_DecryptUpdate(ctx, NULL, &outl, aad, sizeof(aad)))
+		fatalx("%s: EVP_DecryptInit", __func__);
+	/* Hex is decoded chunk by chunk straight into the cipher. */
+	dst = buf_reserve(out, ctlen);
+	for (off = 0; off < ctlen; off += l) {
+		l = MINIMUM(ctlen - off, sizeof(chunk));
+		if (fc_unhex(m.ct + 2 * off, 2 * l, chunk, err) == -1)
+			goto fail;
+		if (!EVP_DecryptUpdate(ctx, dst + off, &outl, chunk,
+		    (int)l) || (size_t)outl != l)
+			fatalx("%s: EVP_DecryptUpdate", __func__);
+	}
+	if (fc_unhex(m.ct + 2 * ctlen, 2 * FC_TAG_BYTES, tag, err) == -1)
+		goto fail;
+	if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, sizeof(tag),
+	    tag))
+		fatalx("%s: EVP_CTRL_GCM_SET_TAG", __func__);
+	if (EVP_DecryptFinal_ex(ctx, chunk, &outl) != 1) {
+		cerr_set(err, "cipher: message authentication failed");
+		goto fail;
+	}
+	out->len = start + ctlen;
+	explicit_bzero(chunk, sizeof(chunk));
+	return 0;
+ fail:
+	/* Forged or misdirected: leave no unauthenticated bytes behind. */
+	explicit_bzero(dst, ctlen);
+	explicit_bzero(chunk, sizeof(chunk));
+	out->len = start;
+	return -1;
+}
+
+int
+fc_decrypt(struct fc *fc, const uint8_t *msg, size_t n, struct buf *out,
+    struct cerr *err)
+{
+	if (open_msg(fc->dec, fc->nonce, fc->dec_seq, msg, n, out, err) == -1)
+		return -1;
+	fc->dec_seq++;
+	return 0;
+}
+
+static EVP_CIPHER_CTX *
+one_shot_ctx(const uint8_t *key, size_t keylen, int enc, struct cerr *err)
+{
+	const EVP_CIPHER	*c;
+	EVP_CIPHER_CTX		*ctx;
+
+	if ((c = gcm_for(keylen)) == NULL) {
+		cerr_set(err, "crypto/aes: invalid key size %zu", keylen);
+		return NULL;
+	}
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    !EVP_CipherInit_ex(ctx, c, NULL, key, NULL, enc))
+		fatalx("%s: cannot set up AES-GCM", __func__);
+	return ctx;
+}
+
+int
+fc_encrypt_message(const uint8_t *key, size_t keylen, const char *id,
+    const uint8_t nonce[FC_NONCE_BYTES], uint32_t seq,
+    const uint8_t iv[FC_IV_BYTES], const uint8_t *pt, size_t n,
+    struct buf *out, struct cerr *err)
+{
+	EVP_CIPHER_CTX	*ctx;
+
+	if ((ctx = one_shot_ctx(key, keylen, 1, err)) == NULL)
+		return -1;
+	seal(ctx, id, strlen(id), nonce, seq, iv, pt, n, out);
+	EVP_CIPHER_CTX_free(ctx);
+	return 0;
+}
+
+int
+fc_decrypt_message(const uint8_t *key, size_t keylen,
+    const uint8_t nonce[FC_NONCE_BYTES], uint32_t seq, const uint8_t *msg,
+    size_t n, struct buf *out, struct cerr *err)
+{
+	EVP_CIPHER_CTX	*ctx;
+	int		 rv;
+
+	if ((ctx = one_shot_ctx(key, keylen, 0, err)) == NULL)
+		return -1;
+	rv = open_msg(ctx, nonce, seq, msg, n, out, err);
+	EVP_CIPHER_CTX_free(ctx);
+	return rv;
+}
+
+int
+fc_encrypt_cb(void *fc, const uint8_t *in, size_t n, struct buf *out,
+    struct cerr *err)
+{
+	return fc_encrypt(fc, in, n, out, err);
+}
+
+int
+fc_decrypt_cb(void *fc, const uint8_t *in, size_t n, struct buf *out,
+    struct cerr *err)
+{
+	return fc_decrypt(fc, in, n, out, err);
+}

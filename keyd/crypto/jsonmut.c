@@ -1,0 +1,434 @@
+/*
+ * JSON field mutation; see jsonmut.h.  Replacement texts are collected in
+ * one buffer as edits (original span -> replacement span) while walking
+ * in the Go order; the output is then assembled in document order.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "jsonmut.h"
+#include "log.h"
+#include "util.h"
+
+/* A skip path relative to the value being walked. */
+struct sub {
+	const char	*head;		/* first element, or NULL: use idx */
+	char		 idx[24];	/* an expanded "#" */
+	char *const	*tail;
+	size_t		 ntail;
+};
+
+struct subs {
+	struct sub	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+struct edit {
+	size_t	off;
+	size_t	len;
+	size_t	roff;
+	size_t	rlen;
+};
+
+/* A member of the container being walked, named as Go names it. */
+struct entry {
+	size_t			 noff;	/* into the name arena */
+	size_t			 nlen;
+	const char		*name;
+	struct json_span	 value;
+	enum json_kind		 type;
+};
+
+struct walk {
+	const uint8_t	*doc;
+	jm_fn		 fn;
+	void		*arg;
+	struct buf	 repl;
+	struct edit	*edits;
+	size_t		 nedits;
+	size_t		 capedits;
+};
+
+void
+jm_skip_init(struct jm_skip *s)
+{
+	s->paths = NULL;
+	s->n = 0;
+}
+
+void
+jm_skip_add_elems(struct jm_skip *s, const char *const *elem, size_t n)
+{
+	struct jm_path	*p;
+	size_t		 i;
+
+	if (n == 0)
+		fatalx("%s: empty path", __func__);
+	s->paths = xreallocarray(s->paths, s->n + 1, sizeof(*s->paths));
+	p = &s->paths[s->n++];
+	p->elem = xcalloc(n, sizeof(*p->elem));
+	p->n = n;
+	for (i = 0; i < n; i++)
+		p->elem[i] = xstrdup(elem[i]);
+}
+
+void
+jm_skip_add(struct jm_skip *s, const char *path)
+{
+	char		**elem = NULL, *cur;
+	const char	 *p, *start;
+	size_t		  n = 0, i;
+
+	/* Split on dots that are not escaped; the escape stays put. */
+	for (p = start = path;; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (*p != '.' && *p != '\0')
+			continue;
+		cur = xstrndup(start, (size_t)(p - start));
+		elem = xreallocarray(elem, n + 1, sizeof(*elem));
+		elem[n++] = cur;
+		if (*p == '\0')
+			break;
+		start = p + 1;
+	}
+	jm_skip_add_elems(s, (const char *const *)elem, n);
+	for (i = 0; i < n; i++)
+		free(elem[i]);
+	free(elem);
+}
+
+void
+jm_skip_free(struct jm_skip *s)
+{
+	size_t	i, j;
+
+	for (i = 0; i < s->n; i++) {
+		for (j = 0; j < s->paths[i].n; j++)
+			free(s->paths[i].elem[j]);
+		free(s->paths[i].elem);
+	}
+	free(s->paths);
+	s->paths = NULL;
+	s->n = 0;
+}
+
+static struct sub *
+subs_push(struct subs *s)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
+	}
+	memset(&s->v[s->n], 0, sizeof(s->v[0]));
+	return &s->v[s->n++];
+}
+
+static const char *
+sub_head(const struct sub *s)
+{
+	return s->head != NULL ? s->head : s->idx;
+}
+
+/*
+ * EvaluateArrayPaths: the rest of a skip path, seen from member value v.
+ * Objects, and arrays addressed by index, take it as it is; "#" on an
+ * array becomes one path per element; scalars take nothing.
+ */
+static void
+expand(const struct walk *w, struct subs *out, char *const *tail,
+    size_t ntail, const struct entry *e)
+{
+	struct json_iter	 it;
+	struct json_member	 m;
+	struct sub		*s;
+	size_t			 i, count = 0;
+
+	if (e->type == JSON_OBJECT ||
+	    (e->type == JSON_ARRAY && strcmp(tail[0], "#") != 0)) {
+		s = subs_push(out);
+		s->head = tail[0];
+		s->tail = tail + 1;
+		s->ntail = ntail - 1;
+		return;
+	}
+	if (e->type != JSON_ARRAY)
+		return;
+	if (json_iter_init(&it, w->doc, e->value) == -1)
+		return;
+	while (json_iter_next(&it, &m) == 1)
+		count++;
+	json_iter_free(&it);
+	for (i = 0; i < count; i++) {
+		s = subs_push(out);
+		snprintf(s->idx, sizeof(s->idx), "%zu", i);
+		s->tail = tail + 1;
+		s->ntail = ntail - 1;
+	}
+}
+
+static int
+entry_cmp(const void *va, const void *vb)
+{
+	const struct entry	*a = va, *b = vb;
+	int			 c;
+
+	/* Go's string order: bytewise, a proper prefix first. */
+	if ((c = memcmp(a->name, b->name, MINIMUM(a->nlen, b->nlen))) != 0)
+		return c;
+	return a->nlen < b->nlen ? -1 : a->nlen > b->nlen;
+}
+
+static int
+name_eq(const char *elem, const struct entry *e)
+{
+	return strlen(elem) == e->nlen && memcmp(elem, e->name, e->nlen) == 0;
+}
+
+static void
+add_edit(struct walk *w, const struct json_span *sp, size_t roff)
+{
+	struct edit	*e;
+
+	if (w->nedits == w->capedits) {
+		w->capedits = w->capedits ? w->capedits * 2 : 16;
+		w->edits = xreallocarray(w->edits, w->capedits,
+		    sizeof(*w->edits));
+	}
+	e = &w->edits[w->nedits++];
+	e->off = sp->off;
+	e->len = sp->len;
+	e->roff = roff;
+	e->rlen = w->repl.len - roff;
+}
+
+/* The member names of one container, escaped the way gjson paths are. */
+static int
+collect(const struct walk *w, struct json_span sp, struct buf *names,
+    struct entry **entries, size_t *nentries)
+{
+	struct json_iter	 it;
+	struct json_member	 m;
+	struct entry		*v = NULL;
+	size_t			 n = 0, cap = 0, i;
+	int			 r;
+
+	if (json_iter_init(&it, w->doc, sp) == -1)
+		return -1;
+	while ((r = json_iter_next(&it, &m)) == 1) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[n].noff = names->len;
+		if (it.type == JSON_ARRAY)
+			buf_addf(names, "%zu", m.index);
+		else {
+			for (i = 0; i < m.namelen; i++) {
+				if (m.name[i] == '.' || m.name[i] == '?' ||
+				    m.name[i] == '*')
+					buf_addc(names, '\\');
+				buf_addc(names, (uint8_t)m.name[i]);
+			}
+		}
+		v[n].nlen = names->len - v[n].noff;
+		v[n].value = m.value;
+		v[n].type = m.type;
+		n++;
+	}
+	json_iter_free(&it);
+	if (r == -1) {
+		free(v);
+		return -1;
+	}
+	/* The arena has stopped moving: now the names can be pointers. */
+	for (i = 0; i < n; i++)
+		v[i].name = (const char *)names->p + v[i].noff;
+	*entries = v;
+	*nentries = n;
+	return 0;
+}
+
+static void
+wrap_field(struct cerr *err, const struct entry *e)
+{
+	char	q[256];
+
+	cerr_quote(q, sizeof(q), e->name, e->nlen);
+	cerr_wrap(err, "mutating field %s", q);
+}
+
+static int	walk_value(struct walk *, struct json_span, const struct subs *,
+		    struct cerr *);
+
+static int
+visit(struct walk *w, const struct entry *e, const struct subs *skip,
+    struct cerr *err)
+{
+	struct subs	nested = { NULL, 0, 0 };
+	size_t		i, roff;
+	int		rv = -1;
+
+	for (i = 0; i < skip->n; i++) {
+		if (!name_eq(sub_head(&skip->v[i]), e))
+			continue;
+		if (skip->v[i].ntail == 0) {
+			/* Listed as plain: no cipher call, no sequence. */
+			free(nested.v);
+			return 0;
+		}
+		expand(w, &nested, skip->v[i].tail, skip->v[i].ntail, e);
+	}
+	if (nested.n > 0) {
+		if (walk_value(w, e->value, &nested, err) == -1) {
+			cerr_wrap(err, "mutating nested field");
+			wrap_field(err, e);
+			goto out;
+		}
+	} else {
+		roff = w->repl.len;
+		if (w->fn(w->arg, w->doc + e->value.off, e->value.len,
+		    &w->repl, err) == -1) {
+			w->repl.len = roff;
+			wrap_field(err, e);
+			goto out;
+		}
+		add_edit(w, &e->value, roff);
+	}
+	rv = 0;
+ out:
+	free(nested.v);
+	return rv;
+}
+
+static int
+walk_value(struct walk *w, struct json_span sp, const struct subs *skip,
+    struct cerr *err)
+{
+	struct buf	 names;
+	struct entry	*v = NULL;
+	size_t		 n = 0, i;
+	char		 q[256];
+	int		 rv = -1;
+
+	switch (json_kind_at(w->doc, sp.off + sp.len, sp.off)) {
+	case JSON_NULL:
+		return 0;
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		break;
+	default:
+		cerr_set(err, "cannot mutate fields of a JSON scalar");
+		return -1;
+	}
+	buf_init(&names, 256);
+	if (collect(w, sp, &names, &v, &n) == -1) {
+		cerr_set(err, "invalid JSON data");
+		goto out;
+	}
+	qsort(v, n, sizeof(*v), entry_cmp);
+	for (i = 1; i < n; i++) {
+		if (entry_cmp(&v[i - 1], &v[i]) == 0) {
+			cerr_quote(q, sizeof(q), v[i].name, v[i].nlen);
+			cerr_set(err, "duplicate member name %s", q);
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (visit(w, &v[i], skip, err) == -1)
+			goto out;
+	rv = 0;
+ out:
+	free(v);
+	buf_free(&names);
+	return rv;
+}
+
+static int
+edit_cmp(const void *va, const void *vb)
+{
+	const struct edit	*a = va, *b = vb;
+
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/* Go's isValidJSON: which of its two messages an invalid body gets. */
+static void
+invalid_json(struct cerr *err, const uint8_t *doc, size_t n)
+{
+	size_t	s = 0, e = n;
+
+	while (s < e && strchr(" \t\n\v\f\r", doc[s]) != NULL && doc[s])
+		s++;
+	while (e > s && strchr(" \t\n\v\f\r", doc[e - 1]) != NULL &&
+	    doc[e - 1])
+		e--;
+	if (e > s && ((doc[s] == '{' && doc[e - 1] != '}') ||
+	    (doc[s] == '[' && doc[e - 1] != ']')))
+		cerr_set(err, "mutation on invalid JSON data: "
+		    "incomplete JSON");
+	else
+		cerr_set(err, "mutation on invalid JSON data: "
+		    "invalid JSON data");
+}
+
+int
+jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
+    void *arg, struct buf *out, struct cerr *err)
+{
+	struct walk		 w;
+	struct subs		 top = { NULL, 0, 0 };
+	struct json_span	 all;
+	struct sub		*s;
+	enum json_status	 st;
+	size_t			 i, pos;
+	int			 rv = -1;
+
+	if (n == 0)
+		return 0;
+	st = json_validate(doc, n, 0, NULL);
+	if (st != JSON_OK && st != JSON_EDUPKEY) {
+		invalid_json(err, doc, n);
+		return -1;
+	}
+	memset(&w, 0, sizeof(w));
+	w.doc = doc;
+	w.fn = fn;
+	w.arg = arg;
+	buf_init(&w.repl, n + n / 2 + 256);
+	for (i = 0; skip != NULL && i < skip->n; i++) {
+		s = subs_push(&top);
+		s->head = skip->paths[i].elem[0];
+		s->tail = skip->paths[i].elem + 1;
+		s->ntail = skip->paths[i].n - 1;
+	}
+	if (json_value_span(doc, n, 0, &all) == -1)
+		fatalx("%s: validated document has no value", __func__);
+	if (walk_value(&w, all, &top, err) == -1)
+		goto out;
+
+	/* Assemble: untouched bytes between edits, replacements in place. */
+	qsort(w.edits, w.nedits, sizeof(*w.edits), edit_cmp);
+	buf_reserve(out, n + w.repl.len);
+	for (pos = 0, i = 0; i < w.nedits; i++) {
+		buf_add(out, doc + pos, w.edits[i].off - pos);
+		buf_add(out, w.repl.p + w.edits[i].roff, w.edits[i].rlen);
+		pos = w.edits[i].off + w.edits[i].len;
+	}
+	buf_add(out, doc + pos, n - pos);
+	rv = 0;
+ out:
+	free(top.v);
+	free(w.edits);
+	/* Replacements may be decrypted plaintext: wipe before freeing. */
+	explicit_bzero(w.repl.p, w.repl.cap);
+	buf_free(&w.repl);
+	return rv;
+}

@@ -1,0 +1,314 @@
+/*
+ * The field cipher: the derived messages of protocol.md section 3.10
+ * (fixed IVs), a whole chat body through the JSON walk, the behaviours of
+ * the Go crypto tests (section 10.5) and the refusal of every malformed
+ * message shape.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fieldcipher.h"
+#include "jsonmut.h"
+#include "t.h"
+#include "tc.h"
+#include "util.h"
+
+T_GLOBALS;
+
+#define ID	"l9Nk4tPTXwMKA4xBu63ELQwV+o15ulaZh+Gf3bLoD5o="
+#define MSG0	"\"" ID ":000102030405060708090a0b:101112131415161718191a1b:" \
+		"7089989a9c3e0a1391a765f64d0172eb36d404795aaae0501282f86d5ac8" \
+		"61d5d532e3c2e91325e363558c95e4a5eb640569\""
+#define MSG1	"\"" ID ":000102030405060708090a0b:202122232425262728292a2b:" \
+		"69ed61718b85ca1d8bc50ab49ab812da630b22bb374e674cba26ea1b35a6" \
+		"908ae4a00db2dee31ba4fdc4fe1c5ed0fa773b396f\""
+
+static const uint8_t nonce[12] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+
+/* IVs 10 11 .. 1b, then 20 21 .. 2b, ... */
+static void
+fixed_ivs(uint8_t *out, size_t n, void *arg)
+{
+	int	*k = arg;
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		out[i] = (uint8_t)(0x10 * (*k + 1) + i);
+	(*k)++;
+}
+
+static void
+test_vectors(void)
+{
+	uint8_t		 key[32];
+	struct fc	*fc;
+	struct buf	 out;
+	struct cerr	 err;
+	const char	*p0 = "\"p1234567890123456789012345678912\"";
+	const char	*p1 = "[{\"role\":\"user\",\"content\":\"Hello\"}]";
+	int		 k = 0;
+
+	T_BEGIN("protocol.md 3.10 messages");
+	memset(key, 0x42, sizeof(key));
+	fc = fc_new(key, sizeof(key), ID, nonce, &err);
+	T_CHECK(fc != NULL);
+	fc_set_iv_source(fc, fixed_ivs, &k);
+	buf_init(&out, 0);
+	T_EQ_INT(fc_encrypt(fc, (const uint8_t *)p0, strlen(p0), &out, &err),
+	    0);
+	T_EQ_STR(buf_cstr(&out), MSG0);
+	buf_reset(&out);
+	T_EQ_INT(fc_encrypt(fc, (const uint8_t *)p1, strlen(p1), &out, &err),
+	    0);
+	T_EQ_STR(buf_cstr(&out), MSG1);
+	T_EQ_INT(fc_enc_seq(fc), 2);
+	fc_free(fc);
+
+	/* The stateless form gives the same text. */
+	buf_reset(&out);
+	T_EQ_INT(fc_encrypt_message(key, 32, ID, nonce, 1,
+	    (const uint8_t *)"\x20\x21\x22\x23\x24\x25\x26\x27\x28\x29\x2a\x2b",
+	    (const uint8_t *)p1, strlen(p1), &out, &err), 0);
+	T_EQ_STR(buf_cstr(&out), MSG1);
+	buf_reset(&out);
+	T_EQ_INT(fc_decrypt_message(key, 32, nonce, 1, (const uint8_t *)MSG1,
+	    strlen(MSG1), &out, &err), 0);
+	T_EQ_INT(out.len, strlen(p1));
+	T_CHECK(memcmp(out.p, p1, out.len) == 0);
+	buf_free(&out);
+}
+
+/* The protocol.md 3.10 chat body, encrypted through the JSON walk. */
+static void
+test_chat_body(void)
+{
+	static const char *const plain[] = { "model", "stream_options",
+	    "max_tokens", "max_completion_tokens", "n", "stream" };
+	const char	*body = "{\"model\":\"gpt-oss-120b\",\"messages\":"
+	    "[{\"role\":\"user\",\"content\":\"Hello\"}],\"stream\":true,"
+	    "\"cache_salt\":\"p1234567890123456789012345678912\"}";
+	const char	*want = "{\"model\":\"gpt-oss-120b\",\"messages\":" MSG1
+	    ",\"stream\":true,\"cache_salt\":" MSG0 "}";
+	struct jm_skip	 skip;
+	struct fc	*fc;
+	struct buf	 out, back;
+	struct cerr	 err;
+	uint8_t		 key[32];
+	size_t		 i;
+	int		 k = 0;
+
+	T_BEGIN("chat body, section 3.10");
+	memset(key, 0x42, sizeof(key));
+	jm_skip_init(&skip);
+	for (i = 0; i < nitems(plain); i++)
+		jm_skip_add(&skip, plain[i]);
+	fc = fc_new(key, sizeof(key), ID, nonce, &err);
+	fc_set_iv_source(fc, fixed_ivs, &k);
+	buf_init(&out, 0);
+	T_EQ_INT(jm_mutate((const uint8_t *)body, strlen(body), &skip,
+	    fc_encrypt_cb, fc, &out, &err), 0);
+	T_EQ_STR(buf_cstr(&out), want);
+	fc_free(fc);
+
+	/* Decrypting in the same order restores the body exactly. */
+	fc = fc_new(key, sizeof(key), ID, nonce, &err);
+	buf_init(&back, 0);
+	T_EQ_INT(jm_mutate(out.p, out.len, &skip, fc_decrypt_cb, fc, &back,
+	    &err), 0);
+	T_EQ_STR(buf_cstr(&back), body);
+	fc_free(fc);
+	buf_free(&out);
+	buf_free(&back);
+	jm_skip_free(&skip);
+}
+
+/* Server side: nonce from the first message, then seq 0, 1, ... */
+static int
+server_nonce(const char *msg, uint8_t out[12])
+{
+	struct fc_msg	m;
+
+	if (fc_msg_parse((const uint8_t *)msg, strlen(msg), &m, NULL) == -1 ||
+	    m.noncelen != 24)
+		return -1;
+	return fc_unhex(m.nonce, m.noncelen, out, NULL);
+}
+
+static void
+test_request_cipher(void)
+{
+	uint8_t		 key[16], other[16], snonce[12], bad_nonce[12], iv[12];
+	struct fc	*fc;
+	struct buf	 r1, r2, pt, s1, s2, x;
+	struct cerr	 err;
+	struct fc_msg	 m;
+
+	T_BEGIN("request cipher (Go crypto_test)");
+	memset(key, 7, sizeof(key));
+	memset(other, 8, sizeof(other));
+	memset(iv, 9, sizeof(iv));
+	fc = fc_new(key, sizeof(key), "123", NULL, &err);
+	T_CHECK(fc != NULL);
+	buf_init(&r1, 0);
+	buf_init(&r2, 0);
+	buf_init(&pt, 0);
+	buf_init(&s1, 0);
+	buf_init(&s2, 0);
+	buf_init(&x, 0);
+	T_EQ_INT(fc_encrypt(fc, (const uint8_t *)"req1", 4, &r1, &err), 0);
+	T_EQ_INT(fc_encrypt(fc, (const uint8_t *)"req2", 4, &r2, &err), 0);
+	T_CHECK(r1.p[0] == '"' && r1.p[r1.len - 1] == '"');
+	T_EQ_INT(fc_msg_parse(r1.p, r1.len, &m, &err), 0);
+	T_CHECK(m.idlen == 3 && memcmp(m.id, "123", 3) == 0);
+	T_EQ_INT(server_nonce(buf_cstr(&r1), snonce), 0);
+	T_EQ_MEM(snonce, fc_nonce(fc), 12);
+	T_EQ_INT(fc_decrypt_message(key, 16, snonce, 0, r1.p, r1.len, &pt,
+	    &err), 0);
+	T_EQ_INT(fc_decrypt_message(key, 16, snonce, 1, r2.p, r2.len, &pt,
+	    &err), 0);
+	T_EQ_STR(buf_cstr(&pt), "req1req2");
+	/* Wrong key, wrong sequence number. */
+	T_EQ_INT(fc_decrypt_message(other, 16, snonce, 0, r1.p, r1.len, &x,
+	    &err), -1);
+	T_EQ_STR(err.msg, "cipher: message authentication failed");
+	T_EQ_INT(fc_decrypt_message(key, 16, snonce, 1, r1.p, r1.len, &x,
+	    &err), -1);
+	T_EQ_INT(x.len, 0);
+
+	T_EQ_INT(fc_encrypt_message(key, 16, "123", snonce, 0, iv,
+	    (const uint8_t *)"resp1", 5, &s1, &err), 0);
+	T_EQ_INT(fc_encrypt_message(key, 16, "123", snonce, 1, iv,
+	    (const uint8_t *)"resp2", 5, &s2, &err), 0);
+	/* Out of order (replay of the later message first) fails... */
+	T_EQ_INT(fc_decrypt(fc, s2.p, s2.len, &x, &err), -1);
+	T_EQ_INT(fc_dec_seq(fc), 0);
+	/* ...and a failure does not advance: in order still works. */
+	buf_reset(&pt);
+	T_EQ_INT(fc_decrypt(fc, s1.p, s1.len, &pt, &err), 0);
+	T_EQ_INT(fc_decrypt(fc, s1.p, s1.len, &x, &err), -1);	/* replay */
+	T_EQ_INT(fc_decrypt(fc, s2.p, s2.len, &pt, &err), 0);
+	T_EQ_STR(buf_cstr(&pt), "resp1resp2");
+	T_EQ_INT(fc_dec_seq(fc), 2);
+	T_EQ_INT(x.len, 0);
+	/* No more encryption once a response was decrypted. */
+	T_EQ_INT(fc_encrypt(fc, (const uint8_t *)"req3", 4, &x, &err), -1);
+	T_EQ_STR(err.msg, "can't encrypt another request after decrypting "
+	    "a response");
+	fc_free(fc);
+
+	/* A response under another request's nonce fails. */
+	fc = fc_new(key, sizeof(key), "123", NULL, &err);
+	memcpy(bad_nonce, fc_nonce(fc), 12);
+	bad_nonce[0] ^= 1;
+	buf_reset(&s1);
+	T_EQ_INT(fc_encrypt_message(key, 16, "123", bad_nonce, 0, iv,
+	    (const uint8_t *)"resp1", 5, &s1, &err), 0);
+	T_EQ_INT(fc_decrypt(fc, s1.p, s1.len, &x, &err), -1);
+	fc_free(fc);
+
+	/* Key sizes: 30 bytes is refused with Go's text. */
+	T_CHECK(fc_new(key, 30, "123", NULL, &err) == NULL);
+	T_EQ_STR(err.msg, "crypto/aes: invalid key size 30");
+	buf_free(&r1);
+	buf_free(&r2);
+	buf_free(&pt);
+	buf_free(&s1);
+	buf_free(&s2);
+	buf_free(&x);
+}
+
+static int
+dec(const uint8_t key[32], const char *msg, struct cerr *err)
+{
+	struct fc	*fc = fc_new(key, 32, ID, nonce, err);
+	struct buf	 out;
+	int		 r;
+
+	buf_init(&out, 0);
+	r = fc_decrypt(fc, (const uint8_t *)msg, strlen(msg), &out, err);
+	if (r == -1 && out.len != 0)
+		r = -2;
+	buf_free(&out);
+	fc_free(fc);
+	return r;
+}
+
+static void
+test_shapes(void)
+{
+	uint8_t		 key[32];
+	struct cerr	 err;
+	char		 m[512], *p;
+	size_t		 n;
+
+	T_BEGIN("message shapes");
+	memset(key, 0x42, sizeof(key));
+	T_EQ_INT(dec(key, MSG0, &err), 0);
+	/* Either hex case; any number of surrounding quotes; the id and
+	 * nonce text are not used (our own nonce is in the AAD). */
+	strlcpy(m, MSG0, sizeof(m));
+	for (p = strrchr(m, ':'); *p; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p -= 'a' - 'A';
+	T_EQ_INT(dec(key, m, &err), 0);
+	snprintf(m, sizeof(m), "\"\"%s\"\"", MSG0);
+	T_EQ_INT(dec(key, m, &err), 0);
+	strlcpy(m, MSG0, sizeof(m));
+	m[1] = 'X';
+	m[46] = 'f';
+	T_EQ_INT(dec(key, m, &err), 0);
+
+	T_EQ_INT(dec(key, "", &err), -1);
+	T_EQ_STR(err.msg, FC_ERR_FORMAT);
+	T_EQ_INT(dec(key, "\"\"", &err), -1);
+	T_EQ_STR(err.msg, FC_ERR_FORMAT);
+	T_EQ_INT(dec(key, "\"a:b:c\"", &err), -1);
+	T_EQ_STR(err.msg, FC_ERR_FORMAT);
+	T_EQ_INT(dec(key, "\"a:b:c:d:e\"", &err), -1);
+	T_EQ_STR(err.msg, FC_ERR_FORMAT);
+	T_EQ_INT(dec(key, "42", &err), -1);
+	T_EQ_STR(err.msg, FC_ERR_FORMAT);
+	T_EQ_INT(dec(key, "\"a:b:10111213141516171819ga1b:00\"", &err), -1);
+	T_EQ_STR(err.msg, "encoding/hex: invalid byte: U+0067 'g'");
+	T_EQ_INT(dec(key, "\"a:b:101:00\"", &err), -1);
+	T_EQ_STR(err.msg, "encoding/hex: odd length hex string");
+	T_EQ_INT(dec(key, "\"a:b:1011:00\"", &err), -1);
+	T_EQ_STR(err.msg, "cipher: incorrect nonce length given to GCM");
+	T_EQ_INT(dec(key, "\"a:b:101112131415161718191a1b:0\"", &err), -1);
+	T_EQ_STR(err.msg, "encoding/hex: odd length hex string");
+	/* Truncated ciphertext: shorter than a tag, and cut by one byte. */
+	T_EQ_INT(dec(key, "\"a:b:101112131415161718191a1b:00ff\"", &err), -1);
+	T_EQ_STR(err.msg, "cipher: message authentication failed");
+	strlcpy(m, MSG0, sizeof(m));
+	n = strlen(m);
+	memmove(m + n - 3, m + n - 1, 2);
+	T_EQ_INT(dec(key, m, &err), -1);
+	T_EQ_STR(err.msg, "cipher: message authentication failed");
+	/* A bad digit in the tag part: hex error, nothing left behind. */
+	strlcpy(m, MSG0, sizeof(m));
+	m[strlen(m) - 2] = 'z';
+	T_EQ_INT(dec(key, m, &err), -1);
+	T_EQ_STR(err.msg, "encoding/hex: invalid byte: U+007A 'z'");
+	/* A flipped ciphertext bit. */
+	strlcpy(m, MSG0, sizeof(m));
+	p = strrchr(m, ':') + 1;
+	*p = *p == '0' ? '1' : '0';
+	T_EQ_INT(dec(key, m, &err), -1);
+	T_EQ_STR(err.msg, "cipher: message authentication failed");
+}
+
+int
+main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	test_vectors();
+	test_chat_body();
+	test_request_cipher();
+	test_shapes();
+	T_DONE();
+}
