@@ -2,3 +2,4 @@
 noinst_LIBRARIES += libkeyd.a
 libkeyd_a_SOURCES =
 include $(srcdir)/keyd/crypto/crypto.mk
+include $(srcdir)/keyd/attest/attest.mk
