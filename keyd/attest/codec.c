@@ -215,8 +215,13 @@ att_json_parse(const uint8_t *p, size_t n, char *err, size_t errlen)
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, (const char *)p, (int)n);
 	if (obj == NULL) {
-		att_err(err, errlen, ATT_ERR_MALFORMED, "invalid JSON: %s",
-		    json_tokener_error_desc(json_tokener_get_error(tok)));
+		if (json_tokener_get_error(tok) == json_tokener_continue)
+			att_err(err, errlen, ATT_ERR_MALFORMED,
+			    "invalid JSON: unexpected end of input");
+		else
+			att_err(err, errlen, ATT_ERR_MALFORMED,
+			    "invalid JSON: %s", json_tokener_error_desc(
+			    json_tokener_get_error(tok)));
 		json_tokener_free(tok);
 		return NULL;
 	}

@@ -224,8 +224,9 @@ need_fetch(struct vctx *v, int need_vcek, int need_crl)
 		    "CHIP_ID is masked, so KDS cannot be asked");
 	if (kds_urls(v, need_vcek, need_crl) == -1)
 		return fail(v, ATT_ERR_INPUT, "KDS base URL too long");
-	return fail(v, ATT_NEED_FETCH, "fetch%s%s from AMD KDS",
-	    need_vcek ? " the VCEK" : "", need_crl ? " the CRL" : "");
+	return fail(v, ATT_NEED_FETCH, "fetch %s from AMD KDS",
+	    need_vcek && need_crl ? "the VCEK and the CRL" :
+	    need_vcek ? "the VCEK" : "the CRL");
 }
 
 static enum attest_reason
