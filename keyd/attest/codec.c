@@ -197,6 +197,171 @@ att_key_match(const char *key, const char *field)
 	return *k == '\0' && *f == '\0';
 }
 
+/*
+ * json-c accepts more than RFC 8259 even in strict mode (single quotes,
+ * NaN, raw control characters, "1.").  Go's decoder does not, so the
+ * syntax is checked here first, iteratively and with bounded depth.
+ */
+struct jscan {
+	const uint8_t	*p;
+	size_t		 n, i;
+};
+
+static void
+js_ws(struct jscan *s)
+{
+	while (s->i < s->n && (s->p[s->i] == ' ' || s->p[s->i] == '\t' ||
+	    s->p[s->i] == '\n' || s->p[s->i] == '\r'))
+		s->i++;
+}
+
+static int
+js_lit(struct jscan *s, const char *lit)
+{
+	size_t	n = strlen(lit);
+
+	if (s->n - s->i < n || memcmp(s->p + s->i, lit, n) != 0)
+		return -1;
+	s->i += n;
+	return 0;
+}
+
+static int
+js_digits(struct jscan *s)
+{
+	size_t	start = s->i;
+
+	while (s->i < s->n && s->p[s->i] >= '0' && s->p[s->i] <= '9')
+		s->i++;
+	return s->i > start ? 0 : -1;
+}
+
+static int
+js_number(struct jscan *s)
+{
+	if (s->i < s->n && s->p[s->i] == '-')
+		s->i++;
+	if (s->i < s->n && s->p[s->i] == '0')
+		s->i++;
+	else if (js_digits(s) == -1)
+		return -1;
+	if (s->i < s->n && s->p[s->i] == '.') {
+		s->i++;
+		if (js_digits(s) == -1)
+			return -1;
+	}
+	if (s->i < s->n && (s->p[s->i] == 'e' || s->p[s->i] == 'E')) {
+		s->i++;
+		if (s->i < s->n && (s->p[s->i] == '+' || s->p[s->i] == '-'))
+			s->i++;
+		if (js_digits(s) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+js_string(struct jscan *s)
+{
+	int	k;
+
+	if (s->i >= s->n || s->p[s->i++] != '"')
+		return -1;
+	while (s->i < s->n) {
+		unsigned char c = s->p[s->i++];
+
+		if (c == '"')
+			return 0;
+		if (c < 0x20)
+			return -1;
+		if (c != '\\')
+			continue;
+		if (s->i >= s->n)
+			return -1;
+		c = s->p[s->i++];
+		if (c == 'u') {
+			for (k = 0; k < 4; k++)
+				if (s->i >= s->n ||
+				    hex_value(s->p[s->i++]) < 0)
+					return -1;
+		} else if (strchr("\"\\/bfnrt", c) == NULL || c == '\0')
+			return -1;
+	}
+	return -1;
+}
+
+static int
+js_scalar(struct jscan *s)
+{
+	switch (s->p[s->i]) {
+	case '"':
+		return js_string(s);
+	case 't':
+		return js_lit(s, "true");
+	case 'f':
+		return js_lit(s, "false");
+	case 'n':
+		return js_lit(s, "null");
+	default:
+		return js_number(s);
+	}
+}
+
+static int
+json_syntax_ok(const uint8_t *p, size_t n)
+{
+	struct jscan	 s = { p, n, 0 };
+	char		 stack[ATT_JSON_DEPTH];
+	int		 depth = 0;
+
+value:
+	js_ws(&s);
+	if (s.i >= s.n)
+		return 0;
+	if (s.p[s.i] == '{' || s.p[s.i] == '[') {
+		if (depth == ATT_JSON_DEPTH)
+			return 0;
+		stack[depth++] = (char)s.p[s.i++];
+		js_ws(&s);
+		if (s.i < s.n && s.p[s.i] == (stack[depth - 1] == '{' ? '}' :
+		    ']')) {
+			s.i++;
+			depth--;
+			goto after;
+		}
+		if (stack[depth - 1] == '[')
+			goto value;
+		goto key;
+	}
+	if (js_scalar(&s) == -1)
+		return 0;
+after:
+	js_ws(&s);
+	if (depth == 0)
+		return s.i == s.n;
+	if (s.i >= s.n)
+		return 0;
+	if (s.p[s.i] == ',') {
+		s.i++;
+		if (stack[depth - 1] == '[')
+			goto value;
+		js_ws(&s);
+		goto key;
+	}
+	if (s.p[s.i] != (stack[depth - 1] == '{' ? '}' : ']'))
+		return 0;
+	s.i++;
+	depth--;
+	goto after;
+key:
+	if (js_string(&s) == -1)
+		return 0;
+	js_ws(&s);
+	if (s.i >= s.n || s.p[s.i++] != ':')
+		return 0;
+	goto value;
+}
+
 struct json_object *
 att_json_parse(const uint8_t *p, size_t n, char *err, size_t errlen)
 {
@@ -208,7 +373,11 @@ att_json_parse(const uint8_t *p, size_t n, char *err, size_t errlen)
 		att_err(err, errlen, ATT_ERR_MALFORMED, "JSON too large");
 		return NULL;
 	}
-	if ((tok = json_tokener_new_ex(ATT_JSON_DEPTH)) == NULL) {
+	if (!json_syntax_ok(p, n)) {
+		att_err(err, errlen, ATT_ERR_MALFORMED, "invalid JSON");
+		return NULL;
+	}
+	if ((tok = json_tokener_new_ex(ATT_JSON_DEPTH + 1)) == NULL) {
 		att_err(err, errlen, ATT_ERR_INTERNAL, "out of memory");
 		return NULL;
 	}
