@@ -977,6 +977,97 @@ test_misc(void)
 	T_EQ_INT(attest_kds_cache_policy(NULL), ATT_CACHE_NEVER);
 }
 
+
+/* --- real AMD material (optional) -------------------------------------- */
+
+static uint8_t *
+slurp(const char *dir, const char *name, size_t *len)
+{
+	char	 path[1024];
+	uint8_t	*buf;
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	if ((buf = malloc(1 << 20)) == NULL)
+		abort();
+	*len = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * AMD's published cert_chain files and, if present, a real VCEK and a
+ * report it signed (go-sev-guest testdata: vcek.testcer, attestation.bin,
+ * a Milan v2 report).  They are public but not ours to commit, so the
+ * check runs only when PM_AMD_TESTDATA names a directory holding them.
+ */
+static void
+test_real_amd(void)
+{
+	const char		*dir = getenv("PM_AMD_TESTDATA");
+	struct attest_trust	 t;
+	struct att_report	 r;
+	struct att_vcek_ext	 ext;
+	uint8_t			*milan, *genoa, *vcek, *rep, abi[ATT_REPORT_SIZE];
+	size_t			 ml = 0, gl = 0, vl = 0, rl = 0;
+	char			 err[256];
+	X509			*x;
+
+	if (dir == NULL) {
+		printf("PM_AMD_TESTDATA not set: real AMD material skipped\n");
+		return;
+	}
+	attest_trust_init(&t);
+	milan = slurp(dir, "ask_ark_milan.pem", &ml);
+	genoa = slurp(dir, "ask_ark_genoa.pem", &gl);
+	T_BEGIN("real AMD cert_chain files match the fingerprints");
+	T_CHECK(milan != NULL && genoa != NULL);
+	if (milan != NULL)
+		T_EQ_INT(attest_trust_load_pem(&t, ATT_PRODUCT_MILAN,
+		    (char *)milan, ml, 0, err, sizeof(err)), ATT_OK);
+	if (genoa != NULL) {
+		T_EQ_INT(attest_trust_load_pem(&t, ATT_PRODUCT_GENOA,
+		    (char *)genoa, gl, 0, err, sizeof(err)), ATT_OK);
+		T_EQ_INT(attest_trust_load_pem(&t, ATT_PRODUCT_MILAN,
+		    (char *)genoa, gl, 0, err, sizeof(err)), ATT_ERR_ANCHOR);
+	}
+	T_EQ_INT(attest_trust_is_test_only(&t), 0);
+	vcek = slurp(dir, "vcek.testcer", &vl);
+	rep = slurp(dir, "attestation.bin", &rl);
+	if (vcek != NULL && rep != NULL && t.anchor[ATT_PRODUCT_MILAN].ark) {
+		T_BEGIN("real Milan VCEK and report");
+		x = att_cert_parse(vcek, vl);
+		T_CHECK(x != NULL);
+		T_EQ_INT(att_vcek_check(x, &ext, err, sizeof(err)), ATT_OK);
+		T_EQ_INT(att_chain_verify(&t.anchor[ATT_PRODUCT_MILAN],
+		    ATT_PRODUCT_MILAN, x, 1700000000, err, sizeof(err)),
+		    ATT_OK);
+		T_EQ_INT(att_chain_verify(&t.anchor[ATT_PRODUCT_GENOA],
+		    ATT_PRODUCT_GENOA, x, 1700000000, err, sizeof(err)),
+		    ATT_ERR_CERT_CHAIN);
+		T_EQ_INT(att_report_from_abi(rep, rl, &r, err, sizeof(err)),
+		    0);
+		T_EQ_INT(att_report_to_abi(&r, abi, err, sizeof(err)),
+		    ATT_OK);
+		T_EQ_MEM(abi, rep, ATT_REPORT_SIZE);
+		T_EQ_INT(r.reported_tcb, ext.tcb);
+		T_EQ_MEM(r.chip_id.p, ext.hwid, 64);
+		T_EQ_INT(att_report_verify_sig(abi, x, err, sizeof(err)),
+		    ATT_OK);
+		abi[0x90] ^= 1;
+		T_EQ_INT(att_report_verify_sig(abi, x, err, sizeof(err)),
+		    ATT_ERR_REPORT_SIGNATURE);
+		X509_free(x);
+	}
+	free(milan);
+	free(genoa);
+	free(vcek);
+	free(rep);
+	attest_trust_free(&t);
+}
+
 int
 main(void)
 {
@@ -993,5 +1084,6 @@ main(void)
 	test_manifest_bad();
 	test_coord();
 	test_misc();
+	test_real_amd();
 	T_DONE();
 }

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "attest_int.h"
 #include "fixture.h"
@@ -717,6 +719,95 @@ test_doc_matrix(void)
 	    "-----END CERTIFICATE-----\n");
 }
 
+
+static char *
+concat_pem(X509 *a, X509 *b, const char *tail, size_t *len)
+{
+	BIO	*bio = BIO_new(BIO_s_mem());
+	char	*p, *out;
+	long	 n;
+
+	if (a != NULL)
+		PEM_write_bio_X509(bio, a);
+	if (b != NULL)
+		PEM_write_bio_X509(bio, b);
+	BIO_puts(bio, tail);
+	n = BIO_get_mem_data(bio, &p);
+	if ((out = malloc((size_t)n + 1)) == NULL)
+		abort();
+	memcpy(out, p, (size_t)n);
+	out[n] = '\0';
+	*len = (size_t)n;
+	BIO_free(bio);
+	return out;
+}
+
+static void
+anchor_case(const char *name, X509 *a, X509 *b, const char *tail,
+    enum attest_product line, int test_only, enum attest_reason want)
+{
+	struct attest_trust	t;
+	char			*pem, err[256];
+	size_t			 len;
+
+	T_BEGIN(name);
+	ncases++;
+	attest_trust_init(&t);
+	pem = concat_pem(a, b, tail, &len);
+	T_EQ_INT(attest_trust_load_pem(&t, line, pem, len, test_only, err,
+	    sizeof(err)), want);
+	if (want == ATT_OK) {
+		T_CHECK(t.anchor[line].ask != NULL);
+		T_EQ_INT(attest_trust_is_test_only(&t), test_only != 0);
+	} else {
+		T_CHECK(t.anchor[line].ask == NULL);
+		T_CHECK(err[0] != '\0');
+	}
+	if (getenv("PM_ATTEST_VERBOSE") != NULL)
+		printf("ok %-45s %s\n", name, want == ATT_OK ? "ok" : err);
+	free(pem);
+	attest_trust_free(&t);
+}
+
+static void
+test_anchors(void)
+{
+	struct attest_trust	t;
+	char			long_url[300];
+
+	anchor_case("test anchors accepted as test-only", pki.ask, pki.ark,
+	    "", ATT_PRODUCT_GENOA, 1, ATT_OK);
+	anchor_case("trailing whitespace after the chain", pki.ask, pki.ark,
+	    "\n\n", ATT_PRODUCT_GENOA, 1, ATT_OK);
+	anchor_case("test anchors refused as production", pki.ask, pki.ark,
+	    "", ATT_PRODUCT_GENOA, 0, ATT_ERR_ANCHOR);
+	anchor_case("only one certificate", pki.ask, NULL, "",
+	    ATT_PRODUCT_GENOA, 1, ATT_ERR_ANCHOR);
+	anchor_case("ARK before ASK", pki.ark, pki.ask, "",
+	    ATT_PRODUCT_GENOA, 1, ATT_ERR_ANCHOR);
+	anchor_case("ASK not signed by the ARK", pki.foreign_ask, pki.ark, "",
+	    ATT_PRODUCT_GENOA, 1, ATT_ERR_ANCHOR);
+	anchor_case("trailing garbage after the chain", pki.ask, pki.ark,
+	    "junk", ATT_PRODUCT_GENOA, 1, ATT_ERR_ANCHOR);
+	anchor_case("Turin anchors", pki.ask, pki.ark, "", ATT_PRODUCT_TURIN,
+	    1, ATT_ERR_ANCHOR);
+	anchor_case("empty PEM", NULL, NULL, "", ATT_PRODUCT_GENOA, 1,
+	    ATT_ERR_ANCHOR);
+
+	T_BEGIN("KDS base URL");
+	attest_trust_init(&t);
+	T_EQ_STR(t.kds_base, "https://kdsintf.amd.com");
+	T_EQ_INT(attest_trust_set_kds_base(&t, ""), -1);
+	T_EQ_INT(attest_trust_set_kds_base(&t, "///"), -1);
+	memset(long_url, 'a', sizeof(long_url) - 1);
+	long_url[sizeof(long_url) - 1] = '\0';
+	T_EQ_INT(attest_trust_set_kds_base(&t, long_url), -1);
+	T_EQ_INT(attest_trust_set_kds_base(&t, "http://kds.test//"), 0);
+	T_EQ_STR(t.kds_base, "http://kds.test");
+	T_EQ_INT(attest_trust_is_test_only(&t), 0);
+	attest_trust_free(&t);
+}
+
 static void
 test_inputs(void)
 {
@@ -759,6 +850,7 @@ main(void)
 	test_chain_matrix();
 	test_doc_matrix();
 	test_inputs();
+	test_anchors();
 
 	printf("%d verification cases\n", ncases);
 	attest_trust_free(&trust);
