@@ -6,3 +6,4 @@ libkeyd_a_SOURCES += \
 	keyd/attest/reason.c keyd/attest/report.c keyd/attest/validate.c \
 	keyd/attest/vcek.c keyd/attest/verify.c
 include $(srcdir)/tests/attest/attest.mk
+include $(srcdir)/fuzz/attest/fuzz.mk

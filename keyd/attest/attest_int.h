@@ -240,6 +240,8 @@ enum attest_reason att_report_verify_sig(const uint8_t[ATT_REPORT_SIZE],
 
 /* SHA-384 of the ID key Contrast derives from (measurement, policy). */
 int	 att_idkey_digest(const uint8_t[48], uint64_t, uint8_t[48]);
+/* The same by Contrast's literal two-candidate recovery (for tests). */
+int	 att_idkey_digest_generic(const uint8_t[48], uint64_t, uint8_t[48]);
 
 /* --- validate.c ----------------------------------------------------- */
 

@@ -42,14 +42,13 @@ id_block(const uint8_t ld[48], uint64_t policy, uint8_t blk[0x60])
 struct recover {
 	EC_GROUP	*group;
 	BN_CTX		*ctx;
-	EC_POINT	*r, *a, *b, *q1, *q2;
-	BIGNUM		*x1, *y1, *x2, *y2;
+	EC_POINT	*a, *b, *q1, *q2;
+	BIGNUM		*rinv, *u1, *x1, *y1, *x2, *y2;
 };
 
 static void
 recover_free(struct recover *k)
 {
-	EC_POINT_free(k->r);
 	EC_POINT_free(k->a);
 	EC_POINT_free(k->b);
 	EC_POINT_free(k->q1);
@@ -61,61 +60,103 @@ recover_free(struct recover *k)
 	EC_GROUP_free(k->group);
 }
 
-/*
- * Q = r^-1 (s R - z G) for both points R with x = r.  With A = r^-1 s R
- * and B = -r^-1 z G the candidates are B + A and B - A: one variable-
- * base and one fixed-base multiplication instead of two double ones.
- */
+/* r^-1 and u1 = -z r^-1 (mod n) for r = 2. */
 static int
-recover_keys(struct recover *k, const uint8_t z[48])
+recover_init(struct recover *k, const uint8_t z[48])
 {
-	BIGNUM	*r, *rinv, *zz, *u1;
+	const BIGNUM	*n;
+	BIGNUM		*r, *zz;
 
 	if ((k->group = EC_GROUP_new_by_curve_name(NID_secp384r1)) == NULL ||
 	    (k->ctx = BN_CTX_new()) == NULL)
 		return -1;
 	BN_CTX_start(k->ctx);
 	r = BN_CTX_get(k->ctx);
-	rinv = BN_CTX_get(k->ctx);
 	zz = BN_CTX_get(k->ctx);
-	u1 = BN_CTX_get(k->ctx);
+	k->rinv = BN_CTX_get(k->ctx);
+	k->u1 = BN_CTX_get(k->ctx);
 	k->x1 = BN_CTX_get(k->ctx);
 	k->y1 = BN_CTX_get(k->ctx);
 	k->x2 = BN_CTX_get(k->ctx);
 	k->y2 = BN_CTX_get(k->ctx);
+	n = EC_GROUP_get0_order(k->group);
 	if (k->y2 == NULL || !BN_set_word(r, 2) ||
-	    BN_mod_inverse(rinv, r, EC_GROUP_get0_order(k->group),
-	    k->ctx) == NULL ||
+	    BN_mod_inverse(k->rinv, r, n, k->ctx) == NULL ||
 	    BN_bin2bn(z, 48, zz) == NULL ||
-	    !BN_mod_mul(u1, zz, rinv, EC_GROUP_get0_order(k->group), k->ctx))
+	    !BN_mod_mul(k->u1, zz, k->rinv, n, k->ctx))
 		return -1;
-	if (!BN_is_zero(u1) && !BN_sub(u1, EC_GROUP_get0_order(k->group), u1))
+	if (!BN_is_zero(k->u1) && !BN_sub(k->u1, n, k->u1))
 		return -1;
-	if ((k->r = EC_POINT_new(k->group)) == NULL ||
-	    (k->a = EC_POINT_new(k->group)) == NULL ||
+	if ((k->a = EC_POINT_new(k->group)) == NULL ||
 	    (k->b = EC_POINT_new(k->group)) == NULL ||
 	    (k->q1 = EC_POINT_new(k->group)) == NULL ||
 	    (k->q2 = EC_POINT_new(k->group)) == NULL)
 		return -1;
-	/* s = 1, so the variable-base scalar is r^-1 itself. */
-	if (!EC_POINT_set_compressed_coordinates(k->group, k->r, r, 0,
-	    k->ctx) ||
-	    !EC_POINT_mul(k->group, k->a, NULL, k->r, rinv, k->ctx) ||
-	    !EC_POINT_mul(k->group, k->b, u1, NULL, NULL, k->ctx) ||
-	    !EC_POINT_add(k->group, k->q1, k->b, k->a, k->ctx) ||
-	    !EC_POINT_invert(k->group, k->a, k->ctx) ||
-	    !EC_POINT_add(k->group, k->q2, k->b, k->a, k->ctx))
-		return -1;
-	if (!EC_POINT_get_affine_coordinates(k->group, k->q1, k->x1, k->y1,
-	    k->ctx) ||
-	    !EC_POINT_get_affine_coordinates(k->group, k->q2, k->x2, k->y2,
-	    k->ctx))
-		return -1;
 	return 0;
 }
 
-int
-att_idkey_digest(const uint8_t ld[48], uint64_t policy, uint8_t out[48])
+static int
+recover_coords(struct recover *k)
+{
+	return EC_POINT_get_affine_coordinates(k->group, k->q1, k->x1, k->y1,
+	    k->ctx) && EC_POINT_get_affine_coordinates(k->group, k->q2, k->x2,
+	    k->y2, k->ctx) ? 0 : -1;
+}
+
+/*
+ * Contrast's recovery, literally: for both points R with x = r,
+ * Q = u1 G + u2 R with u2 = s r^-1 = r^-1.  Kept for the tests, which
+ * check the fast path below against it.
+ */
+static int
+recover_generic(struct recover *k)
+{
+	BIGNUM	*r = BN_CTX_get(k->ctx);
+
+	if (r == NULL || !BN_set_word(r, 2) ||
+	    !EC_POINT_set_compressed_coordinates(k->group, k->a, r, 0,
+	    k->ctx) ||
+	    !EC_POINT_mul(k->group, k->q1, k->u1, k->a, k->rinv, k->ctx) ||
+	    !EC_POINT_set_compressed_coordinates(k->group, k->a, r, 1,
+	    k->ctx) ||
+	    !EC_POINT_mul(k->group, k->q2, k->u1, k->a, k->rinv, k->ctx))
+		return -1;
+	return recover_coords(k);
+}
+
+/*
+ * With r = 2 and s = 1 fixed, A = r^-1 R is a constant of the curve
+ * (for the R with even y; the other R gives -A), so the candidates are
+ * u1 G + A and u1 G - A: one fixed-base multiplication per manifest
+ * entry instead of two double-scalar ones.
+ */
+static const char point_a_x[] =
+    "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFE"
+    "FFFFFFFF0000000000000000FFFFFFFE";
+static const char point_a_y[] =
+    "732152442FB6EE5C3E6CE1D920C059BC623563814D79042B903CE60F1D4487FC"
+    "CD450A86DA03F3E6ED525D02017BFDB3";
+
+static int
+recover_fast(struct recover *k)
+{
+	BIGNUM	*x = NULL, *y = NULL;
+	int	 ok;
+
+	ok = BN_hex2bn(&x, point_a_x) != 0 && BN_hex2bn(&y, point_a_y) != 0 &&
+	    EC_POINT_set_affine_coordinates(k->group, k->a, x, y, k->ctx) &&
+	    EC_POINT_mul(k->group, k->b, k->u1, NULL, NULL, k->ctx) &&
+	    EC_POINT_add(k->group, k->q1, k->b, k->a, k->ctx) &&
+	    EC_POINT_invert(k->group, k->a, k->ctx) &&
+	    EC_POINT_add(k->group, k->q2, k->b, k->a, k->ctx);
+	BN_free(x);
+	BN_free(y);
+	return ok ? recover_coords(k) : -1;
+}
+
+static int
+idkey_digest(const uint8_t ld[48], uint64_t policy, uint8_t out[48],
+    int (*recover)(struct recover *))
 {
 	struct recover	 k;
 	uint8_t		 blk[0x60], z[48], key[0x404];
@@ -125,7 +166,7 @@ att_idkey_digest(const uint8_t ld[48], uint64_t policy, uint8_t out[48])
 	memset(&k, 0, sizeof(k));
 	id_block(ld, policy, blk);
 	if (EVP_Digest(blk, sizeof(blk), z, NULL, EVP_sha384(), NULL) != 1 ||
-	    recover_keys(&k, z) == -1)
+	    recover_init(&k, z) == -1 || recover(&k) == -1)
 		goto out;
 	/* Contrast sorts the candidates by (X, Y) and takes the first. */
 	c = BN_cmp(k.x1, k.x2);
@@ -147,4 +188,17 @@ att_idkey_digest(const uint8_t ld[48], uint64_t policy, uint8_t out[48])
 out:
 	recover_free(&k);
 	return rv;
+}
+
+int
+att_idkey_digest(const uint8_t ld[48], uint64_t policy, uint8_t out[48])
+{
+	return idkey_digest(ld, policy, out, recover_fast);
+}
+
+int
+att_idkey_digest_generic(const uint8_t ld[48], uint64_t policy,
+    uint8_t out[48])
+{
+	return idkey_digest(ld, policy, out, recover_generic);
 }
