@@ -7,6 +7,12 @@ src=${PM_TOP_SRCDIR:-.}/fuzz/attest
 bin=${PM_TOP_BUILDDIR:-.}/fuzz/attest
 
 [ "$secs" -gt 0 ] 2>/dev/null || { echo "fuzzing skipped"; exit 77; }
+# The fuzzers carry their own ASan/UBSan; a tier list without "fuzz"
+# (e.g. the sanitizer pass of scripts/test-all) skips them.
+case " ${PM_TEST_TIERS:-fuzz} " in
+*" fuzz "*) ;;
+*) echo "fuzz tier not selected"; exit 77 ;;
+esac
 for t in proto report json; do
 	mkdir -p "$bin/work/$t" || exit 1
 	if ! "$bin/fuzz_$t" -max_total_time="$secs" -timeout=10 \

@@ -89,7 +89,7 @@ struct attest_anchor {
 
 struct attest_trust {
 	struct attest_anchor anchor[ATT_PRODUCT_MAX];
-	time_t	 now;		/* verification time, set before each call */
+	time_t	 now;		/* verification time: set before each call */
 	char	 kds_base[128];	/* "https://kdsintf.amd.com" */
 };
 

@@ -5,5 +5,6 @@ libkeyd_a_SOURCES += \
 	keyd/attest/idkey.c keyd/attest/manifest.c keyd/attest/proto.c \
 	keyd/attest/reason.c keyd/attest/report.c keyd/attest/validate.c \
 	keyd/attest/vcek.c keyd/attest/verify.c
+EXTRA_DIST += keyd/attest/README.md
 include $(srcdir)/tests/attest/attest.mk
 include $(srcdir)/fuzz/attest/fuzz.mk

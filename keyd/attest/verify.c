@@ -377,6 +377,20 @@ first_pem_cert(const struct att_blob *b)
 	return x;
 }
 
+/* The Coordinator's version string, for the log only. */
+static const char *
+printable(const char *s)
+{
+	size_t	i;
+
+	if (s == NULL || *s == '\0')
+		return "(unknown)";
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= 64 || s[i] < 0x20 || s[i] > 0x7e)
+			return "(unprintable)";
+	return s;
+}
+
 /* Privatemode's own checks on the state the SDK returned. */
 static enum attest_reason
 check_state(struct vctx *v)
@@ -402,9 +416,10 @@ check_state(struct vctx *v)
 	    (const uint8_t *)"", v->coord.root_ca.len,
 	    v->res->root_ca_sha256, NULL, EVP_sha256(), NULL);
 	snprintf(v->res->message, sizeof(v->res->message), "verified %s SNP "
-	    "report v%u against snp[%d], manifest %s",
+	    "report v%u from Coordinator %s against snp[%d], manifest %s",
 	    attest_product_name(v->res->product), v->res->report_version,
-	    v->res->snp_index, v->res->manifest_sha256);
+	    printable(v->coord.version), v->res->snp_index,
+	    v->res->manifest_sha256);
 	return ATT_OK;
 }
 
@@ -437,9 +452,10 @@ verify_coordinator(struct vctx *v, const uint8_t *doc, size_t len)
 
 static int
 input_ok(const struct attest_trust *t, const struct attest_input *in,
-    struct attest_result *res)
+    const struct attest_result *res)
 {
 	return t != NULL && in != NULL && res != NULL && in->nonce != NULL &&
+	    t->now > 0 &&
 	    in->nonce_len == ATT_NONCE_LEN &&
 	    (in->doc != NULL || in->doc_len == 0) &&
 	    (in->manifest != NULL || in->manifest_len == 0) &&

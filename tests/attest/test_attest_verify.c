@@ -813,15 +813,24 @@ test_inputs(void)
 {
 	struct attest_input	in;
 	struct attest_result	res;
-	static const uint8_t	nonce[31];
+	static const uint8_t	nonce[32];
 
 	T_BEGIN("nonce of 31 bytes");
 	ncases++;
 	memset(&in, 0, sizeof(in));
 	in.nonce = nonce;
-	in.nonce_len = sizeof(nonce);
+	in.nonce_len = 31;
 	T_EQ_INT(attest_verify_response(&trust, &in, &res), ATT_ERR_INPUT);
 	attest_result_free(&res);
+	T_BEGIN("verification time not set");
+	{
+		struct attest_trust t0 = trust;
+
+		t0.now = 0;
+		in.nonce_len = 32;
+		T_EQ_INT(attest_verify_response(&t0, &in, &res), ATT_ERR_INPUT);
+		in.nonce_len = 31;
+	}
 	T_BEGIN("NULL arguments");
 	T_EQ_INT(attest_verify_response(NULL, &in, &res), ATT_ERR_INPUT);
 	T_EQ_INT(attest_verify_coordinator(&trust, NULL, &res), ATT_ERR_INPUT);
