@@ -8,3 +8,4 @@ libkeyd_a_SOURCES += keyd/sandbox-null.c
 endif
 EXTRA_DIST += keyd/sandbox-seccomp.c keyd/sandbox-null.c
 include $(srcdir)/keyd/crypto/crypto.mk
+include $(srcdir)/keyd/attest/attest.mk

@@ -1,0 +1,50 @@
+# libFuzzer targets for the attestation parsers, built with clang when
+# configure found it, and a bounded run of each from "make check".
+EXTRA_DIST += fuzz/attest/fuzz_proto.c fuzz/attest/fuzz_report.c \
+	fuzz/attest/fuzz_json.c fuzz/attest/run-fuzz.sh \
+	fuzz/attest/make-seeds.py fuzz/attest/corpus
+
+if HAVE_CLANG
+ATTEST_FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -I$(abs_top_builddir) \
+	-I$(abs_top_srcdir)/keyd/attest $(OPENSSL_CFLAGS) $(JSONC_CFLAGS)
+ATTEST_FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS)
+ATTEST_FUZZ_SRC = chain.c codec.c coord.c idkey.c manifest.c proto.c \
+	reason.c report.c validate.c vcek.c verify.c
+ATTEST_FUZZ_DEPS = $(ATTEST_FUZZ_SRC:%=$(top_srcdir)/keyd/attest/%) \
+	$(top_srcdir)/keyd/attest/attest.h $(top_srcdir)/keyd/attest/attest_int.h
+ATTEST_FUZZERS = fuzz/attest/fuzz_proto fuzz/attest/fuzz_report \
+	fuzz/attest/fuzz_json
+
+fuzz/attest/libattest-fuzz.a: $(ATTEST_FUZZ_DEPS)
+	$(AM_V_GEN)rm -rf fuzz/attest/obj && $(MKDIR_P) fuzz/attest/obj && \
+	(cd fuzz/attest/obj && $(CLANG) $(ATTEST_FUZZ_CFLAGS) -c \
+	    $(ATTEST_FUZZ_SRC:%=$(abs_top_srcdir)/keyd/attest/%)) && \
+	rm -f $@ && $(AR) cr $@ fuzz/attest/obj/*.o && $(RANLIB) $@
+
+fuzz/attest/fuzz_proto: $(top_srcdir)/fuzz/attest/fuzz_proto.c \
+    fuzz/attest/libattest-fuzz.a
+	$(AM_V_CCLD)$(CLANG) $(ATTEST_FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
+	    $(top_srcdir)/fuzz/attest/fuzz_proto.c \
+	    fuzz/attest/libattest-fuzz.a $(ATTEST_FUZZ_LIBS)
+fuzz/attest/fuzz_report: $(top_srcdir)/fuzz/attest/fuzz_report.c \
+    fuzz/attest/libattest-fuzz.a
+	$(AM_V_CCLD)$(CLANG) $(ATTEST_FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
+	    $(top_srcdir)/fuzz/attest/fuzz_report.c \
+	    fuzz/attest/libattest-fuzz.a $(ATTEST_FUZZ_LIBS)
+fuzz/attest/fuzz_json: $(top_srcdir)/fuzz/attest/fuzz_json.c \
+    fuzz/attest/libattest-fuzz.a
+	$(AM_V_CCLD)$(CLANG) $(ATTEST_FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
+	    $(top_srcdir)/fuzz/attest/fuzz_json.c \
+	    fuzz/attest/libattest-fuzz.a $(ATTEST_FUZZ_LIBS)
+
+# The test is a copy of the runner that depends on the fuzzers, so that
+# "make check" builds them first.
+fuzz/attest/attest-fuzz.sh: $(top_srcdir)/fuzz/attest/run-fuzz.sh \
+    $(ATTEST_FUZZERS)
+	$(AM_V_GEN)cp $(top_srcdir)/fuzz/attest/run-fuzz.sh $@ && chmod +x $@
+
+TESTS += fuzz/attest/attest-fuzz.sh
+CLEANFILES += fuzz/attest/attest-fuzz.sh $(ATTEST_FUZZERS) \
+	fuzz/attest/libattest-fuzz.a fuzz/attest/obj/*.o fuzz/attest/*.log
+endif

@@ -1,0 +1,606 @@
+/*
+ * The whole verification, in the order the Privatemode proxy runs it:
+ * the Contrast SDK's ValidateAttestation (decode, bind the nonce, try
+ * each SNP reference value, first success wins), then Privatemode's
+ * checks (exactly one manifest, byte-equal to the expected one, mesh CA
+ * parses).  KDS material the document lacks is requested from the
+ * caller with ATT_NEED_FETCH instead of being fetched here.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "attest_int.h"
+
+struct vctx {
+	const struct attest_trust *trust;
+	const struct attest_input *in;
+	struct attest_result	*res;
+	struct att_coord	 coord;
+	struct att_manifest	 man;
+	struct att_attestation	 att;
+	uint8_t			 report_data[64];
+	uint8_t			 abi[ATT_REPORT_SIZE];
+	/* The SNP signature checks depend on the report only: run once. */
+	int			 crypto_done;
+	enum attest_reason	 crypto_rv;
+	char			 crypto_msg[256];
+	X509			*vcek;
+	struct att_vcek_ext	 ext;
+};
+
+static enum attest_reason
+fail(struct vctx *v, enum attest_reason r, const char *fmt, ...)
+    __attribute__((__format__(printf, 3, 4)));
+
+static enum attest_reason
+fail(struct vctx *v, enum attest_reason r, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->res->message, sizeof(v->res->message), fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Classify the evidence and decode it as sevsnp.Attestation. */
+static enum attest_reason
+decode_evidence(struct vctx *v)
+{
+	struct att_blob	*raw = &v->coord.raw_doc;
+	char		 msg[128];
+
+	switch (v->coord.evidence) {
+	case ATT_EV_TDX:
+		return fail(v, ATT_ERR_TDX_UNSUPPORTED,
+		    "TDX coordinator evidence not supported");
+	case ATT_EV_INSECURE:
+		return fail(v, ATT_ERR_EVIDENCE_TYPE,
+		    "refusing insecure (unattested) evidence");
+	case ATT_EV_OTHER:
+		return fail(v, ATT_ERR_EVIDENCE_TYPE,
+		    "unknown attestation_type OID");
+	default:
+		break;
+	}
+	if (raw->len == 0)
+		return fail(v, ATT_ERR_MALFORMED, "raw_attestation_doc is empty");
+	if (att_proto_is_tdx(raw->p, raw->len))
+		return fail(v, ATT_ERR_TDX_UNSUPPORTED,
+		    "TDX coordinator evidence not supported");
+	if (att_proto_decode(raw->p, raw->len, &v->att, msg,
+	    sizeof(msg)) == -1)
+		return fail(v, ATT_ERR_MALFORMED, "%s", msg);
+	if (!v->att.has_report)
+		return fail(v, ATT_ERR_MALFORMED, "attestation missing report");
+	return ATT_OK;
+}
+
+static void
+note_report(struct vctx *v)
+{
+	const struct att_report	*r = &v->att.report;
+	struct attest_result	*res = v->res;
+
+	res->have_report = 1;
+	res->report_version = r->version;
+	res->product = att_product_from_fms(r->cpuid1eax_fms);
+	res->reported_tcb_raw = r->reported_tcb;
+	att_tcb_split(r->reported_tcb, &res->reported_tcb);
+	if (r->chip_id.len == sizeof(res->chip_id))
+		memcpy(res->chip_id, r->chip_id.p, sizeof(res->chip_id));
+}
+
+/*
+ * Structural checks that need neither certificates nor reference
+ * values.  Version 2 reports are refused: they carry no CPUID product
+ * information, and Genoa firmware new enough for the manifests' minimum
+ * TCB emits version 3 or later.
+ */
+static enum attest_reason
+check_report(struct vctx *v)
+{
+	const struct att_report	*r = &v->att.report;
+	struct att_signer	 s;
+	struct att_policy	 p;
+	char			 msg[128];
+	enum attest_reason	 rv;
+
+	if (r->version < 3 || r->version > 5)
+		return fail(v, ATT_ERR_VERSION, "report version %u is not "
+		    "supported (need 3 to 5)", r->version);
+	if ((rv = att_report_check_sizes(r, msg, sizeof(msg))) != ATT_OK)
+		return fail(v, rv, "%s", msg);
+	if (att_signer_parse(r->signer_info, &s) == -1)
+		return fail(v, ATT_ERR_SIGNER, "signer info 0x%x has reserved "
+		    "bits set", r->signer_info);
+	if (s.signing_key == ATT_SIGNER_VLEK)
+		return fail(v, ATT_ERR_SIGNER, "VLEK-signed report: no ASVK "
+		    "trust anchor");
+	if (s.signing_key != ATT_SIGNER_VCEK)
+		return fail(v, ATT_ERR_SIGNER, "report is not signed");
+	if (att_policy_parse(r->policy, &p) == -1)
+		return fail(v, ATT_ERR_POLICY, "guest policy 0x%llx is "
+		    "malformed", (unsigned long long)r->policy);
+	if (r->signature_algo != 1)
+		return fail(v, ATT_ERR_REPORT_SIGNATURE, "signature algorithm "
+		    "%u is not ECDSA P-384 with SHA-384", r->signature_algo);
+	if (v->res->product == ATT_PRODUCT_UNKNOWN)
+		return fail(v, ATT_ERR_PRODUCT, "CPUID 0x%08x is not a known "
+		    "SEV-SNP product", r->cpuid1eax_fms);
+	if ((rv = att_report_to_abi(r, v->abi, msg, sizeof(msg))) != ATT_OK)
+		return fail(v, rv, "%s", msg);
+	return ATT_OK;
+}
+
+static int
+kds_urls(struct vctx *v, int need_vcek, int need_crl)
+{
+	const struct att_report	*r = &v->att.report;
+	const char		*line = attest_product_name(v->res->product);
+	struct attest_tcb	 t;
+	char			 chip[129];
+	int			 n;
+
+	if (need_vcek) {
+		att_tcb_split(r->reported_tcb, &t);
+		att_hex_lower(r->chip_id.p, 64, chip);
+		n = snprintf(v->res->vcek_url, sizeof(v->res->vcek_url),
+		    "%s/vcek/v1/%s/%s?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
+		    v->trust->kds_base, line, chip, t.bl, t.tee, t.snp,
+		    t.ucode);
+		if (n < 0 || (size_t)n >= sizeof(v->res->vcek_url))
+			return -1;
+		v->res->need_vcek = 1;
+	}
+	if (need_crl) {
+		n = snprintf(v->res->crl_url, sizeof(v->res->crl_url),
+		    "%s/vcek/v1/%s/crl", v->trust->kds_base, line);
+		if (n < 0 || (size_t)n >= sizeof(v->res->crl_url))
+			return -1;
+		v->res->need_crl = 1;
+	}
+	return 0;
+}
+
+/*
+ * The pre-seeded CRL from the document wins while it is fresh (Go uses
+ * it without fetching, and a bad signature on it is final).  Otherwise
+ * the caller's CRL, which must be fresh too: Go would accept a stale
+ * fetched CRL, we fail closed instead.
+ */
+static enum attest_reason
+pick_crl(struct vctx *v, X509_CRL **out)
+{
+	const struct att_chain	*c = &v->att.chain;
+	X509_CRL		*crl;
+
+	*out = NULL;
+	if (c->has_crl && (crl = att_crl_parse(c->crl.p, c->crl.len)) != NULL) {
+		if (att_crl_fresh(crl, v->trust->now)) {
+			*out = crl;
+			return ATT_OK;
+		}
+		X509_CRL_free(crl);
+	}
+	if (v->in->crl_len == 0)
+		return ATT_OK;
+	if ((crl = att_crl_parse(v->in->crl, v->in->crl_len)) == NULL)
+		return fail(v, ATT_ERR_CRL, "the supplied CRL does not parse");
+	if (!att_crl_fresh(crl, v->trust->now)) {
+		X509_CRL_free(crl);
+		return fail(v, ATT_ERR_CRL, "the supplied CRL is past its "
+		    "nextUpdate");
+	}
+	*out = crl;
+	return ATT_OK;
+}
+
+/* Ask for what is missing, or fail closed if the caller cannot fetch. */
+static enum attest_reason
+need_fetch(struct vctx *v, int need_vcek, int need_crl)
+{
+	if (v->in->flags & ATT_IN_NO_FETCH) {
+		if (need_vcek)
+			return fail(v, ATT_ERR_VCEK, "no VCEK in the document "
+			    "and none supplied");
+		return fail(v, ATT_ERR_CRL, "no valid CRL in the document and "
+		    "none supplied");
+	}
+	if (need_vcek && CRYPTO_memcmp(v->res->chip_id,
+	    (const uint8_t [64]){ 0 }, 64) == 0)
+		return fail(v, ATT_ERR_VCEK, "no VCEK in the document and "
+		    "CHIP_ID is masked, so KDS cannot be asked");
+	if (kds_urls(v, need_vcek, need_crl) == -1)
+		return fail(v, ATT_ERR_INPUT, "KDS base URL too long");
+	return fail(v, ATT_NEED_FETCH, "fetch %s from AMD KDS",
+	    need_vcek && need_crl ? "the VCEK and the CRL" :
+	    need_vcek ? "the VCEK" : "the CRL");
+}
+
+static enum attest_reason
+verify_signed(struct vctx *v, X509_CRL *crl)
+{
+	const struct attest_anchor *a = &v->trust->anchor[v->res->product];
+	enum attest_reason	rv;
+	char			msg[256];
+
+	if ((rv = att_vcek_check(v->vcek, &v->ext, msg, sizeof(msg))) !=
+	    ATT_OK ||
+	    (rv = att_chain_verify(a, v->res->product, v->vcek,
+	    v->trust->now, msg, sizeof(msg))) != ATT_OK ||
+	    (rv = att_crl_check(a, crl, msg, sizeof(msg))) != ATT_OK ||
+	    (rv = att_report_verify_sig(v->abi, v->vcek, msg,
+	    sizeof(msg))) != ATT_OK)
+		return fail(v, rv, "%s", msg);
+	v->res->test_anchors = a->test_only;
+	return ATT_OK;
+}
+
+/* verify.SnpAttestation: VCEK, chain, CRL, signature. */
+static enum attest_reason
+verify_snp(struct vctx *v)
+{
+	const struct att_chain	*c = &v->att.chain;
+	const struct attest_anchor *a = &v->trust->anchor[v->res->product];
+	X509_CRL		*crl = NULL;
+	enum attest_reason	 rv;
+	int			 need_vcek;
+
+	if (a->ask == NULL || a->ark == NULL)
+		return fail(v, ATT_ERR_TRUST, "no trust anchors for %s",
+		    attest_product_name(v->res->product));
+	need_vcek = c->vcek.len == 0 && v->in->vcek_len == 0;
+	if ((rv = pick_crl(v, &crl)) != ATT_OK)
+		return rv;
+	if (need_vcek || crl == NULL) {
+		X509_CRL_free(crl);
+		return need_fetch(v, need_vcek, crl == NULL);
+	}
+	/* Like Go, a VCEK in the document takes precedence. */
+	if (c->vcek.len > 0)
+		v->vcek = att_cert_parse(c->vcek.p, c->vcek.len);
+	else
+		v->vcek = att_cert_parse(v->in->vcek, v->in->vcek_len);
+	if (v->vcek == NULL)
+		rv = fail(v, ATT_ERR_VCEK, "VCEK certificate does not parse");
+	else
+		rv = verify_signed(v, crl);
+	X509_CRL_free(crl);
+	return rv;
+}
+
+static enum attest_reason
+try_entry(struct vctx *v, size_t i)
+{
+	const struct att_snp_ref *ref = &v->man.snp[i];
+	struct att_expect	 x;
+	char			 msg[256];
+	enum attest_reason	 rv;
+
+	if (ref->product != v->res->product)
+		return fail(v, ATT_ERR_PRODUCT, "reference values are for %s, "
+		    "the report is from %s", attest_product_name(ref->product),
+		    attest_product_name(v->res->product));
+	if (!v->crypto_done) {
+		v->crypto_rv = verify_snp(v);
+		memcpy(v->crypto_msg, v->res->message, sizeof(v->crypto_msg));
+		v->crypto_msg[sizeof(v->crypto_msg) - 1] = '\0';
+		v->crypto_done = 1;
+	}
+	if (v->crypto_rv != ATT_OK)
+		return fail(v, v->crypto_rv, "%s", v->crypto_msg);
+	x.report_data = v->report_data;
+	x.host_data = v->man.coordinator_hash;
+	if ((rv = att_validate(&v->att.report, &v->ext, ref, &x, msg,
+	    sizeof(msg))) != ATT_OK)
+		return fail(v, rv, "%s", msg);
+	return ATT_OK;
+}
+
+/*
+ * Try every snp[] entry; the first that validates wins.  If none does,
+ * report the most telling reason: the first one that is not merely a
+ * product line mismatch.
+ */
+static enum attest_reason
+try_entries(struct vctx *v)
+{
+	struct attest_result	*res = v->res;
+	enum attest_reason	 rv, overall = ATT_ERR_PRODUCT;
+	char			 all[ATT_MSG_MAX - 64] = "";
+	size_t			 i, n;
+	int			 picked = 0;
+
+	if (v->man.nsnp == 0)
+		return fail(v, ATT_ERR_MANIFEST_INVALID, "the manifest has no "
+		    "SNP reference values");
+	for (i = 0; i < v->man.nsnp; i++) {
+		rv = try_entry(v, i);
+		if (i < ATT_MAX_ENTRIES) {
+			res->entry_reason[i] = rv;
+			res->nentries = (int)i + 1;
+		}
+		if (rv == ATT_OK)
+			res->snp_index = (int)i;
+		if (rv == ATT_OK || rv == ATT_NEED_FETCH ||
+		    rv == ATT_ERR_INTERNAL)
+			return rv;
+		if (!picked && rv != ATT_ERR_PRODUCT) {
+			overall = rv;
+			picked = 1;
+		}
+		n = strlen(all);
+		snprintf(all + n, sizeof(all) - n, "%ssnp[%zu] (%s): %.200s",
+		    i > 0 ? "; " : "", i,
+		    attest_product_name(v->man.snp[i].product), res->message);
+	}
+	return fail(v, overall, "no reference values matched: %s", all);
+}
+
+/* Go's pem.Decode + x509.ParseCertificate on the first PEM block. */
+static X509 *
+first_pem_cert(const struct att_blob *b)
+{
+	BIO			*bio;
+	X509			*x = NULL;
+	char			*name = NULL, *header = NULL;
+	unsigned char		*data = NULL;
+	const unsigned char	*q;
+	long			 len = 0;
+
+	if (b->len == 0 || b->len > INT32_MAX ||
+	    (bio = BIO_new_mem_buf(b->p, (int)b->len)) == NULL)
+		return NULL;
+	if (PEM_read_bio(bio, &name, &header, &data, &len) == 1) {
+		q = data;
+		if ((x = d2i_X509(NULL, &q, len)) != NULL && q != data + len) {
+			X509_free(x);
+			x = NULL;
+		}
+	}
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(data);
+	BIO_free(bio);
+	return x;
+}
+
+/* The Coordinator's version string, for the log only. */
+static const char *
+printable(const char *s)
+{
+	size_t	i;
+
+	if (s == NULL || *s == '\0')
+		return "(unknown)";
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= 64 || s[i] < 0x20 || s[i] > 0x7e)
+			return "(unprintable)";
+	return s;
+}
+
+/* Privatemode's own checks on the state the SDK returned. */
+static enum attest_reason
+check_state(struct vctx *v)
+{
+	const struct att_blob	*m;
+	uint8_t			 md[32];
+
+	if (v->coord.nmanifests != 1)
+		return fail(v, ATT_ERR_MANIFEST_COUNT, "expected exactly one "
+		    "manifest, the Coordinator has %zu", v->coord.nmanifests);
+	m = &v->coord.manifests[0];
+	if (m->len != v->in->manifest_len || (m->len > 0 &&
+	    CRYPTO_memcmp(m->p, v->in->manifest, m->len) != 0))
+		return fail(v, ATT_ERR_MANIFEST_MISMATCH, "active manifest does "
+		    "not match expected manifest");
+	if ((v->res->mesh_ca = first_pem_cert(&v->coord.mesh_ca)) == NULL)
+		return fail(v, ATT_ERR_MESH_CA, "decoding mesh CA certificate "
+		    "failed");
+	EVP_Digest(m->p != NULL ? m->p : (const uint8_t *)"", m->len, md,
+	    NULL, EVP_sha256(), NULL);
+	att_hex_lower(md, sizeof(md), v->res->manifest_sha256);
+	EVP_Digest(v->coord.root_ca.p != NULL ? v->coord.root_ca.p :
+	    (const uint8_t *)"", v->coord.root_ca.len,
+	    v->res->root_ca_sha256, NULL, EVP_sha256(), NULL);
+	snprintf(v->res->message, sizeof(v->res->message), "verified %s SNP "
+	    "report v%u from Coordinator %s against snp[%d], manifest %s",
+	    attest_product_name(v->res->product), v->res->report_version,
+	    printable(v->coord.version), v->res->snp_index,
+	    v->res->manifest_sha256);
+	return ATT_OK;
+}
+
+static enum attest_reason
+verify_coordinator(struct vctx *v, const uint8_t *doc, size_t len)
+{
+	const struct att_blob	*latest;
+	char			 msg[ATT_MSG_MAX];
+	enum attest_reason	 rv;
+
+	if ((rv = att_coord_parse(doc, len, &v->coord, msg, sizeof(msg))) !=
+	    ATT_OK)
+		return fail(v, rv, "%s", msg);
+	if (v->coord.nmanifests == 0)
+		return fail(v, ATT_ERR_MANIFEST_COUNT, "the Coordinator has no "
+		    "manifest");
+	att_report_data(v->in->nonce, &v->coord, v->report_data);
+	latest = &v->coord.manifests[v->coord.nmanifests - 1];
+	if ((rv = att_manifest_parse(latest->p, latest->len, &v->man, msg,
+	    sizeof(msg))) != ATT_OK)
+		return fail(v, rv, "%s", msg);
+	if ((rv = decode_evidence(v)) != ATT_OK)
+		return rv;
+	note_report(v);
+	if ((rv = check_report(v)) != ATT_OK ||
+	    (rv = try_entries(v)) != ATT_OK)
+		return rv;
+	return check_state(v);
+}
+
+static int
+input_ok(const struct attest_trust *t, const struct attest_input *in,
+    const struct attest_result *res)
+{
+	return t != NULL && in != NULL && res != NULL && in->nonce != NULL &&
+	    t->now > 0 &&
+	    in->nonce_len == ATT_NONCE_LEN &&
+	    (in->doc != NULL || in->doc_len == 0) &&
+	    (in->manifest != NULL || in->manifest_len == 0) &&
+	    (in->vcek != NULL || in->vcek_len == 0) &&
+	    (in->crl != NULL || in->crl_len == 0) &&
+	    in->doc_len <= ATT_MAX_DOC;
+}
+
+static enum attest_reason
+run(const struct attest_trust *t, const struct attest_input *in,
+    struct attest_result *res, int envelope)
+{
+	struct vctx		 v;
+	struct att_blob		 doc = { NULL, 0 };
+	enum attest_reason	 rv;
+	int			 mark;
+
+	memset(res, 0, sizeof(*res));
+	res->snp_index = -1;
+	memset(&v, 0, sizeof(v));
+	v.trust = t;
+	v.in = in;
+	v.res = res;
+	/* Leave the caller's OpenSSL error queue as we found it. */
+	mark = ERR_set_mark();
+	if (envelope) {
+		rv = att_response_parse(in->doc, in->doc_len, &doc,
+		    res->message, sizeof(res->message));
+		if (rv == ATT_OK)
+			rv = verify_coordinator(&v, doc.p, doc.len);
+	} else
+		rv = verify_coordinator(&v, in->doc, in->doc_len);
+	free(doc.p);
+	X509_free(v.vcek);
+	att_manifest_free(&v.man);
+	att_coord_free(&v.coord);
+	if (mark)
+		ERR_pop_to_mark();
+	res->reason = rv;
+	if (rv != ATT_OK) {
+		X509_free(res->mesh_ca);
+		res->mesh_ca = NULL;
+		if (rv != ATT_NEED_FETCH)
+			res->need_vcek = res->need_crl = 0;
+	}
+	if (res->message[0] == '\0')
+		snprintf(res->message, sizeof(res->message), "%s",
+		    attest_strerror(rv));
+	return rv;
+}
+
+enum attest_reason
+attest_verify_response(const struct attest_trust *t,
+    const struct attest_input *in, struct attest_result *res)
+{
+	if (res == NULL)
+		return ATT_ERR_INPUT;
+	if (!input_ok(t, in, res)) {
+		memset(res, 0, sizeof(*res));
+		res->reason = ATT_ERR_INPUT;
+		snprintf(res->message, sizeof(res->message), "%s",
+		    attest_strerror(ATT_ERR_INPUT));
+		return ATT_ERR_INPUT;
+	}
+	return run(t, in, res, 1);
+}
+
+enum attest_reason
+attest_verify_coordinator(const struct attest_trust *t,
+    const struct attest_input *in, struct attest_result *res)
+{
+	if (res == NULL)
+		return ATT_ERR_INPUT;
+	if (!input_ok(t, in, res)) {
+		memset(res, 0, sizeof(*res));
+		res->reason = ATT_ERR_INPUT;
+		snprintf(res->message, sizeof(res->message), "%s",
+		    attest_strerror(ATT_ERR_INPUT));
+		return ATT_ERR_INPUT;
+	}
+	return run(t, in, res, 0);
+}
+
+void
+attest_result_free(struct attest_result *res)
+{
+	if (res == NULL)
+		return;
+	X509_free(res->mesh_ca);
+	res->mesh_ca = NULL;
+}
+
+/* --- KDS cache policy ----------------------------------------------- */
+
+static int
+is_hex128(const char *s)
+{
+	int	i;
+
+	for (i = 0; i < 128; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	return 1;
+}
+
+/*
+ * Contrast's cached KDS client: a VCEK URL names one immutable
+ * certificate, so it is cached forever; a CRL is re-fetched every time
+ * and the cached copy is only a fallback while it is fresh.
+ */
+enum attest_cache
+attest_kds_cache_policy(const char *url)
+{
+	const char	*p, *slash;
+
+	if (url == NULL || (p = strstr(url, "/vcek/v1/")) == NULL)
+		return ATT_CACHE_NEVER;
+	p += strlen("/vcek/v1/");
+	if ((slash = strchr(p, '/')) == NULL || slash == p)
+		return ATT_CACHE_NEVER;
+	p = slash + 1;
+	if (strcmp(p, "crl") == 0)
+		return ATT_CACHE_REFRESH;
+	if (strlen(p) > 128 && is_hex128(p) && p[128] == '?')
+		return ATT_CACHE_FOREVER;
+	return ATT_CACHE_NEVER;
+}
+
+int
+attest_crl_usable(const uint8_t *der, size_t len, time_t now)
+{
+	X509_CRL	*crl;
+	int		 ok, mark;
+
+	if (der == NULL)
+		return 0;
+	mark = ERR_set_mark();
+	if ((crl = att_crl_parse(der, len)) == NULL)
+		ok = 0;
+	else
+		ok = att_crl_fresh(crl, now);
+	X509_CRL_free(crl);
+	if (mark)
+		ERR_pop_to_mark();
+	return ok;
+}

@@ -1,0 +1,24 @@
+# Attestation verifier tests: unit tests, the end-to-end matrix on
+# generated fixtures, and the benchmark (built, not run).
+ATTEST_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/keyd/attest \
+	-I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests/attest
+ATTEST_TEST_LDADD = libkeyd.a libcommon.a $(PM_LIBS)
+ATTEST_FIXTURE = tests/attest/fixture.c tests/attest/fixture.h
+
+check_PROGRAMS += tests/attest/test_attest_units \
+	tests/attest/test_attest_verify tests/attest/bench_attest
+TESTS += tests/attest/test_attest_units tests/attest/test_attest_verify
+
+tests_attest_test_attest_units_SOURCES = tests/attest/test_attest_units.c
+tests_attest_test_attest_units_CPPFLAGS = $(ATTEST_TEST_CPPFLAGS)
+tests_attest_test_attest_units_LDADD = $(ATTEST_TEST_LDADD)
+
+tests_attest_test_attest_verify_SOURCES = \
+	tests/attest/test_attest_verify.c $(ATTEST_FIXTURE)
+tests_attest_test_attest_verify_CPPFLAGS = $(ATTEST_TEST_CPPFLAGS)
+tests_attest_test_attest_verify_LDADD = $(ATTEST_TEST_LDADD)
+
+tests_attest_bench_attest_SOURCES = tests/attest/bench_attest.c \
+	$(ATTEST_FIXTURE)
+tests_attest_bench_attest_CPPFLAGS = $(ATTEST_TEST_CPPFLAGS)
+tests_attest_bench_attest_LDADD = $(ATTEST_TEST_LDADD)
