@@ -145,6 +145,7 @@ buf_release(struct buf *b, size_t *len)
 	uint8_t	*p;
 
 	buf_reserve(b, 0);
+	b->p[b->len] = '\0';	/* strings can be released as such */
 	p = b->p;
 	if (len != NULL)
 		*len = b->len;

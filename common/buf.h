@@ -31,7 +31,8 @@ void	 buf_addf(struct buf *, const char *, ...)
 void	 buf_add_hex(struct buf *, const void *, size_t);
 /* NUL-terminate without counting the NUL in len; returns the string. */
 char	*buf_cstr(struct buf *);
-/* Hand the storage to the caller (who frees it); the buffer is reset. */
+/* Hand the storage (NUL-terminated) to the caller, who frees it; the
+ * buffer is reset. */
 uint8_t	*buf_release(struct buf *, size_t *len);
 
 #endif

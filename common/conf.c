@@ -523,7 +523,8 @@ config_warn_testonly(const struct config *c)
 		if (!(kd->flags & CF_TESTONLY))
 			continue;
 		if ((kd->kind == K_BOOL && *FIELD(c, kd, int)) ||
-		    (kd->kind == K_STR && *FIELD(c, kd, char *) != NULL))
+		    (kd->kind == K_STR && *FIELD(c, kd, char *) != NULL) ||
+		    (kd->kind == K_DURATION && c->set_line[i] != 0))
 			log_warnx("TEST-ONLY SETTING %s IS ACTIVE: this daemon "
 			    "must not be used in production", kd->name);
 	}

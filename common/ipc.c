@@ -26,6 +26,14 @@ msg_to_str(unsigned int type)
 }
 
 size_t
+ipc_data_cap(uint64_t max_body_size)
+{
+	uint64_t	cap = 3 * max_body_size + (260U << 20);
+
+	return cap > IPC_MAX_DATA_CEIL ? IPC_MAX_DATA_CEIL : (size_t)cap;
+}
+
+size_t
 msg_cap(unsigned int type, size_t data_cap)
 {
 	if (type == MSG_NONE || type >= MSG_TYPE_MAX)
@@ -93,6 +101,12 @@ msg_put_raw(struct msgw *w, const void *p, size_t n)
 {
 	if (n > 0)
 		memcpy(msgw_reserve(w, n), p, n);
+}
+
+uint8_t *
+msg_put_space(struct msgw *w, size_t n)
+{
+	return msgw_reserve(w, n);
 }
 
 void

@@ -57,7 +57,10 @@
 	X(MSG_UP_IO,		0,		"keyd->worker: bytes to send, response events") \
 	X(MSG_REQ_SEAL,		0,		"worker->keyd: client request to encrypt and send") \
 	X(MSG_NET_OPEN,		IPC_MAX_SMALL,	"keyd->worker: open a connection for keyd") \
-	X(MSG_NET_STATUS,	IPC_MAX_SMALL,	"worker->keyd: keyd's connection is up, or why not")
+	X(MSG_NET_STATUS,	IPC_MAX_SMALL,	"worker->keyd: keyd's connection is up, or why not") \
+	X(MSG_MANIFEST_LOG,	IPC_MAX_CONFIG * 16, "keyd->parent: a fetched manifest to log") \
+	X(MSG_MANIFEST_LOGGED,	IPC_MAX_SMALL,	"parent->keyd: logged, or why not") \
+	X(MSG_TEST_CLOCK,	IPC_MAX_SMALL,	"worker->keyd: test hook, advance keyd's clock")
 
 /*
  * The data path.  An upstream connection has a 32-bit id: the worker
@@ -90,7 +93,8 @@ enum up_event {
 
 enum up_retry {
 	UPR_RESET = 1,		/* connection reset: new nonce, 50 ms */
-	UPR_NO_SECRET		/* "no secret for ID": after a new secret */
+	UPR_NO_SECRET,		/* "no secret for ID": after a new secret */
+	UPR_STALE		/* pooled connection was dead: same attempt */
 };
 
 /* Routes a client request can take, as MSG_REQ_SEAL names them. */
@@ -120,6 +124,11 @@ struct msg_hdr {
 } __attribute__((__packed__));
 
 const char	*msg_to_str(unsigned int type);
+/*
+ * The worker<->keyd frame cap: a sealed body (hex makes it 2x, plus the
+ * TLS framing) or a decrypted unary answer (up to 128 MiB).
+ */
+size_t		 ipc_data_cap(uint64_t max_body_size);
 size_t		 msg_cap(unsigned int type, size_t data_cap);
 
 /* --- typed marshalling ---------------------------------------------- */
@@ -146,6 +155,8 @@ void	msg_put_bytes(struct msgw *, const void *, size_t);
 void	msg_put_str(struct msgw *, const char *);
 /* Raw bytes with no prefix, for fixed-size fields. */
 void	msg_put_raw(struct msgw *, const void *, size_t);
+/* Room for n raw bytes the caller fills in (no prefix). */
+uint8_t	*msg_put_space(struct msgw *, size_t);
 
 /*
  * Reader over one received payload.  Getters never read past the end:

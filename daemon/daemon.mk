@@ -3,7 +3,10 @@ sbin_PROGRAMS = privatemoded
 privatemoded_SOURCES = \
 	daemon/parent.c daemon/parent.h \
 	daemon/privatemoded.c daemon/privatemoded.h \
+	daemon/proxy.c daemon/proxy.h \
 	daemon/route.c daemon/route.h \
 	daemon/server.c daemon/server.h \
-	daemon/worker.c daemon/worker.h
+	daemon/upstream.c daemon/upstream.h \
+	daemon/worker.c daemon/worker.h \
+	daemon/workspace.c daemon/workspace.h
 privatemoded_LDADD = libkeyd.a libcommon.a $(PM_LIBS)

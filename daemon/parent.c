@@ -40,6 +40,7 @@
 #include "parent.h"
 #include "privdrop.h"
 #include "util.h"
+#include "workspace.h"
 
 #define RESPAWN_MIN_MS		500
 #define RESPAWN_MAX_MS		30000
@@ -528,6 +529,22 @@ send_secrets(struct pair *p)
 
 static void	drain_old_generations(void);
 
+/* keyd fetched a manifest: log it before it is trusted, then answer. */
+static void
+manifest_logged(struct chan *c, uint32_t id, const uint8_t *m, size_t len)
+{
+	struct msgw	w;
+	char		err[1024] = "";
+
+	if (manifest_log_append(P.conf->workspace, m, len, err,
+	    sizeof(err)) == -1)
+		log_warnx("logging manifest: %s", err);
+	msgw_init(&w, 64);
+	msg_put_str(&w, err);
+	chan_send(c, MSG_MANIFEST_LOGGED, id, &w);
+	msgw_free(&w);
+}
+
 static int
 child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
     void *arg)
@@ -566,6 +583,14 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		if (!is_keyd || msg_end(r) == -1)
 			return -1;
 		p->keyd.ready = 1;
+		return 0;
+	case MSG_MANIFEST_LOG:
+		if (!is_keyd)
+			return -1;
+		msg = msg_get_bytes(r, &len);
+		if (msg_end(r) == -1)
+			return -1;
+		manifest_logged(c, hdr->id, msg, len);
 		return 0;
 	case MSG_CONFIG_DONE:
 		if (is_keyd || msg_end(r) == -1)
@@ -1051,13 +1076,18 @@ parent_main(struct parent_opts *o)
 		    "authenticate with the API.");
 	if (bind_listeners(P.conf) == -1)
 		return 1;
-	if (P.privileged)
+	if (P.privileged) {
 		prepare_chroot(P.conf->chroot_dir);
+		workspace_prepare(P.conf->workspace, P.uid, P.gid);
+	}
 	if (!o->foreground)
 		daemonize();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
 	privdrop_parent(P.uid, P.gid);
+	if (access(P.conf->workspace, W_OK) == -1)
+		log_warn("workspace %s is not writable: the manifest log and "
+		    "request dumps will fail", P.conf->workspace);
 
 	if ((P.base = event_base_new()) == NULL)
 		fatalx("event_base_new");

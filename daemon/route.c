@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "buf.h"
 #include "ipc.h"
@@ -13,6 +12,8 @@
 #include "server.h"
 #include "util.h"
 #include "worker.h"
+#include "proxy.h"
+#include "reqid.h"
 
 #include <event2/event.h>
 
@@ -22,7 +23,9 @@ struct route {
 	const char	*path;
 	int		 prefix;	/* match path as a prefix */
 	const char	*methods;	/* comma-separated */
-	route_fn	 fn;
+	route_fn	 fn;		/* NULL: proxied to the API */
+	enum route_kind	 rk;
+	const char	*upath;		/* upstream path; NULL: as requested */
 };
 
 static void	h_healthz(struct request *);
@@ -31,15 +34,35 @@ static void	h_readyz(struct request *);
 static void	h_test_keyd_syscall(struct request *);
 static void	h_test_sleep(struct request *);
 static void	h_test_echo(struct request *);
+static void	h_test_keyd_clock(struct request *);
 #endif
 
+/*
+ * The official proxy's routes, plus the paths GitLab users get wrong:
+ * an endpoint configured without /v1, and the old health check's
+ * /v1/v1/models.  They are rewritten to the canonical upstream path.
+ */
 static const struct route routes[] = {
-	{ "/healthz",	0, "GET,HEAD",	h_healthz },
-	{ "/readyz",	0, "GET,HEAD",	h_readyz },
+	{ "/v1/chat/completions", 0, "POST", NULL, RK_CHAT, NULL },
+	{ "/chat/completions", 0, "POST", NULL, RK_CHAT, "/v1/chat/completions" },
+	{ "/v1/completions", 0, "POST", NULL, RK_COMPLETIONS, NULL },
+	{ "/completions", 0, "POST", NULL, RK_COMPLETIONS, "/v1/completions" },
+	{ "/v1/embeddings", 0, "POST", NULL, RK_EMBEDDINGS, NULL },
+	{ "/embeddings", 0, "POST", NULL, RK_EMBEDDINGS, "/v1/embeddings" },
+	{ "/v1/audio/transcriptions", 0, "POST", NULL, RK_TRANSCRIPTIONS, NULL },
+	{ "/v1/messages", 0, "POST", NULL, RK_MESSAGES, NULL },
+	{ "/unstructured/", 1, "POST", NULL, RK_UNSTRUCTURED, NULL },
+	{ "/v1/models", 0, "GET", NULL, RK_MODELS, NULL },
+	{ "/v1/v1/models", 0, "GET", NULL, RK_MODELS, "/v1/models" },
+	{ "/models", 0, "GET", NULL, RK_MODELS, "/v1/models" },
+	{ "/healthz",	0, "GET,HEAD",	h_healthz, 0, NULL },
+	{ "/readyz",	0, "GET,HEAD",	h_readyz, 0, NULL },
 #ifdef TEST_HOOKS
-	{ "/__test/keyd-forbidden-syscall", 0, "POST", h_test_keyd_syscall },
-	{ "/__test/sleep", 0, "GET", h_test_sleep },
-	{ "/__test/echo", 0, "POST", h_test_echo },
+	{ "/__test/keyd-forbidden-syscall", 0, "POST", h_test_keyd_syscall, 0,
+	    NULL },
+	{ "/__test/sleep", 0, "GET", h_test_sleep, 0, NULL },
+	{ "/__test/echo", 0, "POST", h_test_echo, 0, NULL },
+	{ "/__test/keyd-clock", 0, "POST", h_test_keyd_clock, 0, NULL },
 #endif
 };
 
@@ -57,13 +80,13 @@ route_find(const char *path)
 	return NULL;
 }
 
-/* Client's X-Request-ID if it is sane, else a fresh one. */
+/* Client's X-Request-ID if it is sane, else a fresh proxy_<uuidv7>. */
 static void
 assign_request_id(struct request *r)
 {
 	const char	*v = req_header(r, "X-Request-ID");
-	uint8_t		 rnd[16];
-	size_t		 i, n;
+	char		 id[REQID_LEN + 1];
+	size_t		 n;
 
 	if (v != NULL && (n = strlen(v)) > 0 && n < sizeof(r->id) &&
 	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -71,11 +94,8 @@ assign_request_id(struct request *r)
 		strlcpy(r->id, v, sizeof(r->id));
 		return;
 	}
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-		fatal("getrandom");
-	strlcpy(r->id, "req_", sizeof(r->id));
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(r->id + 4 + 2 * i, 3, "%02x", rnd[i]);
+	reqid_new(id);
+	strlcpy(r->id, id, sizeof(r->id));
 }
 
 int
@@ -89,12 +109,15 @@ route_head(struct request *r)
 		    "no route for %s", r->path);
 		return -1;
 	}
+	r->anthropic = rt->rk == RK_MESSAGES;
 	if (!http_token_in(rt->methods, r->head.method)) {
 		req_error(r, 405, "invalid_request_error",
 		    "method_not_allowed", "method %s not allowed on %s "
 		    "(allowed: %s)", r->head.method, r->path, rt->methods);
 		return -1;
 	}
+	if (rt->fn == NULL)
+		return proxy_head(r, rt->rk);
 	return 0;
 }
 
@@ -102,8 +125,18 @@ void
 route_request(struct request *r)
 {
 	const struct route	*rt = route_find(r->path);
+	char			*upath;
 
-	rt->fn(r);
+	if (rt->fn != NULL) {
+		rt->fn(r);
+		return;
+	}
+	if (rt->upath != NULL && r->query != NULL)
+		xasprintf(&upath, "%s?%s", rt->upath, r->query);
+	else
+		upath = xstrdup(rt->upath != NULL ? rt->upath : r->head.target);
+	proxy_request(r, rt->rk, upath);
+	free(upath);
 }
 
 static void
@@ -243,5 +276,22 @@ h_test_sleep(struct request *r)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(ctx->ev, &tv);
+}
+
+/* Advance keyd's clock by ?s=N seconds (secret expiry tests). */
+static void
+h_test_keyd_clock(struct request *r)
+{
+	static const char	body[] = "{\"sent\":true}";
+	struct msgw		m;
+	long long		secs = 0;
+
+	if (r->query != NULL && strncmp(r->query, "s=", 2) == 0)
+		secs = strtoll(r->query + 2, NULL, 10);
+	msgw_init(&m, 16);
+	msg_put_i64(&m, secs);
+	keyd_send(MSG_TEST_CLOCK, &m);
+	msgw_free(&m);
+	req_respond(r, 202, "application/json", NULL, body, sizeof(body) - 1);
 }
 #endif

@@ -369,7 +369,11 @@ write_head(struct request *r, int status, const char *ctype,
 	if (ctype != NULL)
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
 	if (r->id[0] != '\0')
-		evbuffer_add_printf(out, "x-request-id: %s\r\n", r->id);
+		evbuffer_add_printf(out, "x-request-id: %s\r\n%s%s%s", r->id,
+		    r->anthropic ? "request-id: " : "",
+		    r->anthropic ? r->id : "", r->anthropic ? "\r\n" : "");
+	if (r->conn_close)
+		c->keepalive = 0;
 	if (extra != NULL)
 		evbuffer_add(out, extra, strlen(extra));
 	if (clen >= 0)
@@ -488,12 +492,17 @@ req_error(struct request *r, int status, const char *type, const char *code,
 	buf_init(&b, 256);
 	if (r->wants_sse)
 		buf_adds(&b, "event: error\ndata: ");
-	buf_addf(&b, "{\"error\":{\"message\":%s,\"type\":\"%s\","
-	    "\"param\":null,\"code\":", esc, type);
-	if (code != NULL)
-		buf_addf(&b, "\"%s\"}}", code);
-	else
-		buf_adds(&b, "null}}");
+	if (r->anthropic)
+		buf_addf(&b, "{\"type\":\"error\",\"error\":{\"type\":\"%s\","
+		    "\"message\":%s}}", anthropic_error_type(status), esc);
+	else {
+		buf_addf(&b, "{\"error\":{\"message\":%s,\"type\":\"%s\","
+		    "\"param\":null,\"code\":", esc, type);
+		if (code != NULL)
+			buf_addf(&b, "\"%s\"}}", code);
+		else
+			buf_adds(&b, "null}}");
+	}
 	if (r->wants_sse)
 		buf_adds(&b, "\n\n");
 	if (status >= 400 && r->started) {
@@ -512,6 +521,21 @@ req_error(struct request *r, int status, const char *type, const char *code,
 	buf_free(&b);
 	free(esc);
 	free(msg);
+}
+
+const char *
+anthropic_error_type(int status)
+{
+	switch (status) {
+	case 400: return "invalid_request_error";
+	case 401: return "authentication_error";
+	case 403: return "permission_error";
+	case 404: return "not_found_error";
+	case 413: return "request_too_large";
+	case 429: return "rate_limit_error";
+	case 529: return "overloaded_error";
+	default: return "api_error";
+	}
 }
 
 /* --- reading ------------------------------------------------------ */

@@ -46,6 +46,8 @@ struct request {
 	uint64_t		 start_ms;
 	int			 head_only;	/* HEAD request */
 	int			 wants_sse;	/* Accept: text/event-stream */
+	int			 anthropic;	/* errors in Anthropic's shape */
+	int			 conn_close;	/* close after this response */
 	/* response state */
 	int			 status;
 	int			 started;	/* status line written */
@@ -85,5 +87,7 @@ void	req_error(struct request *, int status, const char *type,
 	    const char *code, const char *fmt, ...)
 	    __attribute__((__format__(printf, 5, 6)));
 const char *req_header(const struct request *, const char *);
+/* Anthropic's error type for an HTTP status ("api_error", ...). */
+const char *anthropic_error_type(int status);
 
 #endif

@@ -47,11 +47,12 @@ struct upconn {
 	int			 closing;	/* close once output drains */
 	int			 paused;
 	int			 keyd_owned;	/* MSG_NET_OPEN */
+	int			 dead;		/* socket gone, keyd's verdict due */
 	uint64_t		 idle_since;
 };
 
 static TAILQ_HEAD(, upconn)	conns = TAILQ_HEAD_INITIALIZER(conns);
-static TAILQ_HEAD(, upconn)	idle = TAILQ_HEAD_INITIALIZER(idle);
+static TAILQ_HEAD(upidle, upconn) idle = TAILQ_HEAD_INITIALIZER(idle);
 static int			nidle;
 static uint32_t			next_id;
 static struct evdns_base	*dns;
@@ -132,27 +133,37 @@ upconn_free(struct upconn *u)
 void
 upconn_close(struct upconn *u)
 {
-	send_small(MSG_UP_CLOSE, u->id, NULL);
+	/* A dead one was forgotten by keyd when it answered the EOF. */
+	if (!u->dead)
+		send_small(MSG_UP_CLOSE, u->id, NULL);
 	upconn_free(u);
 }
 
-/* The socket is gone: tell keyd, then the user. */
+/*
+ * The socket is gone (EOF, error, timeout).  An idle pooled connection
+ * just goes.  Otherwise keyd decides what it means (a complete
+ * close-delimited body, a retry, a 502/504) and answers with a last
+ * MSG_UP_IO; until then the connection object stays, without a socket.
+ */
 static void
 upconn_fail(struct upconn *u, int timeout, const char *why)
 {
-	struct upuser	user = u->user;
-	int		has_user = u->has_user;
-	uint32_t	id = u->id;
-
+	if (u->state == UC_IDLE) {
+		upconn_close(u);
+		return;
+	}
 	if (u->keyd_owned) {
-		/* keyd's own connection: it learns everything via EOF. */
-		send_small(MSG_UP_EOF, id, why);
+		send_small(MSG_UP_EOF, u->id, why);
 		upconn_free(u);
 		return;
 	}
-	upconn_close(u);
-	if (has_user)
-		user.on_fail(NULL, timeout, why, user.arg);
+	if (u->dead)
+		return;
+	u->dead = 1;
+	evtimer_del(u->timer);
+	bufferevent_free(u->bev);
+	u->bev = NULL;
+	send_small(MSG_UP_EOF, u->id, timeout ? "upstream timeout" : why);
 }
 
 static void
@@ -191,7 +202,7 @@ on_read(struct bufferevent *bev, void *arg)
 		msgw_init(&m, n + 16);
 		msg_put_u32(&m, u->id);
 		msg_put_u32(&m, (uint32_t)n);
-		evbuffer_remove(in, buf_reserve_msgw(&m, n), n);
+		evbuffer_remove(in, msg_put_space(&m, n), n);
 		keyd_send(MSG_UP_DATA, &m);
 		msgw_free(&m);
 	}
@@ -314,7 +325,7 @@ upconn_release(struct upconn *u, int reusable)
 	memset(&u->user, 0, sizeof(u->user));
 	if (u->paused)
 		upconn_pause(u, 0);
-	if (!reusable || !u->ready || nidle >= POOL_MAX ||
+	if (!reusable || !u->ready || nidle >= POOL_MAX || u->dead ||
 	    u->state != UC_OPEN) {
 		upconn_close(u);
 		return;
@@ -343,6 +354,8 @@ upconn_headed(struct upconn *u)
 void
 upconn_pause(struct upconn *u, int pause)
 {
+	if (u->bev == NULL)
+		return;
 	u->paused = pause;
 	if (pause) {
 		bufferevent_disable(u->bev, EV_READ);
@@ -395,7 +408,7 @@ up_io(struct msgr *r)
 		return -1;
 	if ((u = find(id)) == NULL)
 		return 0;	/* closed meanwhile: drop */
-	if (n > 0)
+	if (n > 0 && u->bev != NULL)
 		bufferevent_write(u->bev, out, n);
 	if ((flags & UPF_READY) && !u->ready) {
 		u->ready = 1;
@@ -413,7 +426,7 @@ up_io(struct msgr *r)
 	}
 	if (u->has_user)
 		u->user.on_events(u, flags, r, u->user.arg);
-	else if (flags & UPF_CLOSE)
+	else if ((flags & UPF_CLOSE) || u->dead)
 		upconn_close(u);
 	return 0;
 }

@@ -18,9 +18,6 @@ struct upuser {
 	/* One MSG_UP_IO's events; the reader is positioned at the count. */
 	void	(*on_events)(struct upconn *, uint8_t flags, struct msgr *,
 		    void *);
-	/* The socket failed or closed (err: reason), or a timeout fired. */
-	void	(*on_fail)(struct upconn *, int timeout, const char *err,
-		    void *);
 	void	 *arg;
 };
 

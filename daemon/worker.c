@@ -19,6 +19,7 @@
 #include "privdrop.h"
 #include "route.h"
 #include "server.h"
+#include "upstream.h"
 #include "util.h"
 #include "worker.h"
 
@@ -94,6 +95,13 @@ keyd_call(unsigned int type, const struct msgw *m, keyd_cb cb, void *arg,
 }
 
 void
+keyd_send(unsigned int type, const struct msgw *m)
+{
+	if (w.keyd != NULL)
+		chan_send(w.keyd, type, 0, m);
+}
+
+void
 keyd_cancel(uint32_t id)
 {
 	struct pending	*p;
@@ -120,6 +128,9 @@ keyd_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 	keyd_cb		 cb;
 	void		*cbarg;
 
+	/* The data path is not request/answer: keyd speaks when it must. */
+	if (hdr->type == MSG_UP_IO || hdr->type == MSG_NET_OPEN)
+		return upstream_keyd_msg(hdr->type, r);
 	/* Answers mostly arrive in order: the head is the usual match. */
 	TAILQ_FOREACH(p, &w.pending, entry)
 		if (p->id == hdr->id)
@@ -164,6 +175,7 @@ worker_exit(int status)
 {
 	if (w.srv != NULL)
 		server_close_all(w.srv);
+	upstream_close_all();
 	if (w.parent != NULL)
 		chan_flush_sync(w.parent, 1000);
 	exit(status);
@@ -219,6 +231,7 @@ worker_configure(struct msgr *r)
 	if (msg_end(r) == -1 || nfds > nitems(w.fds))
 		fatalx("parent: malformed MSG_CONFIG");
 	w.env.conf = w.conf;
+	chan_set_data_cap(w.keyd, ipc_data_cap(w.conf->max_body_size));
 	log_setlevel(w.conf->log_level);
 	log_setformat(w.conf->log_format);
 	for (i = 0; i < (int)nfds; i++)
@@ -233,6 +246,7 @@ worker_configure(struct msgr *r)
 	pd.nofile = 2 * w.conf->max_connections + 128;
 	pd.fsize = -1;	/* stderr may be a file */
 	pd.nproc = 0;
+	upstream_init();	/* reads resolv.conf: before the chroot */
 	privdrop(&pd);
 
 	w.srv = server_new(w.env.base, w.conf, w.fds, w.nfds, route_head,

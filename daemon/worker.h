@@ -29,6 +29,8 @@ extern struct worker_env	*wenv;
 /* Send a request to keyd; returns the request id. */
 uint32_t	keyd_call(unsigned int type, const struct msgw *, keyd_cb,
 		    void *arg, int timeout_ms);
+/* A message to keyd that expects no answer. */
+void		keyd_send(unsigned int type, const struct msgw *);
 /* Forget a pending call (its requester went away); the answer is dropped. */
 void		keyd_cancel(uint32_t id);
 int		keyd_alive(void);

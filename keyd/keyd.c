@@ -18,10 +18,13 @@
 #include "chan.h"
 #include "conf.h"
 #include "ipc.h"
+#include "kd.h"
 #include "keyd.h"
 #include "log.h"
 #include "privdrop.h"
 #include "sandbox.h"
+#include "seal.h"
+#include "tunnel.h"
 #include "util.h"
 
 /* keyd's life: configured by the parent, sandboxed, then given secrets. */
@@ -41,8 +44,19 @@ static int	k_config(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_secrets(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_shutdown(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_status(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_manifest_logged(struct chan *, const struct msg_hdr *,
+		    struct msgr *);
+static int	k_up_open(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_up_data(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_up_eof(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_up_close(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_req_seal(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_net_status(struct chan *, const struct msg_hdr *,
+		    struct msgr *);
 #ifdef TEST_HOOKS
 static int	k_test_syscall(struct chan *, const struct msg_hdr *,
+		    struct msgr *);
+static int	k_test_clock(struct chan *, const struct msg_hdr *,
 		    struct msgr *);
 #endif
 
@@ -60,14 +74,23 @@ static const struct keyd_req {
 	{ MSG_CONFIG,		FROM_PARENT,	KS_INIT,	k_config },
 	{ MSG_SECRETS,		FROM_PARENT,	KS_SANDBOXED,	k_secrets },
 	{ MSG_SHUTDOWN,		FROM_PARENT,	KS_ANY,		k_shutdown },
+	{ MSG_MANIFEST_LOGGED,	FROM_PARENT,	KS_READY,	k_manifest_logged },
 	{ MSG_STATUS_REQ,	FROM_WORKER,	KS_SANDBOXED | KS_READY, k_status },
+	{ MSG_UP_OPEN,		FROM_WORKER,	KS_READY,	k_up_open },
+	{ MSG_UP_DATA,		FROM_WORKER,	KS_READY,	k_up_data },
+	{ MSG_UP_EOF,		FROM_WORKER,	KS_READY,	k_up_eof },
+	{ MSG_UP_CLOSE,		FROM_WORKER,	KS_READY,	k_up_close },
+	{ MSG_REQ_SEAL,		FROM_WORKER,	KS_READY,	k_req_seal },
+	{ MSG_NET_STATUS,	FROM_WORKER,	KS_READY,	k_net_status },
 #ifdef TEST_HOOKS
 	{ MSG_TEST_SYSCALL,	FROM_WORKER,	KS_SANDBOXED | KS_READY,
 	    k_test_syscall },
+	{ MSG_TEST_CLOCK,	FROM_WORKER,	KS_READY,	k_test_clock },
 #endif
 };
 
 static struct {
+	struct keyd_env		 env;
 	struct event_base	*base;
 	struct config		*conf;
 	struct chan		*parent;
@@ -78,6 +101,8 @@ static struct {
 	char			*salt;		/* sodium_malloc'd, or NULL */
 	size_t			 salt_len;
 } k;
+
+struct keyd_env	*kenv = &k.env;
 
 /* --- logging through the parent ----------------------------------- */
 
@@ -138,9 +163,9 @@ keyd_closed(struct chan *c, const char *why, void *arg)
 
 	/* Either peer gone means this keyd has nobody left to serve. */
 	if (from == FROM_PARENT)
-		k.parent = NULL;
+		k.parent = k.env.parent = NULL;
 	else
-		k.worker = NULL;
+		k.worker = k.env.worker = NULL;
 	if (from == FROM_WORKER && strcmp(why, "closed by peer") == 0) {
 		log_debug("worker gone, exiting");
 		keyd_fatal_hook();
@@ -164,6 +189,7 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	struct privdrop	 pd;
 	struct msgw	 m;
 	uint8_t		 probe[16];
+	char		*port, err[256];
 	int		 privileged;
 	uint32_t	 uid, gid;
 
@@ -177,6 +203,7 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	if (msg_end(r) == -1)
 		return -1;
 	log_setlevel(k.conf->log_level);
+	chan_set_data_cap(k.worker, ipc_data_cap(k.conf->max_body_size));
 
 	if (sodium_init() < 0)
 		fatalx("sodium_init");
@@ -185,6 +212,19 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	if (RAND_bytes(probe, sizeof(probe)) != 1)
 		fatalx("RAND_bytes");
 	randombytes_buf(probe, sizeof(probe));
+
+	/* Every file keyd will ever need is read now, before the drop. */
+	k.env.conf = k.conf;
+	if (split_hostport(k.conf->api_endpoint, &k.env.api_host, &port,
+	    "443") == -1)
+		fatalx("bad api_endpoint");
+	k.env.api_port = (uint16_t)atoi(port);
+	free(port);
+	if (tun_ctx_init(k.conf->ca_file, k.conf->insecure_api_connection,
+	    err, sizeof(err)) == -1)
+		fatalx("TLS client setup: %s", err);
+	seal_init();
+	secret_init();
 
 	memset(&pd, 0, sizeof(pd));
 	pd.chroot = privileged ? k.conf->chroot_dir : NULL;
@@ -241,10 +281,16 @@ k_secrets(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	salt = msg_get_bytes(r, &saltlen);
 	if (msg_end(r) == -1)
 		return -1;
-	if (has_key)
+	if (has_key) {
 		k.api_key = secret_copy(key, keylen, &k.api_key_len);
-	if (has_salt)
+		k.env.api_key = k.api_key;
+		k.env.api_key_len = k.api_key_len;
+	}
+	if (has_salt) {
 		k.salt = secret_copy(salt, saltlen, &k.salt_len);
+		k.env.salt = k.salt;
+		k.env.salt_len = k.salt_len;
+	}
 	/* The frame lives on in the channel buffer until drained: scrub it. */
 	sodium_memzero((void *)(uintptr_t)key, keylen);
 	sodium_memzero((void *)(uintptr_t)salt, saltlen);
@@ -253,6 +299,9 @@ k_secrets(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	msgw_init(&m, 16);
 	chan_send(k.parent, MSG_SECRETS_DONE, 0, &m);
 	msgw_free(&m);
+	/* With a configured key, attest right away (not on first use). */
+	if (has_key)
+		(void)secret_current();
 	return 0;
 }
 
@@ -271,20 +320,158 @@ static int
 k_status(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 {
 	struct msgw	 m;
-	const char	*detail;
+	char		*detail;
+	int		 ready = 0;
 
 	if (msg_end(r) == -1)
 		return -1;
 	if (k.state != KS_READY)
-		detail = "{\"ready\":false,\"reason\":\"keyd starting\"}";
+		detail = xstrdup("{\"ready\":false,\"reason\":\"keyd "
+		    "starting\"}");
 	else
-		detail = "{\"ready\":false,\"reason\":\"no inference secret "
-		    "(attestation not performed)\"}";
-	msgw_init(&m, 128);
-	msg_put_u8(&m, 0);
+		detail = secret_status_json(&ready);
+	msgw_init(&m, 256);
+	msg_put_u8(&m, (uint8_t)ready);
 	msg_put_str(&m, detail);
 	chan_send(c, MSG_STATUS_ANS, hdr->id, &m);
 	msgw_free(&m);
+	free(detail);
+	return 0;
+}
+
+static int
+k_manifest_logged(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	char	*err = msg_get_str(r);
+
+	if (msg_end(r) == -1 || err == NULL) {
+		free(err);
+		return -1;
+	}
+	secret_manifest_logged(hdr->id, err);
+	free(err);
+	return 0;
+}
+
+/* --- the data path ------------------------------------------------------ */
+
+static int
+k_up_open(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	struct ktun	*kt;
+	struct upio	 io;
+	uint32_t	 id;
+	char		*host, err[256];
+
+	id = msg_get_u32(r);
+	host = msg_get_str(r);
+	if (msg_end(r) == -1 || host == NULL || (id & UP_KEYD_ID) ||
+	    ktun_find(id) != NULL) {
+		free(host);
+		return -1;
+	}
+	/* The worker may only open connections to the API endpoint. */
+	if (strcmp(host, k.env.api_host) != 0) {
+		log_warnx("worker asked for a connection to %s", host);
+		free(host);
+		return -1;
+	}
+	free(host);
+	kt = ktun_new(id, KT_RELAY, k.env.api_host, 1, 1);
+	upio_init(&io);
+	if (tun_start(kt->t, err, sizeof(err)) == -1)
+		io.flags |= UPF_CLOSE;
+	ktun_flush(kt, &io);
+	upio_free(&io);
+	return 0;
+}
+
+static int
+k_up_data(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	struct ktun	*kt;
+	const uint8_t	*p;
+	size_t		 n;
+	uint32_t	 id;
+
+	id = msg_get_u32(r);
+	p = msg_get_bytes(r, &n);
+	if (msg_end(r) == -1)
+		return -1;
+	if ((kt = ktun_find(id)) == NULL)
+		return 0;	/* closed by us meanwhile */
+	if (kt->kind == KT_RELAY)
+		relay_input(kt, p, n);
+	else
+		fetch_input(kt, p, n);
+	return 0;
+}
+
+static int
+k_up_eof(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	struct ktun	*kt;
+	uint32_t	 id;
+	char		*why;
+
+	id = msg_get_u32(r);
+	why = msg_get_str(r);
+	if (msg_end(r) == -1 || why == NULL) {
+		free(why);
+		return -1;
+	}
+	if ((kt = ktun_find(id)) != NULL) {
+		if (kt->kind == KT_RELAY) {
+			relay_eof(kt, why);
+			/* The worker forgets the socket: so do we. */
+			relay_close(kt);
+			ktun_free(kt);
+		} else
+			fetch_eof(kt, why);
+	}
+	free(why);
+	return 0;
+}
+
+static int
+k_up_close(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	struct ktun	*kt;
+	uint32_t	 id;
+
+	id = msg_get_u32(r);
+	if (msg_end(r) == -1)
+		return -1;
+	if ((kt = ktun_find(id)) != NULL && kt->kind == KT_RELAY) {
+		relay_close(kt);
+		ktun_free(kt);
+	} else if (kt != NULL)
+		fetch_eof(kt, "connection closed by the worker");
+	return 0;
+}
+
+static int
+k_req_seal(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	return relay_seal(r);
+}
+
+static int
+k_net_status(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	struct ktun	*kt;
+	uint32_t	 id;
+	char		*err;
+
+	id = msg_get_u32(r);
+	err = msg_get_str(r);
+	if (msg_end(r) == -1 || err == NULL) {
+		free(err);
+		return -1;
+	}
+	if ((kt = ktun_find(id)) != NULL && kt->kind == KT_FETCH)
+		fetch_net_status(kt, err);
+	free(err);
 	return 0;
 }
 
@@ -302,6 +489,18 @@ k_test_syscall(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	log_warnx("test hook: socket(2) returned %d: no sandbox", fd);
 	if (fd != -1)
 		close(fd);
+	return 0;
+}
+
+static int
+k_test_clock(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	int64_t	seconds;
+
+	seconds = msg_get_i64(r);
+	if (msg_end(r) == -1)
+		return -1;
+	secret_advance_clock(seconds);
 	return 0;
 }
 #endif
@@ -327,6 +526,9 @@ keyd_main(int instance)
 	    keyd_dispatch, keyd_closed, (void *)(intptr_t)FROM_PARENT);
 	k.worker = chan_new(k.base, IPC_FD_PEER, "worker", 0, keyd_dispatch,
 	    keyd_closed, (void *)(intptr_t)FROM_WORKER);
+	k.env.base = k.base;
+	k.env.parent = k.parent;
+	k.env.worker = k.worker;
 	/* Nothing from the worker is read before the sandbox is up. */
 	chan_pause(k.worker, 1);
 	log_setsink(keyd_log_sink, NULL);

@@ -143,7 +143,7 @@ tun_new(uint32_t id, const char *host, int tls, int verify)
 	is_ip = inet_pton(AF_INET, host, &a4) == 1 ||
 	    inet_pton(AF_INET6, host, &a6) == 1;
 	if (is_ip)
-		SSL_set1_ip_asc(t->ssl, host);
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host);
 	else {
 		SSL_set_tlsext_host_name(t->ssl, host);
 		SSL_set1_host(t->ssl, host);

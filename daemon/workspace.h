@@ -1,0 +1,21 @@
+/*
+ * The parent's writes into the workspace: the manifest log
+ * (<workspace>/manifests, protocol.md 7).  Only the parent touches the
+ * filesystem after start-up; keyd and the workers ask it over IPC.
+ */
+#ifndef PM_WORKSPACE_H
+#define PM_WORKSPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Create the workspace (as root, owned by uid/gid) if it is missing. */
+void	workspace_prepare(const char *dir, uid_t uid, gid_t gid);
+/*
+ * Append a manifest: <dir>/manifests/<n>.json and a line in log.txt.
+ * Returns 0, or -1 with a message in err.
+ */
+int	manifest_log_append(const char *workspace, const uint8_t *, size_t,
+	    char *err, size_t errlen);
+
+#endif

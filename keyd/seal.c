@@ -1,0 +1,671 @@
+#include "config.h"
+
+#include <sys/utsname.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "buf.h"
+#include "cerr.h"
+#include "conf.h"
+#include "fieldcipher.h"
+#include "json.h"
+#include "jsonmut.h"
+#include "kd.h"
+#include "log.h"
+#include "multipart.h"
+#include "ocsp.h"
+#include "reqid.h"
+#include "seal.h"
+#include "shardkey.h"
+#include "sx.h"
+#include "util.h"
+
+/* Plain sets of protocol.md 4.0: members sent (and answered) in clear. */
+static const char *const chat_req_plain[] = { "model", "stream_options",
+    "max_tokens", "max_completion_tokens", "n", "stream" };
+static const char *const emb_req_plain[] = { "model" };
+static const char *const msg_req_plain[] = { "model", "stream" };
+static const char *const tr_req_plain[] = { "model", "stream",
+    "stream_include_usage", "stream_continuous_usage_stats" };
+static const char *const chat_resp_plain[] = { "id", "usage" };
+static const char *const tr_resp_plain[] = { "duration", "usage" };
+static const char *const msg_resp_plain[] = { "id", "type", "usage" };
+
+static struct jm_skip	skip_chat_req, skip_emb_req, skip_msg_req;
+static struct jm_skip	skip_chat_resp, skip_tr_resp, skip_msg_resp;
+static struct jm_skip	skip_none;
+static struct utsname	uts;
+
+static void
+skip_fill(struct jm_skip *s, const char *const *v, size_t n)
+{
+	size_t	i;
+
+	jm_skip_init(s);
+	for (i = 0; i < n; i++)
+		jm_skip_add(s, v[i]);
+}
+
+void
+seal_init(void)
+{
+	skip_fill(&skip_chat_req, chat_req_plain, nitems(chat_req_plain));
+	skip_fill(&skip_emb_req, emb_req_plain, nitems(emb_req_plain));
+	skip_fill(&skip_msg_req, msg_req_plain, nitems(msg_req_plain));
+	skip_fill(&skip_chat_resp, chat_resp_plain, nitems(chat_resp_plain));
+	skip_fill(&skip_tr_resp, tr_resp_plain, nitems(tr_resp_plain));
+	skip_fill(&skip_msg_resp, msg_resp_plain, nitems(msg_resp_plain));
+	jm_skip_init(&skip_none);
+	uname(&uts);
+}
+
+const struct jm_skip *
+seal_response_plain(enum route_kind rk)
+{
+	switch (rk) {
+	case RK_CHAT:
+	case RK_COMPLETIONS:
+	case RK_EMBEDDINGS:
+		return &skip_chat_resp;
+	case RK_TRANSCRIPTIONS:
+		return &skip_tr_resp;
+	case RK_MESSAGES:
+		return &skip_msg_resp;
+	case RK_UNSTRUCTURED:
+		return &skip_none;
+	default:
+		return NULL;
+	}
+}
+
+static const struct jm_skip *
+request_plain(enum route_kind rk)
+{
+	switch (rk) {
+	case RK_CHAT:
+	case RK_COMPLETIONS:
+		return &skip_chat_req;
+	case RK_EMBEDDINGS:
+		return &skip_emb_req;
+	case RK_MESSAGES:
+		return &skip_msg_req;
+	default:
+		return NULL;
+	}
+}
+
+const char *
+seal_goarch(void)
+{
+	/* Go's GOARCH names, which the server side expects. */
+	if (strcmp(uts.machine, "x86_64") == 0)
+		return "amd64";
+	if (strcmp(uts.machine, "aarch64") == 0)
+		return "arm64";
+	if (strncmp(uts.machine, "i", 1) == 0 && strstr(uts.machine, "86"))
+		return "386";
+	if (strncmp(uts.machine, "arm", 3) == 0)
+		return "arm";
+	return uts.machine;
+}
+
+static void
+set_err(struct seal_err *e, int status, const char *type, const char *code,
+    const char *fmt, ...) __attribute__((__format__(printf, 5, 6)));
+
+static void
+set_err(struct seal_err *e, int status, const char *type, const char *code,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	e->status = status;
+	strlcpy(e->type, type, sizeof(e->type));
+	strlcpy(e->code, code, sizeof(e->code));
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* --- the JSON body of chat-like routes ----------------------------------- */
+
+/* What the mutators need from the top-level object, read once. */
+struct body_info {
+	struct json_span model;		/* raw value, len 0 if absent */
+	int		 model_exact;	/* found as "model", not another case */
+	struct json_span salt;		/* raw cache_salt value */
+	enum json_kind	 salt_kind;
+	struct json_span content[5];	/* system tools messages prompt suffix */
+	enum json_kind	 content_kind[5];
+};
+
+static const char *const content_names[5] = {
+	"system", "tools", "messages", "prompt", "suffix"
+};
+
+static int
+read_body_info(const uint8_t *b, size_t n, struct body_info *bi)
+{
+	struct json_iter	it;
+	struct json_member	m;
+	struct json_span	all = { 0, n };
+	int			i, rv;
+
+	memset(bi, 0, sizeof(*bi));
+	if (json_iter_init(&it, b, all) == -1)
+		return -1;
+	while ((rv = json_iter_next(&it, &m)) == 1) {
+		if (strcmp(m.name, "model") == 0) {
+			bi->model = m.value;
+			bi->model_exact = 1;
+		} else if (!bi->model_exact && strcasecmp(m.name, "model") == 0)
+			bi->model = m.value;	/* Go's case-insensitive decode */
+		else if (strcmp(m.name, "cache_salt") == 0) {
+			bi->salt = m.value;
+			bi->salt_kind = m.type;
+		}
+		for (i = 0; i < 5; i++)
+			if (strcmp(m.name, content_names[i]) == 0) {
+				bi->content[i] = m.value;
+				bi->content_kind[i] = m.type;
+			}
+	}
+	json_iter_free(&it);
+	return rv;
+}
+
+/* gjson's String() of a raw value: strings unescaped, null empty. */
+static void
+gjson_string(const uint8_t *b, struct json_span sp, enum json_kind k,
+    struct buf *out)
+{
+	if (sp.len == 0 || k == JSON_NULL)
+		return;
+	if (k == JSON_STRING)
+		json_unescape(b + sp.off, sp.len, out);
+	else
+		buf_add(out, b + sp.off, sp.len);
+}
+
+/*
+ * The shard key (protocol.md 4.1 step 1) and the cache salt (step 2):
+ * the client's cache_salt wins; else the configured or shared salt; else
+ * a fresh random one per attempt, which yields no shard key.
+ */
+static int
+salt_and_shard(const uint8_t *b, size_t n, const struct body_info *bi,
+    struct buf *body_out, struct buf *shard, struct seal_err *e)
+{
+	struct buf	salt, content;
+	struct cerr	ce;
+	char		rnd[CACHE_SALT_LEN + 1], *esc;
+	size_t		i, close_at;
+	int		client_salt, rv = 0;
+
+	buf_init(&salt, 64);
+	buf_init(&content, n);
+	gjson_string(b, bi->salt, bi->salt_kind, &salt);
+	client_salt = salt.len > 0;
+	if (!client_salt && kenv->salt != NULL)
+		buf_add(&salt, kenv->salt, kenv->salt_len);
+	if (salt.len > 0) {
+		for (i = 0; i < 5; i++)
+			gjson_string(b, bi->content[i], bi->content_kind[i],
+			    &content);
+		if (shard_key(salt.p, salt.len, content.p, content.len, shard,
+		    &ce) == -1) {
+			set_err(e, 400, "invalid_request_error",
+			    "context_too_large", "generating shard key: %s",
+			    ce.msg);
+			rv = -1;
+			goto done;
+		}
+	}
+	if (client_salt) {
+		if (salt.len < 32) {
+			set_err(e, 400, "invalid_request_error",
+			    "invalid_cache_salt", "cache_salt must be at least "
+			    "32 characters long");
+			rv = -1;
+			goto done;
+		}
+		buf_add(body_out, b, n);
+		goto done;
+	}
+	if (salt.len == 0) {
+		cache_salt_random(rnd);
+		buf_adds(&salt, rnd);
+	}
+	esc = json_escape_range((const char *)salt.p, salt.len);
+	if (bi->salt.len > 0) {
+		/* "" or null: replaced in place, like sjson does. */
+		buf_add(body_out, b, bi->salt.off);
+		buf_adds(body_out, esc);
+		buf_add(body_out, b + bi->salt.off + bi->salt.len,
+		    n - bi->salt.off - bi->salt.len);
+	} else {
+		/* Appended as the last member; trailing whitespace dropped. */
+		close_at = n;
+		while (close_at > 0 && b[close_at - 1] != '}')
+			close_at--;
+		close_at--;
+		buf_add(body_out, b, close_at);
+		for (i = close_at; i > 0 && isspace(b[i - 1]); i--)
+			;
+		if (b[i - 1] != '{')
+			buf_addc(body_out, ',');
+		buf_adds(body_out, "\"cache_salt\":");
+		buf_adds(body_out, esc);
+		buf_addc(body_out, '}');
+	}
+	sodium_memzero(rnd, sizeof(rnd));
+	free(esc);
+ done:
+	buf_free(&salt);
+	buf_free(&content);
+	return rv;
+}
+
+static int
+target_model(const uint8_t *b, const struct body_info *bi, struct buf *model,
+    struct seal_err *e)
+{
+	if (bi->model.len == 0 ||
+	    json_kind_at(b, bi->model.off + bi->model.len, bi->model.off) !=
+	    JSON_STRING) {
+		if (bi->model.len > 0 && json_kind_at(b, bi->model.off +
+		    bi->model.len, bi->model.off) != JSON_NULL) {
+			set_err(e, 400, "invalid_request_error",
+			    "invalid_model", "model must be a string");
+			return -1;
+		}
+		set_err(e, 400, "invalid_request_error", "missing_model",
+		    "no model specified in request");
+		return -1;
+	}
+	json_unescape(b + bi->model.off, bi->model.len, model);
+	if (model->len == 0) {
+		set_err(e, 400, "invalid_request_error", "missing_model",
+		    "no model specified in request");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+seal_json(const struct seal_in *in, struct fc *fc, struct buf *body,
+    struct buf *model, struct buf *shard, struct seal_err *e)
+{
+	struct json_result	 jr;
+	struct body_info	 bi;
+	struct buf		 salted;
+	struct cerr		 ce;
+	const uint8_t		*b = in->body;
+	size_t			 n = in->bodylen;
+	int			 rv = -1;
+
+	if (json_validate(b, n, 0, &jr) != JSON_OK || jr.top != JSON_OBJECT) {
+		set_err(e, 400, "invalid_request_error", "invalid_json",
+		    "request body must be a JSON object");
+		return -1;
+	}
+	if (read_body_info(b, n, &bi) == -1) {
+		set_err(e, 400, "invalid_request_error", "invalid_json",
+		    "request body must be a JSON object");
+		return -1;
+	}
+	if (target_model(b, &bi, model, e) == -1)
+		return -1;
+	buf_init(&salted, n + 128);
+	if (in->route == RK_EMBEDDINGS)
+		buf_add(&salted, b, n);
+	else if (salt_and_shard(b, n, &bi, &salted, shard, e) == -1)
+		goto done;
+	if (jm_mutate(salted.p, salted.len, request_plain(in->route),
+	    fc_encrypt_cb, fc, body, &ce) == -1) {
+		set_err(e, 400, "invalid_request_error", "invalid_json",
+		    "%s", ce.msg);
+		goto done;
+	}
+	rv = 0;
+ done:
+	buf_free(&salted);
+	return rv;
+}
+
+/* --- multipart and raw bodies ------------------------------------------- */
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	const struct mp_part *pa = *(const struct mp_part *const *)a;
+	const struct mp_part *pb = *(const struct mp_part *const *)b;
+
+	return strcmp(pa->name, pb->name);
+}
+
+static int
+is_tr_plain(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(tr_req_plain); i++)
+		if (strcmp(name, tr_req_plain[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Go's mime/multipart escapeQuotes: backslash and double quote. */
+static char *
+quote_name(const char *s)
+{
+	char	*out = xmalloc(2 * strlen(s) + 1), *o = out;
+
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			*o++ = '\\';
+		*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Values first, then files, each sorted, first occurrence per name. */
+static int
+seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
+    struct buf *body, struct buf *model, char *new_ctype, size_t ctlen,
+    struct seal_err *e)
+{
+	struct mp_form		 form;
+	const struct mp_part	*sorted[MP_MAX_PARTS], *mv;
+	struct cerr		 ce;
+	const char		*msg;
+	char			 boundary[128], nb[61];
+	uint8_t			 rnd[30];
+	int			 i, k, n = 0, pass;
+
+	if (mp_boundary(ctype, boundary, sizeof(boundary), &msg) == -1) {
+		set_err(e, 415, "invalid_request_error",
+		    "unsupported_media_type", "%s", msg);
+		return -1;
+	}
+	if (mp_parse(in->body, in->bodylen, boundary, &form, &msg) == -1) {
+		set_err(e, 400, "invalid_request_error", "invalid_multipart",
+		    "parsing multipart form: %s", msg);
+		return -1;
+	}
+	if ((mv = mp_value(&form, "model")) == NULL || mv->len == 0) {
+		mp_free(&form);
+		set_err(e, 400, "invalid_request_error", "missing_model",
+		    "no model specified in request");
+		return -1;
+	}
+	buf_add(model, mv->data, mv->len);
+	randombytes_buf(rnd, sizeof(rnd));
+	for (i = 0; i < 30; i++)
+		snprintf(nb + 2 * i, 3, "%02x", rnd[i]);
+	for (pass = 0; pass < 2; pass++) {
+		int first = n;
+
+		for (i = 0; i < form.nparts; i++) {
+			if (form.parts[i].is_file != pass)
+				continue;
+			for (k = first; k < n; k++)
+				if (strcmp(sorted[k]->name,
+				    form.parts[i].name) == 0)
+					break;
+			if (k == n)
+				sorted[n++] = &form.parts[i];
+		}
+		qsort(sorted + first, n - first, sizeof(sorted[0]), name_cmp);
+	}
+	for (i = 0; i < n; i++) {
+		const struct mp_part *p = sorted[i];
+		char *qname = quote_name(p->name);
+
+		buf_addf(body, "--%s\r\nContent-Disposition: form-data; "
+		    "name=\"%s\"", nb, qname);
+		/* The original file name is not kept (protocol.md 3.8). */
+		if (p->is_file)
+			buf_addf(body, "; filename=\"%s\"\r\nContent-Type: "
+			    "application/octet-stream", qname);
+		buf_adds(body, "\r\n\r\n");
+		free(qname);
+		if (!p->is_file && is_tr_plain(p->name))
+			buf_add(body, p->data, p->len);
+		else if (fc_encrypt(fc, p->data, p->len, body, &ce) == -1) {
+			mp_free(&form);
+			set_err(e, 500, "server_error", "encryption_failed",
+			    "%s", ce.msg);
+			return -1;
+		}
+		buf_adds(body, "\r\n");
+	}
+	buf_addf(body, "--%s--\r\n", nb);
+	snprintf(new_ctype, ctlen, "multipart/form-data; boundary=%s", nb);
+	mp_free(&form);
+	return 0;
+}
+
+/* --- the request head ----------------------------------------------------- */
+
+static int
+is_token(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) &&
+		    strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+safe_value(const char *s)
+{
+	for (; *s; s++)
+		if ((*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Client headers the upstream request never carries. */
+static int
+dropped_header(const char *name, int have_key)
+{
+	static const char *const drop[] = {
+		"Host", "Content-Length", "Transfer-Encoding", "Connection",
+		"Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Proxy-Connection", "Te", "Trailer", "Trailers", "Upgrade",
+		"Expect", "Accept-Encoding", "X-Forwarded-For"
+	};
+	size_t	i;
+
+	for (i = 0; i < nitems(drop); i++)
+		if (strcasecmp(name, drop[i]) == 0)
+			return 1;
+	/* Ours to set, never the client's. */
+	if (strncasecmp(name, "Privatemode-", 12) == 0)
+		return 1;
+	if (have_key && strcasecmp(name, "Authorization") == 0)
+		return 1;
+	return 0;
+}
+
+static int
+write_head(const struct seal_in *in, const struct sx_secret *sec,
+    const char *ctype, const struct buf *model, const struct buf *shard,
+    size_t bodylen, struct buf *out, struct seal_err *e)
+{
+	const char	*xff = NULL;
+	struct buf	 policy;
+	char		 mac[OCSP_MAC_HEXLEN + 1], attempt_id[128];
+	int		 i, have_key = kenv->api_key != NULL;
+
+	if ((strcmp(in->method, "GET") != 0 &&
+	    strcmp(in->method, "POST") != 0) || in->path[0] != '/' ||
+	    !safe_value(in->path) || strchr(in->path, ' ') != NULL) {
+		set_err(e, 400, "invalid_request_error", "bad_request",
+		    "refusing to forward this request line");
+		return -1;
+	}
+	buf_addf(out, "%s %s HTTP/1.1\r\nHost: %s", in->method, in->path,
+	    kenv->api_host);
+	if (kenv->api_port != 443)
+		buf_addf(out, ":%u", kenv->api_port);
+	buf_adds(out, "\r\n");
+	for (i = 0; i < in->nh; i++) {
+		/* keyd re-checks what the worker parsed: no injection. */
+		if (!is_token(in->hname[i]) || !safe_value(in->hvalue[i])) {
+			set_err(e, 400, "invalid_request_error", "bad_request",
+			    "malformed header field");
+			return -1;
+		}
+		if (strcasecmp(in->hname[i], "X-Forwarded-For") == 0)
+			xff = in->hvalue[i];
+		if (dropped_header(in->hname[i], have_key) ||
+		    (ctype != NULL && strcasecmp(in->hname[i],
+		    "Content-Type") == 0))
+			continue;
+		buf_addf(out, "%s: %s\r\n", in->hname[i], in->hvalue[i]);
+	}
+	if (ctype != NULL)
+		buf_addf(out, "Content-Type: %s\r\n", ctype);
+	if (have_key) {
+		buf_adds(out, "Authorization: Bearer ");
+		buf_add(out, kenv->api_key, kenv->api_key_len);
+		buf_adds(out, "\r\n");
+	}
+	if (in->peer[0] != '\0' && safe_value(in->peer)) {
+		if (xff != NULL)
+			buf_addf(out, "X-Forwarded-For: %s, %s\r\n", xff,
+			    in->peer);
+		else
+			buf_addf(out, "X-Forwarded-For: %s\r\n", in->peer);
+	}
+	buf_addf(out, "Privatemode-Version: v%s\r\nPrivatemode-OS: linux\r\n"
+	    "Privatemode-Architecture: %s\r\nPrivatemode-Client: Proxy\r\n",
+	    PACKAGE_VERSION, seal_goarch());
+	if (sec == NULL) {
+		/* /v1/models: no secret, no attempt suffix. */
+		buf_addf(out, "Privatemode-User-Request-ID: %s\r\n", in->reqid);
+	} else {
+		buf_init(&policy, 128);
+		ocsp_policy_from_flags(kenv->conf->nvidia_ocsp_allow_unknown,
+		    kenv->conf->nvidia_ocsp_revoked_grace_period, time(NULL),
+		    &policy);
+		if (ocsp_policy_mac(sec->key, sizeof(sec->key),
+		    buf_cstr(&policy), policy.len, mac, NULL) == -1)
+			fatalx("ocsp_policy_mac");
+		reqid_attempt(attempt_id, sizeof(attempt_id), in->reqid,
+		    in->attempt);
+		buf_addf(out, "Privatemode-Secret-ID: %s\r\n"
+		    "Privatemode-NVIDIA-OCSP-Policy: %s\r\n"
+		    "Privatemode-NVIDIA-OCSP-Policy-MAC: %s\r\n"
+		    "Privatemode-User-Request-ID: %s\r\n", sec->id,
+		    buf_cstr(&policy), mac, attempt_id);
+		buf_free(&policy);
+		sodium_memzero(mac, sizeof(mac));
+	}
+	if (model != NULL && model->len > 0 &&
+	    safe_value(buf_cstr((struct buf *)model)))
+		buf_addf(out, "Privatemode-Target-Model: %s\r\n",
+		    (const char *)model->p);
+	if (shard != NULL && shard->len > 0)
+		buf_addf(out, "Privatemode-Shard-Key: %s\r\n",
+		    buf_cstr((struct buf *)shard));
+	if (strcmp(in->method, "POST") == 0 || bodylen > 0)
+		buf_addf(out, "Content-Length: %zu\r\n", bodylen);
+	buf_adds(out, "\r\n");
+	return 0;
+}
+
+static const char *
+client_ctype(const struct seal_in *in)
+{
+	int	i;
+
+	for (i = 0; i < in->nh; i++)
+		if (strcasecmp(in->hname[i], "Content-Type") == 0)
+			return in->hvalue[i];
+	return NULL;
+}
+
+int
+seal_request(const struct seal_in *in, const struct sx_secret *sec,
+    struct buf *out, struct fc **fcp, struct seal_err *e)
+{
+	struct buf	 body, model, shard;
+	struct fc	*fc = NULL;
+	struct cerr	 ce;
+	char		 new_ctype[128];
+	const char	*ctype = NULL;
+	int		 rv = -1;
+
+	*fcp = NULL;
+	memset(e, 0, sizeof(*e));
+	buf_init(&body, in->bodylen * 2 + 512);
+	buf_init(&model, 64);
+	buf_init(&shard, 64);
+	if (in->route != RK_MODELS) {
+		if (sec == NULL)
+			fatalx("%s: no secret", __func__);
+		if ((fc = fc_new(sec->key, sizeof(sec->key), sec->id, NULL,
+		    &ce)) == NULL) {
+			set_err(e, 500, "server_error", "encryption_failed",
+			    "creating request cipher: %s", ce.msg);
+			goto done;
+		}
+	}
+	switch (in->route) {
+	case RK_MODELS:
+		buf_add(&body, in->body, in->bodylen);
+		break;
+	case RK_CHAT:
+	case RK_COMPLETIONS:
+	case RK_MESSAGES:
+	case RK_EMBEDDINGS:
+		if (seal_json(in, fc, &body, &model, &shard, e) == -1)
+			goto done;
+		break;
+	case RK_TRANSCRIPTIONS:
+		if (seal_form(in, client_ctype(in), fc, &body, &model,
+		    new_ctype, sizeof(new_ctype), e) == -1)
+			goto done;
+		ctype = new_ctype;
+		break;
+	case RK_UNSTRUCTURED:
+		/* The whole body is one message (protocol.md 3.9). */
+		if (fc_encrypt(fc, in->body, in->bodylen, &body, &ce) == -1) {
+			set_err(e, 500, "server_error", "encryption_failed",
+			    "%s", ce.msg);
+			goto done;
+		}
+		break;
+	default:
+		set_err(e, 404, "invalid_request_error", "not_found",
+		    "unknown route");
+		goto done;
+	}
+	if (write_head(in, in->route == RK_MODELS ? NULL : sec, ctype, &model,
+	    &shard, body.len, out, e) == -1)
+		goto done;
+	buf_add(out, body.p, body.len);
+	*fcp = fc;
+	fc = NULL;
+	rv = 0;
+ done:
+	fc_free(fc);
+	buf_free(&body);
+	buf_free(&model);
+	buf_free(&shard);
+	return rv;
+}
