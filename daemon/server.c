@@ -511,9 +511,7 @@ req_error(struct request *r, int status, const char *type, const char *code,
 			req_stream_write(r, b.p, b.len);
 		req_stream_end(r);
 	} else {
-		if (status == 408 || status == 413 || status == 400 ||
-		    status == 431 || status == 505 || status == 501)
-			r->conn->keepalive = 0;
+		/* request_done() closes if the request was not fully read. */
 		req_respond(r, status, r->wants_sse ? "text/event-stream" :
 		    "application/json", status == 429 || status == 503 ?
 		    "Retry-After: 1\r\n" : NULL, b.p, b.len);
