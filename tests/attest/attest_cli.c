@@ -24,7 +24,7 @@ static uint8_t *
 slurp(const char *path, size_t *len)
 {
 	FILE	*f;
-	uint8_t	*buf = NULL;
+	uint8_t	*buf = NULL, *nb;
 	size_t	 cap = 0, n;
 
 	*len = 0;
@@ -35,8 +35,9 @@ slurp(const char *path, size_t *len)
 	for (;;) {
 		if (*len == cap) {
 			cap = cap ? cap * 2 : 65536;
-			if ((buf = realloc(buf, cap)) == NULL)
+			if ((nb = realloc(buf, cap)) == NULL)
 				exit(1);
+			buf = nb;
 		}
 		if ((n = fread(buf + *len, 1, cap - *len, f)) == 0)
 			break;
