@@ -4,6 +4,7 @@ ATTEST_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/keyd/attest \
 	-I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests/attest
 ATTEST_TEST_LDADD = libkeyd.a libcommon.a $(PM_LIBS)
 ATTEST_FIXTURE = tests/attest/fixture.c tests/attest/fixture.h
+EXTRA_DIST += tests/attest/sim-crosscheck.sh
 
 check_PROGRAMS += tests/attest/test_attest_units \
 	tests/attest/test_attest_verify tests/attest/bench_attest \
