@@ -36,7 +36,7 @@ enum attest_product {
  */
 enum attest_reason {
 	ATT_OK = 0,
-	ATT_NEED_FETCH = 1,		/* fetch the URLs in the result, retry */
+	ATT_NEED_FETCH = 1,		/* fetch the result's URLs, retry */
 	ATT_ERR_INPUT = 2,		/* caller error (nonce length, NULL) */
 	ATT_ERR_INTERNAL = 3,		/* allocation or library failure */
 	ATT_ERR_MALFORMED = 4,		/* JSON, base64, protobuf, sizes */

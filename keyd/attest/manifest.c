@@ -312,8 +312,8 @@ parse_policies(struct mctx *m, struct json_object *root,
 
 	if ((pol = get_obj(m, root, "Policies")) != NULL) {
 		json_object_object_foreach(pol, hash, v) {
-			snprintf(m->path, sizeof(m->path), "Policies[\"%.80s\"]",
-			    hash);
+			snprintf(m->path, sizeof(m->path),
+			    "Policies[\"%.80s\"]", hash);
 			parse_policy_entry(m, hash, v, out, &ncoord);
 			if (m->failed)
 				break;

@@ -75,7 +75,8 @@ decode_evidence(struct vctx *v)
 		break;
 	}
 	if (raw->len == 0)
-		return fail(v, ATT_ERR_MALFORMED, "raw_attestation_doc is empty");
+		return fail(v, ATT_ERR_MALFORMED,
+		    "raw_attestation_doc is empty");
 	if (att_proto_is_tdx(raw->p, raw->len))
 		return fail(v, ATT_ERR_TDX_UNSUPPORTED,
 		    "TDX coordinator evidence not supported");
@@ -404,8 +405,8 @@ check_state(struct vctx *v)
 	m = &v->coord.manifests[0];
 	if (m->len != v->in->manifest_len || (m->len > 0 &&
 	    CRYPTO_memcmp(m->p, v->in->manifest, m->len) != 0))
-		return fail(v, ATT_ERR_MANIFEST_MISMATCH, "active manifest does "
-		    "not match expected manifest");
+		return fail(v, ATT_ERR_MANIFEST_MISMATCH,
+		    "active manifest does not match expected manifest");
 	if ((v->res->mesh_ca = first_pem_cert(&v->coord.mesh_ca)) == NULL)
 		return fail(v, ATT_ERR_MESH_CA, "decoding mesh CA certificate "
 		    "failed");
