@@ -79,6 +79,14 @@ const char	*attest_strerror(enum attest_reason);
 /* "Milan", "Genoa", "Turin" or "Unknown" (KDS spelling). */
 const char	*attest_product_name(enum attest_product);
 
+/*
+ * Call once before the sandbox: makes OpenSSL load its configuration
+ * and providers and seed the DRBG that EC blinding draws from, so that
+ * verification afterwards needs no file access and no getrandom(2)
+ * (OpenSSL still calls getpid(2) for its fork check).  0 on success.
+ */
+int		 attest_init(void);
+
 /* --- trust anchors ------------------------------------------------- */
 
 struct attest_anchor {

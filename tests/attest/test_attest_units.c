@@ -1091,6 +1091,8 @@ test_real_amd(void)
 int
 main(void)
 {
+	T_BEGIN("attest_init");
+	T_EQ_INT(attest_init(), 0);
 	test_report_data_example();
 	test_idkey();
 	test_fingerprints();
