@@ -529,6 +529,23 @@ send_secrets(struct pair *p)
 
 static void	drain_old_generations(void);
 
+static void
+cache_answer(struct chan *c, uint32_t id, const char *url)
+{
+	struct msgw	 w;
+	uint8_t		*p = NULL;
+	size_t		 n = 0;
+	int		 found;
+
+	found = kds_cache_get(P.conf->workspace, url, &p, &n) == 0;
+	msgw_init(&w, n + 16);
+	msg_put_u8(&w, (uint8_t)found);
+	msg_put_bytes(&w, p, n);
+	chan_send(c, MSG_CACHE_ANS, id, &w);
+	msgw_free(&w);
+	free(p);
+}
+
 /* keyd fetched a manifest: log it before it is trusted, then answer. */
 static void
 manifest_logged(struct chan *c, uint32_t id, const uint8_t *m, size_t len)
@@ -554,7 +571,7 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 	const uint8_t		*msg;
 	size_t			 len;
 	uint32_t		 prio;
-	char			*s, line[IPC_MAX_SMALL];
+	char			*s = NULL, line[IPC_MAX_SMALL];
 
 	switch (hdr->type) {
 	case MSG_LOG:
@@ -591,6 +608,30 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		if (msg_end(r) == -1)
 			return -1;
 		manifest_logged(c, hdr->id, msg, len);
+		return 0;
+	case MSG_CACHE_GET:
+		if (!is_keyd || (s = msg_get_str(r)) == NULL ||
+		    msg_end(r) == -1) {
+			free(s);
+			return -1;
+		}
+		cache_answer(c, hdr->id, s);
+		free(s);
+		return 0;
+	case MSG_CACHE_PUT:
+		if (!is_keyd || (s = msg_get_str(r)) == NULL) {
+			free(s);
+			return -1;
+		}
+		msg = msg_get_bytes(r, &len);
+		if (msg_end(r) == -1) {
+			free(s);
+			return -1;
+		}
+		if (kds_cache_put(P.conf->workspace, s, msg, len, line,
+		    sizeof(line)) == -1)
+			log_warnx("KDS cache: %s", line);
+		free(s);
 		return 0;
 	case MSG_CONFIG_DONE:
 		if (is_keyd || msg_end(r) == -1)
