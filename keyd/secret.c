@@ -36,6 +36,7 @@
 #include "ipc.h"
 #include "kd.h"
 #include "log.h"
+#include "metrics.h"
 #include "sx.h"
 #include "util.h"
 
@@ -53,6 +54,7 @@ static struct {
 	enum step		 step;
 	struct sx_secret	*cur;
 	time_t			 expires;
+	time_t			 obtained;
 	X509			*mesh_ca;
 	struct buf		 manifest;	/* expected, byte-exact */
 	int			 have_manifest;
@@ -228,6 +230,15 @@ secret_force_update(void)
 {
 	if (S.step == ST_IDLE)
 		update_start(1);
+}
+
+void
+secret_gauges(uint64_t *age_s, uint64_t *ready)
+{
+	time_t	t = now();
+
+	*ready = S.cur != NULL && t < S.expires + REFRESH_GRACE_S;
+	*age_s = S.cur != NULL ? (uint64_t)(t - S.obtained) : 0;
 }
 
 char *
@@ -535,6 +546,7 @@ verify_doc(void)
 		return;
 	}
 	if (r != ATT_OK) {
+		metrics.attest_fail[r < M_NREASONS ? r : 0]++;
 		if (r == ATT_ERR_MANIFEST_MISMATCH)
 			S.no_retry = 1;
 		attempt_failed("getting attested certificate: validating "
@@ -552,6 +564,7 @@ verify_doc(void)
 	S.tcb = res.reported_tcb;
 	S.attested_at = now();
 	S.test_anchors = res.test_anchors;
+	metrics.attest_ok++;
 	log_info("attestation verified: %s SEV-SNP report v%u, manifest "
 	    "sha256 %s, TCB bl %u tee %u snp %u ucode %u%s",
 	    attest_product_name(res.product), res.report_version,
@@ -686,6 +699,8 @@ exchange_done(int status, const uint8_t *body, size_t len, const char *err,
 	S.sx = NULL;
 	sx_secret_free(S.cur);
 	S.cur = sec;
+	S.obtained = now();
+	metrics.secret_exchanges++;
 	S.expires = now() + kenv->conf->test_secret_lifetime / 1000;
 	S.step = ST_IDLE;
 	S.failures = 0;

@@ -11,6 +11,7 @@ INTEGRATION_TESTS = \
 	tests/integration/drain.sh \
 	tests/integration/memscan.sh \
 	tests/integration/http_errors.sh \
-	tests/integration/tls.sh
+	tests/integration/tls.sh \
+	tests/integration/metrics.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
