@@ -38,6 +38,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "metrics.h"
+#include "sdnotify.h"
 #include "parent.h"
 #include "privdrop.h"
 #include "util.h"
@@ -67,6 +68,7 @@ struct pair {
 	enum pair_state		 state;
 	struct child		 worker;
 	struct child		 keyd;
+	int			 keyd_state;	/* 0 unknown, 1 ready, 2 failed */
 	uint64_t		 started_ms;
 	int			 failures;
 	struct event		*respawn;	/* pending while scheduled */
@@ -93,6 +95,7 @@ static struct {
 	int			 cli_has_salt;
 	int			 generation;
 	int			 shutting_down;
+	int			 notified;	/* READY=1 sent for this generation */
 	TAILQ_HEAD(, pair)	 pairs;
 	struct event		*kill_timer;
 } P = { .store_fd = -1, .cli_fd = -1, .salt_fd = -1 };
@@ -609,6 +612,37 @@ send_secrets(struct pair *p)
 
 static void	drain_old_generations(void);
 
+/*
+ * systemd readiness: once every current worker serves and, with a key
+ * configured, every keyd has finished its first attestation (either
+ * way: an unreachable API must not fail the start-up, it is retried).
+ */
+static void
+notify_ready(void)
+{
+	struct pair	*p;
+	int		 n = 0, attested = 0;
+
+	TAILQ_FOREACH(p, &P.pairs, entry) {
+		if (p->generation != P.generation)
+			continue;
+		n++;
+		attested += p->keyd_state == 1;
+		if (!p->worker.ready)
+			return;
+		if (P.conf->api_key != NULL && p->keyd_state == 0)
+			return;
+	}
+	if (P.conf->api_key == NULL)
+		sd_notifyf("%sSTATUS=serving; no API key configured: the "
+		    "first client bearer token that works is used",
+		    P.notified ? "" : "READY=1\n");
+	else
+		sd_notifyf("%sSTATUS=serving; %d of %d key daemons attested",
+		    P.notified ? "" : "READY=1\n", attested, n);
+	P.notified = 1;
+}
+
 static uint32_t	scrape_ids;
 
 static void
@@ -761,6 +795,17 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 			return -1;
 		p->keyd.ready = 1;
 		return 0;
+	case MSG_KEYD_STATE:
+		prio = msg_get_u8(r);
+		if (!is_keyd || (s = msg_get_str(r)) == NULL ||
+		    msg_end(r) == -1) {
+			free(s);
+			return -1;
+		}
+		p->keyd_state = prio ? 1 : 2;
+		free(s);
+		notify_ready();
+		return 0;
 	case MSG_METRICS_SCRAPE:
 		if (is_keyd || msg_end(r) == -1)
 			return -1;
@@ -809,6 +854,7 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 			return -1;
 		p->worker.ready = 1;
 		drain_old_generations();
+		notify_ready();
 		return 0;
 	}
 	log_warnx("%s[%d]: unexpected %s", is_keyd ? "keyd" : "worker",
@@ -1128,6 +1174,7 @@ start_shutdown(int sig)
 		return;
 	}
 	P.shutting_down = 1;
+	sd_notifyf("STOPPING=1");
 	log_info("%s: draining (up to %lld ms)", strsignal(sig),
 	    (long long)P.conf->shutdown_timeout);
 	TAILQ_FOREACH(p, &P.pairs, entry) {
@@ -1159,13 +1206,18 @@ reload(void)
 	struct config	*c;
 
 	log_info("SIGHUP: reloading %s", P.opts->conf_path);
+	sd_notifyf("RELOADING=1");
 	if ((c = load_config(P.opts)) == NULL) {
 		log_warnx("reload failed: keeping the current configuration");
+		sd_notifyf("READY=1\nSTATUS=reload failed, running the previous "
+		    "configuration");
 		return;
 	}
 	config_carry_restart_keys(c, P.conf);
 	if (check_tls(c) == -1 || build_store(c) == -1) {
 		log_warnx("reload failed: keeping the current configuration");
+		sd_notifyf("READY=1\nSTATUS=reload failed, running the previous "
+		    "configuration");
 		config_free(c);
 		return;
 	}
@@ -1174,6 +1226,7 @@ reload(void)
 	log_setlevel(c->log_level);
 	log_setformat(c->log_format);
 	config_warn_testonly(c);
+	P.notified = 0;		/* READY=1 again once the new one serves */
 	spawn_generation();
 	log_info("configuration reloaded (generation %d)", P.generation);
 }

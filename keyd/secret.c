@@ -82,6 +82,7 @@ static struct {
 	int			 test_anchors;
 	int64_t			 clock_offset;	/* test hook */
 	uint32_t		 log_id;	/* request id to the parent */
+	int			 reported;	/* 1 ready, 2 failed, 0 never */
 	char			 kds_url[ATT_URL_MAX];
 	int			 kds_is_crl;
 } S;
@@ -332,6 +333,22 @@ api_url(char *out, size_t len, const char *path)
 	snprintf(out, len, "https://%s%s", kenv->conf->api_endpoint, path);
 }
 
+/* Tell the parent (readiness, systemd status) when the verdict changes. */
+static void
+report_state(int ready, const char *reason)
+{
+	struct msgw	m;
+
+	if (S.reported == (ready ? 1 : 2) && ready)
+		return;
+	S.reported = ready ? 1 : 2;
+	msgw_init(&m, 256);
+	msg_put_u8(&m, (uint8_t)ready);
+	msg_put_str(&m, reason);
+	chan_send(kenv->parent, MSG_KEYD_STATE, 0, &m);
+	msgw_free(&m);
+}
+
 /* The whole update failed: tell waiting requests, schedule a retry. */
 static void
 update_failed(void)
@@ -341,6 +358,7 @@ update_failed(void)
 
 	S.step = ST_IDLE;
 	S.failures++;
+	report_state(0, S.last_error);
 	if (bad_key && S.offered != NULL) {
 		/* A client's key that does not work is dropped again. */
 		sodium_free(S.offered);
@@ -710,6 +728,7 @@ exchange_done(int status, const uint8_t *body, size_t len, const char *err,
 	log_info("inference secret %.8s... established, valid for %lld s",
 	    sec->id, (long long)(kenv->conf->test_secret_lifetime / 1000));
 	timer_in(kenv->conf->test_secret_lifetime, refresh_cb);
+	report_state(1, "attested");
 	relay_secret_ready();
 }
 
