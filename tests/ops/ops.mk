@@ -1,0 +1,8 @@
+# --- tests/ops: packaging, unit and documentation checks ---------------
+# Tiers (PM_TEST_TIERS, unset = all): lint (no root), package (root:
+# builds and installs the .deb).  See tests/ops/lib.sh.
+AM_TESTS_ENVIRONMENT += PM_MANDOC='$(MANDOC)'; export PM_MANDOC;
+OPS_TESTS = \
+	tests/ops/man_lint.sh
+TESTS += $(OPS_TESTS)
+EXTRA_DIST += $(OPS_TESTS) tests/ops/lib.sh
