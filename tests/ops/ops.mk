@@ -3,6 +3,9 @@
 # builds and installs the .deb).  See tests/ops/lib.sh.
 AM_TESTS_ENVIRONMENT += PM_MANDOC='$(MANDOC)'; export PM_MANDOC;
 OPS_TESTS = \
-	tests/ops/man_lint.sh
+	tests/ops/man_lint.sh \
+	tests/ops/conf_keys.sh \
+	tests/ops/unit_consistency.sh \
+	tests/ops/unit_security.sh
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/ops/lib.sh
