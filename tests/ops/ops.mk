@@ -6,6 +6,7 @@ OPS_TESTS = \
 	tests/ops/man_lint.sh \
 	tests/ops/conf_keys.sh \
 	tests/ops/unit_consistency.sh \
-	tests/ops/unit_security.sh
+	tests/ops/unit_security.sh \
+	tests/ops/install.sh
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/ops/lib.sh
