@@ -19,7 +19,7 @@
 . "$PM_TOP_SRCDIR/tests/ops/lib.sh"
 require_tier package
 [ "$(id -u)" -eq 0 ] || skip "needs root (installs a package)"
-[ -f "$TOP_SRC/debian/control" ] || skip "no debian/ in this source tree"
+require_debian
 for t in dpkg-buildpackage apt-get lintian setpriv curl openssl flock; do
 	require_tool "$t"
 done

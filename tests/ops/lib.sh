@@ -58,3 +58,8 @@ unit_get() {
 pm_keys() {
 	"$PM_BIN" -K
 }
+
+# A release tarball (make dist) carries no debian/.
+require_debian() {
+	[ -f "$UNIT" ] || skip "no debian/ in this source tree (release tarball)"
+}

@@ -15,6 +15,7 @@
 #  * Documentation= names pages that exist in man/.
 . "$PM_TOP_SRCDIR/tests/ops/lib.sh"
 require_tier lint
+require_debian
 [ -x "$PM_BIN" ] || fail "$PM_BIN not built"
 D=$TOP_SRC/debian
 T=$(mktemp -d "${TMPDIR:-/tmp}/pm-unitcons.XXXXXX")

@@ -8,6 +8,7 @@
 # silently.
 . "$PM_TOP_SRCDIR/tests/ops/lib.sh"
 require_tier lint
+require_debian
 require_tool systemd-analyze "package systemd"
 MAX=${PM_UNIT_MAX_EXPOSURE:-2.3}
 T=$(mktemp -d "${TMPDIR:-/tmp}/pm-unitsec.XXXXXX")

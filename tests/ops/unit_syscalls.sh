@@ -7,6 +7,7 @@
 # would fail with EPERM (SystemCallErrorNumber=).  Tier "package" (root).
 . "$PM_TOP_SRCDIR/tests/ops/lib.sh"
 require_tier package
+require_debian
 [ "$(id -u)" -eq 0 ] || skip "needs root (privilege drop, chroot)"
 require_tool strace
 require_tool systemd-analyze "package systemd"
