@@ -96,7 +96,11 @@ else
 	    --exclude=node_modules --exclude=./debian/privatemoded \
 	    --exclude=./debian/.debhelper -cf - . | tar -xf - -C "$T/src"
 fi
-(cd "$T/src" && DEB_BUILD_OPTIONS="parallel=2" dpkg-buildpackage -us -uc -b) \
+# A clean environment: make check's MAKEFLAGS carry command-line variables
+# (TEST_LOGS=...) that would leak into the package's own test run.
+(cd "$T/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+    -u PM_TEST_TIERS -u PM_TOP_SRCDIR -u PM_TOP_BUILDDIR \
+    DEB_BUILD_OPTIONS="parallel=2" dpkg-buildpackage -us -uc -b) \
     >"$T/build.log" 2>&1 || { tail -60 "$T/build.log" >&2; fail "dpkg-buildpackage failed"; }
 deb=$(ls "$T"/privatemoded_*_*.deb 2>/dev/null | head -1)
 [ -n "$deb" ] || fail "no privatemoded_*.deb built"
