@@ -42,6 +42,7 @@
 	X(MSG_HELLO,		IPC_MAX_SMALL,	"any: protocol version, role, pid") \
 	X(MSG_CONFIG,		IPC_MAX_CONFIG,	"parent->child: non-secret config") \
 	X(MSG_CONFIG_DONE,	IPC_MAX_SMALL,	"child->parent: config applied") \
+	X(MSG_KEYD_FILES,	IPC_MAX_CONFIG * 64, "parent->keyd: CA bundle, AMD chains, manifest") \
 	X(MSG_TLS_KEYPAIR,	IPC_MAX_CONFIG,	"parent->worker: client-facing TLS cert and key") \
 	X(MSG_SANDBOXED,	IPC_MAX_SMALL,	"keyd->parent: sandbox on, send secrets") \
 	X(MSG_SECRETS,		IPC_MAX_SMALL,	"parent->keyd: API key, cache salt") \

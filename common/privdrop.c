@@ -113,15 +113,50 @@ drop_bounding_except(uint64_t keep)
 	}
 }
 
+int
+priv_have_cap(int cap)
+{
+	uint64_t	eff, prm, inh;
+
+	return capget_masks(&eff, &prm, &inh) == 0 && (eff & (1ULL << cap));
+}
+
+/*
+ * Started as the user (systemd User= with AmbientCapabilities=
+ * CAP_SYS_CHROOT): keep exactly CAP_SYS_CHROOT for the children, drop any
+ * other capability we were given, and set no_new_privs.
+ */
+static void
+privdrop_parent_user(void)
+{
+	uint64_t	pass = mask_of(child_caps, nitems(child_caps));
+	uint64_t	eff, prm, inh, keep;
+	size_t		i;
+
+	if (capget_masks(&eff, &prm, &inh) == -1)
+		fatal("capget");
+	keep = prm & pass;
+	capset_masks(keep, keep, keep);
+	for (i = 0; i < nitems(child_caps); i++)
+		if ((keep & (1ULL << child_caps[i])) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, child_caps[i],
+		    0, 0) == -1)
+			fatal("PR_CAP_AMBIENT_RAISE %d", child_caps[i]);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("PR_SET_NO_NEW_PRIVS");
+}
+
 void
-privdrop_parent(uid_t uid, gid_t gid)
+privdrop_parent(uid_t uid, gid_t gid, int root)
 {
 	uint64_t	keep = mask_of(parent_caps, nitems(parent_caps));
 	uint64_t	pass = mask_of(child_caps, nitems(child_caps));
 	size_t		i;
 
-	if (!priv_is_root())
+	if (!root) {
+		privdrop_parent_user();
 		return;
+	}
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1)
 		fatal("PR_SET_KEEPCAPS");
 	drop_bounding_except(keep);

@@ -28,7 +28,13 @@ void	privdrop(const struct privdrop *);
  * chroot) and CAP_DAC_READ_SEARCH (to re-read root-only key files on
  * reload); then no_new_privs.
  */
-void	privdrop_parent(uid_t, gid_t);
+void	privdrop_parent(uid_t, gid_t, int root);
+/* Is cap in our effective set? */
+int	priv_have_cap(int cap);
+
+/* What MSG_CONFIG tells a child to do in privdrop(). */
+#define PRIV_CHROOT	0x01
+#define PRIV_SWITCH_IDS	0x02
 /* 1 if we run with root privileges (uid 0). */
 int	priv_is_root(void);
 /* Effective/permitted/ambient capability masks (for tests and logs). */

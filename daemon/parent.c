@@ -18,6 +18,8 @@
 
 #include <netinet/in.h>
 
+#include <linux/capability.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -80,7 +82,8 @@ static struct {
 	struct parent_opts	*opts;
 	struct config		*conf;
 	char			 self_exe[PATH_MAX];
-	int			 privileged;
+	int			 root;		/* started as root */
+	int			 chroot_ok;	/* root, or CAP_SYS_CHROOT */
 	uid_t			 uid;
 	gid_t			 gid;
 	int			 lfds[MAX_LISTENERS];
@@ -89,6 +92,7 @@ static struct {
 	int			 nmfds;
 	TAILQ_HEAD(, scrape)	 scrapes;
 	int			 store_fd;	/* sealed memfd: MSG_SECRETS payload */
+	struct msgw		 files;		/* MSG_KEYD_FILES payload */
 	int			 cli_fd;	/* memfd: secrets from argv */
 	int			 salt_fd;	/* memfd: process-lifetime random salt */
 	int			 cli_has_key;
@@ -294,6 +298,57 @@ stash_cli_secrets(struct parent_opts *o)
 	o->cli_api_key = o->cli_salt = NULL;
 }
 
+/* --- files keyd needs ----------------------------------------------- */
+
+#define SYSTEM_CA_FILE	"/etc/ssl/certs/ca-certificates.crt"
+
+/* One optional file into w: u8 present, bytes. */
+static int
+put_file(struct msgw *w, const char *path, const char *what, int required)
+{
+	char	*buf;
+	size_t	 len;
+
+	if (path == NULL || read_file(path, 16 * 1024 * 1024, &buf, &len) == -1) {
+		if (path != NULL && required) {
+			log_warn("%s %s", what, path);
+			return -1;
+		}
+		if (path != NULL)
+			log_warnx("%s %s: %s", what, path, strerror(errno));
+		msg_put_u8(w, 0);
+		msg_put_bytes(w, NULL, 0);
+		return 0;
+	}
+	msg_put_u8(w, 1);
+	msg_put_bytes(w, buf, len);
+	free(buf);
+	return 0;
+}
+
+/*
+ * Everything keyd reads comes from us (only the parent touches the file
+ * system): the CA bundle for upstream TLS, AMD's certificate chains and
+ * a static manifest.  Read at start-up and on each reload.
+ */
+static int
+load_keyd_files(const struct config *c, struct msgw *w)
+{
+	msgw_init(w, 256 * 1024);
+	if (put_file(w, c->ca_file != NULL ? c->ca_file : SYSTEM_CA_FILE,
+	    "CA bundle", 1) == -1 ||
+	    put_file(w, c->amd_cert_chain_genoa,
+	    "AMD certificate chain (Genoa)", 0) == -1 ||
+	    put_file(w, c->amd_cert_chain_milan,
+	    "AMD certificate chain (Milan)", 0) == -1 ||
+	    put_file(w, c->manifest_path, "setting up secret manager "
+	    "configuration: failed to read manifest file", 1) == -1) {
+		msgw_free(w);
+		return -1;
+	}
+	return 0;
+}
+
 /* --- configuration ------------------------------------------------- */
 
 static struct config *
@@ -453,13 +508,19 @@ bind_listeners(const struct config *c)
 	return 0;
 }
 
-/* An empty, root-owned directory for the children's chroot. */
+/*
+ * An empty directory, owned by root and writable by nobody else, for the
+ * children's chroot.  Created if missing when we are root (mode set
+ * explicitly: a umask of 077 would make it unsearchable).
+ */
 static void
-prepare_chroot(const char *dir)
+prepare_chroot(const char *dir, int root)
 {
 	struct stat	 st;
 	char		*p, *s;
 
+	if (!root)
+		goto check;
 	s = xstrdup(dir);
 	for (p = s + 1; *p; p++)
 		if (*p == '/') {
@@ -468,11 +529,15 @@ prepare_chroot(const char *dir)
 				fatal("mkdir %s", s);
 			*p = '/';
 		}
-	if (mkdir(s, 0755) == -1 && errno != EEXIST)
-		fatal("mkdir %s", s);
+	if (mkdir(s, 0755) == -1) {
+		if (errno != EEXIST)
+			fatal("mkdir %s", s);
+	} else if (chmod(s, 0755) == -1)
+		fatal("chmod %s", s);
 	free(s);
+ check:
 	if (stat(dir, &st) == -1)
-		fatal("stat %s", dir);
+		fatal("chroot_dir %s", dir);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)))
 		fatalx("chroot_dir %s must be a directory owned by root and "
@@ -480,6 +545,28 @@ prepare_chroot(const char *dir)
 }
 
 /* --- children ------------------------------------------------------ */
+
+/*
+ * Children get a clean environment: nothing of systemd's (NOTIFY_SOCKET,
+ * CREDENTIALS_DIRECTORY) or the caller's, only what libc and the
+ * sanitizers read.
+ */
+static char **
+child_env(void)
+{
+	static const char *const keep[] = {
+		"TZ", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"
+	};
+	static char	*env[nitems(keep) + 1];
+	size_t		 i, n = 0;
+	const char	*v;
+
+	for (i = 0; i < nitems(keep); i++)
+		if ((v = getenv(keep[i])) != NULL)
+			xasprintf(&env[n++], "%s=%s", keep[i], v);
+	env[n] = NULL;
+	return env;
+}
 
 /* In the child: move src[i] to fd 3 + i, close everything else, exec. */
 static __dead void
@@ -512,7 +599,7 @@ exec_child(const char *role, int instance, const int *src, int n,
 	if (P.opts->foreground)
 		argv[ac++] = P.opts->debug ? "-d" : "-F";
 	argv[ac] = NULL;
-	execv(P.self_exe, argv);
+	execve(P.self_exe, argv, child_env());
 	_exit(127);
 }
 
@@ -539,7 +626,8 @@ send_config(struct chan *c)
 
 	msgw_init(&m, 4096);
 	config_marshal(P.conf, &m);
-	msg_put_u8(&m, (uint8_t)P.privileged);
+	msg_put_u8(&m, (uint8_t)((P.chroot_ok ? PRIV_CHROOT : 0) |
+	    (P.root ? PRIV_SWITCH_IDS : 0)));
 	msg_put_u32(&m, (uint32_t)P.uid);
 	msg_put_u32(&m, (uint32_t)P.gid);
 	msg_put_u32(&m, (uint32_t)P.nlfds);
@@ -923,6 +1011,7 @@ spawn_pair(struct pair *p)
 			kill(p->worker.pid, SIGKILL);
 		return;
 	}
+	chan_send(p->keyd.chan, MSG_KEYD_FILES, 0, &P.files);
 	send_config(p->keyd.chan);
 	/* The key pair must arrive before the config that starts serving. */
 	send_tls_keypair(p);
@@ -1204,6 +1293,7 @@ static void
 reload(void)
 {
 	struct config	*c;
+	struct msgw	 files;
 
 	log_info("SIGHUP: reloading %s", P.opts->conf_path);
 	sd_notifyf("RELOADING=1");
@@ -1214,7 +1304,8 @@ reload(void)
 		return;
 	}
 	config_carry_restart_keys(c, P.conf);
-	if (check_tls(c) == -1 || build_store(c) == -1) {
+	if (check_tls(c) == -1 || load_keyd_files(c, &files) == -1 ||
+	    build_store(c) == -1) {
 		log_warnx("reload failed: keeping the current configuration");
 		sd_notifyf("READY=1\nSTATUS=reload failed, running the previous "
 		    "configuration");
@@ -1223,6 +1314,8 @@ reload(void)
 	}
 	config_free(P.conf);
 	P.conf = c;
+	msgw_free(&P.files);
+	P.files = files;
 	log_setlevel(c->log_level);
 	log_setformat(c->log_format);
 	config_warn_testonly(c);
@@ -1346,31 +1439,42 @@ parent_main(struct parent_opts *o)
 	    sizeof(P.self_exe) - 1)) == -1)
 		fatal("readlink /proc/self/exe");
 	P.self_exe[n] = '\0';
-	P.privileged = priv_is_root();
-	if (!P.privileged) {
-		log_warnx("not started as root: workers and keyd run without "
-		    "chroot and as uid %ld", (long)getuid());
+	/*
+	 * Started as root, we switch to `user' ourselves.  Started as the
+	 * user with an ambient CAP_SYS_CHROOT (the systemd unit does that),
+	 * children still chroot; without it they only drop what they can.
+	 */
+	P.root = priv_is_root();
+	P.chroot_ok = P.root || priv_have_cap(CAP_SYS_CHROOT);
+	if (P.root) {
+		if (lookup_user(P.conf) == -1)
+			return 1;
+	} else {
 		P.uid = getuid();
 		P.gid = getgid();
-	} else if (lookup_user(P.conf) == -1)
-		return 1;
+		if (!P.chroot_ok)
+			log_warnx("started without root or CAP_SYS_CHROOT: "
+			    "workers and keyd run without chroot, as uid %ld",
+			    (long)getuid());
+	}
 	stash_cli_secrets(o);
-	if (check_tls(P.conf) == -1 || build_store(P.conf) == -1)
+	if (check_tls(P.conf) == -1 || load_keyd_files(P.conf, &P.files) == -1 ||
+	    build_store(P.conf) == -1)
 		return 1;
 	if (P.conf->api_key == NULL)
 		log_warnx("No API key provided. The proxy will not "
 		    "authenticate with the API.");
 	if (bind_listeners(P.conf) == -1)
 		return 1;
-	if (P.privileged) {
-		prepare_chroot(P.conf->chroot_dir);
+	if (P.chroot_ok)
+		prepare_chroot(P.conf->chroot_dir, P.root);
+	if (P.root)
 		workspace_prepare(P.conf->workspace, P.uid, P.gid);
-	}
 	if (!o->foreground)
 		daemonize();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
-	privdrop_parent(P.uid, P.gid);
+	privdrop_parent(P.uid, P.gid, P.root);
 	if (access(P.conf->workspace, W_OK) == -1)
 		log_warn("workspace %s is not writable: the manifest log and "
 		    "request dumps will fail", P.conf->workspace);

@@ -443,7 +443,11 @@ proxy_request(struct request *r, enum route_kind rk, const char *upath)
 	px = xcalloc(1, sizeof(*px));
 	px->req = r;
 	px->route = rk;
-	reqid_new(px->reqid);
+	/* One id for the client, the upstream and the logs. */
+	if (r->id_minted)
+		strlcpy(px->reqid, r->id, sizeof(px->reqid));
+	else
+		reqid_new(px->reqid);
 	px->upath = xstrdup(upath);
 	r->hctx = px;
 	r->on_abort = px_abort;

@@ -99,6 +99,7 @@ assign_request_id(struct request *r)
 	}
 	reqid_new(id);
 	strlcpy(r->id, id, sizeof(r->id));
+	r->id_minted = 1;
 }
 
 int

@@ -950,6 +950,22 @@ server_close_all(struct server *s)
 		conn_close(c);
 }
 
+/*
+ * An idle connection whose request is already in the kernel (or in our
+ * input buffer) is served before it goes, so a client that connected
+ * just before a reload or shutdown does not see a reset.
+ */
+static int
+bytes_waiting(struct conn *c)
+{
+	char	b;
+
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		return 1;
+	return recv(bufferevent_getfd(c->bev), &b, 1, MSG_PEEK |
+	    MSG_DONTWAIT) > 0;
+}
+
 void
 server_drain(struct server *s, server_idle_fn fn, void *arg)
 {
@@ -962,7 +978,8 @@ server_drain(struct server *s, server_idle_fn fn, void *arg)
 	/* Idle keep-alive connections go now; the rest after a response. */
 	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = tmp) {
 		tmp = TAILQ_NEXT(c, entry);
-		if (c->state == CS_HEAD && !c->got_bytes)
+		c->keepalive = 0;
+		if (c->state == CS_HEAD && !c->got_bytes && !bytes_waiting(c))
 			conn_close(c);
 	}
 	server_check_idle(s);

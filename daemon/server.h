@@ -44,6 +44,7 @@ struct request {
 	struct buf		 body;
 	char			 peer[64];	/* client IP, for X-Forwarded-For */
 	char			 id[128];	/* x-request-id */
+	int			 id_minted;	/* ours, not the client's */
 	uint64_t		 start_us;
 	uint64_t		 first_us;	/* first answer byte, or 0 */
 	int			 mroute;	/* enum m_route, for metrics */

@@ -248,13 +248,13 @@ worker_configure(struct msgr *r)
 {
 	struct privdrop	 pd;
 	struct msgw	 m;
-	int		 privileged, i;
+	int		 privflags, i;
 	uint32_t	 uid, gid, nfds, nmetrics;
 
 	w.conf = config_new();
 	if (config_unmarshal(w.conf, r) == -1)
 		fatalx("parent: malformed MSG_CONFIG");
-	privileged = msg_get_u8(r);
+	privflags = msg_get_u8(r);
 	uid = msg_get_u32(r);
 	gid = msg_get_u32(r);
 	nfds = msg_get_u32(r);
@@ -271,8 +271,8 @@ worker_configure(struct msgr *r)
 	w.nmetrics = (int)nmetrics;
 
 	memset(&pd, 0, sizeof(pd));
-	pd.chroot = privileged ? w.conf->chroot_dir : NULL;
-	pd.switch_ids = privileged;
+	pd.chroot = (privflags & PRIV_CHROOT) ? w.conf->chroot_dir : NULL;
+	pd.switch_ids = (privflags & PRIV_SWITCH_IDS) != 0;
 	pd.uid = uid;
 	pd.gid = gid;
 	pd.nofile = 2 * w.conf->max_connections + 128;

@@ -21,6 +21,13 @@ struct msgr;
 struct pexch;
 struct fetch;
 
+/* Files the parent read for keyd (MSG_KEYD_FILES). */
+struct keyd_files {
+	int		loaded;
+	int		have_ca, have_genoa, have_milan, have_manifest;
+	struct buf	ca, genoa, milan, manifest;
+};
+
 struct keyd_env {
 	struct event_base	*base;
 	struct config		*conf;
@@ -30,6 +37,7 @@ struct keyd_env {
 	size_t			 api_key_len;
 	const char		*salt;		/* default cache salt, or NULL */
 	size_t			 salt_len;
+	struct keyd_files	*files;
 	char			*api_host;	/* from api_endpoint */
 	uint16_t		 api_port;
 };

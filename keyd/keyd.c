@@ -41,6 +41,7 @@ enum peer { FROM_PARENT, FROM_WORKER };
 typedef int	(*keyd_handler)(struct chan *, const struct msg_hdr *,
 		    struct msgr *);
 
+static int	k_files(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_config(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_secrets(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_shutdown(struct chan *, const struct msg_hdr *, struct msgr *);
@@ -75,6 +76,7 @@ static const struct keyd_req {
 	unsigned int	states;
 	keyd_handler	fn;
 } keyd_reqs[] = {
+	{ MSG_KEYD_FILES,	FROM_PARENT,	KS_INIT,	k_files },
 	{ MSG_CONFIG,		FROM_PARENT,	KS_INIT,	k_config },
 	{ MSG_SECRETS,		FROM_PARENT,	KS_SANDBOXED,	k_secrets },
 	{ MSG_SHUTDOWN,		FROM_PARENT,	KS_ANY,		k_shutdown },
@@ -106,6 +108,7 @@ static struct {
 	size_t			 api_key_len;
 	char			*salt;		/* sodium_malloc'd, or NULL */
 	size_t			 salt_len;
+	struct keyd_files	 files;
 } k;
 
 struct keyd_env	*kenv = &k.env;
@@ -183,6 +186,38 @@ keyd_closed(struct chan *c, const char *why, void *arg)
 
 /* --- handlers ----------------------------------------------------- */
 
+static int
+get_file(struct msgr *r, struct buf *b, int *have)
+{
+	const uint8_t	*p;
+	size_t		 n;
+
+	*have = msg_get_u8(r);
+	p = msg_get_bytes(r, &n);
+	buf_init(b, n);
+	buf_add(b, p, n);
+	return r->err ? -1 : 0;
+}
+
+/* The parent read them for us: keyd never opens a file. */
+static int
+k_files(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	struct keyd_files	*f = &k.files;
+
+	if (f->loaded)
+		return -1;
+	if (get_file(r, &f->ca, &f->have_ca) == -1 ||
+	    get_file(r, &f->genoa, &f->have_genoa) == -1 ||
+	    get_file(r, &f->milan, &f->have_milan) == -1 ||
+	    get_file(r, &f->manifest, &f->have_manifest) == -1 ||
+	    msg_end(r) == -1)
+		return -1;
+	f->loaded = 1;
+	k.env.files = f;
+	return 0;
+}
+
 /*
  * Everything that needs the filesystem or privileges happens here, before
  * the sandbox: OpenSSL and libsodium initialisation (they probe files and
@@ -196,13 +231,13 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	struct msgw	 m;
 	uint8_t		 probe[16];
 	char		*port, err[256];
-	int		 privileged;
+	int		 privflags;
 	uint32_t	 uid, gid;
 
 	k.conf = config_new();
 	if (config_unmarshal(k.conf, r) == -1)
 		return -1;
-	privileged = msg_get_u8(r);
+	privflags = msg_get_u8(r);
 	uid = msg_get_u32(r);
 	gid = msg_get_u32(r);
 	(void)msg_get_u32(r);	/* listener counts: workers only */
@@ -227,15 +262,17 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 		fatalx("bad api_endpoint");
 	k.env.api_port = (uint16_t)atoi(port);
 	free(port);
-	if (tun_ctx_init(k.conf->ca_file, k.conf->insecure_api_connection,
-	    err, sizeof(err)) == -1)
+	if (!k.files.loaded)
+		fatalx("MSG_CONFIG before MSG_KEYD_FILES");
+	if (tun_ctx_init(k.files.have_ca ? &k.files.ca : NULL,
+	    k.conf->insecure_api_connection, err, sizeof(err)) == -1)
 		fatalx("TLS client setup: %s", err);
 	seal_init();
 	secret_init();
 
 	memset(&pd, 0, sizeof(pd));
-	pd.chroot = privileged ? k.conf->chroot_dir : NULL;
-	pd.switch_ids = privileged;
+	pd.chroot = (privflags & PRIV_CHROOT) ? k.conf->chroot_dir : NULL;
+	pd.switch_ids = (privflags & PRIV_SWITCH_IDS) != 0;
 	pd.uid = uid;
 	pd.gid = gid;
 	pd.nofile = 16;
@@ -257,7 +294,6 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	msg_put_str(&m, sandbox_name());
 	chan_send(k.parent, MSG_SANDBOXED, 0, &m);
 	msgw_free(&m);
-	chan_pause(k.worker, 0);
 	return 0;
 }
 
@@ -302,6 +338,8 @@ k_secrets(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	sodium_memzero((void *)(uintptr_t)key, keylen);
 	sodium_memzero((void *)(uintptr_t)salt, saltlen);
 	k.state = KS_READY;
+	/* The worker's queued requests are read from now on. */
+	chan_pause(k.worker, 0);
 	log_debug("secrets installed (api key: %s)", has_key ? "yes" : "no");
 	msgw_init(&m, 16);
 	chan_send(k.parent, MSG_SECRETS_DONE, 0, &m);
@@ -568,7 +606,7 @@ keyd_main(int instance)
 	k.env.base = k.base;
 	k.env.parent = k.parent;
 	k.env.worker = k.worker;
-	/* Nothing from the worker is read before the sandbox is up. */
+	/* Nothing from the worker is read before the secrets are in. */
 	chan_pause(k.worker, 1);
 	log_setsink(keyd_log_sink, NULL);
 	log_setfatalhook(keyd_fatal_hook);

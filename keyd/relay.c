@@ -367,7 +367,7 @@ static int
 stream_line(struct pexch *px, const uint8_t *l, size_t n)
 {
 	const uint8_t	*sep, *payload;
-	size_t		 plen, prefix;
+	size_t		 plen, prefix, mark;
 	struct cerr	 ce;
 
 	if (n > 0 && l[n - 1] == '\r')
@@ -389,11 +389,14 @@ stream_line(struct pexch *px, const uint8_t *l, size_t n)
 		buf_adds(&px->out, "\n");
 		return 0;
 	}
+	mark = px->out.len;
 	buf_add(&px->out, l, prefix);
 	if (plen == 6 && strncasecmp((const char *)payload, "[DONE]", 6) == 0)
 		buf_add(&px->out, payload, plen);
 	else if (jm_mutate(payload, plen, seal_response_plain(px->route),
 	    fc_decrypt_cb, px->fc, &px->out, &ce) == -1) {
+		/* Only whole events reach the client, then the error. */
+		px->out.len = mark;
 		snprintf(px->err, sizeof(px->err), "decrypting event: %s",
 		    ce.msg);
 		return -1;

@@ -392,8 +392,13 @@ seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
 	int			 i, k, n = 0, pass;
 
 	if (mp_boundary(ctype, boundary, sizeof(boundary), &msg) == -1) {
-		set_err(e, 415, "invalid_request_error",
-		    "unsupported_media_type", "%s", msg);
+		/* Not multipart at all is 415; a bad boundary is malformed. */
+		if (strstr(msg, "isn't multipart") != NULL)
+			set_err(e, 415, "invalid_request_error",
+			    "unsupported_media_type", "%s", msg);
+		else
+			set_err(e, 400, "invalid_request_error",
+			    "invalid_multipart", "%s", msg);
 		return -1;
 	}
 	if (mp_parse(in->body, in->bodylen, boundary, &form, &msg) == -1) {

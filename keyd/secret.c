@@ -132,33 +132,23 @@ secret_have_key(void)
 /* --- files loaded before the sandbox ----------------------------------- */
 
 static void
-load_anchor(enum attest_product prod, const char *path, int test_only)
+load_anchor(enum attest_product prod, int have, const struct buf *pem,
+    const char *path, int test_only)
 {
-	char	*pem, err[256];
-	size_t	 len;
+	char	err[256];
 
-	if (path == NULL)
+	if (!have)
 		return;
-	if (read_file(path, 1024 * 1024, &pem, &len) == -1) {
-		/* The default path may simply not be populated (yet). */
-		if (errno == ENOENT)
-			log_debug("AMD certificate chain %s: not present", path);
-		else
-			log_warn("AMD certificate chain %s", path);
-		return;
-	}
-	if (attest_trust_load_pem(&S.trust, prod, pem, len, test_only, err,
-	    sizeof(err)) != ATT_OK)
+	if (attest_trust_load_pem(&S.trust, prod, (const char *)pem->p,
+	    pem->len, test_only, err, sizeof(err)) != ATT_OK)
 		log_warnx("AMD certificate chain %s refused: %s", path, err);
-	free(pem);
 }
 
 void
 secret_init(void)
 {
 	const struct config	*c = kenv->conf;
-	char			*data;
-	size_t			 len;
+	const struct keyd_files	*f = kenv->files;
 
 	/* Library state the verifier needs, set up before the sandbox. */
 	if (attest_init() == -1)
@@ -168,23 +158,19 @@ secret_init(void)
 	buf_init(&S.vcek, 0);
 	buf_init(&S.crl, 0);
 	attest_trust_init(&S.trust);
-	load_anchor(ATT_PRODUCT_GENOA, c->amd_cert_chain_genoa,
-	    c->test_trust_any_amd_root);
-	load_anchor(ATT_PRODUCT_MILAN, c->amd_cert_chain_milan,
-	    c->test_trust_any_amd_root);
+	load_anchor(ATT_PRODUCT_GENOA, f->have_genoa, &f->genoa,
+	    c->amd_cert_chain_genoa, c->test_trust_any_amd_root);
+	load_anchor(ATT_PRODUCT_MILAN, f->have_milan, &f->milan,
+	    c->amd_cert_chain_milan, c->test_trust_any_amd_root);
 	if (c->test_kds_base_url != NULL)
 		attest_trust_set_kds_base(&S.trust, c->test_kds_base_url);
 	if (c->manifest_path != NULL) {
-		if (read_file(c->manifest_path, 16 * 1024 * 1024, &data,
-		    &len) == -1) {
-			log_warn("setting up secret manager configuration: "
-			    "failed to read manifest file %s", c->manifest_path);
+		if (!f->have_manifest)
 			snprintf(S.last_error, sizeof(S.last_error), "failed to "
 			    "read manifest file %s", c->manifest_path);
-		} else {
-			buf_add(&S.manifest, data, len);
+		else {
+			buf_add(&S.manifest, f->manifest.p, f->manifest.len);
 			S.have_manifest = 1;
-			free(data);
 		}
 	}
 	S.timer = evtimer_new(kenv->base, NULL, NULL);
@@ -229,6 +215,12 @@ secret_offer_key(const char *token, size_t len)
 void
 secret_force_update(void)
 {
+	/*
+	 * The deployment does not know this secret: never use it again, so
+	 * that the retry waits for the new one instead of repeating it.
+	 */
+	sx_secret_free(S.cur);
+	S.cur = NULL;
 	if (S.step == ST_IDLE)
 		update_start(1);
 }

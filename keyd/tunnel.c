@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -15,8 +16,6 @@
 #include "tunnel.h"
 #include "util.h"
 
-/* Debian's bundle; used when no ca_file is configured. */
-#define SYSTEM_CA_FILE	"/etc/ssl/certs/ca-certificates.crt"
 
 struct tunnel {
 	uint32_t	 id;
@@ -87,19 +86,42 @@ make_ctx(X509_STORE *store, int verify, char *err, size_t errlen)
 	return ctx;
 }
 
+static int
+load_bundle(X509_STORE *store, const struct buf *pem, char *err, size_t errlen)
+{
+	BIO	*bio;
+	X509	*x;
+	int	 n = 0;
+
+	if (pem == NULL || pem->len == 0) {
+		snprintf(err, errlen, "no CA certificates");
+		return -1;
+	}
+	bio = BIO_new_mem_buf(pem->p, (int)pem->len);
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (X509_STORE_add_cert(store, x) == 1)
+			n++;
+		X509_free(x);
+	}
+	ERR_clear_error();	/* the loop ends on "no start line" */
+	BIO_free(bio);
+	if (n == 0) {
+		snprintf(err, errlen, "no CA certificate in the bundle");
+		return -1;
+	}
+	return 0;
+}
+
 int
-tun_ctx_init(const char *ca_file, int insecure, char *err, size_t errlen)
+tun_ctx_init(const struct buf *ca_pem, int insecure, char *err, size_t errlen)
 {
 	X509_STORE	*store;
-	const char	*file = ca_file != NULL ? ca_file : SYSTEM_CA_FILE;
 
 	if ((store = X509_STORE_new()) == NULL) {
 		ssl_errstr("X509_STORE_new", err, errlen);
 		return -1;
 	}
-	/* Loaded now, whole: a chroot cannot look up hashed dirs later. */
-	if (X509_STORE_load_file(store, file) != 1) {
-		ssl_errstr(file, err, errlen);
+	if (load_bundle(store, ca_pem, err, errlen) == -1) {
 		X509_STORE_free(store);
 		return -1;
 	}

@@ -16,11 +16,11 @@ struct tunnel;
 struct ssl_ctx_st;
 
 /*
- * The client TLS context: CA file (NULL: the system bundle), verification
- * on unless insecure.  Loaded before the sandbox: nothing is read from
- * disk afterwards.
+ * The client TLS contexts from a PEM bundle of CA certificates (read by
+ * the parent), verification on unless insecure for the API endpoint;
+ * CDN and KDS connections are always verified.
  */
-int		 tun_ctx_init(const char *ca_file, int insecure, char *err,
+int		 tun_ctx_init(const struct buf *ca_pem, int insecure, char *err,
 		    size_t errlen);
 /* Same for a second context that is never insecure (CDN, KDS). */
 struct tunnel	*tun_new(uint32_t id, const char *host, int tls, int verify);

@@ -109,11 +109,11 @@ healthz_ok() {
 	curl -sf -o /dev/null --max-time 2 "$(pm_url /healthz)"
 }
 
-# wait_for "description" command...: poll up to ~10 s.
+# wait_for "description" command...: poll up to ~30 s (CI is loaded).
 wait_for() {
 	local what=$1 i
 	shift
-	for i in $(seq 1 200); do
+	for i in $(seq 1 600); do
 		"$@" && return 0
 		sleep 0.05
 	done

@@ -16,7 +16,8 @@ wait_for "READY=1" grep -q "READY=1" "$T/n1"
 grep -q "STATUS=serving; no API key configured" "$T/n1" || fail "status: $(cat "$T/n1")"
 kill -HUP "$PM_PID"
 wait_for "RELOADING=1" grep -q "RELOADING=1" "$T/n1"
-wait_for "READY=1 after reload" test "$(grep -c 'READY=1' "$T/n1")" -ge 2
+two_readies() { [ "$(grep -c 'READY=1' "$T/n1")" -ge 2 ]; }
+wait_for "READY=1 after reload" two_readies
 pm_stop
 wait "$recv"
 grep -q "STOPPING=1" "$T/n1" || fail "no STOPPING=1"
