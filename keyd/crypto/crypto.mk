@@ -59,6 +59,15 @@ tests_crypto_test_misc_LDADD = $(CRYPTO_TEST_LDADD)
 tests_crypto_test_sx_SOURCES = tests/crypto/test_sx.c $(CRYPTO_TC)
 tests_crypto_test_sx_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
 tests_crypto_test_sx_LDADD = $(CRYPTO_TEST_LDADD)
+# Interop with independent JavaScript peers (tests/package.json): a C
+# driver of the core, and node scripts run by interop.sh.
+check_PROGRAMS += tests/crypto/kemtool
+tests_crypto_kemtool_SOURCES = tests/crypto/kemtool.c $(CRYPTO_TC)
+tests_crypto_kemtool_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
+tests_crypto_kemtool_LDADD = $(CRYPTO_TEST_LDADD)
+TESTS += tests/crypto/interop.sh
+EXTRA_DIST += tests/crypto/interop.sh tests/crypto/interop_kem.mjs \
+	tests/crypto/interop_field.mjs
 
 # The Go accumulated ML-KEM-768 test at 10 000 iterations (CI runs 100).
 check-long: tests/crypto/test_mlkem
