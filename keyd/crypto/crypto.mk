@@ -74,3 +74,5 @@ check-long: tests/crypto/test_mlkem
 	PM_VECTORS=$${PM_VECTORS:-'$(abs_top_srcdir)/../shared/vectors'} \
 	    tests/crypto/test_mlkem --accumulated 10000
 .PHONY: check-long
+
+include $(srcdir)/fuzz/fuzz.mk

@@ -333,7 +333,8 @@ walk_value(struct walk *w, struct json_span sp, const struct subs *skip,
 		cerr_set(err, "invalid JSON data");
 		goto out;
 	}
-	qsort(v, n, sizeof(*v), entry_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), entry_cmp);
 	for (i = 1; i < n; i++) {
 		if (entry_cmp(&v[i - 1], &v[i]) == 0) {
 			cerr_quote(q, sizeof(q), v[i].name, v[i].nlen);
@@ -415,7 +416,8 @@ jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
 		goto out;
 
 	/* Assemble: untouched bytes between edits, replacements in place. */
-	qsort(w.edits, w.nedits, sizeof(*w.edits), edit_cmp);
+	if (w.nedits > 1)
+		qsort(w.edits, w.nedits, sizeof(*w.edits), edit_cmp);
 	buf_reserve(out, n + w.repl.len);
 	for (pos = 0, i = 0; i < w.nedits; i++) {
 		buf_add(out, doc + pos, w.edits[i].off - pos);

@@ -1,0 +1,97 @@
+/*
+ * libFuzzer target: the JSON scanner and the field mutation walk.
+ * Oracles beyond "no crash, no sanitizer report":
+ *  - the walk with an identity mutation reproduces the input exactly;
+ *  - replacing values by a valid JSON value keeps the document valid;
+ *  - the walk fails exactly when the scanner rejects the input.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "jsonmut.h"
+
+static int
+identity(void *arg, const uint8_t *in, size_t n, struct buf *out,
+    struct cerr *err)
+{
+	buf_add(out, in, n);
+	return 0;
+}
+
+static int
+constant(void *arg, const uint8_t *in, size_t n, struct buf *out,
+    struct cerr *err)
+{
+	buf_adds(out, "\"X\"");
+	return 0;
+}
+
+static void
+walk_members(const uint8_t *d, size_t n)
+{
+	struct json_span	 all;
+	struct json_iter	 it;
+	struct json_member	 m;
+	struct buf		 s;
+
+	if (json_value_span(d, n, 0, &all) == -1 ||
+	    json_iter_init(&it, d, all) == -1)
+		return;
+	buf_init(&s, 0);
+	while (json_iter_next(&it, &m) == 1) {
+		if (m.type == JSON_STRING &&
+		    json_unescape(d + m.value.off, m.value.len, &s) == -1)
+			abort();
+		buf_reset(&s);
+	}
+	json_iter_free(&it);
+	buf_free(&s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
+{
+	static struct jm_skip	 skip;
+	static int		 init;
+	struct json_result	 r;
+	struct buf		 out;
+	struct cerr		 err;
+	enum json_status	 st;
+	int			 valid, rv;
+
+	if (!init) {
+		jm_skip_init(&skip);
+		jm_skip_add(&skip, "model");
+		jm_skip_add(&skip, "a.#.b");
+		jm_skip_add(&skip, "1.x");
+		jm_skip_add(&skip, "m\\.n.0");
+		init = 1;
+	}
+	st = json_validate(d, n, 0, &r);
+	valid = st == JSON_OK || st == JSON_EDUPKEY;
+	if (valid)
+		walk_members(d, n);
+
+	buf_init(&out, 0);
+	rv = jm_mutate(d, n, &skip, identity, NULL, &out, &err);
+	/* Invalid input must fail; valid input may still be refused for a
+	 * scalar top level or a duplicate name on the walked path. */
+	if (n > 0 && !valid && rv == 0)
+		abort();
+	if (rv == 0 && (out.len != n || (n > 0 && memcmp(out.p, d, n) != 0)))
+		abort();
+	buf_reset(&out);
+	rv = jm_mutate(d, n, &skip, constant, NULL, &out, &err);
+	if (rv == 0 && n > 0) {
+		st = json_validate(out.p, out.len, 0, NULL);
+		if (st != JSON_OK && st != JSON_EDUPKEY)
+			abort();
+	}
+	buf_free(&out);
+	return 0;
+}
