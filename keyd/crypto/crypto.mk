@@ -75,4 +75,15 @@ check-long: tests/crypto/test_mlkem
 	    tests/crypto/test_mlkem --accumulated 10000
 .PHONY: check-long
 
+# Benchmark (not a test): make bench-crypto.
+noinst_PROGRAMS += bench/crypto/bench
+bench_crypto_bench_SOURCES = bench/crypto/bench.c
+bench_crypto_bench_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
+bench_crypto_bench_LDADD = $(CRYPTO_TEST_LDADD)
+EXTRA_DIST += bench/crypto/bench.sh bench/crypto/noble.mjs
+bench-crypto: bench/crypto/bench
+	$(SHELL) $(srcdir)/bench/crypto/bench.sh '$(abs_top_srcdir)' \
+	    bench/crypto/bench '$(NODE)'
+.PHONY: bench-crypto
+
 include $(srcdir)/fuzz/fuzz.mk

@@ -204,6 +204,47 @@ test_iter(void)
 }
 
 static void
+test_top(void)
+{
+	const char		*s = " {\"a\":[1,{}] , \"b\\u0031\" : \"x\",\"c\":{}} ";
+	const char		*arr = "[ 1, [2,[]] ,\"s\",{} ]";
+	struct json_top		*top;
+	size_t			 n;
+
+	T_BEGIN("members recorded while validating");
+	T_EQ_INT(json_validate_top((const uint8_t *)s, strlen(s), 0, NULL,
+	    &top, &n), JSON_OK);
+	T_EQ_INT(n, 3);
+	T_CHECK(top[0].key.off == 2 && top[0].key.len == 3);
+	T_CHECK(strncmp(s + top[0].value.off, "[1,{}]", top[0].value.len) ==
+	    0 && top[0].value.len == 6);
+	T_CHECK(strncmp(s + top[1].key.off, "\"b\\u0031\"",
+	    top[1].key.len) == 0);
+	T_CHECK(strncmp(s + top[1].value.off, "\"x\"", top[1].value.len) ==
+	    0 && top[1].value.len == 3);
+	T_CHECK(top[2].value.len == 2);
+	free(top);
+	T_EQ_INT(json_validate_top((const uint8_t *)arr, strlen(arr), 0, NULL,
+	    &top, &n), JSON_OK);
+	T_EQ_INT(n, 4);
+	T_CHECK(top[0].key.len == 0 && top[0].value.len == 1);
+	T_CHECK(strncmp(arr + top[1].value.off, "[2,[]]",
+	    top[1].value.len) == 0 && top[1].value.len == 6);
+	T_CHECK(top[2].value.len == 3 && top[3].value.len == 2);
+	free(top);
+	T_EQ_INT(json_validate_top((const uint8_t *)"[1,", 3, 0, NULL, &top,
+	    &n), JSON_EINCOMPLETE);
+	T_CHECK(top == NULL && n == 0);
+	T_EQ_INT(json_validate_top((const uint8_t *)"7", 1, 0, NULL, &top,
+	    &n), JSON_OK);
+	T_CHECK(top == NULL && n == 0);
+	T_EQ_INT(json_validate_top((const uint8_t *)"{}", 2, 0, NULL, &top,
+	    &n), JSON_OK);
+	T_EQ_INT(n, 0);
+	free(top);
+}
+
+static void
 test_unescape(void)
 {
 	struct buf	b;
@@ -244,6 +285,7 @@ main(void)
 	test_depth();
 	test_duplicates();
 	test_iter();
+	test_top();
 	test_unescape();
 	T_DONE();
 }
