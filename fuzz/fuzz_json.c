@@ -29,24 +29,41 @@ constant(void *arg, const uint8_t *in, size_t n, struct buf *out,
 	return 0;
 }
 
+/*
+ * Iterate the top level of a valid document; the spans must agree with
+ * the ones json_validate_top recorded in its single pass.
+ */
 static void
-walk_members(const uint8_t *d, size_t n)
+walk_members(const uint8_t *d, size_t n, const struct json_top *top,
+    size_t ntop)
 {
 	struct json_span	 all;
 	struct json_iter	 it;
 	struct json_member	 m;
 	struct buf		 s;
+	size_t			 k = 0;
 
-	if (json_value_span(d, n, 0, &all) == -1 ||
-	    json_iter_init(&it, d, all) == -1)
+	if (json_value_span(d, n, 0, &all) == -1)
+		abort();
+	if (json_iter_init(&it, d, all) == -1) {
+		if (ntop != 0)
+			abort();
 		return;
+	}
 	buf_init(&s, 0);
 	while (json_iter_next(&it, &m) == 1) {
+		if (k >= ntop || m.value.off != top[k].value.off ||
+		    m.value.len != top[k].value.len ||
+		    m.key.off != top[k].key.off || m.key.len != top[k].key.len)
+			abort();
+		k++;
 		if (m.type == JSON_STRING &&
 		    json_unescape(d + m.value.off, m.value.len, &s) == -1)
 			abort();
 		buf_reset(&s);
 	}
+	if (k != ntop)
+		abort();
 	json_iter_free(&it);
 	buf_free(&s);
 }
@@ -59,9 +76,11 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	static struct jm_skip	 skip;
 	static int		 init;
 	struct json_result	 r;
+	struct json_top		*top;
 	struct buf		 out;
 	struct cerr		 err;
 	enum json_status	 st;
+	size_t			 ntop;
 	int			 valid, rv;
 
 	if (!init) {
@@ -74,8 +93,11 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	}
 	st = json_validate(d, n, 0, &r);
 	valid = st == JSON_OK || st == JSON_EDUPKEY;
+	if (json_validate_top(d, n, 0, NULL, &top, &ntop) != st)
+		abort();
 	if (valid)
-		walk_members(d, n);
+		walk_members(d, n, top, ntop);
+	free(top);
 
 	buf_init(&out, 0);
 	rv = jm_mutate(d, n, &skip, identity, NULL, &out, &err);
