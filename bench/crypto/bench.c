@@ -291,33 +291,55 @@ op_gcm(void *arg)
 	free(dst);
 }
 
+/* Run one measurement unless a name filter (argv[2]) excludes it. */
+static int
+want(const char *only, const char *name)
+{
+	return only == NULL || strstr(name, only) != NULL;
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct sxb	sb;
-	struct jb	jb;
-	double		secs = argc > 1 ? atof(argv[1]) : 2.0, t;
+	struct sxb	 sb;
+	struct jb	 jb;
+	double		 secs = argc > 1 ? atof(argv[1]) : 2.0, t;
+	const char	*only = argc > 2 ? argv[2] : NULL;
 
 	if (sodium_init() < 0 || (xsk = sodium_malloc(sizeof(*xsk))) == NULL)
 		return 1;
 	randombytes_buf(seed, sizeof(seed));
 	sx_prepare(&sb);		/* also sets pk and ct */
 
-	printf("xwing_keygen_us %.1f\n", 1e6 * per_op(op_keygen, NULL, secs));
+	if (want(only, "xwing_keygen_us"))
+		printf("xwing_keygen_us %.1f\n",
+		    1e6 * per_op(op_keygen, NULL, secs));
 	op_keygen(NULL);
-	printf("xwing_decaps_us %.1f\n", 1e6 * per_op(op_decaps, NULL, secs));
-	printf("xwing_seed_decaps_us %.1f\n",
-	    1e6 * per_op(op_seed_decaps, NULL, secs));
-	printf("sx_client_us %.1f\n", 1e6 * per_op(op_sx, &sb, secs));
+	if (want(only, "xwing_decaps_us"))
+		printf("xwing_decaps_us %.1f\n",
+		    1e6 * per_op(op_decaps, NULL, secs));
+	if (want(only, "xwing_seed_decaps_us"))
+		printf("xwing_seed_decaps_us %.1f\n",
+		    1e6 * per_op(op_seed_decaps, NULL, secs));
+	if (want(only, "sx_client_us"))
+		printf("sx_client_us %.1f\n", 1e6 * per_op(op_sx, &sb, secs));
 
 	json_prepare(&jb);
-	t = per_op(op_json_enc, &jb, secs);
 	printf("json_body_bytes %zu\n", jb.body.len);
-	printf("json_encrypt_mbps %.1f\n", (double)jb.body.len / t / 1e6);
-	t = per_op(op_json_dec, &jb, secs);
-	printf("json_decrypt_mbps %.1f\n", (double)jb.resp.len / t / 1e6);
-	t = per_op(op_gcm, &jb, secs);
-	printf("gcm_raw_mbps %.1f\n", (double)jb.body.len / t / 1e6);
+	if (want(only, "json_encrypt_mbps")) {
+		t = per_op(op_json_enc, &jb, secs);
+		printf("json_encrypt_mbps %.1f\n",
+		    (double)jb.body.len / t / 1e6);
+	}
+	if (want(only, "json_decrypt_mbps")) {
+		t = per_op(op_json_dec, &jb, secs);
+		printf("json_decrypt_mbps %.1f\n",
+		    (double)jb.resp.len / t / 1e6);
+	}
+	if (want(only, "gcm_raw_mbps")) {
+		t = per_op(op_gcm, &jb, secs);
+		printf("gcm_raw_mbps %.1f\n", (double)jb.body.len / t / 1e6);
+	}
 	sodium_free(xsk);
 	return 0;
 }

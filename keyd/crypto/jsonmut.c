@@ -454,7 +454,7 @@ jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
 	struct subs		 top = { NULL, 0, 0 };
 	struct json_span	 all;
 	struct sub		*s;
-	struct json_top		*tops = NULL, empty[1];
+	struct json_top		*tops = NULL;
 	enum json_status	 st;
 	size_t			 i, pos, ntops = 0;
 	int			 rv = -1;
@@ -487,8 +487,8 @@ jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
 	for (pos = n; pos > all.off && is_space(doc[pos - 1]); pos--)
 		;
 	all.len = pos - all.off;
-	if (walk_value(&w, all, &top, tops != NULL ? tops : empty, ntops,
-	    err) == -1)
+	/* (tops is NULL for an empty container: the iterator handles it.) */
+	if (walk_value(&w, all, &top, tops, ntops, err) == -1)
 		goto out;
 
 	/* Assemble: untouched bytes between edits, replacements in place. */
