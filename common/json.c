@@ -89,11 +89,16 @@ utf8_seq(const uint8_t *p, size_t n)
 	return len;
 }
 
+/* Characters that may follow a backslash, other than 'u'. */
+static const uint8_t simple_escapes[256] = {
+	['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1,
+	['r'] = 1, ['t'] = 1,
+};
+
 static inline int
 simple_escape(uint8_t c)
 {
-	return c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' ||
-	    c == 'n' || c == 'r' || c == 't';
+	return simple_escapes[c];
 }
 
 /*

@@ -18,10 +18,13 @@ else
 	echo "bench: no node or tests/node_modules; noble column empty" >&2
 	: >"$tmp/n"
 fi
-# The 16 KiB column of openssl speed, converted from kB/s to MB/s.
-openssl speed -seconds "$secs" -evp aes-256-gcm 2>/dev/null |
-    awk 'tolower($1) == "aes-256-gcm" { v = $NF; sub(/k$/, "", v);
-	printf "openssl_gcm_mbps %.1f\n", v * 1000 / 1e6 }' >"$tmp/o"
+# The 16 KiB column of openssl speed, converted from kB/s to MB/s; the
+# best of three short runs, like the best-of-five rounds of the others.
+for k in 1 2 3; do
+	openssl speed -seconds "$secs" -evp aes-256-gcm 2>/dev/null
+done | awk 'tolower($1) == "aes-256-gcm" { v = $NF; sub(/k$/, "", v);
+	if (v > best) best = v }
+	END { printf "openssl_gcm_mbps %.1f\n", best * 1000 / 1e6 }' >"$tmp/o"
 
 cat "$tmp/c" "$tmp/n" "$tmp/o" | awk '
 	function ratio(a, b) {
@@ -65,5 +68,9 @@ cat "$tmp/c" "$tmp/n" "$tmp/o" | awk '
 		    pct(v["json_decrypt_mbps"], v["openssl_gcm_mbps"]))
 		row("raw AES-256-GCM in process, 1 MB", v["gcm_raw_mbps"], "",
 		    "")
-		print "(openssl column: openssl speed -evp aes-256-gcm, 16 KiB blocks)"
+		row("JSON encryption / in-process raw GCM", "", "",
+		    pct(v["json_encrypt_mbps"], v["gcm_raw_mbps"]))
+		print "(openssl column: openssl speed -evp aes-256-gcm, 16 KiB " \
+		    "blocks, best of 3;"
+		print " ours: best of 5 rounds; noble: best of 5 rounds after warm-up)"
 	}'

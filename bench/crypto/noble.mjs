@@ -8,17 +8,22 @@ const secs = Number(process.argv[3] ?? 2);
 const { ml_kem768_x25519: xwing } = await import(
   pathToFileURL(`${nm}/@noble/post-quantum/hybrid.js`).href);
 
+// Best of five rounds of secs/5 each, as the C side measures.
 function perOp(fn) {
   for (let i = 0; i < 5; i++) fn();		// warm up the JIT
-  const t0 = process.hrtime.bigint();
-  let n = 0;
-  let t;
-  do {
-    fn();
-    n++;
-    t = Number(process.hrtime.bigint() - t0) / 1e9;
-  } while (t < secs);
-  return t / n;
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const t0 = process.hrtime.bigint();
+    let n = 0;
+    let t;
+    do {
+      fn();
+      n++;
+      t = Number(process.hrtime.bigint() - t0) / 1e9;
+    } while (t < secs / 5);
+    best = Math.min(best, t / n);
+  }
+  return best;
 }
 
 const seed = randomBytes(32);

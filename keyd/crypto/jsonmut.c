@@ -506,8 +506,10 @@ jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
 	free(tops);
 	free(top.v);
 	free(w.edits);
-	/* Replacements may be decrypted plaintext: wipe before freeing. */
-	explicit_bzero(w.repl.p, w.repl.len);
+	/*
+	 * Not wiped: replacements are message text or body plaintext that
+	 * the caller holds in out anyway; key material never passes here.
+	 */
 	buf_free(&w.repl);
 	return rv;
 }
