@@ -120,8 +120,10 @@ string_special(const uint8_t *p, size_t n, size_t i, size_t *next, int *done,
 	}
 	if (c == '\\') {
 		*esc = 1;
-		if (i + 1 >= n)
+		if (i + 1 >= n) {
+			*next = n;
 			return JSON_EINCOMPLETE;
+		}
 		switch (p[i + 1]) {
 		case '"': case '\\': case '/': case 'b': case 'f':
 		case 'n': case 'r': case 't':
@@ -129,8 +131,10 @@ string_special(const uint8_t *p, size_t n, size_t i, size_t *next, int *done,
 			return JSON_OK;
 		case 'u':
 			for (k = 2; k < 6; k++) {
-				if (i + k >= n)
+				if (i + k >= n) {
+					*next = n;
 					return JSON_EINCOMPLETE;
+				}
 				if (hexdig(p[i + k]) < 0) {
 					*next = i + k;
 					return JSON_ESYNTAX;

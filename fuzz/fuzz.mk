@@ -2,7 +2,8 @@
 # Built with clang's sanitizers straight from the sources (not from
 # libkeyd.a, whose gcc objects carry no coverage), only when configure
 # found clang.  fuzz/run.sh runs each for PM_FUZZ_SECONDS (default 20).
-EXTRA_DIST += fuzz/fuzz_json.c fuzz/fuzz_fieldmsg.c fuzz/run.sh fuzz/corpus
+EXTRA_DIST += fuzz/fuzz_json.c fuzz/json_ref.c fuzz/fuzz_fieldmsg.c \
+	fuzz/run.sh fuzz/corpus
 
 if HAVE_CLANG
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -11,7 +12,8 @@ FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/common \
 	-I$(top_srcdir)/keyd/crypto $(OPENSSL_CFLAGS) $(SODIUM_CFLAGS)
 FUZZ_COMMON = $(srcdir)/common/buf.c $(srcdir)/common/util.c \
 	$(srcdir)/common/log.c $(srcdir)/keyd/crypto/cerr.c
-FUZZ_JSON_SRC = $(srcdir)/fuzz/fuzz_json.c $(srcdir)/common/json.c \
+FUZZ_JSON_SRC = $(srcdir)/fuzz/fuzz_json.c $(srcdir)/fuzz/json_ref.c \
+	$(srcdir)/common/json.c \
 	$(srcdir)/keyd/crypto/jsonmut.c $(FUZZ_COMMON)
 FUZZ_FIELD_SRC = $(srcdir)/fuzz/fuzz_fieldmsg.c \
 	$(srcdir)/keyd/crypto/fieldcipher.c $(FUZZ_COMMON)

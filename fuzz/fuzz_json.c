@@ -1,6 +1,7 @@
 /*
  * libFuzzer target: the JSON scanner and the field mutation walk.
  * Oracles beyond "no crash, no sanitizer report":
+ *  - the SSE2 scanner agrees with its portable build (status, offset);
  *  - the walk with an identity mutation reproduces the input exactly;
  *  - replacing values by a valid JSON value keeps the document valid;
  *  - the walk fails exactly when the scanner rejects the input.
@@ -68,6 +69,10 @@ walk_members(const uint8_t *d, size_t n, const struct json_top *top,
 	buf_free(&s);
 }
 
+/* fuzz/json_ref.c: the same scanner without its SSE2 paths. */
+enum json_status ref_json_validate(const uint8_t *, size_t, unsigned int,
+		    struct json_result *);
+
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
@@ -75,7 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	static struct jm_skip	 skip;
 	static int		 init;
-	struct json_result	 r;
+	struct json_result	 r, rr;
 	struct json_top		*top;
 	struct buf		 out;
 	struct cerr		 err;
@@ -93,6 +98,10 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	}
 	st = json_validate(d, n, 0, &r);
 	valid = st == JSON_OK || st == JSON_EDUPKEY;
+	/* The vectorised scanner must agree with the portable one. */
+	if (ref_json_validate(d, n, 0, &rr) != st || rr.offset != r.offset ||
+	    rr.top != r.top)
+		abort();
 	if (json_validate_top(d, n, 0, NULL, &top, &ntop) != st)
 		abort();
 	if (valid)

@@ -69,6 +69,17 @@ test_grammar(void)
 			nbad++;
 		}
 	T_EQ_INT(nbad, 0);
+	/* A cut escape reports where the input ended (found by fuzzing). */
+	{
+		struct json_result	r;
+
+		T_EQ_INT(json_validate((const uint8_t *)"[0,{\"*dd\\", 9, 0,
+		    &r), JSON_EINCOMPLETE);
+		T_EQ_INT(r.offset, 9);
+		T_EQ_INT(json_validate((const uint8_t *)"\"\\u00", 5, 0, &r),
+		    JSON_EINCOMPLETE);
+		T_EQ_INT(r.offset, 5);
+	}
 	T_EQ_INT(v(""), JSON_EEMPTY);
 	T_EQ_INT(v("  \n"), JSON_EEMPTY);
 	/* A NUL byte inside or after a value is not JSON. */
