@@ -161,6 +161,25 @@ string_special(const uint8_t *p, size_t n, size_t i, size_t *next, int *done,
 	return JSON_OK;
 }
 
+#ifdef __SSE2__
+/* Bit mask of the bytes of v that may follow a backslash, except 'u'. */
+static inline unsigned int
+escape_letters(__m128i v)
+{
+	__m128i	m;
+
+	m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('b')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('f')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('n')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('r')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('t')));
+	return (unsigned int)_mm_movemask_epi8(m);
+}
+#endif
+
 /*
  * Scan the string whose opening quote is at p[*pos]; on success *pos is
  * one past the closing quote and *esc says whether it had escapes.  On
@@ -183,16 +202,57 @@ scan_string(const uint8_t *p, size_t n, size_t *pos, int *esc)
 	const __m128i		bslash = _mm_set1_epi8('\\');
 	const __m128i		space = _mm_set1_epi8(0x20);
 	__m128i			v;
-	unsigned int		bits;
+	unsigned int		bits, bs, qs, lt, hi, lim;
 	size_t			base, j;
+	int			l;
 
 	*esc = 0;
 	while (i + 16 <= n) {
 		base = i;
 		v = _mm_loadu_si128((const __m128i *)(p + base));
-		bits = (unsigned int)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_or_si128(_mm_cmpeq_epi8(v, quote),
-		    _mm_cmpeq_epi8(v, bslash)), _mm_cmplt_epi8(v, space)));
+		bs = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, bslash));
+		qs = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote));
+		lt = (unsigned int)_mm_movemask_epi8(_mm_cmplt_epi8(v, space));
+		if ((bits = bs | qs | lt) == 0) {
+			i = base + 16;
+			continue;
+		}
+		/*
+		 * Escapes as a block: when no two backslashes touch and none
+		 * ends the block, each one escapes the next byte, which must
+		 * be a simple escape letter ('u' goes the slow way below).
+		 * Then only UTF-8 is left to look at sequence by sequence.
+		 */
+		hi = (unsigned int)_mm_movemask_epi8(v);
+		if ((lt & ~hi) == 0 && (bs & (bs >> 1)) == 0 &&
+		    (bs & 0x8000) == 0 &&
+		    ((bs << 1) & ~escape_letters(v)) == 0) {
+			if (bs != 0)
+				*esc = 1;
+			qs &= ~(bs << 1);
+			lim = qs != 0 ? (unsigned int)__builtin_ctz(qs) : 16;
+			for (bits = hi & ((1U << lim) - 1); bits != 0;
+			    bits &= bits - 1) {
+				j = base + (size_t)__builtin_ctz(bits);
+				if (j < i)
+					continue;	/* continuation */
+				/* A run of non-ASCII text in one go. */
+				for (i = j; i < n && p[i] >= 0x80; i += (size_t)l)
+					if ((l = utf8_seq(p + i, n - i)) <= 0) {
+						*pos = i;
+						return l < 0 ?
+						    JSON_EINCOMPLETE :
+						    JSON_EUTF8;
+					}
+			}
+			if (qs != 0) {
+				*pos = base + lim + 1;
+				return JSON_OK;
+			}
+			if (i < base + 16)
+				i = base + 16;
+			continue;
+		}
 		for (; bits != 0; bits &= bits - 1) {
 			j = base + (size_t)__builtin_ctz(bits);
 			if (j < i)
