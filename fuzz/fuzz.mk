@@ -17,12 +17,16 @@ FUZZ_JSON_SRC = $(srcdir)/fuzz/fuzz_json.c $(srcdir)/fuzz/json_ref.c \
 	$(srcdir)/keyd/crypto/jsonmut.c $(FUZZ_COMMON)
 FUZZ_FIELD_SRC = $(srcdir)/fuzz/fuzz_fieldmsg.c \
 	$(srcdir)/keyd/crypto/fieldcipher.c $(FUZZ_COMMON)
+FUZZ_HDRS = $(srcdir)/common/buf.h $(srcdir)/common/json.h \
+	$(srcdir)/common/util.h $(srcdir)/common/log.h \
+	$(srcdir)/keyd/crypto/cerr.h $(srcdir)/keyd/crypto/jsonmut.h \
+	$(srcdir)/keyd/crypto/fieldcipher.h
 
-fuzz/fuzz_json: $(FUZZ_JSON_SRC) config.h
+fuzz/fuzz_json: $(FUZZ_JSON_SRC) $(FUZZ_HDRS) config.h
 	@$(MKDIR_P) fuzz
 	$(AM_V_CC)$(CLANG) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ \
 	    $(FUZZ_JSON_SRC) $(OPENSSL_LIBS) $(SODIUM_LIBS)
-fuzz/fuzz_fieldmsg: $(FUZZ_FIELD_SRC) config.h
+fuzz/fuzz_fieldmsg: $(FUZZ_FIELD_SRC) $(FUZZ_HDRS) config.h
 	@$(MKDIR_P) fuzz
 	$(AM_V_CC)$(CLANG) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ \
 	    $(FUZZ_FIELD_SRC) $(OPENSSL_LIBS) $(SODIUM_LIBS)
