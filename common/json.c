@@ -9,6 +9,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "json.h"
@@ -86,63 +89,214 @@ utf8_seq(const uint8_t *p, size_t n)
 	return len;
 }
 
+/* Characters that may follow a backslash, other than 'u'. */
+static const uint8_t simple_escapes[256] = {
+	['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1,
+	['r'] = 1, ['t'] = 1,
+};
+
+static inline int
+simple_escape(uint8_t c)
+{
+	return simple_escapes[c];
+}
+
+/*
+ * One special byte of a string body at p[i] (anything but plain printable
+ * ASCII): the closing quote, an escape, a UTF-8 sequence, or an error.
+ * Returns JSON_OK with *next past it, or *done set at the closing quote.
+ */
+static enum json_status
+string_special(const uint8_t *p, size_t n, size_t i, size_t *next, int *done,
+    int *esc)
+{
+	int	l, k;
+	uint8_t	c = p[i];
+
+	if (c == '"') {
+		*done = 1;
+		*next = i + 1;
+		return JSON_OK;
+	}
+	if (c == '\\') {
+		*esc = 1;
+		if (i + 1 >= n) {
+			*next = n;
+			return JSON_EINCOMPLETE;
+		}
+		switch (p[i + 1]) {
+		case '"': case '\\': case '/': case 'b': case 'f':
+		case 'n': case 'r': case 't':
+			*next = i + 2;
+			return JSON_OK;
+		case 'u':
+			for (k = 2; k < 6; k++) {
+				if (i + k >= n) {
+					*next = n;
+					return JSON_EINCOMPLETE;
+				}
+				if (hexdig(p[i + k]) < 0) {
+					*next = i + k;
+					return JSON_ESYNTAX;
+				}
+			}
+			*next = i + 6;
+			return JSON_OK;
+		}
+		*next = i + 1;
+		return JSON_ESYNTAX;
+	}
+	*next = i;
+	if (c < 0x20)
+		return JSON_ESYNTAX;
+	/* A whole run of non-ASCII text at once (CJK is all of it). */
+	do {
+		if ((l = utf8_seq(p + i, n - i)) <= 0) {
+			*next = i;
+			return l < 0 ? JSON_EINCOMPLETE : JSON_EUTF8;
+		}
+		i += (size_t)l;
+	} while (i < n && p[i] >= 0x80);
+	*next = i;
+	return JSON_OK;
+}
+
+#ifdef __SSE2__
+/* Bit mask of the bytes of v that may follow a backslash, except 'u'. */
+static inline unsigned int
+escape_letters(__m128i v)
+{
+	__m128i	m;
+
+	m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('b')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('f')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('n')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('r')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('t')));
+	return (unsigned int)_mm_movemask_epi8(m);
+}
+#endif
+
 /*
  * Scan the string whose opening quote is at p[*pos]; on success *pos is
- * one past the closing quote and *esc says whether it had escapes.
+ * one past the closing quote and *esc says whether it had escapes.  On
+ * error *pos is where the problem is.
+ *
+ * Prompts are long strings, so this is the validator's inner loop.  With
+ * SSE2 (baseline on x86-64) it classifies 16 bytes at a time and then
+ * deals with every special byte of the block before loading the next one
+ * (a signed compare against 0x20 flags control bytes and bytes >= 0x80).
  */
 static enum json_status
 scan_string(const uint8_t *p, size_t n, size_t *pos, int *esc)
 {
-	size_t	i = *pos + 1;
-	int	l, k;
-	uint8_t	c;
+	enum json_status	st;
+	size_t			i = *pos + 1, next;
+	int			done = 0;
+	uint8_t			c;
+#ifdef __SSE2__
+	const __m128i		quote = _mm_set1_epi8('"');
+	const __m128i		bslash = _mm_set1_epi8('\\');
+	const __m128i		space = _mm_set1_epi8(0x20);
+	__m128i			v;
+	unsigned int		bits, bs, qs, lt, hi, lim;
+	size_t			base, j;
+	int			l;
 
 	*esc = 0;
+	while (i + 16 <= n) {
+		base = i;
+		v = _mm_loadu_si128((const __m128i *)(p + base));
+		bs = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, bslash));
+		qs = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote));
+		lt = (unsigned int)_mm_movemask_epi8(_mm_cmplt_epi8(v, space));
+		if ((bits = bs | qs | lt) == 0) {
+			i = base + 16;
+			continue;
+		}
+		/*
+		 * Escapes as a block: when no two backslashes touch and none
+		 * ends the block, each one escapes the next byte, which must
+		 * be a simple escape letter ('u' goes the slow way below).
+		 * Then only UTF-8 is left to look at sequence by sequence.
+		 */
+		hi = (unsigned int)_mm_movemask_epi8(v);
+		if ((lt & ~hi) == 0 && (bs & (bs >> 1)) == 0 &&
+		    (bs & 0x8000) == 0 &&
+		    ((bs << 1) & ~escape_letters(v)) == 0) {
+			if (bs != 0)
+				*esc = 1;
+			qs &= ~(bs << 1);
+			lim = qs != 0 ? (unsigned int)__builtin_ctz(qs) : 16;
+			for (bits = hi & ((1U << lim) - 1); bits != 0;
+			    bits &= bits - 1) {
+				j = base + (size_t)__builtin_ctz(bits);
+				if (j < i)
+					continue;	/* continuation */
+				/* A run of non-ASCII text in one go. */
+				for (i = j; i < n && p[i] >= 0x80; i += (size_t)l)
+					if ((l = utf8_seq(p + i, n - i)) <= 0) {
+						*pos = i;
+						return l < 0 ?
+						    JSON_EINCOMPLETE :
+						    JSON_EUTF8;
+					}
+			}
+			if (qs != 0) {
+				*pos = base + lim + 1;
+				return JSON_OK;
+			}
+			if (i < base + 16)
+				i = base + 16;
+			continue;
+		}
+		for (; bits != 0; bits &= bits - 1) {
+			j = base + (size_t)__builtin_ctz(bits);
+			if (j < i)
+				continue;	/* inside an escape or sequence */
+			/* Inline the two commonest cases: \n-style escapes
+			 * and two-byte UTF-8 (accented Latin). */
+			c = p[j];
+			if (c == '\\' && j + 1 < n && simple_escape(p[j + 1])) {
+				*esc = 1;
+				i = j + 2;
+				continue;
+			}
+			if (c >= 0xc2 && c <= 0xdf && j + 1 < n &&
+			    (p[j + 1] & 0xc0) == 0x80) {
+				i = j + 2;
+				continue;
+			}
+			st = string_special(p, n, j, &next, &done, esc);
+			if (st != JSON_OK || done) {
+				*pos = next;
+				return st;
+			}
+			i = next;
+		}
+		if (i < base + 16)
+			i = base + 16;
+	}
+#else
+	*esc = 0;
+#endif
 	for (;;) {
-		/* Fast path over plain ASCII. */
 		while (i < n && (c = p[i]) >= 0x20 && c != '"' && c != '\\' &&
 		    c < 0x80)
 			i++;
-		if (i >= n)
+		if (i >= n) {
+			*pos = i;
 			return JSON_EINCOMPLETE;
-		c = p[i];
-		if (c == '"') {
-			*pos = i + 1;
-			return JSON_OK;
 		}
-		if (c < 0x20) {
-			*pos = i;
-			return JSON_ESYNTAX;
+		st = string_special(p, n, i, &next, &done, esc);
+		if (st != JSON_OK || done) {
+			*pos = next;
+			return st;
 		}
-		if (c == '\\') {
-			*esc = 1;
-			if (i + 1 >= n)
-				return JSON_EINCOMPLETE;
-			switch (p[i + 1]) {
-			case '"': case '\\': case '/': case 'b': case 'f':
-			case 'n': case 'r': case 't':
-				i += 2;
-				continue;
-			case 'u':
-				for (k = 2; k < 6; k++) {
-					if (i + k >= n)
-						return JSON_EINCOMPLETE;
-					if (hexdig(p[i + k]) < 0) {
-						*pos = i + k;
-						return JSON_ESYNTAX;
-					}
-				}
-				i += 6;
-				continue;
-			}
-			*pos = i + 1;
-			return JSON_ESYNTAX;
-		}
-		if ((l = utf8_seq(p + i, n - i)) <= 0) {
-			*pos = i;
-			return l < 0 ? JSON_EINCOMPLETE : JSON_EUTF8;
-		}
-		i += l;
+		i = next;
 	}
 }
 
@@ -405,6 +559,12 @@ struct vstate {
 	size_t		 keycap;
 	size_t		 dup_off;
 	int		 dup;
+	/* Optional record of the top-level container's members. */
+	int		 record;
+	int		 open;		/* a member value is being scanned */
+	struct json_top	*top;
+	size_t		 ntop;
+	size_t		 captop;
 };
 
 static int
@@ -470,6 +630,17 @@ add_key(struct vstate *v, const uint8_t *p, size_t len, int esc)
 	v->nkeys++;
 }
 
+static struct json_top *
+top_push(struct vstate *v)
+{
+	if (v->ntop == v->captop) {
+		v->captop = v->captop ? v->captop * 2 : 16;
+		v->top = xreallocarray(v->top, v->captop, sizeof(*v->top));
+	}
+	memset(&v->top[v->ntop], 0, sizeof(v->top[0]));
+	return &v->top[v->ntop++];
+}
+
 enum vstep { V_VALUE, V_AFTER_VALUE, V_KEY };
 
 static enum json_status
@@ -487,6 +658,12 @@ validate(const uint8_t *p, size_t n, unsigned int maxdepth, struct vstate *v,
 		return JSON_EEMPTY;
 	*top = json_kind_at(p, n, i);
 	for (;;) {
+		if (v->open && step == V_AFTER_VALUE && v->depth == 1) {
+			/* A member of the top-level container just ended. */
+			v->top[v->ntop - 1].value.len = i -
+			    v->top[v->ntop - 1].value.off;
+			v->open = 0;
+		}
 		i = skip_ws(p, n, i);
 		if (step == V_AFTER_VALUE && v->depth == 0) {
 			*pos = i;
@@ -509,6 +686,11 @@ validate(const uint8_t *p, size_t n, unsigned int maxdepth, struct vstate *v,
 				return st;
 			}
 			add_key(v, p + ks, i - ks, esc);
+			if (v->record && v->depth == 1) {
+				top_push(v);
+				v->top[v->ntop - 1].key.off = ks;
+				v->top[v->ntop - 1].key.len = i - ks;
+			}
 			i = skip_ws(p, n, i);
 			if (i >= n) {
 				*pos = i;
@@ -523,6 +705,13 @@ validate(const uint8_t *p, size_t n, unsigned int maxdepth, struct vstate *v,
 			break;
 		case V_VALUE:
 			step = V_AFTER_VALUE;
+			if (v->record && v->depth == 1) {
+				/* Object members got their entry at the key. */
+				if (v->stack[0].type == '[')
+					top_push(v);
+				v->top[v->ntop - 1].value.off = i;
+				v->open = 1;
+			}
 			switch (c) {
 			case '{':
 			case '[':
@@ -578,30 +767,58 @@ validate(const uint8_t *p, size_t n, unsigned int maxdepth, struct vstate *v,
 	}
 }
 
+static enum json_status
+run_validate(const uint8_t *p, size_t n, unsigned int maxdepth,
+    struct json_result *res, struct vstate *v)
+{
+	struct json_result	r;
+	size_t			pos = 0;
+
+	memset(&r, 0, sizeof(r));
+	if (maxdepth == 0)
+		maxdepth = JSON_MAX_DEPTH;
+	r.status = validate(p, n, maxdepth, v, &pos, &r.top);
+	r.offset = pos;
+	if (r.status == JSON_OK && v->dup) {
+		r.status = JSON_EDUPKEY;
+		r.offset = v->dup_off;
+	}
+	r.msg = json_msgs[r.status];
+	free(v->stack);
+	free(v->keys);
+	if (res != NULL)
+		*res = r;
+	return r.status;
+}
+
 enum json_status
 json_validate(const uint8_t *p, size_t n, unsigned int maxdepth,
     struct json_result *res)
 {
-	struct vstate		v;
-	struct json_result	r;
-	size_t			pos = 0;
+	struct vstate	v;
 
 	memset(&v, 0, sizeof(v));
-	memset(&r, 0, sizeof(r));
-	if (maxdepth == 0)
-		maxdepth = JSON_MAX_DEPTH;
-	r.status = validate(p, n, maxdepth, &v, &pos, &r.top);
-	r.offset = pos;
-	if (r.status == JSON_OK && v.dup) {
-		r.status = JSON_EDUPKEY;
-		r.offset = v.dup_off;
+	return run_validate(p, n, maxdepth, res, &v);
+}
+
+enum json_status
+json_validate_top(const uint8_t *p, size_t n, unsigned int maxdepth,
+    struct json_result *res, struct json_top **top, size_t *ntop)
+{
+	struct vstate		v;
+	enum json_status	st;
+
+	memset(&v, 0, sizeof(v));
+	v.record = 1;
+	st = run_validate(p, n, maxdepth, res, &v);
+	if (st != JSON_OK && st != JSON_EDUPKEY) {
+		free(v.top);
+		v.top = NULL;
+		v.ntop = 0;
 	}
-	r.msg = json_msgs[r.status];
-	free(v.stack);
-	free(v.keys);
-	if (res != NULL)
-		*res = r;
-	return r.status;
+	*top = v.top;
+	*ntop = v.ntop;
+	return st;
 }
 
 /* --- navigation ------------------------------------------------------- */

@@ -64,6 +64,22 @@ struct json_result {
 enum json_status json_validate(const uint8_t *, size_t, unsigned int maxdepth,
 		    struct json_result *);
 
+/* A member of the top-level object or array, as json_validate_top saw it. */
+struct json_top {
+	struct json_span key;		/* raw key with quotes; 0 in arrays */
+	struct json_span value;		/* raw value text */
+};
+
+/*
+ * json_validate that also records the members of a top-level container
+ * in the same pass (*top is malloc'ed, the caller frees it; NULL and 0
+ * for a scalar or an invalid document).  Saves the walk that rewrites
+ * top-level values a second scan of a large body.
+ */
+enum json_status json_validate_top(const uint8_t *, size_t,
+		    unsigned int maxdepth, struct json_result *,
+		    struct json_top **, size_t *);
+
 /* Type of the value starting at p[off] (whitespace skipped). */
 enum json_kind	 json_kind_at(const uint8_t *, size_t, size_t off);
 

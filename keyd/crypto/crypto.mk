@@ -43,7 +43,7 @@ tests_crypto_test_mlkem_LDADD = $(CRYPTO_TEST_LDADD)
 tests_crypto_test_xwing_SOURCES = tests/crypto/test_xwing.c $(CRYPTO_TC)
 tests_crypto_test_xwing_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
 tests_crypto_test_xwing_LDADD = $(CRYPTO_TEST_LDADD)
-tests_crypto_test_json_SOURCES = tests/crypto/test_json.c
+tests_crypto_test_json_SOURCES = tests/crypto/test_json.c fuzz/json_ref.c
 tests_crypto_test_json_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
 tests_crypto_test_json_LDADD = $(CRYPTO_TEST_LDADD)
 tests_crypto_test_jsonmut_SOURCES = tests/crypto/test_jsonmut.c
@@ -59,9 +59,31 @@ tests_crypto_test_misc_LDADD = $(CRYPTO_TEST_LDADD)
 tests_crypto_test_sx_SOURCES = tests/crypto/test_sx.c $(CRYPTO_TC)
 tests_crypto_test_sx_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
 tests_crypto_test_sx_LDADD = $(CRYPTO_TEST_LDADD)
+# Interop with independent JavaScript peers (tests/package.json): a C
+# driver of the core, and node scripts run by interop.sh.
+check_PROGRAMS += tests/crypto/kemtool
+tests_crypto_kemtool_SOURCES = tests/crypto/kemtool.c $(CRYPTO_TC)
+tests_crypto_kemtool_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
+tests_crypto_kemtool_LDADD = $(CRYPTO_TEST_LDADD)
+TESTS += tests/crypto/interop.sh
+EXTRA_DIST += tests/crypto/interop.sh tests/crypto/interop_kem.mjs \
+	tests/crypto/interop_field.mjs
 
 # The Go accumulated ML-KEM-768 test at 10 000 iterations (CI runs 100).
 check-long: tests/crypto/test_mlkem
 	PM_VECTORS=$${PM_VECTORS:-'$(abs_top_srcdir)/../shared/vectors'} \
 	    tests/crypto/test_mlkem --accumulated 10000
 .PHONY: check-long
+
+# Benchmark (not a test): make bench-crypto.
+noinst_PROGRAMS += bench/crypto/bench
+bench_crypto_bench_SOURCES = bench/crypto/bench.c
+bench_crypto_bench_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
+bench_crypto_bench_LDADD = $(CRYPTO_TEST_LDADD)
+EXTRA_DIST += bench/crypto/bench.sh bench/crypto/noble.mjs
+bench-crypto: bench/crypto/bench
+	$(SHELL) $(srcdir)/bench/crypto/bench.sh '$(abs_top_srcdir)' \
+	    bench/crypto/bench '$(NODE)'
+.PHONY: bench-crypto
+
+include $(srcdir)/fuzz/fuzz.mk

@@ -209,6 +209,69 @@ add_edit(struct walk *w, const struct json_span *sp, size_t roff)
 	e->rlen = w->repl.len - roff;
 }
 
+/* Append a member name to the arena, escaped the way gjson paths are. */
+static void
+add_name(struct buf *names, const char *name, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if (name[i] == '.' || name[i] == '?' || name[i] == '*')
+			buf_addc(names, '\\');
+		buf_addc(names, (uint8_t)name[i]);
+	}
+}
+
+static void
+finish_names(struct entry *v, size_t n, const struct buf *names)
+{
+	size_t	i;
+
+	/* The arena has stopped moving: now the names can be pointers. */
+	for (i = 0; i < n; i++)
+		v[i].name = (const char *)names->p + v[i].noff;
+}
+
+/*
+ * The top level from the members the validator recorded, which spares a
+ * second scan of a large body.
+ */
+static int
+collect_top(const struct walk *w, const struct json_top *top, size_t ntop,
+    struct buf *names, struct entry **entries, size_t *nentries)
+{
+	struct entry	*v;
+	struct buf	 name;
+	size_t		 i;
+
+	v = xcalloc(ntop ? ntop : 1, sizeof(*v));
+	buf_init(&name, 64);
+	for (i = 0; i < ntop; i++) {
+		v[i].noff = names->len;
+		if (top[i].key.len == 0)
+			buf_addf(names, "%zu", i);
+		else {
+			buf_reset(&name);
+			if (json_unescape(w->doc + top[i].key.off,
+			    top[i].key.len, &name) == -1) {
+				free(v);
+				buf_free(&name);
+				return -1;
+			}
+			add_name(names, (const char *)name.p, name.len);
+		}
+		v[i].nlen = names->len - v[i].noff;
+		v[i].value = top[i].value;
+		v[i].type = json_kind_at(w->doc, top[i].value.off +
+		    top[i].value.len, top[i].value.off);
+	}
+	buf_free(&name);
+	finish_names(v, ntop, names);
+	*entries = v;
+	*nentries = ntop;
+	return 0;
+}
+
 /* The member names of one container, escaped the way gjson paths are. */
 static int
 collect(const struct walk *w, struct json_span sp, struct buf *names,
@@ -217,7 +280,7 @@ collect(const struct walk *w, struct json_span sp, struct buf *names,
 	struct json_iter	 it;
 	struct json_member	 m;
 	struct entry		*v = NULL;
-	size_t			 n = 0, cap = 0, i;
+	size_t			 n = 0, cap = 0;
 	int			 r;
 
 	if (json_iter_init(&it, w->doc, sp) == -1)
@@ -230,14 +293,8 @@ collect(const struct walk *w, struct json_span sp, struct buf *names,
 		v[n].noff = names->len;
 		if (it.type == JSON_ARRAY)
 			buf_addf(names, "%zu", m.index);
-		else {
-			for (i = 0; i < m.namelen; i++) {
-				if (m.name[i] == '.' || m.name[i] == '?' ||
-				    m.name[i] == '*')
-					buf_addc(names, '\\');
-				buf_addc(names, (uint8_t)m.name[i]);
-			}
-		}
+		else
+			add_name(names, m.name, m.namelen);
 		v[n].nlen = names->len - v[n].noff;
 		v[n].value = m.value;
 		v[n].type = m.type;
@@ -248,9 +305,7 @@ collect(const struct walk *w, struct json_span sp, struct buf *names,
 		free(v);
 		return -1;
 	}
-	/* The arena has stopped moving: now the names can be pointers. */
-	for (i = 0; i < n; i++)
-		v[i].name = (const char *)names->p + v[i].noff;
+	finish_names(v, n, names);
 	*entries = v;
 	*nentries = n;
 	return 0;
@@ -266,7 +321,7 @@ wrap_field(struct cerr *err, const struct entry *e)
 }
 
 static int	walk_value(struct walk *, struct json_span, const struct subs *,
-		    struct cerr *);
+		    const struct json_top *, size_t, struct cerr *);
 
 static int
 visit(struct walk *w, const struct entry *e, const struct subs *skip,
@@ -287,7 +342,7 @@ visit(struct walk *w, const struct entry *e, const struct subs *skip,
 		expand(w, &nested, skip->v[i].tail, skip->v[i].ntail, e);
 	}
 	if (nested.n > 0) {
-		if (walk_value(w, e->value, &nested, err) == -1) {
+		if (walk_value(w, e->value, &nested, NULL, 0, err) == -1) {
 			cerr_wrap(err, "mutating nested field");
 			wrap_field(err, e);
 			goto out;
@@ -308,9 +363,13 @@ visit(struct walk *w, const struct entry *e, const struct subs *skip,
 	return rv;
 }
 
+/*
+ * Walk the container at sp; top/ntop, when not NULL, are its members as
+ * the validator recorded them (the top level only).
+ */
 static int
 walk_value(struct walk *w, struct json_span sp, const struct subs *skip,
-    struct cerr *err)
+    const struct json_top *top, size_t ntop, struct cerr *err)
 {
 	struct buf	 names;
 	struct entry	*v = NULL;
@@ -329,11 +388,13 @@ walk_value(struct walk *w, struct json_span sp, const struct subs *skip,
 		return -1;
 	}
 	buf_init(&names, 256);
-	if (collect(w, sp, &names, &v, &n) == -1) {
+	if ((top != NULL ? collect_top(w, top, ntop, &names, &v, &n) :
+	    collect(w, sp, &names, &v, &n)) == -1) {
 		cerr_set(err, "invalid JSON data");
 		goto out;
 	}
-	qsort(v, n, sizeof(*v), entry_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), entry_cmp);
 	for (i = 1; i < n; i++) {
 		if (entry_cmp(&v[i - 1], &v[i]) == 0) {
 			cerr_quote(q, sizeof(q), v[i].name, v[i].nlen);
@@ -349,6 +410,12 @@ walk_value(struct walk *w, struct json_span sp, const struct subs *skip,
 	free(v);
 	buf_free(&names);
 	return rv;
+}
+
+static int
+is_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 static int
@@ -387,13 +454,14 @@ jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
 	struct subs		 top = { NULL, 0, 0 };
 	struct json_span	 all;
 	struct sub		*s;
+	struct json_top		*tops = NULL;
 	enum json_status	 st;
-	size_t			 i, pos;
+	size_t			 i, pos, ntops = 0;
 	int			 rv = -1;
 
 	if (n == 0)
 		return 0;
-	st = json_validate(doc, n, 0, NULL);
+	st = json_validate_top(doc, n, 0, NULL, &tops, &ntops);
 	if (st != JSON_OK && st != JSON_EDUPKEY) {
 		invalid_json(err, doc, n);
 		return -1;
@@ -402,20 +470,30 @@ jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
 	w.doc = doc;
 	w.fn = fn;
 	w.arg = arg;
-	buf_init(&w.repl, n + n / 2 + 256);
+	/*
+	 * Room for the common case (encryption doubles a value as hex) so
+	 * the replacement buffer is not copied while it grows.
+	 */
+	buf_init(&w.repl, 2 * n + 4096);
 	for (i = 0; skip != NULL && i < skip->n; i++) {
 		s = subs_push(&top);
 		s->head = skip->paths[i].elem[0];
 		s->tail = skip->paths[i].elem + 1;
 		s->ntail = skip->paths[i].n - 1;
 	}
-	if (json_value_span(doc, n, 0, &all) == -1)
-		fatalx("%s: validated document has no value", __func__);
-	if (walk_value(&w, all, &top, err) == -1)
+	/* A valid document is one value between optional whitespace. */
+	for (all.off = 0; all.off < n && is_space(doc[all.off]); all.off++)
+		;
+	for (pos = n; pos > all.off && is_space(doc[pos - 1]); pos--)
+		;
+	all.len = pos - all.off;
+	/* (tops is NULL for an empty container: the iterator handles it.) */
+	if (walk_value(&w, all, &top, tops, ntops, err) == -1)
 		goto out;
 
 	/* Assemble: untouched bytes between edits, replacements in place. */
-	qsort(w.edits, w.nedits, sizeof(*w.edits), edit_cmp);
+	if (w.nedits > 1)
+		qsort(w.edits, w.nedits, sizeof(*w.edits), edit_cmp);
 	buf_reserve(out, n + w.repl.len);
 	for (pos = 0, i = 0; i < w.nedits; i++) {
 		buf_add(out, doc + pos, w.edits[i].off - pos);
@@ -425,10 +503,13 @@ jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
 	buf_add(out, doc + pos, n - pos);
 	rv = 0;
  out:
+	free(tops);
 	free(top.v);
 	free(w.edits);
-	/* Replacements may be decrypted plaintext: wipe before freeing. */
-	explicit_bzero(w.repl.p, w.repl.cap);
+	/*
+	 * Not wiped: replacements are message text or body plaintext that
+	 * the caller holds in out anyway; key material never passes here.
+	 */
 	buf_free(&w.repl);
 	return rv;
 }

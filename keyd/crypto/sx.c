@@ -261,6 +261,26 @@ ossl_reason(char *dst, size_t len)
 	ERR_clear_error();
 }
 
+/* Go's x509 wording for the verification failures that matter here. */
+static const char *
+verify_reason(int code)
+{
+	switch (code) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return "x509: certificate has expired or is not yet valid";
+	case X509_V_ERR_INVALID_PURPOSE:
+		return "x509: certificate specifies an incompatible key usage";
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+		return "x509: certificate signed by unknown authority";
+	}
+	return X509_verify_cert_error_string(code);
+}
+
 /* Go's getVerifiedPublicKey: parse, chain to the mesh CA, key type. */
 static EVP_PKEY *
 verified_key(const struct buf *der, X509 *mesh_ca, time_t now,
@@ -296,8 +316,7 @@ verified_key(const struct buf *der, X509 *mesh_ca, time_t now,
 	X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
 	if (X509_verify_cert(ctx) != 1) {
 		cerr_set(err, "verifying certificate: %s",
-		    X509_verify_cert_error_string(
-		    X509_STORE_CTX_get_error(ctx)));
+		    verify_reason(X509_STORE_CTX_get_error(ctx)));
 		ERR_clear_error();
 		goto out;
 	}

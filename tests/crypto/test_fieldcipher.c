@@ -301,6 +301,53 @@ test_shapes(void)
 	T_EQ_STR(err.msg, "cipher: message authentication failed");
 }
 
+/* Long values go through the vectorised hex paths: case, bad digits. */
+static void
+test_long_values(void)
+{
+	uint8_t		 key[32], pt[1000];
+	struct buf	 enc, out;
+	struct cerr	 err;
+	char		*p;
+	size_t		 i;
+
+	T_BEGIN("long values");
+	memset(key, 0x42, sizeof(key));
+	for (i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(i * 7);
+	buf_init(&enc, 0);
+	buf_init(&out, 0);
+	T_EQ_INT(fc_encrypt_message(key, 32, ID, nonce, 0, nonce, pt,
+	    sizeof(pt), &enc, &err), 0);
+	T_EQ_INT(enc.len, 2 + 44 + 3 + 24 + 24 + 2 * (sizeof(pt) + 16));
+	/* Upper case every hex digit of the ciphertext. */
+	for (p = strrchr(buf_cstr(&enc), ':'); *p; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p -= 'a' - 'A';
+	T_EQ_INT(fc_decrypt_message(key, 32, nonce, 0, enc.p, enc.len, &out,
+	    &err), 0);
+	T_EQ_INT(out.len, sizeof(pt));
+	T_CHECK(out.len == sizeof(pt) && memcmp(out.p, pt, sizeof(pt)) == 0);
+	/* A bad digit deep inside: Go's text, nothing appended. */
+	buf_reset(&out);
+	p = strrchr(buf_cstr(&enc), ':') + 1 + 777;
+	*p = 'x';
+	T_EQ_INT(fc_decrypt_message(key, 32, nonce, 0, enc.p, enc.len, &out,
+	    &err), -1);
+	T_EQ_STR(err.msg, "encoding/hex: invalid byte: U+0078 'x'");
+	T_EQ_INT(out.len, 0);
+	*p = '/';		/* just below '0' */
+	T_EQ_INT(fc_decrypt_message(key, 32, nonce, 0, enc.p, enc.len, &out,
+	    &err), -1);
+	T_EQ_STR(err.msg, "encoding/hex: invalid byte: U+002F '/'");
+	*p = 'G';		/* just above 'F' */
+	T_EQ_INT(fc_decrypt_message(key, 32, nonce, 0, enc.p, enc.len, &out,
+	    &err), -1);
+	T_EQ_STR(err.msg, "encoding/hex: invalid byte: U+0047 'G'");
+	buf_free(&enc);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -310,5 +357,6 @@ main(void)
 	test_chat_body();
 	test_request_cipher();
 	test_shapes();
+	test_long_values();
 	T_DONE();
 }

@@ -69,6 +69,17 @@ test_grammar(void)
 			nbad++;
 		}
 	T_EQ_INT(nbad, 0);
+	/* A cut escape reports where the input ended (found by fuzzing). */
+	{
+		struct json_result	r;
+
+		T_EQ_INT(json_validate((const uint8_t *)"[0,{\"*dd\\", 9, 0,
+		    &r), JSON_EINCOMPLETE);
+		T_EQ_INT(r.offset, 9);
+		T_EQ_INT(json_validate((const uint8_t *)"\"\\u00", 5, 0, &r),
+		    JSON_EINCOMPLETE);
+		T_EQ_INT(r.offset, 5);
+	}
 	T_EQ_INT(v(""), JSON_EEMPTY);
 	T_EQ_INT(v("  \n"), JSON_EEMPTY);
 	/* A NUL byte inside or after a value is not JSON. */
@@ -204,6 +215,47 @@ test_iter(void)
 }
 
 static void
+test_top(void)
+{
+	const char		*s = " {\"a\":[1,{}] , \"b\\u0031\" : \"x\",\"c\":{}} ";
+	const char		*arr = "[ 1, [2,[]] ,\"s\",{} ]";
+	struct json_top		*top;
+	size_t			 n;
+
+	T_BEGIN("members recorded while validating");
+	T_EQ_INT(json_validate_top((const uint8_t *)s, strlen(s), 0, NULL,
+	    &top, &n), JSON_OK);
+	T_EQ_INT(n, 3);
+	T_CHECK(top[0].key.off == 2 && top[0].key.len == 3);
+	T_CHECK(strncmp(s + top[0].value.off, "[1,{}]", top[0].value.len) ==
+	    0 && top[0].value.len == 6);
+	T_CHECK(strncmp(s + top[1].key.off, "\"b\\u0031\"",
+	    top[1].key.len) == 0);
+	T_CHECK(strncmp(s + top[1].value.off, "\"x\"", top[1].value.len) ==
+	    0 && top[1].value.len == 3);
+	T_CHECK(top[2].value.len == 2);
+	free(top);
+	T_EQ_INT(json_validate_top((const uint8_t *)arr, strlen(arr), 0, NULL,
+	    &top, &n), JSON_OK);
+	T_EQ_INT(n, 4);
+	T_CHECK(top[0].key.len == 0 && top[0].value.len == 1);
+	T_CHECK(strncmp(arr + top[1].value.off, "[2,[]]",
+	    top[1].value.len) == 0 && top[1].value.len == 6);
+	T_CHECK(top[2].value.len == 3 && top[3].value.len == 2);
+	free(top);
+	T_EQ_INT(json_validate_top((const uint8_t *)"[1,", 3, 0, NULL, &top,
+	    &n), JSON_EINCOMPLETE);
+	T_CHECK(top == NULL && n == 0);
+	T_EQ_INT(json_validate_top((const uint8_t *)"7", 1, 0, NULL, &top,
+	    &n), JSON_OK);
+	T_CHECK(top == NULL && n == 0);
+	T_EQ_INT(json_validate_top((const uint8_t *)"{}", 2, 0, NULL, &top,
+	    &n), JSON_OK);
+	T_EQ_INT(n, 0);
+	free(top);
+}
+
+static void
 test_unescape(void)
 {
 	struct buf	b;
@@ -236,6 +288,69 @@ test_unescape(void)
 	    (const uint8_t *)"\"z\"", 3) > 0);
 }
 
+/* fuzz/json_ref.c: the portable build of the scanner, for comparison. */
+enum json_status ref_json_validate(const uint8_t *, size_t, unsigned int,
+		    struct json_result *);
+
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * The SSE2 string scanner against the portable one on random documents
+ * with long strings of escapes, UTF-8, quotes and damage placed at every
+ * alignment: status, error offset and top-level type must agree.
+ */
+static void
+test_vector_vs_portable(void)
+{
+	static const char *const piece[] = {
+		"a", "bcdefgh", " ", "\\\"", "\\\\", "\\n", "\\/", "\\u00e9",
+		"\\ud83d\\ude00", "\xc3\xa9", "\xe2\x80\x94", "\xf0\x9f\x98\x80",
+		"\\t\\r", "\\\\\\\"", "xyz0123456789",
+	};
+	static const char *const bad[] = {
+		"\x01", "\x80", "\\x", "\\u12g4", "\xc3", "\xed\xa0\x80", "\"",
+		"\\",
+	};
+	struct json_result	 a, b;
+	struct buf		 d;
+	uint64_t		 seed = 0x9e3779b97f4a7c15ULL;
+	size_t			 k, m, len;
+	int			 differ = 0;
+
+	T_BEGIN("SSE2 scanner agrees with the portable one");
+	buf_init(&d, 4096);
+	for (k = 0; k < 20000; k++) {
+		buf_reset(&d);
+		buf_adds(&d, "{\"k\":\"");
+		len = rnd(&seed) % 200;
+		for (m = 0; m < len; m++)
+			buf_adds(&d, piece[rnd(&seed) % nitems(piece)]);
+		if (rnd(&seed) % 4 == 0)
+			buf_adds(&d, bad[rnd(&seed) % nitems(bad)]);
+		for (m = rnd(&seed) % 40; m > 0; m--)
+			buf_adds(&d, piece[rnd(&seed) % nitems(piece)]);
+		buf_adds(&d, "\",\"n\":[1,\"x\"]}");
+		/* Sometimes cut it, sometimes flip a byte. */
+		if (rnd(&seed) % 3 == 0)
+			d.len = rnd(&seed) % (d.len + 1);
+		else if (rnd(&seed) % 3 == 0)
+			d.p[rnd(&seed) % d.len] ^= (uint8_t)(1 << rnd(&seed) % 8);
+		if (json_validate(d.p, d.len, 0, &a) !=
+		    ref_json_validate(d.p, d.len, 0, &b) ||
+		    a.offset != b.offset || a.top != b.top)
+			differ++;
+	}
+	T_EQ_INT(differ, 0);
+	buf_free(&d);
+}
+
 int
 main(void)
 {
@@ -244,6 +359,8 @@ main(void)
 	test_depth();
 	test_duplicates();
 	test_iter();
+	test_top();
 	test_unescape();
+	test_vector_vs_portable();
 	T_DONE();
 }

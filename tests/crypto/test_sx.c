@@ -281,12 +281,10 @@ static void
 hash_twice(struct served *s, struct pki *p)
 {
 	uint8_t	digest[32], again[32];
-	size_t	l = 32;
 
 	/* DigestVerify-style: signing SHA-256(digest) must not pass. */
 	sx_digest(s->pk, sizeof(s->pk), s->enc, s->enclen, digest);
 	EVP_Digest(digest, 32, again, NULL, EVP_sha256(), NULL);
-	(void)l;
 	sign_digest(p->leaf_key, again, s->sig, &s->siglen);
 }
 
@@ -365,14 +363,14 @@ test_exchange(void)
 	T_CHECK(strncmp(err.msg, "getting public key: parsing certificate: ",
 	    41) == 0);
 	T_EQ_INT(exchange(&p, T0, foreign_ca, NULL, &err), -1);
-	T_CHECK(strncmp(err.msg, "getting public key: verifying certificate: ",
-	    43) == 0);
+	T_EQ_STR(err.msg, "getting public key: verifying certificate: "
+	    "x509: certificate signed by unknown authority");
 	T_EQ_INT(exchange(&p, T0 + 31 * DAY, NULL, NULL, &err), -1);
 	T_EQ_STR(err.msg, "getting public key: verifying certificate: "
-	    "certificate has expired");
+	    "x509: certificate has expired or is not yet valid");
 	T_EQ_INT(exchange(&p, T0 - 2 * DAY, NULL, NULL, &err), -1);
 	T_EQ_STR(err.msg, "getting public key: verifying certificate: "
-	    "certificate is not yet valid");
+	    "x509: certificate has expired or is not yet valid");
 	pki_free(&p);
 
 	pki_make(&p, "P-384", "P-384", T0 - DAY, T0 + DAY, NULL);
@@ -380,8 +378,8 @@ test_exchange(void)
 	pki_free(&p);
 	pki_make(&p, "P-256", "P-256", T0 - DAY, T0 + DAY, "clientAuth");
 	T_EQ_INT(exchange(&p, T0, NULL, NULL, &err), -1);
-	T_CHECK(strncmp(err.msg, "getting public key: verifying certificate: ",
-	    43) == 0);
+	T_EQ_STR(err.msg, "getting public key: verifying certificate: "
+	    "x509: certificate specifies an incompatible key usage");
 	pki_free(&p);
 	pki_make(&p, "P-256", "ed25519", T0 - DAY, T0 + DAY, "serverAuth");
 	T_EQ_INT(exchange(&p, T0, NULL, NULL, &err), -1);
@@ -485,11 +483,10 @@ test_vectors(void)
 	T_EQ_STR(id, "l9Nk4tPTXwMKA4xBu63ELQwV+o15ulaZh+Gf3bLoD5o=");
 	for (i = 0; i < json_object_array_length(root); i++) {
 		v = json_object_array_get_idx(root, i);
-		json_object_object_get_ex(v, "kem_id", &o);
-		json_object_object_get_ex(v, "kdf_id", &o) ;
-		if (json_object_get_int(o) != 1 ||
-		    (json_object_object_get_ex(v, "kem_id", &o),
-		    json_object_get_int(o)) != XWING_HPKE_KEM_ID)
+		if (!json_object_object_get_ex(v, "kem_id", &o) ||
+		    json_object_get_int(o) != XWING_HPKE_KEM_ID ||
+		    !json_object_object_get_ex(v, "kdf_id", &o) ||
+		    json_object_get_int(o) != HPKE_KDF_HKDF_SHA256)
 			continue;
 		found++;
 		pk = tc_unhex(tc_str(v, "pkRm"), &pklen);

@@ -1,0 +1,37 @@
+# --- fuzz: libFuzzer targets for the JSON walk and the field cipher -----
+# Built with clang's sanitizers straight from the sources (not from
+# libkeyd.a, whose gcc objects carry no coverage), only when configure
+# found clang.  fuzz/run.sh runs each for PM_FUZZ_SECONDS (default 20).
+EXTRA_DIST += fuzz/fuzz_json.c fuzz/json_ref.c fuzz/fuzz_fieldmsg.c \
+	fuzz/run.sh fuzz/corpus
+
+if HAVE_CLANG
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -Wall -Wextra -Wno-unused-parameter
+FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/common \
+	-I$(top_srcdir)/keyd/crypto $(OPENSSL_CFLAGS) $(SODIUM_CFLAGS)
+FUZZ_COMMON = $(srcdir)/common/buf.c $(srcdir)/common/util.c \
+	$(srcdir)/common/log.c $(srcdir)/keyd/crypto/cerr.c
+FUZZ_JSON_SRC = $(srcdir)/fuzz/fuzz_json.c $(srcdir)/fuzz/json_ref.c \
+	$(srcdir)/common/json.c \
+	$(srcdir)/keyd/crypto/jsonmut.c $(FUZZ_COMMON)
+FUZZ_FIELD_SRC = $(srcdir)/fuzz/fuzz_fieldmsg.c \
+	$(srcdir)/keyd/crypto/fieldcipher.c $(FUZZ_COMMON)
+FUZZ_HDRS = $(srcdir)/common/buf.h $(srcdir)/common/json.h \
+	$(srcdir)/common/util.h $(srcdir)/common/log.h \
+	$(srcdir)/keyd/crypto/cerr.h $(srcdir)/keyd/crypto/jsonmut.h \
+	$(srcdir)/keyd/crypto/fieldcipher.h
+
+fuzz/fuzz_json: $(FUZZ_JSON_SRC) $(FUZZ_HDRS) config.h
+	@$(MKDIR_P) fuzz
+	$(AM_V_CC)$(CLANG) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ \
+	    $(FUZZ_JSON_SRC) $(OPENSSL_LIBS) $(SODIUM_LIBS)
+fuzz/fuzz_fieldmsg: $(FUZZ_FIELD_SRC) $(FUZZ_HDRS) config.h
+	@$(MKDIR_P) fuzz
+	$(AM_V_CC)$(CLANG) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ \
+	    $(FUZZ_FIELD_SRC) $(OPENSSL_LIBS) $(SODIUM_LIBS)
+
+check_SCRIPTS = fuzz/fuzz_json fuzz/fuzz_fieldmsg
+TESTS += fuzz/run.sh
+CLEANFILES += fuzz/fuzz_json fuzz/fuzz_fieldmsg
+endif
