@@ -229,30 +229,6 @@ chan_send(struct chan *c, unsigned int type, uint32_t id, const struct msgw *w)
 		evbuffer_add(out, w->buf, len);
 }
 
-static int
-write_all(int fd, const void *buf, size_t len, int timeout_ms)
-{
-	const uint8_t	*p = buf;
-	struct pollfd	 pfd = { .fd = fd, .events = POLLOUT };
-	ssize_t		 n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -1;
-			if (poll(&pfd, 1, timeout_ms) <= 0)
-				return -1;
-			continue;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 int
 chan_flush_sync(struct chan *c, int timeout_ms)
 {
@@ -260,34 +236,57 @@ chan_flush_sync(struct chan *c, int timeout_ms)
 	struct pollfd	 pfd;
 	int		 fd = bufferevent_getfd(c->bev);
 
+	int		 rv = 0;
+
 	pfd.fd = fd;
 	pfd.events = POLLOUT;
+	/* A bufferevent keeps the start of its output frozen: thaw it. */
+	evbuffer_unfreeze(out, 1);
 	while (evbuffer_get_length(out) > 0) {
 		if (evbuffer_write(out, fd) == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN)
-				return -1;
-			if (poll(&pfd, 1, timeout_ms) <= 0)
-				return -1;
+			if (errno != EAGAIN ||
+			    poll(&pfd, 1, timeout_ms) <= 0) {
+				rv = -1;
+				break;
+			}
 		}
 	}
-	return 0;
+	evbuffer_freeze(out, 1);
+	return rv;
+}
+
+static void
+secret_cleanup(const void *data, size_t len, void *arg)
+{
+	freezero((void *)(uintptr_t)data, len);
 }
 
 int
 chan_send_secret(struct chan *c, unsigned int type, uint32_t id,
     const struct msgw *w)
 {
-	struct msg_hdr	hdr;
-	int		fd = bufferevent_getfd(c->bev);
+	struct evbuffer	*out;
+	struct msg_hdr	 hdr;
+	uint8_t		*copy;
 
-	if (c->dead || chan_flush_sync(c, 5000) == -1)
+	if (c->dead)
 		return -1;
 	frame_header(&hdr, type, id, w->len);
-	if (write_all(fd, &hdr, sizeof(hdr), 5000) == -1 ||
-	    write_all(fd, w->buf, w->len, 5000) == -1)
+	out = bufferevent_get_output(c->bev);
+	/*
+	 * The payload is referenced, not copied into the buffer's chains,
+	 * and zeroed by the cleanup once it has been written.
+	 */
+	copy = xmalloc(w->len > 0 ? w->len : 1);
+	memcpy(copy, w->buf, w->len);
+	evbuffer_add(out, &hdr, sizeof(hdr));
+	if (evbuffer_add_reference(out, copy, w->len, secret_cleanup,
+	    NULL) == -1) {
+		freezero(copy, w->len);
 		return -1;
+	}
 	return 0;
 }
 

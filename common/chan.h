@@ -30,8 +30,8 @@ struct chan	*chan_new(struct event_base *, int fd, const char *peer,
 void		 chan_free(struct chan *);
 void		 chan_send(struct chan *, unsigned int type, uint32_t id,
 		    const struct msgw *);
-/* Flush pending frames, then write this one directly and synchronously:
- * the payload never sits in a library-owned buffer. */
+/* Queue a frame whose payload is a secret: it is referenced, never
+ * copied into library-owned buffers, and zeroed once written. */
 int		 chan_send_secret(struct chan *, unsigned int type, uint32_t id,
 		    const struct msgw *);
 int		 chan_flush_sync(struct chan *, int timeout_ms);

@@ -42,6 +42,7 @@
 	X(MSG_HELLO,		IPC_MAX_SMALL,	"any: protocol version, role, pid") \
 	X(MSG_CONFIG,		IPC_MAX_CONFIG,	"parent->child: non-secret config") \
 	X(MSG_CONFIG_DONE,	IPC_MAX_SMALL,	"child->parent: config applied") \
+	X(MSG_TLS_KEYPAIR,	IPC_MAX_CONFIG,	"parent->worker: client-facing TLS cert and key") \
 	X(MSG_SANDBOXED,	IPC_MAX_SMALL,	"keyd->parent: sandbox on, send secrets") \
 	X(MSG_SECRETS,		IPC_MAX_SMALL,	"parent->keyd: API key, cache salt") \
 	X(MSG_SECRETS_DONE,	IPC_MAX_SMALL,	"keyd->parent: secrets installed") \
@@ -60,6 +61,9 @@
 	X(MSG_NET_STATUS,	IPC_MAX_SMALL,	"worker->keyd: keyd's connection is up, or why not") \
 	X(MSG_MANIFEST_LOG,	IPC_MAX_CONFIG * 16, "keyd->parent: a fetched manifest to log") \
 	X(MSG_MANIFEST_LOGGED,	IPC_MAX_SMALL,	"parent->keyd: logged, or why not") \
+	X(MSG_CACHE_GET,	IPC_MAX_SMALL,	"keyd->parent: cached KDS response for a URL?") \
+	X(MSG_CACHE_ANS,	IPC_MAX_CONFIG * 16, "parent->keyd: found flag, bytes") \
+	X(MSG_CACHE_PUT,	IPC_MAX_CONFIG * 16, "keyd->parent: store a KDS response") \
 	X(MSG_TEST_CLOCK,	IPC_MAX_SMALL,	"worker->keyd: test hook, advance keyd's clock")
 
 /*

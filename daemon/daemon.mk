@@ -6,6 +6,7 @@ privatemoded_SOURCES = \
 	daemon/proxy.c daemon/proxy.h \
 	daemon/route.c daemon/route.h \
 	daemon/server.c daemon/server.h \
+	daemon/tls.c daemon/tls.h \
 	daemon/upstream.c daemon/upstream.h \
 	daemon/worker.c daemon/worker.h \
 	daemon/workspace.c daemon/workspace.h

@@ -41,6 +41,7 @@
 #include "privdrop.h"
 #include "util.h"
 #include "workspace.h"
+#include "tls.h"
 
 #define RESPAWN_MIN_MS		500
 #define RESPAWN_MAX_MS		30000
@@ -94,6 +95,7 @@ static struct {
 
 static void	spawn_pair(struct pair *);
 static void	pair_check_dead(struct pair *);
+static int	check_tls(const struct config *);
 
 /* --- secrets store -------------------------------------------------- */
 
@@ -516,6 +518,54 @@ send_config(struct chan *c)
 	msgw_free(&m);
 }
 
+/*
+ * The client-facing TLS certificate and key, read as root at start-up and
+ * on every reload (the official proxy re-reads them per handshake).  The
+ * key is the one secret a worker holds: it terminates client TLS.
+ */
+static int
+load_tls_keypair(const struct config *c, struct msgw *w)
+{
+	char	*cert, *key;
+	size_t	 clen, klen;
+
+	if (c->tls_cert == NULL)
+		return 0;
+	if (read_file(c->tls_cert, 1024 * 1024, &cert, &clen) == -1) {
+		log_warn("loading TLS config: %s", c->tls_cert);
+		return -1;
+	}
+	if (read_file(c->tls_key, 1024 * 1024, &key, &klen) == -1) {
+		log_warn("loading TLS config: %s", c->tls_key);
+		freezero(cert, clen + 1);
+		return -1;
+	}
+	msgw_init_secret(w, clen + klen + 16);
+	msg_put_bytes(w, cert, clen);
+	msg_put_bytes(w, key, klen);
+	freezero(cert, clen + 1);
+	freezero(key, klen + 1);
+	return 1;
+}
+
+static void
+send_tls_keypair(struct pair *p)
+{
+	struct msgw	w;
+	int		rv;
+
+	if ((rv = load_tls_keypair(P.conf, &w)) <= 0) {
+		if (rv == -1)
+			log_warnx("worker[%d]: serving without its TLS key "
+			    "pair", p->instance);
+		return;
+	}
+	if (chan_send_secret(p->worker.chan, MSG_TLS_KEYPAIR, 0, &w) == -1)
+		log_warnx("worker[%d]: could not hand over the TLS key pair",
+		    p->instance);
+	msgw_free(&w);
+}
+
 static void
 send_secrets(struct pair *p)
 {
@@ -528,6 +578,23 @@ send_secrets(struct pair *p)
 }
 
 static void	drain_old_generations(void);
+
+static void
+cache_answer(struct chan *c, uint32_t id, const char *url)
+{
+	struct msgw	 w;
+	uint8_t		*p = NULL;
+	size_t		 n = 0;
+	int		 found;
+
+	found = kds_cache_get(P.conf->workspace, url, &p, &n) == 0;
+	msgw_init(&w, n + 16);
+	msg_put_u8(&w, (uint8_t)found);
+	msg_put_bytes(&w, p, n);
+	chan_send(c, MSG_CACHE_ANS, id, &w);
+	msgw_free(&w);
+	free(p);
+}
 
 /* keyd fetched a manifest: log it before it is trusted, then answer. */
 static void
@@ -554,7 +621,7 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 	const uint8_t		*msg;
 	size_t			 len;
 	uint32_t		 prio;
-	char			*s, line[IPC_MAX_SMALL];
+	char			*s = NULL, line[IPC_MAX_SMALL];
 
 	switch (hdr->type) {
 	case MSG_LOG:
@@ -591,6 +658,30 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		if (msg_end(r) == -1)
 			return -1;
 		manifest_logged(c, hdr->id, msg, len);
+		return 0;
+	case MSG_CACHE_GET:
+		if (!is_keyd || (s = msg_get_str(r)) == NULL ||
+		    msg_end(r) == -1) {
+			free(s);
+			return -1;
+		}
+		cache_answer(c, hdr->id, s);
+		free(s);
+		return 0;
+	case MSG_CACHE_PUT:
+		if (!is_keyd || (s = msg_get_str(r)) == NULL) {
+			free(s);
+			return -1;
+		}
+		msg = msg_get_bytes(r, &len);
+		if (msg_end(r) == -1) {
+			free(s);
+			return -1;
+		}
+		if (kds_cache_put(P.conf->workspace, s, msg, len, line,
+		    sizeof(line)) == -1)
+			log_warnx("KDS cache: %s", line);
+		free(s);
 		return 0;
 	case MSG_CONFIG_DONE:
 		if (is_keyd || msg_end(r) == -1)
@@ -663,6 +754,8 @@ spawn_pair(struct pair *p)
 		return;
 	}
 	send_config(p->keyd.chan);
+	/* The key pair must arrive before the config that starts serving. */
+	send_tls_keypair(p);
 	send_config(p->worker.chan);
 	log_debug("spawned worker[%d] pid %ld, keyd[%d] pid %ld (generation "
 	    "%d)", p->instance, (long)p->worker.pid, p->instance,
@@ -946,7 +1039,7 @@ reload(void)
 		return;
 	}
 	config_carry_restart_keys(c, P.conf);
-	if (build_store(c) == -1) {
+	if (check_tls(c) == -1 || build_store(c) == -1) {
 		log_warnx("reload failed: keeping the current configuration");
 		config_free(c);
 		return;
@@ -976,6 +1069,20 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 		reap_children();
 		break;
 	}
+}
+
+/* The key pair must load before we promise to serve TLS with it. */
+static int
+check_tls(const struct config *c)
+{
+	struct msgw	 w;
+	int		 rv;
+
+	if ((rv = load_tls_keypair(c, &w)) <= 0)
+		return rv;
+	rv = tls_keypair_check(w.buf, w.len);
+	msgw_free(&w);
+	return rv;
 }
 
 /* --- start-up ------------------------------------------------------ */
@@ -1069,7 +1176,7 @@ parent_main(struct parent_opts *o)
 	} else if (lookup_user(P.conf) == -1)
 		return 1;
 	stash_cli_secrets(o);
-	if (build_store(P.conf) == -1)
+	if (check_tls(P.conf) == -1 || build_store(P.conf) == -1)
 		return 1;
 	if (P.conf->api_key == NULL)
 		log_warnx("No API key provided. The proxy will not "

@@ -18,6 +18,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
 
 #include "conf.h"
 #include "http.h"
@@ -54,6 +56,7 @@ struct conn {
 	int			 rejecting;	/* a 429 connection */
 	int			 got_bytes;	/* any byte of the current head */
 	int			 unread;	/* request bytes may be left unread */
+	int			 tls;
 	size_t			 lingered;
 	/* body framing */
 	int			 chunked;
@@ -80,6 +83,7 @@ struct server {
 	server_idle_fn		 on_idle;
 	void			*idle_arg;
 	struct event		*idle_ev;
+	SSL_CTX			*tls;
 };
 
 static void	conn_close(struct conn *);
@@ -203,7 +207,8 @@ conn_close(struct conn *c)
 static void
 conn_finish(struct conn *c)
 {
-	if (!c->unread) {
+	/* Under TLS a raw half-close would cut the session: just close. */
+	if (!c->unread || c->tls) {
 		conn_close(c);
 		return;
 	}
@@ -219,6 +224,9 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
 
+	/* A TLS connection reports its finished handshake as an event. */
+	if (what == BEV_EVENT_CONNECTED)
+		return;
 	if (what & BEV_EVENT_TIMEOUT)
 		log_debug("%s: client stopped reading", c->peer);
 	conn_close(c);
@@ -275,7 +283,18 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	c = xcalloc(1, sizeof(*c));
 	c->srv = s;
 	peer_string(sa, c->peer, sizeof(c->peer));
-	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->tls != NULL) {
+		SSL	*ssl = SSL_new(s->tls);
+
+		c->bev = ssl == NULL ? NULL : bufferevent_openssl_socket_new(
+		    s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		c->tls = 1;
+	} else
+		c->bev = bufferevent_socket_new(s->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);
 		free(c);
@@ -838,13 +857,15 @@ server_idle_cb(evutil_socket_t fd, short ev, void *arg)
 
 struct server *
 server_new(struct event_base *base, const struct config *conf, const int *fds,
-    int nfds, server_head_fn on_head, server_request_fn on_request)
+    int nfds, struct ssl_ctx_st *tls, server_head_fn on_head,
+    server_request_fn on_request)
 {
 	struct server	*s;
 	int		 i;
 
 	s = xcalloc(1, sizeof(*s));
 	s->base = base;
+	s->tls = tls;
 	s->conf = conf;
 	s->on_head = on_head;
 	s->on_request = on_request;

@@ -14,6 +14,7 @@
 
 struct event_base;
 struct config;
+struct ssl_ctx_st;
 struct server;
 struct conn;
 struct request;
@@ -61,7 +62,8 @@ struct request {
 };
 
 struct server	*server_new(struct event_base *, const struct config *,
-		    const int *fds, int nfds, server_head_fn, server_request_fn);
+		    const int *fds, int nfds, struct ssl_ctx_st *tls,
+		    server_head_fn, server_request_fn);
 void		 server_free(struct server *);
 void		 server_set_config(struct server *, const struct config *);
 /* Stop accepting, finish in-flight requests, call idle when done. */

@@ -19,6 +19,7 @@
 #include "privdrop.h"
 #include "route.h"
 #include "server.h"
+#include "tls.h"
 #include "upstream.h"
 #include "util.h"
 #include "worker.h"
@@ -41,6 +42,7 @@ static struct {
 	int			 nfds;
 	int			 draining;
 	struct event		*drain_timer;
+	struct ssl_ctx_st	*tls;		/* client-facing TLS, or NULL */
 	TAILQ_HEAD(, pending)	 pending;
 } w;
 
@@ -249,8 +251,10 @@ worker_configure(struct msgr *r)
 	upstream_init();	/* reads resolv.conf: before the chroot */
 	privdrop(&pd);
 
-	w.srv = server_new(w.env.base, w.conf, w.fds, w.nfds, route_head,
-	    route_request);
+	if (w.conf->tls_cert != NULL && w.tls == NULL)
+		fatalx("TLS is configured but no key pair arrived");
+	w.srv = server_new(w.env.base, w.conf, w.fds, w.nfds, w.tls,
+	    route_head, route_request);
 	log_debug("serving on %d listener(s)", w.nfds);
 	msgw_init(&m, 16);
 	chan_send(w.parent, MSG_CONFIG_DONE, 0, &m);
@@ -264,6 +268,15 @@ parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 	int64_t	timeout;
 
 	switch (hdr->type) {
+	case MSG_TLS_KEYPAIR:
+		if (w.conf != NULL || w.tls != NULL)
+			return -1;
+		w.tls = tls_server_ctx(r->p, r->left);
+		/* OpenSSL has its own copy now; scrub the frame. */
+		explicit_bzero((void *)(uintptr_t)r->p, r->left);
+		r->p += r->left;
+		r->left = 0;
+		return w.tls == NULL ? -1 : 0;
 	case MSG_CONFIG:
 		if (w.conf != NULL) {
 			log_warnx("parent: second MSG_CONFIG");

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include "log.h"
 #include "util.h"
 #include "workspace.h"
@@ -165,6 +167,55 @@ manifest_log_append(const char *workspace, const uint8_t *m, size_t n,
 	    O_APPEND) == -1) {
 		snprintf(err, errlen, "writing %s: %s", logpath,
 		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* <workspace>/contrast/<sha256(url) in hex>: names safe for any URL. */
+static void
+cache_path(char *out, size_t len, const char *ws, const char *url)
+{
+	uint8_t	md[SHA256_DIGEST_LENGTH];
+	char	hex[2 * SHA256_DIGEST_LENGTH + 1], rel[128];
+	int	i;
+
+	SHA256((const uint8_t *)url, strlen(url), md);
+	for (i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(rel, sizeof(rel), "contrast/%s", hex);
+	clean_join(out, len, ws, rel);
+}
+
+int
+kds_cache_get(const char *ws, const char *url, uint8_t **p, size_t *n)
+{
+	char	path[PATH_MAX], *buf;
+
+	cache_path(path, sizeof(path), ws, url);
+	if (read_file(path, 16 * 1024 * 1024, &buf, n) == -1)
+		return -1;
+	*p = (uint8_t *)buf;
+	return 0;
+}
+
+int
+kds_cache_put(const char *ws, const char *url, const uint8_t *p, size_t n,
+    char *err, size_t errlen)
+{
+	char	dir[PATH_MAX / 2], path[PATH_MAX], tmp[PATH_MAX + 8];
+
+	clean_join(dir, sizeof(dir), ws, "contrast");
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "creating %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	cache_path(path, sizeof(path), ws, url);
+	/* Write aside and rename: a reader never sees half a file. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (write_file(tmp, p, n, O_TRUNC) == -1 || rename(tmp, path) == -1) {
+		snprintf(err, errlen, "writing %s: %s", path, strerror(errno));
+		unlink(tmp);
 		return -1;
 	}
 	return 0;

@@ -18,4 +18,13 @@ void	workspace_prepare(const char *dir, uid_t uid, gid_t gid);
 int	manifest_log_append(const char *workspace, const uint8_t *, size_t,
 	    char *err, size_t errlen);
 
+/*
+ * The collateral cache (<workspace>/contrast): AMD KDS responses keyed by
+ * URL.  get returns 0 and a malloc'd copy, or -1 if absent.
+ */
+int	kds_cache_get(const char *workspace, const char *url, uint8_t **,
+	    size_t *);
+int	kds_cache_put(const char *workspace, const char *url, const uint8_t *,
+	    size_t, char *err, size_t errlen);
+
 #endif

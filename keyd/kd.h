@@ -112,5 +112,7 @@ int	secret_have_key(void);
 void	secret_advance_clock(int64_t seconds);
 /* The parent's answer to MSG_MANIFEST_LOG (err empty: logged). */
 void	secret_manifest_logged(uint32_t id, const char *err);
+/* The parent's answer to MSG_CACHE_GET. */
+void	secret_cache_answer(uint32_t id, int found, const uint8_t *, size_t);
 
 #endif

@@ -46,6 +46,8 @@ static int	k_shutdown(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_status(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_manifest_logged(struct chan *, const struct msg_hdr *,
 		    struct msgr *);
+static int	k_cache_ans(struct chan *, const struct msg_hdr *,
+		    struct msgr *);
 static int	k_up_open(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_up_data(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_up_eof(struct chan *, const struct msg_hdr *, struct msgr *);
@@ -75,6 +77,7 @@ static const struct keyd_req {
 	{ MSG_SECRETS,		FROM_PARENT,	KS_SANDBOXED,	k_secrets },
 	{ MSG_SHUTDOWN,		FROM_PARENT,	KS_ANY,		k_shutdown },
 	{ MSG_MANIFEST_LOGGED,	FROM_PARENT,	KS_READY,	k_manifest_logged },
+	{ MSG_CACHE_ANS,	FROM_PARENT,	KS_READY,	k_cache_ans },
 	{ MSG_STATUS_REQ,	FROM_WORKER,	KS_SANDBOXED | KS_READY, k_status },
 	{ MSG_UP_OPEN,		FROM_WORKER,	KS_READY,	k_up_open },
 	{ MSG_UP_DATA,		FROM_WORKER,	KS_READY,	k_up_data },
@@ -350,6 +353,21 @@ k_manifest_logged(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	}
 	secret_manifest_logged(hdr->id, err);
 	free(err);
+	return 0;
+}
+
+static int
+k_cache_ans(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	const uint8_t	*p;
+	size_t		 n;
+	uint8_t		 found;
+
+	found = msg_get_u8(r);
+	p = msg_get_bytes(r, &n);
+	if (msg_end(r) == -1)
+		return -1;
+	secret_cache_answer(hdr->id, found, p, n);
 	return 0;
 }
 

@@ -45,7 +45,8 @@
 #define REFRESH_GRACE_S		(10 * 60)	/* old secret still usable */
 
 enum step {
-	ST_IDLE, ST_MANIFEST, ST_MANIFEST_LOG, ST_ATTEST, ST_KDS, ST_EXCHANGE
+	ST_IDLE, ST_MANIFEST, ST_MANIFEST_LOG, ST_ATTEST, ST_KDS_CACHE, ST_KDS,
+	ST_EXCHANGE
 };
 
 static struct {
@@ -78,7 +79,9 @@ static struct {
 	time_t			 attested_at;
 	int			 test_anchors;
 	int64_t			 clock_offset;	/* test hook */
-	uint32_t		 log_id;	/* MSG_MANIFEST_LOG request id */
+	uint32_t		 log_id;	/* request id to the parent */
+	char			 kds_url[ATT_URL_MAX];
+	int			 kds_is_crl;
 } S;
 
 static void	update_start(int force);
@@ -154,6 +157,9 @@ secret_init(void)
 	char			*data;
 	size_t			 len;
 
+	/* Library state the verifier needs, set up before the sandbox. */
+	if (attest_init() == -1)
+		fatalx("attest_init");
 	buf_init(&S.manifest, 0);
 	buf_init(&S.doc, 0);
 	buf_init(&S.vcek, 0);
@@ -399,6 +405,38 @@ http_status_error(int status, const uint8_t *body, size_t len,
 static void	step_attest(void);
 static void	verify_doc(void);
 
+/*
+ * KDS collateral, as the Contrast SDK caches it under <workspace>/contrast
+ * (the parent holds the files): a VCEK is immutable, so the cache is
+ * asked first; a CRL is always fetched, and a cached one is used only
+ * when the fetch fails and it is still before its nextUpdate.
+ */
+static void
+cache_put(const char *url, const uint8_t *p, size_t n)
+{
+	struct msgw	m;
+
+	msgw_init(&m, n + strlen(url) + 16);
+	msg_put_str(&m, url);
+	msg_put_bytes(&m, p, n);
+	chan_send(kenv->parent, MSG_CACHE_PUT, 0, &m);
+	msgw_free(&m);
+}
+
+static void
+cache_get(const char *url, int is_crl)
+{
+	struct msgw	m;
+
+	strlcpy(S.kds_url, url, sizeof(S.kds_url));
+	S.kds_is_crl = is_crl;
+	S.step = ST_KDS_CACHE;
+	msgw_init(&m, strlen(url) + 16);
+	msg_put_str(&m, url);
+	chan_send(kenv->parent, MSG_CACHE_GET, ++S.log_id, &m);
+	msgw_free(&m);
+}
+
 static void
 kds_done(int status, const uint8_t *body, size_t len, const char *err,
     void *arg)
@@ -406,14 +444,57 @@ kds_done(int status, const uint8_t *body, size_t len, const char *err,
 	int	is_crl = arg != NULL;
 
 	if (status != 200) {
-		/* Fail closed: no VCEK or no valid CRL, no secret. */
-		attempt_failed("validating attestation: fetching %s from AMD "
-		    "KDS: %s", is_crl ? "CRL" : "VCEK", status == -1 ? err :
-		    "unexpected status");
+		if (is_crl) {
+			log_info("fetching the CRL failed (%s): trying the "
+			    "cache", status == -1 ? err : "bad status");
+			cache_get(S.kds_url, 1);
+			return;
+		}
+		/* Fail closed: no VCEK, no secret. */
+		attempt_failed("validating attestation: fetching VCEK from "
+		    "AMD KDS: %s", status == -1 ? err : "unexpected status");
 		return;
 	}
+	cache_put(S.kds_url, body, len);
 	buf_reset(is_crl ? &S.crl : &S.vcek);
 	buf_add(is_crl ? &S.crl : &S.vcek, body, len);
+	verify_doc();
+}
+
+static void
+kds_fetch(const char *url, int is_crl)
+{
+	strlcpy(S.kds_url, url, sizeof(S.kds_url));
+	S.step = ST_KDS;
+	if (fetch_start("GET", url, 0, NULL, NULL, 0, kds_done,
+	    is_crl ? (void *)1 : NULL) == -1)
+		attempt_failed("validating attestation: bad KDS URL %s", url);
+}
+
+void
+secret_cache_answer(uint32_t id, int found, const uint8_t *p, size_t n)
+{
+	if (S.step != ST_KDS_CACHE || id != S.log_id)
+		return;
+	if (S.kds_is_crl) {
+		if (!found || !attest_crl_usable(p, n, now())) {
+			/* Fail closed: no valid CRL, no secret. */
+			attempt_failed("validating attestation: no valid CRL: "
+			    "fetch failed and %s", found ? "the cached CRL "
+			    "has expired" : "none is cached");
+			return;
+		}
+		buf_reset(&S.crl);
+		buf_add(&S.crl, p, n);
+		verify_doc();
+		return;
+	}
+	if (!found) {
+		kds_fetch(S.kds_url, 0);
+		return;
+	}
+	buf_reset(&S.vcek);
+	buf_add(&S.vcek, p, n);
 	verify_doc();
 }
 
@@ -443,13 +524,10 @@ verify_doc(void)
 	memset(&res, 0, sizeof(res));
 	r = attest_verify_response(&S.trust, &in, &res);
 	if (r == ATT_NEED_FETCH) {
-		S.step = ST_KDS;
 		if (res.need_vcek && S.vcek.len == 0)
-			fetch_start("GET", res.vcek_url, 0, NULL, NULL, 0,
-			    kds_done, NULL);
+			cache_get(res.vcek_url, 0);
 		else if (res.need_crl && S.crl.len == 0)
-			fetch_start("GET", res.crl_url, 0, NULL, NULL, 0,
-			    kds_done, (void *)1);
+			kds_fetch(res.crl_url, 1);
 		else
 			attempt_failed("validating attestation: KDS data "
 			    "unusable: %s", res.message);

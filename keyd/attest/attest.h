@@ -36,7 +36,7 @@ enum attest_product {
  */
 enum attest_reason {
 	ATT_OK = 0,
-	ATT_NEED_FETCH = 1,		/* fetch the URLs in the result, retry */
+	ATT_NEED_FETCH = 1,		/* fetch the result's URLs, retry */
 	ATT_ERR_INPUT = 2,		/* caller error (nonce length, NULL) */
 	ATT_ERR_INTERNAL = 3,		/* allocation or library failure */
 	ATT_ERR_MALFORMED = 4,		/* JSON, base64, protobuf, sizes */
@@ -78,6 +78,14 @@ const char	*attest_reason_label(enum attest_reason);
 const char	*attest_strerror(enum attest_reason);
 /* "Milan", "Genoa", "Turin" or "Unknown" (KDS spelling). */
 const char	*attest_product_name(enum attest_product);
+
+/*
+ * Call once before the sandbox: makes OpenSSL load its configuration
+ * and providers and seed the DRBG that EC blinding draws from, so that
+ * verification afterwards needs no file access and no getrandom(2)
+ * (OpenSSL still calls getpid(2) for its fork check).  0 on success.
+ */
+int		 attest_init(void);
 
 /* --- trust anchors ------------------------------------------------- */
 

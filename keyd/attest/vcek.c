@@ -122,7 +122,8 @@ att_alg_is_pss384(const X509_ALGOR *alg)
 		return 0;
 	ok = p == end && alg_is_hash(pss->hashAlgorithm, NID_sha384) &&
 	    alg_is_mgf1_sha384(pss->maskGenAlgorithm) &&
-	    pss->saltLength != NULL && ASN1_INTEGER_get(pss->saltLength) == 48 &&
+	    pss->saltLength != NULL &&
+	    ASN1_INTEGER_get(pss->saltLength) == 48 &&
 	    (pss->trailerField == NULL ||
 	    ASN1_INTEGER_get(pss->trailerField) == 1);
 	RSA_PSS_PARAMS_free(pss);

@@ -12,12 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <json-c/json.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "attest_int.h"
@@ -75,7 +78,8 @@ decode_evidence(struct vctx *v)
 		break;
 	}
 	if (raw->len == 0)
-		return fail(v, ATT_ERR_MALFORMED, "raw_attestation_doc is empty");
+		return fail(v, ATT_ERR_MALFORMED,
+		    "raw_attestation_doc is empty");
 	if (att_proto_is_tdx(raw->p, raw->len))
 		return fail(v, ATT_ERR_TDX_UNSUPPORTED,
 		    "TDX coordinator evidence not supported");
@@ -404,8 +408,8 @@ check_state(struct vctx *v)
 	m = &v->coord.manifests[0];
 	if (m->len != v->in->manifest_len || (m->len > 0 &&
 	    CRYPTO_memcmp(m->p, v->in->manifest, m->len) != 0))
-		return fail(v, ATT_ERR_MANIFEST_MISMATCH, "active manifest does "
-		    "not match expected manifest");
+		return fail(v, ATT_ERR_MANIFEST_MISMATCH,
+		    "active manifest does not match expected manifest");
 	if ((v->res->mesh_ca = first_pem_cert(&v->coord.mesh_ca)) == NULL)
 		return fail(v, ATT_ERR_MESH_CA, "decoding mesh CA certificate "
 		    "failed");
@@ -546,6 +550,36 @@ attest_result_free(struct attest_result *res)
 		return;
 	X509_free(res->mesh_ca);
 	res->mesh_ca = NULL;
+}
+
+int
+attest_init(void)
+{
+	static const uint8_t	ld[48];
+	static const char	json[] = "{\"a\":1}";
+	struct json_object	*o;
+	struct tm		tm;
+	time_t			t = 0;
+	uint8_t			out[48], r;
+
+	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
+		return -1;
+	/* glibc reads /etc/localtime on the first gmtime (via tzset). */
+	tzset();
+	if (gmtime_r(&t, &tm) == NULL)
+		return -1;
+	/* json-c seeds its hash tables from getrandom(2) once. */
+	if ((o = att_json_parse((const uint8_t *)json, sizeof(json) - 1,
+	    NULL, 0)) == NULL)
+		return -1;
+	json_object_put(o);
+	/* One ID-key derivation fetches SHA-384 and instantiates EC. */
+	if (att_idkey_digest(ld, 0x30000, out) == -1)
+		return -1;
+	if (RAND_bytes(&r, 1) != 1 || RAND_priv_bytes(&r, 1) != 1)
+		return -1;
+	EVP_Digest("", 0, out, NULL, EVP_sha256(), NULL);
+	return 0;
 }
 
 /* --- KDS cache policy ----------------------------------------------- */

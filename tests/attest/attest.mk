@@ -4,9 +4,11 @@ ATTEST_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/keyd/attest \
 	-I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests/attest
 ATTEST_TEST_LDADD = libkeyd.a libcommon.a $(PM_LIBS)
 ATTEST_FIXTURE = tests/attest/fixture.c tests/attest/fixture.h
+EXTRA_DIST += tests/attest/sim-crosscheck.sh
 
 check_PROGRAMS += tests/attest/test_attest_units \
-	tests/attest/test_attest_verify tests/attest/bench_attest
+	tests/attest/test_attest_verify tests/attest/bench_attest \
+	tests/attest/attest_cli
 TESTS += tests/attest/test_attest_units tests/attest/test_attest_verify
 
 tests_attest_test_attest_units_SOURCES = tests/attest/test_attest_units.c
@@ -22,3 +24,7 @@ tests_attest_bench_attest_SOURCES = tests/attest/bench_attest.c \
 	$(ATTEST_FIXTURE)
 tests_attest_bench_attest_CPPFLAGS = $(ATTEST_TEST_CPPFLAGS)
 tests_attest_bench_attest_LDADD = $(ATTEST_TEST_LDADD)
+
+tests_attest_attest_cli_SOURCES = tests/attest/attest_cli.c
+tests_attest_attest_cli_CPPFLAGS = $(ATTEST_TEST_CPPFLAGS)
+tests_attest_attest_cli_LDADD = $(ATTEST_TEST_LDADD)

@@ -900,8 +900,10 @@ test_manifest_bad(void)
 	    "\",\"" H48 "\"],\"AllowedPIIDs\":[\"zz\"]}", "");
 	bad_doc("manifest: seed share key not PKCS#1", pol_ok, tdx_ok,
 	    ",\"SeedshareOwnerPubKeys\":[\"3003020101\"]");
-	bad_doc("manifest: workload owner digest length", pol_ok, tdx_ok,
-	    ",\"WorkloadOwnerKeyDigests\":[\"abcd\"]");
+	bad_doc("manifest: workload owner digest not hex", pol_ok, tdx_ok,
+	    ",\"WorkloadOwnerKeyDigests\":[\"abcx\"]");
+	bad_doc("manifest: workload owner key not hex", pol_ok, tdx_ok,
+	    ",\"WorkloadOwnerPubKeys\":[\"0\"]");
 	bad_doc("manifest: the last ReferenceValues member wins", pol_ok,
 	    tdx_ok, ",\"referenceValues\":{\"snp\":[{}]}");
 	bad_entry("manifest: mitigation vector negative",
@@ -1089,6 +1091,8 @@ test_real_amd(void)
 int
 main(void)
 {
+	T_BEGIN("attest_init");
+	T_EQ_INT(attest_init(), 0);
 	test_report_data_example();
 	test_idkey();
 	test_fingerprints();

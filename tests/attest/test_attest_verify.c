@@ -48,6 +48,7 @@ run_doc(const char *name, const struct fx_params *p, const struct fx_doc *d,
 
 	T_BEGIN(name);
 	ncases++;
+	memset(res, 0, sizeof(*res));
 	memset(&in, 0, sizeof(in));
 	in.nonce = c->nonce ? c->nonce : p->nonce;
 	in.nonce_len = 32;
@@ -735,7 +736,8 @@ concat_pem(X509 *a, X509 *b, const char *tail, size_t *len)
 	n = BIO_get_mem_data(bio, &p);
 	if ((out = malloc((size_t)n + 1)) == NULL)
 		abort();
-	memcpy(out, p, (size_t)n);
+	if (n > 0)
+		memcpy(out, p, (size_t)n);
 	out[n] = '\0';
 	*len = (size_t)n;
 	BIO_free(bio);

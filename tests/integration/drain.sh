@@ -7,9 +7,13 @@ require_root
 require_test_hooks
 pm_start
 curl -s -o "$T/body" -w '%{http_code}' --max-time 10 \
-    "$(pm_url '/__test/sleep?ms=1500')" > "$T/code" &
+    "$(pm_url '/__test/sleep?ms=2000')" > "$T/code" &
 client=$!
-sleep 0.5
+in_flight() {
+	ss -Htn state established "( sport = :$PM_PORT )" | grep -q .
+}
+wait_for "the request in flight" in_flight
+sleep 0.3
 kill -TERM "$PM_PID"
 wait "$client"
 [ "$(cat "$T/code")" = 200 ] || fail "in-flight request got $(cat "$T/code")"
@@ -33,6 +37,10 @@ log_has "draining" || fail "no drain log line"
 SHUTDOWN_TIMEOUT=1s pm_config </dev/null
 pm_start
 curl -s -o /dev/null --max-time 10 "$(pm_url '/__test/sleep?ms=8000')" &
+in_flight() {
+	ss -Htn state established "( sport = :$PM_PORT )" | grep -q .
+}
+wait_for "the request in flight" in_flight
 sleep 0.3
 start=$(date +%s)
 kill -TERM "$PM_PID"

@@ -10,6 +10,7 @@ INTEGRATION_TESTS = \
 	tests/integration/reload.sh \
 	tests/integration/drain.sh \
 	tests/integration/memscan.sh \
-	tests/integration/http_errors.sh
+	tests/integration/http_errors.sh \
+	tests/integration/tls.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
