@@ -311,6 +311,8 @@ export function simConfig(sim, dir, { workers = 1, over = {}, extra = "" } = {})
 		workers: String(workers),
 		workspace: path.join(dir, "ws"),
 		shutdown_timeout: "5s",
+		// Never the fixed default port: daemons run side by side.
+		metrics_listen: "127.0.0.1:0",
 	};
 	if (sim) {
 		Object.assign(base, {
@@ -332,8 +334,8 @@ export function simConfig(sim, dir, { workers = 1, over = {}, extra = "" } = {})
 }
 
 export class Daemon {
-	constructor({ proc, dir, confPath, logPath, workers }) {
-		Object.assign(this, { proc, dir, confPath, logPath, workers });
+	constructor({ proc, dir, confPath, logPath, workers, ca }) {
+		Object.assign(this, { proc, dir, confPath, logPath, workers, ca });
 		this.pid = proc.pid;
 		this.port = null;
 		this.exit = null;
@@ -341,7 +343,8 @@ export class Daemon {
 	}
 
 	get ws() { return path.join(this.dir, "ws"); }
-	get base() { return `http://127.0.0.1:${this.port}`; }
+	// ca set: the daemon serves HTTPS (tls_cert/tls_key) with that certificate.
+	get base() { return `${this.ca ? "https" : "http"}://127.0.0.1:${this.port}`; }
 	url(p) { return this.base + p; }
 	log() { try { return fs.readFileSync(this.logPath, "utf8"); } catch { return ""; } }
 	running() { return this.exit === null; }
@@ -369,7 +372,7 @@ export class Daemon {
 		});
 	}
 
-	req(method, p, opts = {}) { return request(this.url(p), { method, ...opts }); }
+	req(method, p, opts = {}) { return request(this.url(p), { method, ca: this.ca, ...opts }); }
 	get(p, opts) { return this.req("GET", p, opts); }
 	post(p, body, opts = {}) {
 		const headers = { "Content-Type": "application/json", ...(opts.headers ?? {}) };
@@ -427,7 +430,7 @@ export class Daemon {
 // Start privatemoded -d -f <conf> in the foreground; wait for its listener
 // and for every worker and keyd to be up; then (waitReady) for /readyz 200.
 export async function startDaemon(sim, {
-	workers = 1, over = {}, extra = "", args = [], waitReady = true, readyTimeoutMs = 20000, confText, dir,
+	workers = 1, over = {}, extra = "", args = [], waitReady = true, readyTimeoutMs = 20000, confText, dir, ca,
 } = {}) {
 	dir ??= mkTemp("pm-e2e-");
 	const confPath = path.join(dir, "privatemode.conf");
@@ -437,7 +440,7 @@ export async function startDaemon(sim, {
 	const proc = spawn(PM_BIN, ["-d", "-f", confPath, ...args], { stdio: ["ignore", fd, fd] });
 	fs.closeSync(fd);
 	track(proc.pid, "daemon");
-	const d = new Daemon({ proc, dir, confPath, logPath, workers });
+	const d = new Daemon({ proc, dir, confPath, logPath, workers, ca });
 	try {
 		const m = await d.waitLog(/listening on 127\.0\.0\.1:(\d+)/, 10000);
 		d.port = Number(m[1]);
@@ -456,6 +459,24 @@ export async function startDaemon(sim, {
 		throw e;
 	}
 	return d;
+}
+
+// Run the daemon with a config that must make it exit at start-up;
+// resolves {code, signal, log} (kills it after timeoutMs).
+export async function runDaemonToExit(confText, { timeoutMs = 10000, args = [] } = {}) {
+	const dir = mkTemp("pm-e2e-");
+	const confPath = path.join(dir, "privatemode.conf");
+	const logPath = path.join(dir, "daemon.log");
+	fs.writeFileSync(confPath, typeof confText === "function" ? confText(dir) : confText);
+	const fd = fs.openSync(logPath, "a");
+	const proc = spawn(PM_BIN, ["-d", "-f", confPath, ...args], { stdio: ["ignore", fd, fd] });
+	fs.closeSync(fd);
+	track(proc.pid, "daemon");
+	const res = await new Promise((resolve) => {
+		const t = setTimeout(() => { killTree(proc.pid); }, timeoutMs);
+		proc.on("exit", (code, signal) => { clearTimeout(t); live.delete(proc.pid); resolve({ code, signal }); });
+	});
+	return { ...res, log: fs.readFileSync(logPath, "utf8"), dir };
 }
 
 // --- memory scan ------------------------------------------------------------
