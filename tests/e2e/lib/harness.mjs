@@ -230,6 +230,27 @@ export async function closedPort() {
 	return p;
 }
 
+// A TCP relay to 127.0.0.1:target on an ephemeral port; down(true) makes
+// it reset every connection (the address stays the same, the peer is gone).
+export async function tcpRelay(target) {
+	const socks = new Set();
+	let isDown = false;
+	const srv = net.createServer((c) => {
+		if (isDown) { c.resetAndDestroy(); return; }
+		const u = net.connect(target, "127.0.0.1");
+		socks.add(c); socks.add(u);
+		c.pipe(u); u.pipe(c);
+		const end = () => { c.destroy(); u.destroy(); socks.delete(c); socks.delete(u); };
+		c.on("error", end); u.on("error", end); c.on("close", end); u.on("close", end);
+	});
+	await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+	return {
+		port: srv.address().port,
+		down(v = true) { isDown = v; if (v) for (const s of socks) s.destroy(); },
+		close() { for (const s of socks) s.destroy(); return new Promise((r) => srv.close(r)); },
+	};
+}
+
 // --- the simulator ----------------------------------------------------------
 
 export class Sim {
@@ -433,8 +454,12 @@ export async function startDaemon(sim, {
 	workers = 1, over = {}, extra = "", args = [], waitReady = true, readyTimeoutMs = 20000, confText, dir, ca,
 } = {}) {
 	dir ??= mkTemp("pm-e2e-");
-	const confPath = path.join(dir, "privatemode.conf");
-	const logPath = path.join(dir, "daemon.log");
+	// A directory may be reused (same workspace): fresh config and log.
+	let n = 1;
+	while (fs.existsSync(path.join(dir, n === 1 ? "daemon.log" : `daemon-${n}.log`))) n++;
+	const sfx = n === 1 ? "" : `-${n}`;
+	const confPath = path.join(dir, `privatemode${sfx}.conf`);
+	const logPath = path.join(dir, `daemon${sfx}.log`);
 	fs.writeFileSync(confPath, confText ?? simConfig(sim, dir, { workers, over, extra }));
 	const fd = fs.openSync(logPath, "a");
 	const proc = spawn(PM_BIN, ["-d", "-f", confPath, ...args], { stdio: ["ignore", fd, fd] });
