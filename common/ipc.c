@@ -183,6 +183,21 @@ msg_get_raw(struct msgr *r, void *out, size_t n)
 	return 0;
 }
 
+const uint8_t *
+msg_get_bytes_raw(struct msgr *r, size_t n)
+{
+	const uint8_t	*p;
+
+	if (r->err || r->left < n) {
+		r->err = 1;
+		return NULL;
+	}
+	p = r->p;
+	r->p += n;
+	r->left -= n;
+	return p;
+}
+
 uint8_t
 msg_get_u8(struct msgr *r)
 {

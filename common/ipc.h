@@ -64,6 +64,11 @@
 	X(MSG_CACHE_GET,	IPC_MAX_SMALL,	"keyd->parent: cached KDS response for a URL?") \
 	X(MSG_CACHE_ANS,	IPC_MAX_CONFIG * 16, "parent->keyd: found flag, bytes") \
 	X(MSG_CACHE_PUT,	IPC_MAX_CONFIG * 16, "keyd->parent: store a KDS response") \
+	X(MSG_KEYD_STATE,	IPC_MAX_SMALL,	"keyd->parent: secret usable or not, and why") \
+	X(MSG_METRICS_REQ,	IPC_MAX_SMALL,	"parent->child: send your counters") \
+	X(MSG_METRICS_ANS,	IPC_MAX_SMALL,	"child->parent: struct metrics") \
+	X(MSG_METRICS_SCRAPE,	IPC_MAX_SMALL,	"worker->parent: a scrape arrived, aggregate") \
+	X(MSG_METRICS_TEXT,	IPC_MAX_CONFIG,	"parent->worker: the exposition text") \
 	X(MSG_TEST_CLOCK,	IPC_MAX_SMALL,	"worker->keyd: test hook, advance keyd's clock")
 
 /*
@@ -185,6 +190,8 @@ const uint8_t *msg_get_bytes(struct msgr *, size_t *);
  * NULL when absent or on error (check msg_end()). */
 char	*msg_get_str(struct msgr *);
 int	 msg_get_raw(struct msgr *, void *, size_t);
+/* Zero-copy view of exactly n raw bytes (no prefix); NULL if short. */
+const uint8_t *msg_get_bytes_raw(struct msgr *, size_t n);
 /* 0 if every byte was consumed and nothing ran short, else -1. */
 int	 msg_end(const struct msgr *);
 

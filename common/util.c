@@ -101,6 +101,15 @@ strfreezero(char *s)
 		freezero(s, strlen(s));
 }
 
+__attribute__((__noinline__)) void
+stack_scrub(void)
+{
+	volatile uint8_t	area[64 * 1024];
+
+	explicit_bzero((void *)(uintptr_t)area, sizeof(area));
+	__asm__ __volatile__("" : : "r"(area) : "memory");
+}
+
 #ifndef HAVE_STRLCPY
 size_t
 strlcpy(char *dst, const char *src, size_t dsize)
@@ -415,6 +424,15 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int64_t

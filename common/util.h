@@ -22,6 +22,9 @@ int	 xasprintf(char **, const char *, ...)
 /* Zero, then free: for anything that ever held a secret. */
 void	 freezero(void *, size_t);
 void	 strfreezero(char *);
+/* Zero the dead stack below the caller (64 KiB): after secrets passed
+ * through library code whose temporaries we cannot reach. */
+void	 stack_scrub(void);
 
 #ifndef HAVE_STRLCPY
 size_t	 strlcpy(char *, const char *, size_t);
@@ -51,6 +54,7 @@ int	 read_file(const char *, size_t, char **, size_t *);
 char	*trim_space(char *);
 
 uint64_t now_ms(void);		/* CLOCK_MONOTONIC */
+uint64_t now_us(void);
 int64_t	 wall_ms(void);		/* CLOCK_REALTIME */
 
 #endif

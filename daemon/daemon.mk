@@ -1,6 +1,7 @@
 # --- the privatemoded binary: parent, network workers, keyd -------------
 sbin_PROGRAMS = privatemoded
 privatemoded_SOURCES = \
+	common/metrics.c common/metrics.h \
 	daemon/parent.c daemon/parent.h \
 	daemon/privatemoded.c daemon/privatemoded.h \
 	daemon/proxy.c daemon/proxy.h \

@@ -37,6 +37,8 @@
 #include "conf.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
+#include "sdnotify.h"
 #include "parent.h"
 #include "privdrop.h"
 #include "util.h"
@@ -66,6 +68,7 @@ struct pair {
 	enum pair_state		 state;
 	struct child		 worker;
 	struct child		 keyd;
+	int			 keyd_state;	/* 0 unknown, 1 ready, 2 failed */
 	uint64_t		 started_ms;
 	int			 failures;
 	struct event		*respawn;	/* pending while scheduled */
@@ -82,6 +85,9 @@ static struct {
 	gid_t			 gid;
 	int			 lfds[MAX_LISTENERS];
 	int			 nlfds;
+	int			 mfds[4];	/* metrics_listen */
+	int			 nmfds;
+	TAILQ_HEAD(, scrape)	 scrapes;
 	int			 store_fd;	/* sealed memfd: MSG_SECRETS payload */
 	int			 cli_fd;	/* memfd: secrets from argv */
 	int			 salt_fd;	/* memfd: process-lifetime random salt */
@@ -89,9 +95,21 @@ static struct {
 	int			 cli_has_salt;
 	int			 generation;
 	int			 shutting_down;
+	int			 notified;	/* READY=1 sent for this generation */
 	TAILQ_HEAD(, pair)	 pairs;
 	struct event		*kill_timer;
 } P = { .store_fd = -1, .cli_fd = -1, .salt_fd = -1 };
+
+/* A /metrics scrape: every child's counters, summed, back to a worker. */
+struct scrape {
+	TAILQ_ENTRY(scrape)	 entry;
+	uint32_t		 id;		/* our id towards the children */
+	uint32_t		 reply_id;	/* the worker's request id */
+	struct pair		*from;		/* the asking worker's pair */
+	int			 waiting;
+	struct metrics		 sum;
+	struct event		*timer;
+};
 
 static void	spawn_pair(struct pair *);
 static void	pair_check_dead(struct pair *);
@@ -242,6 +260,7 @@ build_store(struct config *c)
 	c->api_key = have_key ? xstrdup("") : NULL;
 	strfreezero(c->prompt_cache_salt);
 	c->prompt_cache_salt = NULL;
+	stack_scrub();
 	return 0;
  fail:
 	msgw_free(&key);
@@ -344,7 +363,8 @@ bind_one(const struct addrinfo *ai)
 }
 
 static int
-bind_address(const char *spec, const char *defport)
+bind_address(const char *spec, const char *defport, int *fds, int *nfds,
+    int max)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		*host, *port;
@@ -361,7 +381,7 @@ bind_address(const char *spec, const char *defport)
 		rv = getaddrinfo(NULL, port, &hints, &res);
 		if (rv == 0 && (fd = bind_one(res)) != -1) {
 			freeaddrinfo(res);
-			P.lfds[P.nlfds++] = fd;
+			fds[(*nfds)++] = fd;
 			free(host);
 			free(port);
 			return 0;
@@ -378,12 +398,12 @@ bind_address(const char *spec, const char *defport)
 		free(port);
 		return -1;
 	}
-	for (ai = res; ai != NULL && P.nlfds < MAX_LISTENERS; ai = ai->ai_next) {
+	for (ai = res; ai != NULL && *nfds < max; ai = ai->ai_next) {
 		if ((fd = bind_one(ai)) == -1) {
 			log_warn("listening on %s", spec);
 			continue;
 		}
-		P.lfds[P.nlfds++] = fd;
+		fds[(*nfds)++] = fd;
 		n++;
 	}
 	freeaddrinfo(res);
@@ -393,7 +413,7 @@ bind_address(const char *spec, const char *defport)
 }
 
 static void
-log_listener(int fd)
+log_listener(int fd, const char *what)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		len = sizeof(ss);
@@ -403,8 +423,8 @@ log_listener(int fd)
 	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port,
 	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		return;
-	log_info("listening on %s%s%s:%s", ss.ss_family == AF_INET6 ? "[" : "",
-	    host, ss.ss_family == AF_INET6 ? "]" : "", port);
+	log_info("listening on %s%s%s:%s%s", ss.ss_family == AF_INET6 ? "[" :
+	    "", host, ss.ss_family == AF_INET6 ? "]" : "", port, what);
 }
 
 static int
@@ -413,14 +433,23 @@ bind_listeners(const struct config *c)
 	int	i;
 
 	if (c->listen.n == 0) {
-		if (bind_address("*", c->port) == -1)
+		if (bind_address("*", c->port, P.lfds, &P.nlfds,
+		    MAX_LISTENERS) == -1)
 			return -1;
 	} else
 		for (i = 0; i < c->listen.n; i++)
-			if (bind_address(c->listen.v[i], c->port) == -1)
+			if (bind_address(c->listen.v[i], c->port, P.lfds,
+			    &P.nlfds, MAX_LISTENERS) == -1)
 				return -1;
 	for (i = 0; i < P.nlfds; i++)
-		log_listener(P.lfds[i]);
+		log_listener(P.lfds[i], "");
+	if (strcasecmp(c->metrics_listen, "none") != 0) {
+		if (bind_address(c->metrics_listen, "9464", P.mfds, &P.nmfds,
+		    (int)nitems(P.mfds)) == -1)
+			return -1;
+		for (i = 0; i < P.nmfds; i++)
+			log_listener(P.mfds[i], " (metrics)");
+	}
 	return 0;
 }
 
@@ -458,7 +487,7 @@ exec_child(const char *role, int instance, const int *src, int n,
     int null_stdio)
 {
 	char	 inst[16], *argv[8];
-	int	 tmp[IPC_FD_LISTEN0 + MAX_LISTENERS], i, devnull, ac = 0;
+	int	 tmp[IPC_FD_LISTEN0 + MAX_LISTENERS + 4], i, devnull, ac = 0;
 
 	for (i = 0; i < n; i++)
 		if ((tmp[i] = fcntl(src[i], F_DUPFD, 3 + n)) == -1)
@@ -514,6 +543,7 @@ send_config(struct chan *c)
 	msg_put_u32(&m, (uint32_t)P.uid);
 	msg_put_u32(&m, (uint32_t)P.gid);
 	msg_put_u32(&m, (uint32_t)P.nlfds);
+	msg_put_u32(&m, (uint32_t)P.nmfds);
 	chan_send(c, MSG_CONFIG, 0, &m);
 	msgw_free(&m);
 }
@@ -564,6 +594,7 @@ send_tls_keypair(struct pair *p)
 		log_warnx("worker[%d]: could not hand over the TLS key pair",
 		    p->instance);
 	msgw_free(&w);
+	stack_scrub();
 }
 
 static void
@@ -575,9 +606,124 @@ send_secrets(struct pair *p)
 	if (chan_send_secret(p->keyd.chan, MSG_SECRETS, 0, &w) == -1)
 		log_warnx("keyd[%d]: could not hand over secrets", p->instance);
 	msgw_free(&w);
+	/* Library temporaries on the stack saw the payload (memscan.sh). */
+	stack_scrub();
 }
 
 static void	drain_old_generations(void);
+
+/*
+ * systemd readiness: once every current worker serves and, with a key
+ * configured, every keyd has finished its first attestation (either
+ * way: an unreachable API must not fail the start-up, it is retried).
+ */
+static void
+notify_ready(void)
+{
+	struct pair	*p;
+	int		 n = 0, attested = 0;
+
+	TAILQ_FOREACH(p, &P.pairs, entry) {
+		if (p->generation != P.generation)
+			continue;
+		n++;
+		attested += p->keyd_state == 1;
+		if (!p->worker.ready)
+			return;
+		if (P.conf->api_key != NULL && p->keyd_state == 0)
+			return;
+	}
+	if (P.conf->api_key == NULL)
+		sd_notifyf("%sSTATUS=serving; no API key configured: the "
+		    "first client bearer token that works is used",
+		    P.notified ? "" : "READY=1\n");
+	else
+		sd_notifyf("%sSTATUS=serving; %d of %d key daemons attested",
+		    P.notified ? "" : "READY=1\n", attested, n);
+	P.notified = 1;
+}
+
+static uint32_t	scrape_ids;
+
+static void
+scrape_finish(struct scrape *sc)
+{
+	struct msgw	 m;
+	char		*text;
+	size_t		 len;
+
+	TAILQ_REMOVE(&P.scrapes, sc, entry);
+	event_free(sc->timer);
+	if (sc->from != NULL && sc->from->worker.chan != NULL) {
+		text = metrics_render(&sc->sum, &len);
+		msgw_init(&m, len + 16);
+		msg_put_bytes(&m, text, len);
+		chan_send(sc->from->worker.chan, MSG_METRICS_TEXT,
+		    sc->reply_id, &m);
+		msgw_free(&m);
+		free(text);
+	}
+	free(sc);
+}
+
+static void
+scrape_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	/* Render what arrived: a hung child must not hang the scrape. */
+	scrape_finish(arg);
+}
+
+static void
+scrape_start(struct pair *from, uint32_t reply_id)
+{
+	struct scrape	*sc;
+	struct pair	*p;
+	struct timeval	 tv = { 1, 0 };
+
+	sc = xcalloc(1, sizeof(*sc));
+	sc->id = ++scrape_ids;
+	sc->reply_id = reply_id;
+	sc->from = from;
+	sc->timer = evtimer_new(P.base, scrape_timeout, sc);
+	TAILQ_INSERT_TAIL(&P.scrapes, sc, entry);
+	TAILQ_FOREACH(p, &P.pairs, entry) {
+		if (p->worker.chan != NULL && p->worker.ready) {
+			chan_send(p->worker.chan, MSG_METRICS_REQ, sc->id, NULL);
+			sc->waiting++;
+		}
+		if (p->keyd.chan != NULL && p->keyd.ready) {
+			chan_send(p->keyd.chan, MSG_METRICS_REQ, sc->id, NULL);
+			sc->waiting++;
+		}
+	}
+	evtimer_add(sc->timer, &tv);
+}
+
+static void
+scrape_answer(uint32_t id, const struct metrics *m)
+{
+	struct scrape	*sc;
+
+	TAILQ_FOREACH(sc, &P.scrapes, entry)
+		if (sc->id == id)
+			break;
+	if (sc == NULL)
+		return;		/* late: the scrape timed out */
+	metrics_add(&sc->sum, m);
+	if (--sc->waiting == 0)
+		scrape_finish(sc);
+}
+
+/* A pair going away must not be answered to. */
+static void
+scrape_forget(struct pair *p)
+{
+	struct scrape	*sc;
+
+	TAILQ_FOREACH(sc, &P.scrapes, entry)
+		if (sc->from == p)
+			sc->from = NULL;
+}
 
 static void
 cache_answer(struct chan *c, uint32_t id, const char *url)
@@ -621,7 +767,7 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 	const uint8_t		*msg;
 	size_t			 len;
 	uint32_t		 prio;
-	char			*s = NULL, line[IPC_MAX_SMALL];
+	char			*s = NULL, line[1024];
 
 	switch (hdr->type) {
 	case MSG_LOG:
@@ -631,11 +777,9 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		msg = msg_get_bytes(r, &len);
 		if (msg_end(r) == -1)
 			return -1;
-		len = MINIMUM(len, sizeof(line) - 1);
-		memcpy(line, msg, len);
-		line[len] = '\0';
-		log_emit("keyd", p->instance, (long)p->keyd.pid, (int)prio,
-		    line);
+		s = xstrndup((const char *)msg, len);
+		log_emit("keyd", p->instance, (long)p->keyd.pid, (int)prio, s);
+		free(s);
 		return 0;
 	case MSG_SANDBOXED:
 		if (!is_keyd || (s = msg_get_str(r)) == NULL ||
@@ -650,6 +794,28 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		if (!is_keyd || msg_end(r) == -1)
 			return -1;
 		p->keyd.ready = 1;
+		return 0;
+	case MSG_KEYD_STATE:
+		prio = msg_get_u8(r);
+		if (!is_keyd || (s = msg_get_str(r)) == NULL ||
+		    msg_end(r) == -1) {
+			free(s);
+			return -1;
+		}
+		p->keyd_state = prio ? 1 : 2;
+		free(s);
+		notify_ready();
+		return 0;
+	case MSG_METRICS_SCRAPE:
+		if (is_keyd || msg_end(r) == -1)
+			return -1;
+		scrape_start(p, hdr->id);
+		return 0;
+	case MSG_METRICS_ANS:
+		msg = msg_get_bytes_raw(r, sizeof(struct metrics));
+		if (msg == NULL || msg_end(r) == -1)
+			return -1;
+		scrape_answer(hdr->id, (const struct metrics *)(const void *)msg);
 		return 0;
 	case MSG_MANIFEST_LOG:
 		if (!is_keyd)
@@ -688,6 +854,7 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 			return -1;
 		p->worker.ready = 1;
 		drain_old_generations();
+		notify_ready();
 		return 0;
 	}
 	log_warnx("%s[%d]: unexpected %s", is_keyd ? "keyd" : "worker",
@@ -710,7 +877,7 @@ child_closed(struct chan *c, const char *why, void *arg)
 static void
 spawn_pair(struct pair *p)
 {
-	int	pw[2], pk[2], wk[2], fds[2 + MAX_LISTENERS], i;
+	int	pw[2], pk[2], wk[2], fds[2 + MAX_LISTENERS + 4], i;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pw) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pk) == -1 ||
@@ -733,7 +900,10 @@ spawn_pair(struct pair *p)
 	fds[1] = wk[0];
 	for (i = 0; i < P.nlfds; i++)
 		fds[2 + i] = P.lfds[i];
-	p->worker.pid = fork_child("worker", p->instance, fds, 2 + P.nlfds, 0);
+	for (i = 0; i < P.nmfds; i++)
+		fds[2 + P.nlfds + i] = P.mfds[i];
+	p->worker.pid = fork_child("worker", p->instance, fds,
+	    2 + P.nlfds + P.nmfds, 0);
 
 	close(pw[1]);
 	close(pk[1]);
@@ -804,6 +974,7 @@ pair_new(int instance, int generation)
 static void
 pair_free(struct pair *p)
 {
+	scrape_forget(p);
 	TAILQ_REMOVE(&P.pairs, p, entry);
 	if (p->worker.chan != NULL)
 		chan_free(p->worker.chan);
@@ -1003,6 +1174,7 @@ start_shutdown(int sig)
 		return;
 	}
 	P.shutting_down = 1;
+	sd_notifyf("STOPPING=1");
 	log_info("%s: draining (up to %lld ms)", strsignal(sig),
 	    (long long)P.conf->shutdown_timeout);
 	TAILQ_FOREACH(p, &P.pairs, entry) {
@@ -1034,13 +1206,18 @@ reload(void)
 	struct config	*c;
 
 	log_info("SIGHUP: reloading %s", P.opts->conf_path);
+	sd_notifyf("RELOADING=1");
 	if ((c = load_config(P.opts)) == NULL) {
 		log_warnx("reload failed: keeping the current configuration");
+		sd_notifyf("READY=1\nSTATUS=reload failed, running the previous "
+		    "configuration");
 		return;
 	}
 	config_carry_restart_keys(c, P.conf);
 	if (check_tls(c) == -1 || build_store(c) == -1) {
 		log_warnx("reload failed: keeping the current configuration");
+		sd_notifyf("READY=1\nSTATUS=reload failed, running the previous "
+		    "configuration");
 		config_free(c);
 		return;
 	}
@@ -1049,6 +1226,7 @@ reload(void)
 	log_setlevel(c->log_level);
 	log_setformat(c->log_format);
 	config_warn_testonly(c);
+	P.notified = 0;		/* READY=1 again once the new one serves */
 	spawn_generation();
 	log_info("configuration reloaded (generation %d)", P.generation);
 }
@@ -1133,6 +1311,7 @@ parent_main(struct parent_opts *o)
 
 	P.opts = o;
 	TAILQ_INIT(&P.pairs);
+	TAILQ_INIT(&P.scrapes);
 	log_procinit("parent", -1);
 	chan_set_identity("parent", -1);
 	if (sodium_init() < 0)

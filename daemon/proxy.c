@@ -11,6 +11,7 @@
 #include "ipc.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "reqid.h"
 #include "server.h"
@@ -28,7 +29,7 @@ struct pxreq {
 	char		*upath;		/* upstream path + query */
 	struct event	*retry_ev;
 	int		 streaming;	/* client response started */
-	uint64_t	 t0;
+	uint64_t	 t_seal;	/* MSG_REQ_SEAL sent, until keyd answers */
 };
 
 static void	px_send(struct pxreq *);
@@ -211,6 +212,7 @@ px_retry(struct pxreq *px, int reason, uint32_t delay)
 {
 	struct timeval	tv;
 
+	metrics.retries[reason < M_NRETRY ? reason : 0]++;
 	if (reason == UPR_STALE) {
 		if (++px->stale_retries > 2) {
 			px_error(px, 502, "upstream_error", "upstream_closed",
@@ -279,6 +281,10 @@ px_events(struct upconn *uc, uint8_t flags, struct msgr *m, void *arg)
 	int64_t		 clen;
 	int		 status, reason, pause = 0;
 
+	if (px->t_seal != 0) {
+		metrics_observe(&metrics.keyd_ipc, now_us() - px->t_seal, 1);
+		px->t_seal = 0;
+	}
 	nev = msg_get_u32(m);
 	for (i = 0; i < nev && !m->err; i++) {
 		switch (msg_get_u8(m)) {
@@ -305,8 +311,10 @@ px_events(struct upconn *uc, uint8_t flags, struct msgr *m, void *arg)
 			break;
 		case UPE_DATA:
 			data = msg_get_bytes(m, &n);
-			if (r != NULL && px->streaming)
+			if (r != NULL && px->streaming) {
 				pause |= req_stream_write(r, data, n);
+				metrics.stream_chunks++;
+			}
 			break;
 		case UPE_END:
 			if (r != NULL && px->streaming) {
@@ -413,6 +421,7 @@ px_send(struct pxreq *px)
 			msg_put_str(&m, r->head.h[i].value);
 		}
 	msg_put_bytes(&m, r->body.p, r->body.len);
+	px->t_seal = now_us();
 	keyd_send(MSG_REQ_SEAL, &m);
 	msgw_free(&m);
 	upconn_arm_first_byte(px->uc);
@@ -434,7 +443,6 @@ proxy_request(struct request *r, enum route_kind rk, const char *upath)
 	px = xcalloc(1, sizeof(*px));
 	px->req = r;
 	px->route = rk;
-	px->t0 = now_ms();
 	reqid_new(px->reqid);
 	px->upath = xstrdup(upath);
 	r->hctx = px;

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
 #include "route.h"
 #include "server.h"
 #include "util.h"
@@ -30,6 +31,7 @@ struct route {
 
 static void	h_healthz(struct request *);
 static void	h_readyz(struct request *);
+static void	h_metrics(struct request *);
 #ifdef TEST_HOOKS
 static void	h_test_keyd_syscall(struct request *);
 static void	h_test_sleep(struct request *);
@@ -57,6 +59,7 @@ static const struct route routes[] = {
 	{ "/models", 0, "GET", NULL, RK_MODELS, "/v1/models" },
 	{ "/healthz",	0, "GET,HEAD",	h_healthz, 0, NULL },
 	{ "/readyz",	0, "GET,HEAD",	h_readyz, 0, NULL },
+	{ "/metrics",	0, "GET",	h_metrics, 0, NULL },
 #ifdef TEST_HOOKS
 	{ "/__test/keyd-forbidden-syscall", 0, "POST", h_test_keyd_syscall, 0,
 	    NULL },
@@ -104,7 +107,14 @@ route_head(struct request *r)
 	const struct route	*rt;
 
 	assign_request_id(r);
-	if ((rt = route_find(r->path)) == NULL) {
+	rt = route_find(r->path);
+	/* metrics_listen serves /metrics alone; the API port never does. */
+	if (rt != NULL && (rt->fn == h_metrics) != r->metrics_listener)
+		rt = NULL;
+	if (rt != NULL)
+		r->mroute = rt->fn == NULL ? metrics_route(rt->rk) :
+		    rt->fn == h_metrics ? MR_METRICS : MR_HEALTH;
+	if (rt == NULL) {
 		req_error(r, 404, "invalid_request_error", "not_found",
 		    "no route for %s", r->path);
 		return -1;
@@ -135,6 +145,7 @@ route_request(struct request *r)
 		xasprintf(&upath, "%s?%s", rt->upath, r->query);
 	else
 		upath = xstrdup(rt->upath != NULL ? rt->upath : r->head.target);
+	r->proxied = 1;
 	proxy_request(r, rt->rk, upath);
 	free(upath);
 }
@@ -145,6 +156,48 @@ h_healthz(struct request *r)
 	static const char	body[] = "{\"status\":\"ok\"}";
 
 	req_respond(r, 200, "application/json", NULL, body, sizeof(body) - 1);
+}
+
+/* --- /metrics: the parent sums every process's counters ------------ */
+
+static void
+metrics_answer(const struct msg_hdr *hdr, struct msgr *m, void *arg)
+{
+	struct request	*r = arg;
+	const uint8_t	*text;
+	size_t		 n;
+
+	r->hctx = NULL;
+	r->on_abort = NULL;
+	if (hdr == NULL) {
+		req_error(r, 503, "service_unavailable", "metrics_unavailable",
+		    "metrics are not available");
+		return;
+	}
+	text = msg_get_bytes(m, &n);
+	if (msg_end(m) == -1) {
+		req_error(r, 500, "server_error", "internal_error",
+		    "malformed metrics");
+		return;
+	}
+	req_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
+	    text, n);
+}
+
+static void
+metrics_abort(struct request *r)
+{
+	parent_cancel((uint32_t)(uintptr_t)r->hctx);
+}
+
+static void
+h_metrics(struct request *r)
+{
+	uint32_t	id;
+
+	id = parent_call(MSG_METRICS_SCRAPE, NULL, metrics_answer, r, 3000);
+	r->hctx = (void *)(uintptr_t)id;
+	r->on_abort = metrics_abort;
 }
 
 /* --- /readyz: ask keyd whether it holds a usable secret ------------ */

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "util.h"
 
@@ -57,6 +58,7 @@ struct conn {
 	int			 got_bytes;	/* any byte of the current head */
 	int			 unread;	/* request bytes may be left unread */
 	int			 tls;
+	int			 metrics_listener;
 	size_t			 lingered;
 	/* body framing */
 	int			 chunked;
@@ -67,6 +69,8 @@ struct conn {
 struct listener {
 	struct evconnlistener	*l;
 	struct event		*retry;
+	struct server		*srv;
+	int			 metrics;	/* serves /metrics only */
 };
 
 struct server {
@@ -267,7 +271,8 @@ static void
 server_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct server	*s = arg;
+	struct listener	*ls = arg;
+	struct server	*s = ls->srv;
 	struct conn	*c;
 	int		 one = 1;
 
@@ -282,8 +287,9 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = xcalloc(1, sizeof(*c));
 	c->srv = s;
+	c->metrics_listener = ls->metrics;
 	peer_string(sa, c->peer, sizeof(c->peer));
-	if (s->tls != NULL) {
+	if (s->tls != NULL && !ls->metrics) {
 		SSL	*ssl = SSL_new(s->tls);
 
 		c->bev = ssl == NULL ? NULL : bufferevent_openssl_socket_new(
@@ -329,17 +335,14 @@ listener_retry(evutil_socket_t fd, short ev, void *arg)
 static void
 listener_error(struct evconnlistener *el, void *arg)
 {
-	struct server	*s = arg;
+	struct listener	*ls = arg;
 	struct timeval	 tv = { 1, 0 };
-	int		 i, err = EVUTIL_SOCKET_ERROR();
+	int		 err = EVUTIL_SOCKET_ERROR();
 
 	/* Out of descriptors: pause accepting for a second (relayd does). */
 	log_warnx("accept: %s", evutil_socket_error_to_string(err));
-	for (i = 0; i < s->nls; i++)
-		if (s->ls[i].l == el) {
-			evconnlistener_disable(el);
-			evtimer_add(s->ls[i].retry, &tv);
-		}
+	evconnlistener_disable(el);
+	evtimer_add(ls->retry, &tv);
 }
 
 /* --- requests ----------------------------------------------------- */
@@ -353,7 +356,8 @@ request_new(struct conn *c)
 	r->conn = c;
 	r->srv = c->srv;
 	strlcpy(r->peer, c->peer, sizeof(r->peer));
-	r->start_ms = now_ms();
+	r->start_us = now_us();
+	r->metrics_listener = c->metrics_listener;
 	buf_init(&r->body, 0);
 	return r;
 }
@@ -383,6 +387,7 @@ write_head(struct request *r, int status, const char *ctype,
 
 	r->status = status;
 	r->started = 1;
+	r->first_us = now_us();
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
 	    http_reason(status));
 	if (ctype != NULL)
@@ -407,6 +412,34 @@ write_head(struct request *r, int status, const char *ctype,
 	evbuffer_add(out, "\r\n", 2);
 }
 
+/* Counters and the access log line: no body, no prompt text. */
+static void
+request_account(struct request *r)
+{
+	uint64_t	now = now_us();
+
+	metrics_request(r->mroute, r->status);
+	metrics.bytes_in += r->body.len;
+	metrics.bytes_out += r->bytes_out;
+	if (r->proxied) {
+		metrics_observe(&metrics.upstream[r->mroute], now - r->start_us,
+		    0);
+		metrics_observe(&metrics.ttft[r->mroute], r->first_us -
+		    r->start_us, 0);
+	}
+	if (r->mroute == MR_HEALTH || r->mroute == MR_METRICS)
+		log_debug("%s \"%s %s\" %d %llu %.1fms id=%s", r->peer,
+		    r->head.method, r->path != NULL ? r->path : "-", r->status,
+		    (unsigned long long)r->bytes_out,
+		    (now - r->start_us) / 1000.0, r->id);
+	else
+		log_info("%s \"%s %s\" %d %llu %.1fms id=%s", r->peer,
+		    r->head.method != NULL ? r->head.method : "-",
+		    r->path != NULL ? r->path : "-", r->status,
+		    (unsigned long long)r->bytes_out,
+		    (now - r->start_us) / 1000.0, r->id);
+}
+
 static void
 request_done(struct request *r)
 {
@@ -414,6 +447,7 @@ request_done(struct request *r)
 
 	r->done = 1;
 	c->req = NULL;
+	request_account(r);
 	request_free(r);
 	/* Answered before the body was read: its bytes would be misparsed. */
 	if (c->state == CS_HEAD || c->state == CS_BODY) {
@@ -857,7 +891,7 @@ server_idle_cb(evutil_socket_t fd, short ev, void *arg)
 
 struct server *
 server_new(struct event_base *base, const struct config *conf, const int *fds,
-    int nfds, struct ssl_ctx_st *tls, server_head_fn on_head,
+    int nfds, int nmetrics, struct ssl_ctx_st *tls, server_head_fn on_head,
     server_request_fn on_request)
 {
 	struct server	*s;
@@ -871,17 +905,19 @@ server_new(struct event_base *base, const struct config *conf, const int *fds,
 	s->on_request = on_request;
 	TAILQ_INIT(&s->conns);
 	s->idle_ev = event_new(base, -1, 0, server_idle_cb, s);
-	s->ls = xcalloc(nfds, sizeof(*s->ls));
-	for (i = 0; i < nfds; i++) {
+	s->ls = xcalloc(nfds + nmetrics, sizeof(*s->ls));
+	for (i = 0; i < nfds + nmetrics; i++) {
 		evutil_make_socket_nonblocking(fds[i]);
-		s->ls[i].l = evconnlistener_new(base, server_accept, s,
+		s->ls[i].srv = s;
+		s->ls[i].metrics = i >= nfds;
+		s->ls[i].l = evconnlistener_new(base, server_accept, &s->ls[i],
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fds[i]);
 		if (s->ls[i].l == NULL)
 			fatalx("evconnlistener_new on fd %d", fds[i]);
 		evconnlistener_set_error_cb(s->ls[i].l, listener_error);
 		s->ls[i].retry = evtimer_new(base, listener_retry, &s->ls[i]);
 	}
-	s->nls = nfds;
+	s->nls = nfds + nmetrics;
 	return s;
 }
 

@@ -44,7 +44,11 @@ struct request {
 	struct buf		 body;
 	char			 peer[64];	/* client IP, for X-Forwarded-For */
 	char			 id[128];	/* x-request-id */
-	uint64_t		 start_ms;
+	uint64_t		 start_us;
+	uint64_t		 first_us;	/* first answer byte, or 0 */
+	int			 mroute;	/* enum m_route, for metrics */
+	int			 proxied;	/* went upstream */
+	int			 metrics_listener;	/* came in on metrics_listen */
 	int			 head_only;	/* HEAD request */
 	int			 wants_sse;	/* Accept: text/event-stream */
 	int			 anthropic;	/* errors in Anthropic's shape */
@@ -61,9 +65,10 @@ struct request {
 	void			(*on_writable)(struct request *);
 };
 
+/* fds[0..nfds) are API listeners, then nmetrics metrics listeners. */
 struct server	*server_new(struct event_base *, const struct config *,
-		    const int *fds, int nfds, struct ssl_ctx_st *tls,
-		    server_head_fn, server_request_fn);
+		    const int *fds, int nfds, int nmetrics,
+		    struct ssl_ctx_st *tls, server_head_fn, server_request_fn);
 void		 server_free(struct server *);
 void		 server_set_config(struct server *, const struct config *);
 /* Stop accepting, finish in-flight requests, call idle when done. */

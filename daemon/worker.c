@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
 #include "privatemoded.h"
 #include "privdrop.h"
 #include "route.h"
@@ -26,6 +27,7 @@
 
 struct pending {
 	TAILQ_ENTRY(pending)	 entry;
+	int			 to_parent;
 	uint32_t		 id;
 	keyd_cb			 cb;
 	void			*arg;
@@ -40,6 +42,7 @@ static struct {
 	struct server		*srv;
 	int			 fds[64];
 	int			 nfds;
+	int			 nmetrics;
 	int			 draining;
 	struct event		*drain_timer;
 	struct ssl_ctx_st	*tls;		/* client-facing TLS, or NULL */
@@ -74,15 +77,16 @@ pending_timeout(evutil_socket_t fd, short ev, void *arg)
 		cb(NULL, NULL, cbarg);
 }
 
-uint32_t
-keyd_call(unsigned int type, const struct msgw *m, keyd_cb cb, void *arg,
-    int timeout_ms)
+static uint32_t
+call(struct chan *c, unsigned int type, const struct msgw *m, keyd_cb cb,
+    void *arg, int timeout_ms)
 {
 	struct pending	*p;
 	struct timeval	 tv;
 
 	p = xcalloc(1, sizeof(*p));
-	p->id = chan_next_id(w.keyd);
+	p->to_parent = c == w.parent;
+	p->id = chan_next_id(c);
 	p->cb = cb;
 	p->arg = arg;
 	if (timeout_ms > 0) {
@@ -92,8 +96,32 @@ keyd_call(unsigned int type, const struct msgw *m, keyd_cb cb, void *arg,
 		evtimer_add(p->timeout, &tv);
 	}
 	TAILQ_INSERT_TAIL(&w.pending, p, entry);
-	chan_send(w.keyd, type, p->id, m);
+	chan_send(c, type, p->id, m);
 	return p->id;
+}
+
+uint32_t
+keyd_call(unsigned int type, const struct msgw *m, keyd_cb cb, void *arg,
+    int timeout_ms)
+{
+	return call(w.keyd, type, m, cb, arg, timeout_ms);
+}
+
+uint32_t
+parent_call(unsigned int type, const struct msgw *m, keyd_cb cb, void *arg,
+    int timeout_ms)
+{
+	if (w.parent == NULL) {
+		cb(NULL, NULL, arg);
+		return 0;
+	}
+	return call(w.parent, type, m, cb, arg, timeout_ms);
+}
+
+void
+parent_cancel(uint32_t id)
+{
+	keyd_cancel(id);
 }
 
 void
@@ -109,7 +137,7 @@ keyd_cancel(uint32_t id)
 	struct pending	*p;
 
 	TAILQ_FOREACH(p, &w.pending, entry)
-		if (p->id == id) {
+		if (p->id == id && id != 0) {
 			/* Keep the slot so the late answer is recognised. */
 			p->cb = NULL;
 			return;
@@ -135,7 +163,7 @@ keyd_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		return upstream_keyd_msg(hdr->type, r);
 	/* Answers mostly arrive in order: the head is the usual match. */
 	TAILQ_FOREACH(p, &w.pending, entry)
-		if (p->id == hdr->id)
+		if (p->id == hdr->id && !p->to_parent)
 			break;
 	if (p == NULL) {
 		log_warnx("keyd: unsolicited %s (id %u)", msg_to_str(hdr->type),
@@ -221,7 +249,7 @@ worker_configure(struct msgr *r)
 	struct privdrop	 pd;
 	struct msgw	 m;
 	int		 privileged, i;
-	uint32_t	 uid, gid, nfds;
+	uint32_t	 uid, gid, nfds, nmetrics;
 
 	w.conf = config_new();
 	if (config_unmarshal(w.conf, r) == -1)
@@ -230,15 +258,17 @@ worker_configure(struct msgr *r)
 	uid = msg_get_u32(r);
 	gid = msg_get_u32(r);
 	nfds = msg_get_u32(r);
-	if (msg_end(r) == -1 || nfds > nitems(w.fds))
+	nmetrics = msg_get_u32(r);
+	if (msg_end(r) == -1 || nfds + nmetrics > nitems(w.fds))
 		fatalx("parent: malformed MSG_CONFIG");
 	w.env.conf = w.conf;
 	chan_set_data_cap(w.keyd, ipc_data_cap(w.conf->max_body_size));
 	log_setlevel(w.conf->log_level);
 	log_setformat(w.conf->log_format);
-	for (i = 0; i < (int)nfds; i++)
+	for (i = 0; i < (int)(nfds + nmetrics); i++)
 		w.fds[i] = IPC_FD_LISTEN0 + i;
 	w.nfds = (int)nfds;
+	w.nmetrics = (int)nmetrics;
 
 	memset(&pd, 0, sizeof(pd));
 	pd.chroot = privileged ? w.conf->chroot_dir : NULL;
@@ -253,8 +283,8 @@ worker_configure(struct msgr *r)
 
 	if (w.conf->tls_cert != NULL && w.tls == NULL)
 		fatalx("TLS is configured but no key pair arrived");
-	w.srv = server_new(w.env.base, w.conf, w.fds, w.nfds, w.tls,
-	    route_head, route_request);
+	w.srv = server_new(w.env.base, w.conf, w.fds, w.nfds, w.nmetrics,
+	    w.tls, route_head, route_request);
 	log_debug("serving on %d listener(s)", w.nfds);
 	msgw_init(&m, 16);
 	chan_send(w.parent, MSG_CONFIG_DONE, 0, &m);
@@ -265,7 +295,11 @@ static int
 parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
     void *arg)
 {
-	int64_t	timeout;
+	struct pending	*p;
+	struct msgw	 m;
+	keyd_cb		 cb;
+	void		*cbarg;
+	int64_t		 timeout;
 
 	switch (hdr->type) {
 	case MSG_TLS_KEYPAIR:
@@ -289,6 +323,29 @@ parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		if (msg_end(r) == -1)
 			return -1;
 		worker_drain(timeout);
+		return 0;
+	case MSG_METRICS_REQ:
+		if (msg_end(r) == -1)
+			return -1;
+		metrics.active_connections = w.srv != NULL ?
+		    (uint64_t)server_nconns(w.srv) : 0;
+		metrics.processes = 1;
+		msgw_init(&m, sizeof(metrics));
+		msg_put_raw(&m, &metrics, sizeof(metrics));
+		chan_send(w.parent, MSG_METRICS_ANS, hdr->id, &m);
+		msgw_free(&m);
+		return 0;
+	case MSG_METRICS_TEXT:
+		TAILQ_FOREACH(p, &w.pending, entry)
+			if (p->id == hdr->id && p->to_parent)
+				break;
+		if (p == NULL)
+			return -1;
+		cb = p->cb;
+		cbarg = p->arg;
+		pending_free(p);
+		if (cb != NULL)
+			cb(hdr, r, cbarg);
 		return 0;
 	default:
 		log_warnx("parent: unexpected %s", msg_to_str(hdr->type));

@@ -29,6 +29,10 @@ extern struct worker_env	*wenv;
 /* Send a request to keyd; returns the request id. */
 uint32_t	keyd_call(unsigned int type, const struct msgw *, keyd_cb,
 		    void *arg, int timeout_ms);
+/* A request to the parent (metrics), answered like keyd_call. */
+uint32_t	parent_call(unsigned int type, const struct msgw *, keyd_cb,
+		    void *arg, int timeout_ms);
+void		parent_cancel(uint32_t id);
 /* A message to keyd that expects no answer. */
 void		keyd_send(unsigned int type, const struct msgw *);
 /* Forget a pending call (its requester went away); the answer is dropped. */

@@ -108,6 +108,8 @@ void	secret_force_update(void);
 /* JSON for /readyz; sets *ready. */
 char	*secret_status_json(int *ready);
 int	secret_have_key(void);
+/* Metrics gauges: age of the current secret, 1 if it is usable. */
+void	secret_gauges(uint64_t *age_s, uint64_t *ready);
 /* Test hook: move keyd's clock forward (secret expiry, certificates). */
 void	secret_advance_clock(int64_t seconds);
 /* The parent's answer to MSG_MANIFEST_LOG (err empty: logged). */

@@ -21,6 +21,7 @@
 #include "kd.h"
 #include "keyd.h"
 #include "log.h"
+#include "metrics.h"
 #include "privdrop.h"
 #include "sandbox.h"
 #include "seal.h"
@@ -48,6 +49,7 @@ static int	k_manifest_logged(struct chan *, const struct msg_hdr *,
 		    struct msgr *);
 static int	k_cache_ans(struct chan *, const struct msg_hdr *,
 		    struct msgr *);
+static int	k_metrics(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_up_open(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_up_data(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_up_eof(struct chan *, const struct msg_hdr *, struct msgr *);
@@ -78,6 +80,7 @@ static const struct keyd_req {
 	{ MSG_SHUTDOWN,		FROM_PARENT,	KS_ANY,		k_shutdown },
 	{ MSG_MANIFEST_LOGGED,	FROM_PARENT,	KS_READY,	k_manifest_logged },
 	{ MSG_CACHE_ANS,	FROM_PARENT,	KS_READY,	k_cache_ans },
+	{ MSG_METRICS_REQ,	FROM_PARENT,	KS_ANY,		k_metrics },
 	{ MSG_STATUS_REQ,	FROM_WORKER,	KS_SANDBOXED | KS_READY, k_status },
 	{ MSG_UP_OPEN,		FROM_WORKER,	KS_READY,	k_up_open },
 	{ MSG_UP_DATA,		FROM_WORKER,	KS_READY,	k_up_data },
@@ -202,7 +205,8 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	privileged = msg_get_u8(r);
 	uid = msg_get_u32(r);
 	gid = msg_get_u32(r);
-	(void)msg_get_u32(r);	/* listener count: workers only */
+	(void)msg_get_u32(r);	/* listener counts: workers only */
+	(void)msg_get_u32(r);
 	if (msg_end(r) == -1)
 		return -1;
 	log_setlevel(k.conf->log_level);
@@ -353,6 +357,23 @@ k_manifest_logged(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	}
 	secret_manifest_logged(hdr->id, err);
 	free(err);
+	return 0;
+}
+
+static int
+k_metrics(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	struct msgw	m;
+
+	if (msg_end(r) == -1)
+		return -1;
+	if (k.state == KS_READY)
+		secret_gauges(&metrics.secret_age_s, &metrics.secret_ready);
+	metrics.processes = 1;
+	msgw_init(&m, sizeof(metrics));
+	msg_put_raw(&m, &metrics, sizeof(metrics));
+	chan_send(c, MSG_METRICS_ANS, hdr->id, &m);
+	msgw_free(&m);
 	return 0;
 }
 

@@ -36,6 +36,7 @@
 #include "ipc.h"
 #include "kd.h"
 #include "log.h"
+#include "metrics.h"
 #include "sx.h"
 #include "util.h"
 
@@ -53,6 +54,7 @@ static struct {
 	enum step		 step;
 	struct sx_secret	*cur;
 	time_t			 expires;
+	time_t			 obtained;
 	X509			*mesh_ca;
 	struct buf		 manifest;	/* expected, byte-exact */
 	int			 have_manifest;
@@ -80,6 +82,7 @@ static struct {
 	int			 test_anchors;
 	int64_t			 clock_offset;	/* test hook */
 	uint32_t		 log_id;	/* request id to the parent */
+	int			 reported;	/* 1 ready, 2 failed, 0 never */
 	char			 kds_url[ATT_URL_MAX];
 	int			 kds_is_crl;
 } S;
@@ -230,6 +233,15 @@ secret_force_update(void)
 		update_start(1);
 }
 
+void
+secret_gauges(uint64_t *age_s, uint64_t *ready)
+{
+	time_t	t = now();
+
+	*ready = S.cur != NULL && t < S.expires + REFRESH_GRACE_S;
+	*age_s = S.cur != NULL ? (uint64_t)(t - S.obtained) : 0;
+}
+
 char *
 secret_status_json(int *ready)
 {
@@ -321,6 +333,22 @@ api_url(char *out, size_t len, const char *path)
 	snprintf(out, len, "https://%s%s", kenv->conf->api_endpoint, path);
 }
 
+/* Tell the parent (readiness, systemd status) when the verdict changes. */
+static void
+report_state(int ready, const char *reason)
+{
+	struct msgw	m;
+
+	if (S.reported == (ready ? 1 : 2) && ready)
+		return;
+	S.reported = ready ? 1 : 2;
+	msgw_init(&m, 256);
+	msg_put_u8(&m, (uint8_t)ready);
+	msg_put_str(&m, reason);
+	chan_send(kenv->parent, MSG_KEYD_STATE, 0, &m);
+	msgw_free(&m);
+}
+
 /* The whole update failed: tell waiting requests, schedule a retry. */
 static void
 update_failed(void)
@@ -330,6 +358,7 @@ update_failed(void)
 
 	S.step = ST_IDLE;
 	S.failures++;
+	report_state(0, S.last_error);
 	if (bad_key && S.offered != NULL) {
 		/* A client's key that does not work is dropped again. */
 		sodium_free(S.offered);
@@ -535,6 +564,7 @@ verify_doc(void)
 		return;
 	}
 	if (r != ATT_OK) {
+		metrics.attest_fail[r < M_NREASONS ? r : 0]++;
 		if (r == ATT_ERR_MANIFEST_MISMATCH)
 			S.no_retry = 1;
 		attempt_failed("getting attested certificate: validating "
@@ -552,6 +582,7 @@ verify_doc(void)
 	S.tcb = res.reported_tcb;
 	S.attested_at = now();
 	S.test_anchors = res.test_anchors;
+	metrics.attest_ok++;
 	log_info("attestation verified: %s SEV-SNP report v%u, manifest "
 	    "sha256 %s, TCB bl %u tee %u snp %u ucode %u%s",
 	    attest_product_name(res.product), res.report_version,
@@ -686,6 +717,8 @@ exchange_done(int status, const uint8_t *body, size_t len, const char *err,
 	S.sx = NULL;
 	sx_secret_free(S.cur);
 	S.cur = sec;
+	S.obtained = now();
+	metrics.secret_exchanges++;
 	S.expires = now() + kenv->conf->test_secret_lifetime / 1000;
 	S.step = ST_IDLE;
 	S.failures = 0;
@@ -695,6 +728,7 @@ exchange_done(int status, const uint8_t *body, size_t len, const char *err,
 	log_info("inference secret %.8s... established, valid for %lld s",
 	    sec->id, (long long)(kenv->conf->test_secret_lifetime / 1000));
 	timer_in(kenv->conf->test_secret_lifetime, refresh_cb);
+	report_state(1, "attested");
 	relay_secret_ready();
 }
 

@@ -10,4 +10,5 @@ AM_TESTS_ENVIRONMENT = \
 include $(srcdir)/tests/unit/unit.mk
 include $(srcdir)/tests/integration/integration.mk
 include $(srcdir)/tests/sim/sim.mk
+include $(srcdir)/tests/ops/ops.mk
 include $(srcdir)/tests/e2e/e2e.mk

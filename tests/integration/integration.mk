@@ -1,7 +1,8 @@
 # Integration tests: shell scripts driving the real daemon on loopback,
 # as root (they skip, exit 77, otherwise).
-check_PROGRAMS += tests/integration/memscan
+check_PROGRAMS += tests/integration/memscan tests/integration/notifyrecv
 tests_integration_memscan_SOURCES = tests/integration/memscan.c
+tests_integration_notifyrecv_SOURCES = tests/integration/notifyrecv.c
 INTEGRATION_TESTS = \
 	tests/integration/config_check.sh \
 	tests/integration/proctree.sh \
@@ -11,6 +12,8 @@ INTEGRATION_TESTS = \
 	tests/integration/drain.sh \
 	tests/integration/memscan.sh \
 	tests/integration/http_errors.sh \
-	tests/integration/tls.sh
+	tests/integration/tls.sh \
+	tests/integration/metrics.sh \
+	tests/integration/sdnotify.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh

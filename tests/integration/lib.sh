@@ -72,6 +72,7 @@ pm_config() {
 	mkdir -p "$T/ws"
 	{
 		echo "listen 127.0.0.1:0"
+		echo "metrics_listen 127.0.0.1:0"
 		echo "workers ${WORKERS:-2}"
 		echo "workspace $T/ws"
 		echo "shutdown_timeout ${SHUTDOWN_TIMEOUT:-10s}"
@@ -94,6 +95,8 @@ pm_start() {
 		sleep 0.05
 	done
 	[ -n "$PM_PORT" ] || fail "daemon never listened"
+	PM_MPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (metrics).*/\1/p' \
+	    "$PM_LOG" | head -1)
 	wait_for "healthz answers" healthz_ok
 	wait_for "all workers configured" all_children_up
 }

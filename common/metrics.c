@@ -1,0 +1,203 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attest.h"
+#include "buf.h"
+#include "metrics.h"
+#include "util.h"
+
+struct metrics	metrics;
+
+static const int	codes[M_NCODES] = M_CODES;
+static const double	lat_bounds[M_NLAT] = M_LAT_BUCKETS;
+static const double	ipc_bounds[M_NIPC] = M_IPC_BUCKETS;
+static const char *const route_names[MR_NROUTES] = {
+	"other", "models", "chat_completions", "completions", "embeddings",
+	"audio_transcriptions", "messages", "unstructured", "health",
+	"metrics"
+};
+static const char *const retry_names[M_NRETRY] = {
+	"none", "connection_reset", "unknown_secret", "stale_connection"
+};
+
+enum m_route
+metrics_route(enum route_kind rk)
+{
+	switch (rk) {
+	case RK_MODELS:		return MR_MODELS;
+	case RK_CHAT:		return MR_CHAT;
+	case RK_COMPLETIONS:	return MR_COMPLETIONS;
+	case RK_EMBEDDINGS:	return MR_EMBEDDINGS;
+	case RK_TRANSCRIPTIONS:	return MR_TRANSCRIPTIONS;
+	case RK_MESSAGES:	return MR_MESSAGES;
+	case RK_UNSTRUCTURED:	return MR_UNSTRUCTURED;
+	}
+	return MR_OTHER;
+}
+
+void
+metrics_request(enum m_route r, int status)
+{
+	int	i;
+
+	for (i = 0; i < M_NCODES - 1; i++)
+		if (codes[i] == status)
+			break;
+	metrics.requests[r][i]++;
+}
+
+void
+metrics_observe(struct hist *h, uint64_t usec, int ipc)
+{
+	const double	*b = ipc ? ipc_bounds : lat_bounds;
+	int		 n = ipc ? M_NIPC : M_NLAT, i;
+	double		 s = usec / 1e6;
+
+	for (i = 0; i < n; i++)
+		if (s <= b[i])
+			break;
+	h->bucket[i]++;		/* i == n: only +Inf */
+	h->count++;
+	h->sum_us += usec;
+}
+
+void
+metrics_add(struct metrics *a, const struct metrics *b)
+{
+	const uint64_t	*src = (const uint64_t *)b;
+	uint64_t	*dst = (uint64_t *)a;
+	size_t		 i, n = sizeof(*a) / sizeof(uint64_t);
+
+	uint64_t	 age = a->secret_age_s;
+
+	for (i = 0; i < n; i++)
+		dst[i] += src[i];
+	/* A gauge that is a maximum, not a sum. */
+	a->secret_age_s = age > b->secret_age_s ? age : b->secret_age_s;
+}
+
+static void
+hist(struct buf *o, const char *name, const char *labels,
+    const struct hist *h, int ipc)
+{
+	const double	*b = ipc ? ipc_bounds : lat_bounds;
+	int		 n = ipc ? M_NIPC : M_NLAT, i;
+	uint64_t	 cum = 0;
+
+	for (i = 0; i < n; i++) {
+		cum += h->bucket[i];
+		buf_addf(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels,
+		    *labels ? "," : "", b[i], (unsigned long long)cum);
+	}
+	buf_addf(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels,
+	    *labels ? "," : "", (unsigned long long)h->count);
+	buf_addf(o, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels,
+	    h->sum_us / 1e6, name, labels, (unsigned long long)h->count);
+}
+
+char *
+metrics_render(const struct metrics *m, size_t *len)
+{
+	struct buf	o;
+	char		lab[64];
+	int		r, c, i;
+
+	buf_init(&o, 16384);
+	buf_addf(&o, "# HELP privatemode_build_info Build information.\n"
+	    "# TYPE privatemode_build_info gauge\n"
+	    "privatemode_build_info{version=\"v%s\"} 1\n", PACKAGE_VERSION);
+
+	buf_adds(&o, "# HELP privatemode_http_requests_total Client requests "
+	    "answered, by route and status code.\n"
+	    "# TYPE privatemode_http_requests_total counter\n");
+	for (r = 0; r < MR_NROUTES; r++)
+		for (c = 0; c < M_NCODES; c++) {
+			if (m->requests[r][c] == 0)
+				continue;
+			if (codes[c] == 0)
+				snprintf(lab, sizeof(lab), "other");
+			else
+				snprintf(lab, sizeof(lab), "%d", codes[c]);
+			buf_addf(&o, "privatemode_http_requests_total{route=\"%s\","
+			    "code=\"%s\"} %llu\n", route_names[r], lab,
+			    (unsigned long long)m->requests[r][c]);
+		}
+
+	buf_adds(&o, "# HELP privatemode_upstream_duration_seconds Time from "
+	    "receiving a request to completing its answer, proxied routes.\n"
+	    "# TYPE privatemode_upstream_duration_seconds histogram\n");
+	for (r = 0; r < MR_NROUTES; r++)
+		if (m->upstream[r].count > 0) {
+			snprintf(lab, sizeof(lab), "route=\"%s\"",
+			    route_names[r]);
+			hist(&o, "privatemode_upstream_duration_seconds", lab,
+			    &m->upstream[r], 0);
+		}
+	buf_adds(&o, "# HELP privatemode_time_to_first_token_seconds Time from "
+	    "receiving a request to the first answer bytes.\n"
+	    "# TYPE privatemode_time_to_first_token_seconds histogram\n");
+	for (r = 0; r < MR_NROUTES; r++)
+		if (m->ttft[r].count > 0) {
+			snprintf(lab, sizeof(lab), "route=\"%s\"",
+			    route_names[r]);
+			hist(&o, "privatemode_time_to_first_token_seconds", lab,
+			    &m->ttft[r], 0);
+		}
+	buf_adds(&o, "# HELP privatemode_keyd_ipc_seconds Round trip from a "
+	    "worker handing a request to keyd to its sealed bytes.\n"
+	    "# TYPE privatemode_keyd_ipc_seconds histogram\n");
+	hist(&o, "privatemode_keyd_ipc_seconds", "", &m->keyd_ipc, 1);
+
+	buf_addf(&o, "# HELP privatemode_stream_chunks_total Streamed chunks "
+	    "relayed to clients.\n# TYPE privatemode_stream_chunks_total "
+	    "counter\nprivatemode_stream_chunks_total %llu\n",
+	    (unsigned long long)m->stream_chunks);
+	buf_addf(&o, "# HELP privatemode_bytes_total Body bytes, by direction."
+	    "\n# TYPE privatemode_bytes_total counter\n"
+	    "privatemode_bytes_total{direction=\"in\"} %llu\n"
+	    "privatemode_bytes_total{direction=\"out\"} %llu\n",
+	    (unsigned long long)m->bytes_in, (unsigned long long)m->bytes_out);
+	buf_adds(&o, "# HELP privatemode_retries_total Upstream retries, by "
+	    "reason.\n# TYPE privatemode_retries_total counter\n");
+	for (i = 1; i < M_NRETRY; i++)
+		buf_addf(&o, "privatemode_retries_total{reason=\"%s\"} %llu\n",
+		    retry_names[i], (unsigned long long)m->retries[i]);
+	buf_adds(&o, "# HELP privatemode_attestations_total Attestations of "
+	    "the Privatemode deployment, by result and reason.\n"
+	    "# TYPE privatemode_attestations_total counter\n");
+	buf_addf(&o, "privatemode_attestations_total{result=\"success\","
+	    "reason=\"ok\"} %llu\n", (unsigned long long)m->attest_ok);
+	for (i = 1; i < M_NREASONS && i < ATT_REASON_MAX; i++)
+		if (m->attest_fail[i] > 0)
+			buf_addf(&o, "privatemode_attestations_total{result="
+			    "\"failure\",reason=\"%s\"} %llu\n",
+			    attest_reason_label(i),
+			    (unsigned long long)m->attest_fail[i]);
+	if (m->attest_fail[0] > 0)
+		buf_addf(&o, "privatemode_attestations_total{result=\"failure\","
+		    "reason=\"transport\"} %llu\n",
+		    (unsigned long long)m->attest_fail[0]);
+	buf_addf(&o, "# HELP privatemode_secret_exchanges_total Inference "
+	    "secrets obtained.\n# TYPE privatemode_secret_exchanges_total "
+	    "counter\nprivatemode_secret_exchanges_total %llu\n",
+	    (unsigned long long)m->secret_exchanges);
+	buf_addf(&o, "# HELP privatemode_secret_age_seconds Age of the oldest "
+	    "inference secret in use.\n# TYPE privatemode_secret_age_seconds "
+	    "gauge\nprivatemode_secret_age_seconds %llu\n",
+	    (unsigned long long)m->secret_age_s);
+	buf_addf(&o, "# HELP privatemode_secret_ready Key daemons holding a "
+	    "usable inference secret.\n# TYPE privatemode_secret_ready gauge\n"
+	    "privatemode_secret_ready %llu\n",
+	    (unsigned long long)m->secret_ready);
+	buf_addf(&o, "# HELP privatemode_active_connections Open client "
+	    "connections.\n# TYPE privatemode_active_connections gauge\n"
+	    "privatemode_active_connections %llu\n",
+	    (unsigned long long)m->active_connections);
+	buf_addf(&o, "# HELP privatemode_processes Child processes that "
+	    "answered this scrape.\n# TYPE privatemode_processes gauge\n"
+	    "privatemode_processes %llu\n", (unsigned long long)m->processes);
+	return (char *)buf_release(&o, len);
+}

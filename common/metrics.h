@@ -1,0 +1,70 @@
+/*
+ * Counters every process keeps and the parent sums on a scrape.  The
+ * layout is a flat array of u64 (struct metrics) so that an answer is
+ * one memcpy and the sum is a loop; the names, labels and kinds are in
+ * metrics.c, which renders the Prometheus text format.
+ */
+#ifndef PM_METRICS_H
+#define PM_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipc.h"
+
+/* Routes as labels: RK_* plus the local ones. */
+enum m_route {
+	MR_OTHER = 0, MR_MODELS, MR_CHAT, MR_COMPLETIONS, MR_EMBEDDINGS,
+	MR_TRANSCRIPTIONS, MR_MESSAGES, MR_UNSTRUCTURED, MR_HEALTH,
+	MR_METRICS, MR_NROUTES
+};
+
+/* Status codes as labels; anything else counts as "other". */
+#define M_CODES	{ 200, 400, 401, 403, 404, 405, 408, 413, 415, 417, 429, \
+		  431, 500, 501, 502, 503, 504, 505, 0 }
+#define M_NCODES	19
+
+#define M_LAT_BUCKETS	{ 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, \
+			  5, 10, 30, 60, 120, 300 }
+#define M_NLAT		15
+#define M_IPC_BUCKETS	{ 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, \
+			  0.005, 0.01, 0.025, 0.1 }
+#define M_NIPC		10
+#define M_NREASONS	40	/* attestation failure reasons */
+#define M_NRETRY	4	/* by UPR_* */
+
+struct hist {
+	uint64_t	bucket[16];	/* cumulative at render time */
+	uint64_t	count;
+	uint64_t	sum_us;
+};
+
+struct metrics {
+	uint64_t	requests[MR_NROUTES][M_NCODES];
+	struct hist	upstream[MR_NROUTES];	/* request to complete answer */
+	struct hist	ttft[MR_NROUTES];	/* request to first byte out */
+	struct hist	keyd_ipc;		/* seal round trip */
+	uint64_t	stream_chunks;
+	uint64_t	bytes_in;		/* client request bodies */
+	uint64_t	bytes_out;		/* answers to clients */
+	uint64_t	retries[M_NRETRY];
+	uint64_t	attest_ok;
+	uint64_t	attest_fail[M_NREASONS];
+	uint64_t	secret_exchanges;
+	uint64_t	active_connections;	/* gauge */
+	uint64_t	secret_age_s;		/* gauge, max over keyds */
+	uint64_t	secret_ready;		/* gauge: keyds with a secret */
+	uint64_t	processes;		/* gauge: answering children */
+};
+
+extern struct metrics	metrics;
+
+void	metrics_request(enum m_route, int status);
+void	metrics_observe(struct hist *, uint64_t usec, int ipc);
+/* Add b into a (the parent's aggregation). */
+void	metrics_add(struct metrics *a, const struct metrics *b);
+/* Prometheus text exposition of m. */
+char	*metrics_render(const struct metrics *m, size_t *len);
+enum m_route metrics_route(enum route_kind);
+
+#endif

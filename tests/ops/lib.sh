@@ -1,0 +1,65 @@
+# Shared helpers of the packaging and documentation tests (tests/ops).
+# Sourced by bash.  Tiers: "lint" (no root, no daemon left running) and
+# "package" (root: builds and installs the .deb, runs the daemon).  A test
+# runs when its tier is in PM_TEST_TIERS (space-separated) or the variable
+# is unset, and exits 77 otherwise.
+
+set -u
+TOP_SRC=${PM_TOP_SRCDIR:?run from make check}
+TOP_BUILD=${PM_TOP_BUILDDIR:?run from make check}
+PM_BIN=$TOP_BUILD/privatemoded
+TEST_NAME=$(basename "$0" .sh)
+UNIT=$TOP_SRC/debian/privatemoded.service
+ERRORS=0
+
+fail() {
+	echo "FAIL $TEST_NAME: $*" >&2
+	exit 1
+}
+
+# A failed check that lets the test go on, so one run lists them all.
+bad() {
+	echo "FAIL $TEST_NAME: $*" >&2
+	ERRORS=$((ERRORS + 1))
+}
+
+skip() {
+	echo "SKIP $TEST_NAME: $*" >&2
+	exit 77
+}
+
+note() {
+	echo "$TEST_NAME: $*"
+}
+
+finish() {
+	[ "$ERRORS" -eq 0 ] || fail "$ERRORS check(s) failed"
+	echo "ok $TEST_NAME: $*"
+	exit 0
+}
+
+require_tier() {
+	case " ${PM_TEST_TIERS:-$1} " in
+	*" $1 "*) ;;
+	*) skip "tier $1 not selected (PM_TEST_TIERS=$PM_TEST_TIERS)" ;;
+	esac
+}
+
+require_tool() {
+	command -v "$1" >/dev/null 2>&1 || skip "$1 not installed${2:+ ($2)}"
+}
+
+# The value(s) of a directive in the unit, e.g. unit_get ExecStart.
+unit_get() {
+	sed -n "s/^$1=//p" "$UNIT"
+}
+
+# Fields of "privatemoded -K": key kind default flag (tab-separated).
+pm_keys() {
+	"$PM_BIN" -K
+}
+
+# A release tarball (make dist) carries no debian/.
+require_debian() {
+	[ -f "$UNIT" ] || skip "no debian/ in this source tree (release tarball)"
+}
