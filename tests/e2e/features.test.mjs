@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { startSim, startDaemon, runDaemonToExit, simConfig, mkTemp, request, rawExchange, closedPort, waitFor, sleep } from "./lib/harness.mjs";
@@ -122,4 +123,31 @@ test("metrics_listen: Prometheus text on /metrics, request counters grow, no sec
 	assert.ok(!m2.text.includes(sim.info.api_key), "no API key");
 	assert.ok(!m2.text.includes("metric prompt"), "no prompt text");
 	assert.ok(!/proxy_[0-9a-f]{8}-/.test(m2.text), "no request IDs in labels");
+});
+
+// --- NVIDIA OCSP policy options (protocol §6) -------------------------------------
+
+for (const [over, rules, graceH] of [
+	[{ nvidia_ocsp_allow_unknown: "no", nvidia_ocsp_revoked_grace_period: "0" }, "allow-good", 0],
+	[{ nvidia_ocsp_allow_unknown: "yes", nvidia_ocsp_revoked_grace_period: "0" }, "allow-good,allow-unknown", 0],
+	[{ nvidia_ocsp_revoked_grace_period: "1" }, "allow-good,allow-revoked,allow-unknown", 1],
+]) {
+	test(`OCSP policy header with ${JSON.stringify(over)} → rules=${rules}, not-before now - ${graceH} h, valid MAC`, async (t) => {
+		const d = await daemonFor(t, { over });
+		await sim.reset({ keepSecrets: true });
+		assert.equal((await d.post("/v1/chat/completions", CHAT)).status, 200);
+		const h = (await sim.requests("inference")).at(-1).headers;
+		const m = /^rules=([a-z,-]+); revocation-time-not-before=(-?\d+)$/.exec(h["privatemode-nvidia-ocsp-policy"]);
+		assert.ok(m, h["privatemode-nvidia-ocsp-policy"]);
+		assert.equal(m[1], rules);
+		assert.ok(Math.abs(Number(m[2]) - (Date.now() / 1000 - graceH * 3600)) < 120);
+		const sec = (await sim.secrets()).find((s) => s.id === h["privatemode-secret-id"]);
+		assert.equal(h["privatemode-nvidia-ocsp-policy-mac"], createHmac("sha256", Buffer.from(sec.secret, "hex")).update(h["privatemode-nvidia-ocsp-policy"]).digest("hex"));
+	});
+}
+
+test("nvidia_ocsp_allow_unknown no with a revoked grace period > 0 → start-up error (likely misconfiguration)", async () => {
+	const res = await runDaemonToExit((dir) => simConfig(sim, dir, { over: { nvidia_ocsp_allow_unknown: "no", nvidia_ocsp_revoked_grace_period: "48" } }));
+	assert.notEqual(res.code, 0, res.log);
+	assert.match(res.log, /unknown OCSP statuses are disallowed, but revoked statuses are allowed|nvidia_ocsp/i);
 });

@@ -333,7 +333,7 @@ export function simConfig(sim, dir, { workers = 1, over = {}, extra = "" } = {})
 		workspace: path.join(dir, "ws"),
 		shutdown_timeout: "5s",
 		// Never the fixed default port: daemons run side by side.
-		metrics_listen: "127.0.0.1:0",
+		metrics_listen: "none",
 	};
 	if (sim) {
 		Object.assign(base, {
