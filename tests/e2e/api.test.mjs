@@ -8,7 +8,7 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import {
-	startSim, startDaemon, request, openStream, readAll, parseSse, sleep, waitFor, closedPort, hmacHex,
+	startSim, startDaemon, request, openStream, readAll, parseSse, sleep, waitFor, closedPort, hmacHex, rawExchange,
 	CIPHER_RE, UUID7_RE, shardKey, rawBody, rawMembers, byteOrder, isOpenAIError,
 } from "./lib/harness.mjs";
 
@@ -597,6 +597,69 @@ test("upstream unreachable from the start (api_endpoint on a closed port) → 50
 	assert.match(r.json().error.message, /connect|refused/i);
 	const rz = await d4.readyz();
 	assert.equal(rz.status, 503);
+});
+
+// --- transport details ----------------------------------------------------------------
+
+test("a 1 MiB prompt round-trips (unary)", async () => {
+	await fresh();
+	const big = "x".repeat(1024 * 1024);
+	const r = await d.post("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: big }] }, { timeoutMs: 30000 });
+	assert.equal(r.status, 200, r.text.slice(0, 300));
+	assert.equal(r.json().choices[0].message.content.length, big.length + 6);
+});
+
+test("keep-alive and pipelining: three requests written at once on one connection are answered in order", async () => {
+	await fresh();
+	const req = (i) => {
+		const b = JSON.stringify({ model: "m", messages: [{ role: "user", content: `pipe ${i}` }] });
+		return `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n${b}`;
+	};
+	const last = req(2).replace("Host: x\r\n", "Host: x\r\nConnection: close\r\n");
+	const raw = await rawExchange(d.port, [req(0) + req(1) + last], { timeoutMs: 5000 });
+	assert.ok(raw.closedByPeer, "closed after the third (Connection: close)");
+	const answers = [...raw.text.matchAll(/HTTP\/1\.1 (\d{3})[^]*?\r\n\r\n(\{[^]*?"usage":\{[^}]*\}\})/g)];
+	assert.equal(answers.length, 3, raw.text.slice(0, 500));
+	answers.forEach((m, i) => {
+		assert.equal(m[1], "200");
+		assert.equal(JSON.parse(m[2]).choices[0].message.content, `Echo: pipe ${i}`);
+	});
+});
+
+test("query strings are kept: /v1/messages?beta=true reaches the upstream with its query", async () => {
+	await fresh();
+	const r = await d.post("/v1/messages?beta=true", { model: "c", max_tokens: 5, messages: [{ role: "user", content: "beta" }] });
+	assert.equal(r.status, 200, r.text);
+	const rec = (await inference()).at(-1);
+	assert.equal(rec.path, "/v1/messages");
+	assert.equal(rec.query, "?beta=true");
+});
+
+test("Expect: 100-continue on a multipart upload: 100 Continue, then the answer", async () => {
+	await fresh();
+	const b = "contboundary";
+	const audio = "A".repeat(1024 * 1024);
+	const body = `--${b}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-large-v3\r\n--${b}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\n${audio}\r\n--${b}--\r\n`;
+	const head = `POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${b}\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
+	const sock = net.connect(d.port, "127.0.0.1");
+	let got = "";
+	sock.on("data", (x) => { got += x.toString("latin1"); });
+	await new Promise((r) => sock.once("connect", r));
+	sock.write(head);
+	await waitFor("100 Continue", () => got.startsWith("HTTP/1.1 100"), { timeoutMs: 3000 });
+	sock.write(body);
+	await new Promise((r) => { sock.once("close", r); setTimeout(r, 10000); });
+	const final = got.slice(got.indexOf("\r\n\r\n") + 4);
+	assert.match(final, /^HTTP\/1\.1 200/, final.slice(0, 300));
+	assert.equal(JSON.parse(final.slice(final.indexOf("\r\n\r\n") + 4)).text, `Echo: ${audio}`);
+});
+
+test("HEAD /healthz and HEAD /readyz answer without a body", async () => {
+	for (const p of ["/healthz", "/readyz"]) {
+		const r = await d.req("HEAD", p);
+		assert.equal(r.status, 200, p);
+		assert.equal(r.body.length, 0);
+	}
 });
 
 // --- error shapes -------------------------------------------------------------------

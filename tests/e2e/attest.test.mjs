@@ -277,6 +277,67 @@ test("KDS cache: a fetched VCEK is cached under <workspace>/contrast and used wh
 	assert.equal((await d2.post("/v1/chat/completions", CHAT)).status, 200);
 });
 
+// --- lifecycle: start-up queue, keyd respawn, reload ------------------------------
+
+test("requests arriving before the first attestation wait for it and are all served", async (t) => {
+	await sim.reset();
+	const d = await daemonFor(t, sim, { workers: 2, waitReady: false });
+	const rs = await Promise.all(Array.from({ length: 16 }, (_, i) => d.post("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: `early ${i}` }] }, { timeoutMs: 20000 })));
+	rs.forEach((r, i) => {
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json().choices[0].message.content, `Echo: early ${i}`);
+	});
+	const k = kinds(await sim.requests());
+	assert.equal(k.attest, 2, "one attestation per keyd, not one per request");
+	assert.equal(k.secret, 2);
+	assert.equal(k.inference, 16);
+});
+
+test("a killed keyd is respawned with its worker, attests again with a new secret, and serving resumes", async (t) => {
+	await sim.reset();
+	const d = await daemonFor(t, sim);
+	const [k0] = d.children("keyd"), [w0] = d.children("worker");
+	const first = (await sim.requests("secret"))[0].secretId;
+	process.kill(k0, "SIGKILL");
+	await d.waitLog(/respawning worker\[0\] and keyd\[0\]/, 10000);
+	await waitFor("a new pair", () => d.children("keyd").length === 1 && d.children("keyd")[0] !== k0 && d.children("worker").length === 1 && d.children("worker")[0] !== w0, { timeoutMs: 10000 });
+	await d.waitReady(15000);
+	const r = await d.post("/v1/chat/completions", CHAT);
+	assert.equal(r.status, 200, r.text);
+	const used = (await sim.requests("inference")).at(-1).headers["privatemode-secret-id"];
+	assert.notEqual(used, first, "the new keyd has its own secret");
+	assert.equal(kinds(await sim.requests()).attest, 2, "the new keyd attested");
+});
+
+test("SIGHUP reload while serving: no request fails, the new generation attests and serves", async (t) => {
+	await sim.reset();
+	const d = await daemonFor(t, sim, { workers: 2 });
+	const oldWorkers = d.children("worker");
+	let stop = false, n = 0;
+	const errors = [];
+	const client = async () => {
+		while (!stop) {
+			const i = n++;
+			try {
+				const r = await d.post("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: `reload ${i}` }] }, { timeoutMs: 20000 });
+				if (r.status !== 200 || r.json().choices[0].message.content !== `Echo: reload ${i}`) errors.push(`${i}: ${r.status} ${r.text.slice(0, 200)}`);
+			} catch (e) { errors.push(`${i}: ${e.message}`); }
+		}
+	};
+	const clients = Array.from({ length: 4 }, client);
+	await sleep(300);
+	process.kill(d.pid, "SIGHUP");
+	await d.waitLog(/configuration reloaded/, 15000);
+	await waitFor("the old generation gone", () => d.children("worker").every((p) => !oldWorkers.includes(p)) && d.children("worker").length === 2, { timeoutMs: 15000 });
+	await sleep(300);
+	stop = true;
+	await Promise.all(clients);
+	assert.deepEqual(errors, [], `${errors.length} of ${n} requests failed around the reload`);
+	assert.ok(n > 10, `${n} requests`);
+	assert.equal((await d.readyz()).status, 200);
+	assert.ok(kinds(await sim.requests()).attest >= 4, "the new keyds attested");
+});
+
 // --- the negative matrix (attestation spec §10 step 6) ----------------------
 
 // fault → what the readiness reason must say (the first check that fails).
