@@ -174,6 +174,43 @@ test("unstructured: the whole raw body is one ciphertext; the elements come back
 	assert.deepEqual(r.json().map((e) => e.text), ["some content", "x"]);
 });
 
+test("transcriptions with stream=true: SSE answer decrypted; stream fields in clear", async () => {
+	await fresh();
+	const b = "e2estream" + Date.now();
+	const part = (name, value, filename) => `--${b}\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"` : ""}\r\n\r\n${value}\r\n`;
+	const body = part("model", "whisper-large-v3") + part("stream", "true") + part("file", "streamed words", "a.mp3") + `--${b}--\r\n`;
+	const s = await openStream(d.url("/v1/audio/transcriptions"), { body, headers: { "Content-Type": `multipart/form-data; boundary=${b}` } });
+	const a = await readAll(s.res);
+	assert.equal(s.status, 200);
+	assert.match(s.headers["content-type"], /event-stream/);
+	const data = parseSse(a.text).map((e) => e.data);
+	assert.equal(data.at(-1), "[DONE]");
+	assert.equal(data.slice(0, -1).map((x) => JSON.parse(x).choices[0]?.delta?.content ?? "").join(""), "Echo: streamed words");
+	const rec = (await inference()).at(-1);
+	assert.ok(rec.body.includes('name="stream"\r\n\r\ntrue\r\n'), "stream in clear");
+	assert.deepEqual(rec.decrypted.fields.map((f) => f.name), ["file"]);
+});
+
+test("unstructured with 12 members: 12 elements decrypted in string-sorted index order (0,1,10,11,2,...) and returned in array order", async () => {
+	const obj = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k${String(i).padStart(2, "0")}`, `value ${i}`]));
+	const { r, rec } = await roundTrip("/unstructured/general/v0/general", JSON.stringify(obj));
+	assert.equal(r.status, 200, r.text);
+	assert.deepEqual(r.json().map((e) => e.text), Object.values(obj));
+	assert.equal(rec.responseSeqs.length, 12);
+});
+
+test("unstructured multipart (field + file) is encrypted whole and comes back decrypted", async () => {
+	await fresh();
+	const b = "unsb" + Date.now();
+	const body = `--${b}\r\nContent-Disposition: form-data; name="strategy"\r\n\r\ntest field\r\n--${b}\r\nContent-Disposition: form-data; name="files"; filename="doc.txt"\r\nContent-Type: text/plain\r\n\r\nsome content\r\n--${b}--\r\n`;
+	const r = await d.post("/unstructured/general/v0/general", body, { headers: { "Content-Type": `multipart/form-data; boundary=${b}` } });
+	assert.equal(r.status, 200, r.text);
+	assert.deepEqual(r.json().map((e) => e.text), ["test field", "some content"]);
+	const rec = (await inference()).at(-1);
+	assert.equal(rec.decrypted.body, body, "the whole raw body is the one plaintext");
+	assert.equal(rec.headers["content-type"], `multipart/form-data; boundary=${b}`, "original Content-Type kept");
+});
+
 // --- headers -------------------------------------------------------------------
 
 test("upstream headers: Privatemode-Version/-OS/-Architecture/-Client/-Secret-ID/-OCSP policy+MAC/-User-Request-ID/-Target-Model; key replaces the client's Authorization; X-Forwarded-For appended; no Accept-Encoding; X-Request-ID forwarded and echoed", async () => {
@@ -204,6 +241,42 @@ test("upstream headers: Privatemode-Version/-OS/-Architecture/-Client/-Secret-ID
 	assert.equal(h["x-request-id"], "e2e-req-1", "client X-Request-ID forwarded");
 	assert.equal(h["user-agent"], "e2e/1.0");
 	assert.equal(h["privatemode-shard-key"], undefined, "no shard key without a salt");
+});
+
+test("client-supplied Privatemode-* and Authorization headers never duplicate or override the daemon's", async () => {
+	await fresh();
+	const r = await d.post("/v1/chat/completions", { model: "real-model", messages: [{ role: "user", content: "h" }] }, {
+		headers: {
+			Authorization: "Bearer client", "Privatemode-Secret-ID": "forged-id", "Privatemode-Target-Model": "forged-model",
+			"Privatemode-Client": "App", "Privatemode-Version": "v0.0.1", "Privatemode-User-Request-ID": "forged_0",
+			"Privatemode-NVIDIA-OCSP-Policy": "rules=allow-good; revocation-time-not-before=0", "Privatemode-NVIDIA-OCSP-Policy-MAC": "00",
+		},
+	});
+	assert.equal(r.status, 200, r.text);
+	const rec = (await inference()).at(-1);
+	const count = (name) => rec.rawHeaders.filter((x, i) => i % 2 === 0 && x.toLowerCase() === name).length;
+	for (const n of ["authorization", "privatemode-secret-id", "privatemode-target-model", "privatemode-client", "privatemode-version", "privatemode-user-request-id", "privatemode-nvidia-ocsp-policy", "privatemode-nvidia-ocsp-policy-mac"])
+		assert.equal(count(n), 1, `exactly one ${n} upstream`);
+	const h = rec.headers;
+	assert.equal(h["privatemode-target-model"], "real-model");
+	assert.equal(h["privatemode-client"], "Proxy");
+	assert.equal(h["privatemode-version"], "v1.40.0");
+	assert.notEqual(h["privatemode-secret-id"], "forged-id");
+	assert.match(h["privatemode-user-request-id"], /^proxy_.*_0$/);
+	assert.equal(h.authorization, `Bearer ${sim.info.api_key}`);
+});
+
+test("HTTP/1.0 client: a streamed answer is close-delimited (no chunked framing)", async () => {
+	await fresh();
+	const b = JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "old client" }] });
+	const raw = await rawExchange(d.port, [`POST /v1/chat/completions HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n${b}`], { timeoutMs: 5000 });
+	assert.match(raw.text, /^HTTP\/1\.[01] 200/);
+	const head = raw.text.slice(0, raw.text.indexOf("\r\n\r\n"));
+	assert.doesNotMatch(head, /Transfer-Encoding: chunked/i);
+	assert.ok(raw.closedByPeer);
+	const evs = parseSse(Buffer.from(raw.text, "latin1").toString("utf8").slice(head.length + 4));
+	assert.equal(evs.at(-1).data, "[DONE]");
+	assert.equal(evs.slice(0, -1).map((e) => JSON.parse(e.data).choices[0]?.delta?.content ?? "").join(""), "Echo: old client");
 });
 
 test("without a client X-Request-ID the minted proxy_<uuidv7> is echoed and is the ID the upstream sees (one ID per request for log correlation)", async () => {

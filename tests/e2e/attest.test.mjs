@@ -141,6 +141,24 @@ test("refresh via the keyd clock hook: +45 min → a new exchange, readiness kep
 	assert.notEqual((await sim.requests("inference")).at(-1).headers["privatemode-secret-id"], first);
 });
 
+test("an expired secret whose refresh keeps failing is never used: served within the grace, then 503 and nothing forwarded", { skip: !HOOKS && "built without --enable-test-hooks" }, async (t) => {
+	await sim.reset();
+	const d = await daemonFor(t, sim);
+	await sim.faults({ "bad-mesh-signature": true }); // every exchange fails from now on
+	await d.req("POST", "/__test/keyd-clock?s=2701"); // expired: the refresh starts and fails
+	await waitFor("the failed refresh", async () => (await sim.requests("secret")).length >= 2, { timeoutMs: 8000 });
+	const inGrace = await d.post("/v1/chat/completions", CHAT, { timeoutMs: 20000 });
+	assert.equal(inGrace.status, 200, `within the refresh grace the old secret still serves: ${inGrace.text}`);
+	await d.req("POST", "/__test/keyd-clock?s=3600"); // far past expiry + grace
+	await sim.forgetRequests();
+	const rz = await waitFor("/readyz 503", async () => { const r = await d.readyz(); return r.status === 503 ? r : null; }, { timeoutMs: 10000 });
+	assert.equal(rz.json.ready, false);
+	const r = await d.post("/v1/chat/completions", CHAT, { timeoutMs: 30000 });
+	assert.equal(r.status, 503, r.text);
+	assert.equal(r.json().error.code, "not_attested");
+	assert.equal((await sim.requests("inference")).length, 0, "an expired secret is not used");
+});
+
 test("CDN mode manifest log: <ws>/manifests/N.json byte-equal to the served manifest, log.txt '<RFC3339> <path>'; a re-attestation appends 2.json", async (t) => {
 	await sim.reset();
 	const d = await daemonFor(t, sim, { over: { test_secret_lifetime: "3s" } });
