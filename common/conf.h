@@ -55,8 +55,8 @@ struct msgr;
 	X(log_format,			K_LOGFORMAT, "text",		0, 0,	0,	"log-format") \
 	X(insecure_api_connection,	K_BOOL,	    "no",		0, 0,	CF_TESTONLY | CF_HIDDEN, "insecureAPIConnection") \
 	X(ca_file,			K_STR,	    NULL,		0, 0,	0,	NULL) \
-	X(amd_cert_chain_genoa,		K_STR,	    SYSCONFDIR "/privatemode/amd/genoa-cert-chain.pem", 0, 0, 0, NULL) \
-	X(amd_cert_chain_milan,		K_STR,	    SYSCONFDIR "/privatemode/amd/milan-cert-chain.pem", 0, 0, 0, NULL) \
+	X(amd_cert_chain_genoa,		K_STR,	    "/etc/privatemode/amd/genoa-cert-chain.pem", 0, 0, 0, NULL) \
+	X(amd_cert_chain_milan,		K_STR,	    "/etc/privatemode/amd/milan-cert-chain.pem", 0, 0, 0, NULL) \
 	X(test_trust_any_amd_root,	K_BOOL,	    "no",		0, 0,	CF_TESTONLY, NULL) \
 	X(test_kds_base_url,		K_STR,	    NULL,		0, 0,	CF_TESTONLY, NULL) \
 	X(test_secret_lifetime,		K_DURATION, "45m",		0, 0,	CF_TESTONLY, NULL) \
