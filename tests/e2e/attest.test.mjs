@@ -311,6 +311,25 @@ test("requests arriving before the first attestation wait for it and are all ser
 	assert.equal(k.inference, 16);
 });
 
+test("requests racing the start-up (sent as soon as the port is bound) are all served; no worker/keyd pair dies", async (t) => {
+	await sim.reset();
+	const d = await daemonFor(t, sim, { workers: 2, waitReady: false, waitChildren: false });
+	const post = async (i) => {
+		for (let k = 0; ; k++) {
+			try {
+				return await d.post("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: `race ${i}` }] }, { timeoutMs: 20000 });
+			} catch (e) {
+				if (e.code !== "ECONNREFUSED" || k > 100) throw e;
+				await sleep(10);
+			}
+		}
+	};
+	const rs = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => post(i)));
+	const bad = rs.map((r, i) => (r.status === "rejected" ? `${i}: ${r.reason.message}` : r.value.status !== 200 ? `${i}: ${r.value.status} ${r.value.text}` : null)).filter(Boolean);
+	assert.deepEqual(bad, [], withLog(d, "requests failed during start-up"));
+	assert.doesNotMatch(d.log(), /not permitted in state|exited with status|respawn in/, withLog(d, "a pair died during start-up"));
+});
+
 test("a killed keyd is respawned with its worker, attests again with a new secret, and serving resumes", async (t) => {
 	await sim.reset();
 	const d = await daemonFor(t, sim);
@@ -350,6 +369,8 @@ test("SIGHUP reload while serving: no request fails, the new generation attests 
 	await sleep(300);
 	stop = true;
 	await Promise.all(clients);
+	const died = d.log().split("\n").filter((l) => /not permitted in state|exited with status|respawn in/.test(l));
+	assert.deepEqual(died, [], `a worker/keyd pair died around the reload (${errors.length} of ${n} requests failed: ${errors.join("; ")})`);
 	assert.deepEqual(errors, [], `${errors.length} of ${n} requests failed around the reload`);
 	assert.ok(n > 10, `${n} requests`);
 	assert.equal((await d.readyz()).status, 200);

@@ -452,6 +452,7 @@ export class Daemon {
 // and for every worker and keyd to be up; then (waitReady) for /readyz 200.
 export async function startDaemon(sim, {
 	workers = 1, over = {}, extra = "", args = [], waitReady = true, readyTimeoutMs = 20000, confText, dir, ca,
+	waitChildren = true,
 } = {}) {
 	dir ??= mkTemp("pm-e2e-");
 	// A directory may be reused (same workspace): fresh config and log.
@@ -469,6 +470,7 @@ export async function startDaemon(sim, {
 	try {
 		const m = await d.waitLog(/listening on 127\.0\.0\.1:(\d+)/, 10000);
 		d.port = Number(m[1]);
+		if (!waitChildren) return d;
 		await waitFor("every worker serving and every keyd sandboxed", () => {
 			if (!d.running()) throw new Error(`daemon exited (${JSON.stringify(d.exit)})`);
 			const log = d.log();
