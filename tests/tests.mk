@@ -11,3 +11,4 @@ include $(srcdir)/tests/unit/unit.mk
 include $(srcdir)/tests/integration/integration.mk
 include $(srcdir)/tests/sim/sim.mk
 include $(srcdir)/tests/ops/ops.mk
+include $(srcdir)/tests/e2e/e2e.mk

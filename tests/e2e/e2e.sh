@@ -1,0 +1,67 @@
+#!/bin/bash
+# make check: end-to-end tests.  The real daemon (as root) against the real
+# simulator (tests/sim) and the official SDK clients, with node's test
+# runner, one test file at a time (two daemons never compete for the CPUs).
+# Exit 77 (skip) only when node is missing or PM_TEST_TIERS is set and does
+# not name e2e; missing npm packages or not being root is a failure: CI
+# installs the packages and runs as root.
+set -u
+NODE=${PM_NODE:-}
+if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
+	NODE=$(command -v node 2>/dev/null || true)
+fi
+if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
+	echo "SKIP: node not found"
+	exit 77
+fi
+if [ -n "${PM_TEST_TIERS+set}" ]; then
+	case " $PM_TEST_TIERS " in
+	*" e2e "*) ;;
+	*) echo "SKIP: e2e tier not selected (PM_TEST_TIERS=$PM_TEST_TIERS)"; exit 77 ;;
+	esac
+fi
+top=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${PM_TOP_BUILDDIR:-$top/build}
+export PM_TOP_SRCDIR=$top PM_TOP_BUILDDIR=$build
+fail() { echo "FAIL: $*" >&2; exit 1; }
+for m in @hpke/core @hpke/hybridkem-x-wing @noble/post-quantum openai \
+    @anthropic-ai/sdk anthropic-sdk-0; do
+	[ -f "$top/tests/node_modules/$m/package.json" ] ||
+		fail "$top/tests/node_modules/$m is missing: run 'cd tests && npm ci'"
+done
+[ "$(id -u)" -eq 0 ] || fail "the e2e tests start the daemon as root (privilege drop, chroot, /proc/<pid>/mem): run as root"
+[ -x "$build/privatemoded" ] || fail "$build/privatemoded not built"
+command -v openssl >/dev/null 2>&1 || fail "openssl CLI not found (the simulator's PKI needs it)"
+id privatemode >/dev/null 2>&1 ||
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin privatemode ||
+	fail "cannot create user privatemode"
+
+run=$(mktemp -d "${TMPDIR:-/tmp}/pm-e2e.XXXXXX") || fail "mktemp"
+chmod 755 "$run"
+export PM_E2E_TMP=$run PM_E2E_PIDFILE=$run/pids PM_E2E_SIM_STATE=$run/sim
+: >"$PM_E2E_PIDFILE"
+cleanup() {
+	local st=$? pid
+	# Whatever a crashed test file left running (recorded by pid).
+	while read -r pid; do
+		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || continue
+		for c in $(pgrep -P "$pid" 2>/dev/null); do kill -KILL "$c" 2>/dev/null; done
+		kill -KILL "$pid" 2>/dev/null
+	done <"$PM_E2E_PIDFILE"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$run"
+	exit $st
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The simulator's PKI once for every file (~10 s); readable by the
+# daemon's unprivileged children.
+mkdir -m 755 "$PM_E2E_SIM_STATE"
+"$NODE" "$top/tests/sim/sim.mjs" --state-dir "$PM_E2E_SIM_STATE" --setup-only --quiet >/dev/null ||
+	fail "simulator setup"
+
+files=${PM_E2E_FILES:-"attest api sdk badinput load features"}
+set --
+for f in $files; do set -- "$@" "$top/tests/e2e/$f.test.mjs"; done
+"$NODE" --test --test-concurrency=1 --test-timeout=180000 --test-reporter=tap "$@"

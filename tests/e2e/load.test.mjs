@@ -1,0 +1,158 @@
+// A short mixed load over every endpoint (a few hundred requests, ~10 at a
+// time, secrets rotating every few seconds) while the memory of every
+// non-keyd process is scanned, again and again, for the API key and every
+// inference secret the deployment handed out: they are only ever in keyd.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { startSim, startDaemon, mkTemp, scanMemory, openStream, readAll, parseSse, sleep } from "./lib/harness.mjs";
+
+const KEY = `pmload-${randomBytes(12).toString("hex")}-key`;
+let sim, d;
+before(async () => {
+	sim = await startSim(["--api-key", KEY, "--stream-chunks", "3", "--max-records", "5000"]);
+	const dir = mkTemp("pm-e2e-");
+	fs.writeFileSync(path.join(dir, "api-key"), KEY + "\n", { mode: 0o600 });
+	d = await startDaemon(sim, { dir, workers: 2, over: { api_key: `@${path.join(dir, "api-key")}`, test_secret_lifetime: "2s" } });
+});
+after(async () => {
+	await d?.stop();
+	await sim?.stop();
+	const san = d?.sanitizerReport();
+	if (san) assert.fail(`sanitizer report:\n${san}`);
+});
+
+const J = { "Content-Type": "application/json", Authorization: "Bearer dummy_key" };
+const B = "loadboundary7f3a";
+const form = (text) => `--${B}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-large-v3\r\n--${B}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\n${text}\r\n--${B}--\r\n`;
+
+// One request of kind k (i = a unique number); resolves when checked.
+async function one(k, i) {
+	const msg = `load ${i}`;
+	const post = (p, body, headers = J) => d.req("POST", p, { headers, body: typeof body === "string" ? body : JSON.stringify(body), timeoutMs: 20000 });
+	switch (k) {
+	case 0: {
+		const r = await post("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: msg }] });
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json().choices[0].message.content, `Echo: ${msg}`);
+		return;
+	}
+	case 1: {
+		const s = await openStream(d.url("/v1/chat/completions"), { headers: J, body: JSON.stringify({ model: "m", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: msg }] }) });
+		const a = await readAll(s.res);
+		assert.equal(s.status, 200);
+		assert.ok(a.ended, a.error?.message);
+		const ev = parseSse(a.text).map((e) => e.data);
+		assert.equal(ev.at(-1), "[DONE]");
+		assert.equal(ev.slice(0, -1).map((x) => JSON.parse(x).choices[0]?.delta?.content ?? "").join(""), `Echo: ${msg}`);
+		return;
+	}
+	case 2: {
+		const r = await post("/v1/completions", { model: "m", prompt: msg, max_tokens: 4 });
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json().choices[0].text, `Echo: ${msg}`);
+		return;
+	}
+	case 3: {
+		const r = await post("/v1/embeddings", { model: "e", input: [msg, "x"] });
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json().data.length, 2);
+		return;
+	}
+	case 4: {
+		const r = await post("/v1/messages", { model: "c", max_tokens: 8, messages: [{ role: "user", content: msg }] }, { ...J, "anthropic-version": "2023-06-01" });
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json().content[0].text, `Echo: ${msg}`);
+		return;
+	}
+	case 5: {
+		const s = await openStream(d.url("/v1/messages"), { headers: J, body: JSON.stringify({ model: "c", max_tokens: 8, stream: true, messages: [{ role: "user", content: msg }] }) });
+		const a = await readAll(s.res);
+		assert.equal(s.status, 200);
+		const evs = parseSse(a.text);
+		assert.equal(evs.at(-1).event, "message_stop", a.text.slice(-300));
+		assert.equal(evs.filter((e) => e.event === "content_block_delta").map((e) => JSON.parse(e.data).delta.text).join(""), `Echo: ${msg}`);
+		return;
+	}
+	case 6: {
+		const r = await post("/v1/audio/transcriptions", form(msg), { "Content-Type": `multipart/form-data; boundary=${B}` });
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json().text, `Echo: ${msg}`);
+		return;
+	}
+	case 7: {
+		const r = await post("/unstructured/general/v0/general", { text: msg });
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json()[0].text, msg);
+		return;
+	}
+	case 8: {
+		const r = await d.get("/v1/models", { headers: { Authorization: "Bearer dummy_key" } });
+		assert.equal(r.status, 200, r.text);
+		return;
+	}
+	default: {
+		const r = await d.get(i % 2 ? "/healthz" : "/readyz");
+		assert.equal(r.status, 200, r.text);
+	}
+	}
+}
+
+test("mixed load over every endpoint (400 requests, 10 concurrent, secrets rotating) with repeated memory scans: key and secrets in keyd only", async () => {
+	const workers = d.children("worker"), keyds = d.children("keyd");
+	assert.equal(workers.length, 2);
+	const N = 400, C = 10;
+	let next = 0, done = 0, stop = false, scans = 0;
+	const failures = [];
+	const seen = new Map(); // secret hex -> id
+	const scanLoop = (async () => {
+		while (!stop) {
+			for (const s of await sim.secrets()) seen.set(s.secret, s.id);
+			const needles = [Buffer.from(KEY), ...[...seen.keys()].map((h) => Buffer.from(h, "hex"))];
+			const names = ["the API key", ...[...seen.values()].map((id) => `inference secret ${id}`)];
+			for (const pid of [d.pid, ...workers]) {
+				const { counts } = scanMemory(pid, needles);
+				counts.forEach((c, i) => { if (c) failures.push(`${names[i]} found ${c}x in ${pid === d.pid ? "the parent" : "worker"} ${pid} (scan ${scans})`); });
+			}
+			scans++;
+			await sleep(150);
+		}
+	})();
+	const t0 = Date.now();
+	const errors = [];
+	await Promise.all(Array.from({ length: C }, async () => {
+		while (next < N) {
+			const i = next++;
+			try { await one(i % 10, i); } catch (e) { errors.push(`request ${i} (kind ${i % 10}): ${e.message}`); }
+			done++;
+		}
+	}));
+	stop = true;
+	await scanLoop;
+	const ms = Date.now() - t0;
+	assert.deepEqual(errors, [], `${errors.length} of ${N} requests failed`);
+	assert.deepEqual(failures, [], "secrets outside keyd");
+	assert.ok(scans >= 3, `scanned ${scans} times during ${ms} ms`);
+	assert.equal(done, N);
+	// Every keyd holds the key; every secret that served was in some keyd.
+	for (const s of await sim.secrets()) seen.set(s.secret, s.id);
+	const live = (await sim.secrets()).map((s) => Buffer.from(s.secret, "hex"));
+	let found = live.map(() => 0);
+	for (const pid of keyds) {
+		const { counts } = scanMemory(pid, [Buffer.from(KEY), ...live]);
+		assert.ok(counts[0] > 0, `API key in keyd ${pid}`);
+		found = found.map((f, i) => f + counts[i + 1]);
+	}
+	const current = (await sim.requests("secret")).slice(-2).map((r) => r.secretId);
+	const liveIds = (await sim.secrets()).map((s) => s.id);
+	current.forEach((id) => assert.ok(found[liveIds.indexOf(id)] > 0, `current secret ${id} in a keyd`));
+	assert.ok(seen.size > 2, `secrets rotated during the load (${seen.size} seen)`);
+	// No process was lost and nothing was logged as an error.
+	assert.deepEqual(d.children("worker").sort(), [...workers].sort(), "workers survived");
+	assert.deepEqual(d.children("keyd").sort(), [...keyds].sort(), "keyds survived");
+	assert.doesNotMatch(d.log(), /killed by signal|exited with status|seccomp violation/);
+	const encrypted = (await sim.requests("inference")).filter((r) => r.path !== "/v1/models").length;
+	assert.equal(encrypted, (N / 10) * 8, "every encrypted request reached the deployment exactly once");
+});
