@@ -66,6 +66,7 @@
 	X(MSG_CACHE_ANS,	IPC_MAX_CONFIG * 16, "parent->keyd: found flag, bytes") \
 	X(MSG_CACHE_PUT,	IPC_MAX_CONFIG * 16, "keyd->parent: store a KDS response") \
 	X(MSG_KEYD_STATE,	IPC_MAX_SMALL,	"keyd->parent: secret usable or not, and why") \
+	X(MSG_DUMP,		0,		"worker->parent: a request and its answer to dump") \
 	X(MSG_METRICS_REQ,	IPC_MAX_SMALL,	"parent->child: send your counters") \
 	X(MSG_METRICS_ANS,	IPC_MAX_SMALL,	"child->parent: struct metrics") \
 	X(MSG_METRICS_SCRAPE,	IPC_MAX_SMALL,	"worker->parent: a scrape arrived, aggregate") \

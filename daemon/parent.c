@@ -731,6 +731,28 @@ notify_ready(void)
 	P.notified = 1;
 }
 
+/* A worker's dump: written only while dump_requests is on. */
+static int
+dump_request(struct msgr *r)
+{
+	const uint8_t	*req, *resp;
+	size_t		 resplen;
+	uint32_t	 reqlen;
+	int64_t		 t_us;
+	char		 err[512];
+
+	t_us = msg_get_i64(r);
+	reqlen = msg_get_u32(r);
+	req = msg_get_bytes_raw(r, reqlen);
+	resp = msg_get_bytes(r, &resplen);
+	if (msg_end(r) == -1)
+		return -1;
+	if (P.conf->dump_requests && dump_write(P.conf->workspace, t_us, req,
+	    reqlen, resp, resplen, err, sizeof(err)) == -1)
+		log_warnx("failed to dump request: %s", err);
+	return 0;
+}
+
 static uint32_t	scrape_ids;
 
 static void
@@ -894,6 +916,10 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		free(s);
 		notify_ready();
 		return 0;
+	case MSG_DUMP:
+		if (is_keyd)
+			return -1;
+		return dump_request(r);
 	case MSG_METRICS_SCRAPE:
 		if (is_keyd || msg_end(r) == -1)
 			return -1;
@@ -998,8 +1024,8 @@ spawn_pair(struct pair *p)
 	close(wk[0]);
 	close(wk[1]);
 	p->worker.ready = p->keyd.ready = 0;
-	p->worker.chan = chan_new(P.base, pw[0], "worker", IPC_MAX_CONFIG,
-	    child_dispatch, child_closed, p);
+	p->worker.chan = chan_new(P.base, pw[0], "worker",
+	    ipc_data_cap(P.conf->max_body_size), child_dispatch, child_closed, p);
 	p->keyd.chan = chan_new(P.base, pk[0], "keyd", IPC_MAX_CONFIG,
 	    child_dispatch, child_closed, p);
 	p->started_ms = now_ms();

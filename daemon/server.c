@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "server.h"
 #include "util.h"
+#include "worker.h"
 
 #define HIGH_WATER	(256 * 1024)	/* client output: pause producers */
 #define LOW_WATER	(64 * 1024)	/* resume producers below this */
@@ -358,6 +359,10 @@ request_new(struct conn *c)
 	strlcpy(r->peer, c->peer, sizeof(r->peer));
 	r->start_us = now_us();
 	r->metrics_listener = c->metrics_listener;
+	if (c->srv->conf->dump_requests && !c->metrics_listener) {
+		r->dump = xcalloc(1, sizeof(*r->dump));
+		buf_init(r->dump, 1024);
+	}
 	buf_init(&r->body, 0);
 	return r;
 }
@@ -365,6 +370,10 @@ request_new(struct conn *c)
 static void
 request_free(struct request *r)
 {
+	if (r->dump != NULL) {
+		buf_free(r->dump);
+		free(r->dump);
+	}
 	http_head_free(&r->head);
 	free(r->path);
 	free(r->query);
@@ -378,6 +387,20 @@ req_header(const struct request *r, const char *name)
 	return http_head_get(&r->head, name);
 }
 
+/* The answer as Go's httputil.DumpResponse renders it (protocol.md 8). */
+static void
+dump_head(struct request *r, int status, const char *ctype, const char *extra)
+{
+	buf_addf(r->dump, "HTTP/0.0 %d %s\r\n", status, http_reason(status));
+	if (ctype != NULL)
+		buf_addf(r->dump, "Content-Type: %s\r\n", ctype);
+	if (r->id[0] != '\0')
+		buf_addf(r->dump, "X-Request-Id: %s\r\n", r->id);
+	if (extra != NULL)
+		buf_adds(r->dump, extra);
+	buf_adds(r->dump, "\r\n");
+}
+
 static void
 write_head(struct request *r, int status, const char *ctype,
     const char *extra, int64_t clen)
@@ -388,6 +411,8 @@ write_head(struct request *r, int status, const char *ctype,
 	r->status = status;
 	r->started = 1;
 	r->first_us = now_us();
+	if (r->dump != NULL)
+		dump_head(r, status, ctype, extra);
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
 	    http_reason(status));
 	if (ctype != NULL)
@@ -412,12 +437,44 @@ write_head(struct request *r, int status, const char *ctype,
 	evbuffer_add(out, "\r\n", 2);
 }
 
+/*
+ * dump_requests: the request as received and the answer as written, in
+ * plaintext, to the parent, which writes them below <workspace>/requests.
+ */
+static void
+dump_send(struct request *r)
+{
+	struct msgw	m;
+	struct buf	req;
+	int		i;
+
+	/* The head re-serialised from what was parsed, then the body. */
+	buf_init(&req, r->head.rawlen + r->body.len + 64);
+	buf_addf(&req, "%s %s HTTP/1.%d\r\n", r->head.method, r->head.target,
+	    r->head.minor);
+	for (i = 0; i < r->head.nh; i++)
+		buf_addf(&req, "%s: %s\r\n", r->head.h[i].name,
+		    r->head.h[i].value);
+	buf_adds(&req, "\r\n");
+	buf_add(&req, r->body.p, r->body.len);
+	msgw_init(&m, req.len + r->dump->len + 64);
+	msg_put_i64(&m, wall_ms() * 1000 + (int64_t)(now_us() % 1000));
+	msg_put_u32(&m, (uint32_t)req.len);
+	msg_put_raw(&m, req.p, req.len);
+	msg_put_bytes(&m, r->dump->p, r->dump->len);
+	buf_free(&req);
+	parent_send(MSG_DUMP, &m);
+	msgw_free(&m);
+}
+
 /* Counters and the access log line: no body, no prompt text. */
 static void
 request_account(struct request *r)
 {
 	uint64_t	now = now_us();
 
+	if (r->dump != NULL && r->head.method != NULL)
+		dump_send(r);
 	metrics_request(r->mroute, r->status);
 	metrics.bytes_in += r->body.len;
 	metrics.bytes_out += r->bytes_out;
@@ -476,6 +533,8 @@ req_respond(struct request *r, int status, const char *ctype,
 	write_head(r, status, ctype, extra, (int64_t)len);
 	if (len > 0 && !r->head_only)
 		evbuffer_add(bufferevent_get_output(r->conn->bev), body, len);
+	if (r->dump != NULL)
+		buf_add(r->dump, body, len);
 	r->bytes_out += len;
 	request_done(r);
 }
@@ -498,6 +557,8 @@ req_stream_write(struct request *r, const void *p, size_t len)
 	if (!r->streaming || len == 0)
 		return 0;
 	out = bufferevent_get_output(r->conn->bev);
+	if (r->dump != NULL)
+		buf_add(r->dump, p, len);
 	if (r->head.minor >= 1) {
 		evbuffer_add_printf(out, "%zx\r\n", len);
 		evbuffer_add(out, p, len);

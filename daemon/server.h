@@ -54,6 +54,7 @@ struct request {
 	int			 wants_sse;	/* Accept: text/event-stream */
 	int			 anthropic;	/* errors in Anthropic's shape */
 	int			 conn_close;	/* close after this response */
+	struct buf		*dump;		/* dump_requests: the answer */
 	/* response state */
 	int			 status;
 	int			 started;	/* status line written */

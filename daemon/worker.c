@@ -125,6 +125,13 @@ parent_cancel(uint32_t id)
 }
 
 void
+parent_send(unsigned int type, const struct msgw *m)
+{
+	if (w.parent != NULL)
+		chan_send(w.parent, type, 0, m);
+}
+
+void
 keyd_send(unsigned int type, const struct msgw *m)
 {
 	if (w.keyd != NULL)
@@ -263,6 +270,7 @@ worker_configure(struct msgr *r)
 		fatalx("parent: malformed MSG_CONFIG");
 	w.env.conf = w.conf;
 	chan_set_data_cap(w.keyd, ipc_data_cap(w.conf->max_body_size));
+	chan_set_data_cap(w.parent, ipc_data_cap(w.conf->max_body_size));
 	log_setlevel(w.conf->log_level);
 	log_setformat(w.conf->log_format);
 	for (i = 0; i < (int)(nfds + nmetrics); i++)

@@ -33,6 +33,8 @@ uint32_t	keyd_call(unsigned int type, const struct msgw *, keyd_cb,
 uint32_t	parent_call(unsigned int type, const struct msgw *, keyd_cb,
 		    void *arg, int timeout_ms);
 void		parent_cancel(uint32_t id);
+/* A message to the parent that expects no answer. */
+void		parent_send(unsigned int type, const struct msgw *);
 /* A message to keyd that expects no answer. */
 void		keyd_send(unsigned int type, const struct msgw *);
 /* Forget a pending call (its requester went away); the answer is dropped. */

@@ -220,3 +220,43 @@ kds_cache_put(const char *ws, const char *url, const uint8_t *p, size_t n,
 	}
 	return 0;
 }
+
+/*
+ * <workspace>/requests/YYYY-MM-DD/YYYY-MM-DD_HHMMSS.ffffff_NN_{req,resp}.txt
+ * (UTC, NN a random 00-99), directories 0755 and files 0644.
+ */
+int
+dump_write(const char *ws, int64_t t_us, const uint8_t *req, size_t reqlen,
+    const uint8_t *resp, size_t resplen, char *err, size_t errlen)
+{
+	char		 base[PATH_MAX / 4], dir[PATH_MAX / 2], day[16];
+	char		 stamp[64], path[PATH_MAX];
+	time_t		 t = (time_t)(t_us / 1000000);
+	struct tm	 tm;
+	uint32_t	 nn;
+
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	clean_join(base, sizeof(base), ws, "requests");
+	snprintf(dir, sizeof(dir), "%s/%s", base, day);
+	if ((mkdir(base, 0755) == -1 && errno != EEXIST) ||
+	    (mkdir(dir, 0755) == -1 && errno != EEXIST)) {
+		snprintf(err, errlen, "creating %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (getentropy(&nn, sizeof(nn)) == -1)
+		nn = (uint32_t)t_us;
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H%M%S", &tm);
+	snprintf(path, sizeof(path), "%s/%s.%06lld_%02u_req.txt", dir, stamp,
+	    (long long)(t_us % 1000000), nn % 100);
+	if (write_file(path, req, reqlen, O_TRUNC) == -1)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/%s.%06lld_%02u_resp.txt", dir, stamp,
+	    (long long)(t_us % 1000000), nn % 100);
+	if (write_file(path, resp, resplen, O_TRUNC) == -1)
+		goto fail;
+	return 0;
+ fail:
+	snprintf(err, errlen, "writing %s: %s", path, strerror(errno));
+	return -1;
+}

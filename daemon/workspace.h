@@ -27,4 +27,9 @@ int	kds_cache_get(const char *workspace, const char *url, uint8_t **,
 int	kds_cache_put(const char *workspace, const char *url, const uint8_t *,
 	    size_t, char *err, size_t errlen);
 
+/* One dumped exchange, protocol.md 8 layout (UTC). */
+int	dump_write(const char *workspace, int64_t t_us, const uint8_t *req,
+	    size_t reqlen, const uint8_t *resp, size_t resplen, char *err,
+	    size_t errlen);
+
 #endif

@@ -129,13 +129,21 @@ test("mixed load over every endpoint (400 requests, 10 concurrent, secrets rotat
 			done++;
 		}
 	}));
+	// The load can finish within one secret lifetime on a fast machine:
+	// keep it going until the secrets have rotated (bounded).
+	for (let i = N; ; i++) {
+		for (const s of await sim.secrets()) seen.set(s.secret, s.id);
+		if (seen.size > 2 || Date.now() - t0 > 20000)
+			break;
+		try { await one(i % 10, i); } catch (e) { errors.push(`request ${i} (kind ${i % 10}): ${e.message}`); }
+	}
 	stop = true;
 	await scanLoop;
 	const ms = Date.now() - t0;
 	assert.deepEqual(errors, [], `${errors.length} of ${N} requests failed`);
 	assert.deepEqual(failures, [], "secrets outside keyd");
 	assert.ok(scans >= 3, `scanned ${scans} times during ${ms} ms`);
-	assert.equal(done, N);
+	assert.ok(done >= N);
 	// Every keyd holds the key; every secret that served was in some keyd.
 	for (const s of await sim.secrets()) seen.set(s.secret, s.id);
 	const live = (await sim.secrets()).map((s) => Buffer.from(s.secret, "hex"));
