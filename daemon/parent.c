@@ -925,12 +925,15 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 			return -1;
 		scrape_start(p, hdr->id);
 		return 0;
-	case MSG_METRICS_ANS:
-		msg = msg_get_bytes_raw(r, sizeof(struct metrics));
-		if (msg == NULL || msg_end(r) == -1)
+	case MSG_METRICS_ANS: {
+		/* Copied out: a frame payload need not be 8-byte aligned. */
+		struct metrics	m;
+
+		if (msg_get_raw(r, &m, sizeof(m)) == -1 || msg_end(r) == -1)
 			return -1;
-		scrape_answer(hdr->id, (const struct metrics *)(const void *)msg);
+		scrape_answer(hdr->id, &m);
 		return 0;
+	}
 	case MSG_MANIFEST_LOG:
 		if (!is_keyd)
 			return -1;

@@ -120,7 +120,7 @@ manifest_log_append(const char *workspace, const uint8_t *m, size_t n,
     char *err, size_t errlen)
 {
 	char		 dir[PATH_MAX / 2], logpath[PATH_MAX], file[PATH_MAX];
-	char		 rel[64], line[PATH_MAX + 64], ts[64];
+	char		 rel[64], line[PATH_MAX + 128], ts[64];
 	long		 lines;
 	int		 rv;
 	time_t		 now = time(NULL);
