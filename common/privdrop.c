@@ -30,6 +30,18 @@
  * become root again, and children inherit the right ids instead of
  * switching to them.
  */
+/*
+ * LeakSanitizer stops the process with a ptrace()ing helper task, which
+ * neither a non-dumpable process nor RLIMIT_NPROC 0 allows: builds without
+ * the sandbox (the sanitizer builds) keep both so that leaks are reported,
+ * not hidden.
+ */
+#ifdef SANDBOX_NONE
+#define SANITIZER_DUMPABLE	1
+#else
+#define SANITIZER_DUMPABLE	0
+#endif
+
 static const int parent_caps[] = { CAP_SYS_CHROOT, CAP_DAC_READ_SEARCH };
 static const int child_caps[] = { CAP_SYS_CHROOT };
 
@@ -179,6 +191,9 @@ privdrop_parent(uid_t uid, gid_t gid, int root)
 	/* Nothing we exec may gain privileges (setuid binaries included). */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal("PR_SET_NO_NEW_PRIVS");
+	/* The id switch made us non-dumpable; sanitizer builds need it back. */
+	if (SANITIZER_DUMPABLE && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
+		fatal("PR_SET_DUMPABLE");
 }
 
 static void
@@ -269,10 +284,12 @@ privdrop(const struct privdrop *pd)
 	}
 	set_rlimit(RLIMIT_NOFILE, "NOFILE", pd->nofile);
 	set_rlimit(RLIMIT_FSIZE, "FSIZE", pd->fsize);
-	set_rlimit(RLIMIT_NPROC, "NPROC", pd->nproc);
+	/* LeakSanitizer's tracer is a new task: sanitizer builds allow it. */
+	if (!SANITIZER_DUMPABLE)
+		set_rlimit(RLIMIT_NPROC, "NPROC", pd->nproc);
 	set_rlimit(RLIMIT_CORE, "CORE", 0);
 	/* No core files, no ptrace by same-uid siblings. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+	if (prctl(PR_SET_DUMPABLE, SANITIZER_DUMPABLE, 0, 0, 0) == -1)
 		fatal("PR_SET_DUMPABLE");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal("PR_SET_NO_NEW_PRIVS");

@@ -43,6 +43,7 @@ enum conn_state {
 };
 
 #define LINGER_MS	2000		/* lingering close: max wait */
+#define DRAIN_IDLE_GRACE_MS 1000	/* idle connections when draining */
 #define LINGER_BYTES	(1024 * 1024)	/* ... and max bytes discarded */
 
 struct conn {
@@ -1036,12 +1037,17 @@ server_drain(struct server *s, server_idle_fn fn, void *arg)
 	s->on_idle = fn;
 	s->idle_arg = arg;
 	server_close_listeners(s);
-	/* Idle keep-alive connections go now; the rest after a response. */
+	/*
+	 * Idle keep-alive connections get a short grace instead of an
+	 * immediate close: a request a client sent just now (it cannot know
+	 * we are draining) is still answered, with Connection: close.
+	 */
 	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = tmp) {
 		tmp = TAILQ_NEXT(c, entry);
 		c->keepalive = 0;
 		if (c->state == CS_HEAD && !c->got_bytes && !bytes_waiting(c))
-			conn_close(c);
+			timer_arm(c, MINIMUM(DRAIN_IDLE_GRACE_MS,
+			    s->conf->keepalive_timeout));
 	}
 	server_check_idle(s);
 }

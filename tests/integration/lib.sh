@@ -55,10 +55,10 @@ cleanup() {
 		pkill -KILL -P "$PM_PID" 2>/dev/null
 	fi
 	# Any sanitizer report from any process fails the test.
-	if [ -f "$PM_LOG" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+	if [ -f "$PM_LOG" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|Sanitizer has encountered' \
 	    "$PM_LOG"; then
 		echo "FAIL $TEST_NAME: sanitizer report in the daemon log" >&2
-		grep -A20 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		grep -A20 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|Sanitizer has encountered' \
 		    "$PM_LOG" | head -60 >&2
 		st=1
 	fi
