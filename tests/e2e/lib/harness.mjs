@@ -443,7 +443,7 @@ export class Daemon {
 	kill() { if (this.running()) killTree(this.pid); }
 
 	sanitizerReport() {
-		const m = /ERROR: (Address|Leak)Sanitizer|runtime error:/.exec(this.log());
+		const m = /ERROR: (Address|Leak)Sanitizer|runtime error:|Sanitizer has encountered/.exec(this.log());
 		return m ? this.log().slice(Math.max(0, m.index - 200), m.index + 3000) : null;
 	}
 }
