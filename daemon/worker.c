@@ -157,31 +157,40 @@ keyd_alive(void)
 	return w.keyd != NULL;
 }
 
+/* Hand an answer to the call it belongs to; -1 if there is none. */
 static int
-keyd_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
-    void *arg)
+answer(int from_parent, const struct msg_hdr *hdr, struct msgr *r)
 {
 	struct pending	*p;
 	keyd_cb		 cb;
 	void		*cbarg;
 
-	/* The data path is not request/answer: keyd speaks when it must. */
-	if (hdr->type == MSG_UP_IO || hdr->type == MSG_NET_OPEN)
-		return upstream_keyd_msg(hdr->type, r);
 	/* Answers mostly arrive in order: the head is the usual match. */
 	TAILQ_FOREACH(p, &w.pending, entry)
-		if (p->id == hdr->id && !p->to_parent)
+		if (p->id == hdr->id && p->to_parent == from_parent)
 			break;
-	if (p == NULL) {
-		log_warnx("keyd: unsolicited %s (id %u)", msg_to_str(hdr->type),
-		    hdr->id);
+	if (p == NULL)
 		return -1;
-	}
 	cb = p->cb;
 	cbarg = p->arg;
 	pending_free(p);
 	if (cb != NULL)
 		cb(hdr, r, cbarg);
+	return 0;
+}
+
+static int
+keyd_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
+    void *arg)
+{
+	/* The data path is not request/answer: keyd speaks when it must. */
+	if (hdr->type == MSG_UP_IO || hdr->type == MSG_NET_OPEN)
+		return upstream_keyd_msg(hdr->type, r);
+	if (answer(0, hdr, r) == -1) {
+		log_warnx("keyd: unsolicited %s (id %u)", msg_to_str(hdr->type),
+		    hdr->id);
+		return -1;
+	}
 	return 0;
 }
 
@@ -303,10 +312,7 @@ static int
 parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
     void *arg)
 {
-	struct pending	*p;
 	struct msgw	 m;
-	keyd_cb		 cb;
-	void		*cbarg;
 	int64_t		 timeout;
 
 	switch (hdr->type) {
@@ -344,17 +350,7 @@ parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		msgw_free(&m);
 		return 0;
 	case MSG_METRICS_TEXT:
-		TAILQ_FOREACH(p, &w.pending, entry)
-			if (p->id == hdr->id && p->to_parent)
-				break;
-		if (p == NULL)
-			return -1;
-		cb = p->cb;
-		cbarg = p->arg;
-		pending_free(p);
-		if (cb != NULL)
-			cb(hdr, r, cbarg);
-		return 0;
+		return answer(1, hdr, r);
 	default:
 		log_warnx("parent: unexpected %s", msg_to_str(hdr->type));
 		return -1;

@@ -319,10 +319,20 @@ auth_headers(const char **hdrs, char *auth, size_t authlen, char *ver,
 	hdrs[2] = NULL;
 }
 
-static void
-api_url(char *out, size_t len, const char *path)
+/* POST a JSON body to the API with our credentials (protocol.md 2.2). */
+static int
+api_post(const char *path, const struct buf *body, fetch_cb cb)
 {
-	snprintf(out, len, "https://%s%s", kenv->conf->api_endpoint, path);
+	const char	*hdrs[3];
+	char		 url[512], auth[4096], ver[64];
+	int		 rv;
+
+	auth_headers(hdrs, auth, sizeof(auth), ver, sizeof(ver));
+	snprintf(url, sizeof(url), "https://%s%s", kenv->conf->api_endpoint,
+	    path);
+	rv = fetch_start("POST", url, 1, hdrs, body->p, body->len, cb, NULL);
+	explicit_bzero(auth, sizeof(auth));
+	return rv;
 }
 
 /* Tell the parent (readiness, systemd status) when the verdict changes. */
@@ -601,8 +611,7 @@ attest_done(int status, const uint8_t *body, size_t len, const char *err,
 static void
 step_attest(void)
 {
-	const char	*hdrs[3];
-	char		 url[512], auth[4096], ver[64], b64[64];
+	char		 b64[64];
 	struct buf	 body;
 
 	S.step = ST_ATTEST;
@@ -611,12 +620,8 @@ step_attest(void)
 	    sodium_base64_VARIANT_ORIGINAL);
 	buf_init(&body, 64);
 	buf_addf(&body, "{\"Nonce\":\"%s\"}", b64);
-	auth_headers(hdrs, auth, sizeof(auth), ver, sizeof(ver));
-	api_url(url, sizeof(url), "/privatemode/v1/attest");
-	if (fetch_start("POST", url, 1, hdrs, body.p, body.len, attest_done,
-	    NULL) == -1)
+	if (api_post("/privatemode/v1/attest", &body, attest_done) == -1)
 		attempt_failed("getting attested certificate: bad API URL");
-	explicit_bzero(auth, sizeof(auth));
 	buf_free(&body);
 }
 
@@ -727,8 +732,6 @@ exchange_done(int status, const uint8_t *body, size_t len, const char *err,
 static void
 step_exchange(void)
 {
-	const char	*hdrs[3];
-	char		 url[512], auth[4096], ver[64];
 	struct buf	 body;
 	struct cerr	 ce;
 
@@ -739,12 +742,8 @@ step_exchange(void)
 		attempt_failed("exchanging secret: generating key: %s", ce.msg);
 		return;
 	}
-	auth_headers(hdrs, auth, sizeof(auth), ver, sizeof(ver));
-	api_url(url, sizeof(url), "/privatemode/v1/secret");
-	if (fetch_start("POST", url, 1, hdrs, body.p, body.len, exchange_done,
-	    NULL) == -1)
+	if (api_post("/privatemode/v1/secret", &body, exchange_done) == -1)
 		attempt_failed("exchanging secret: bad API URL");
-	explicit_bzero(auth, sizeof(auth));
 	buf_free(&body);
 }
 
