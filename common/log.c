@@ -263,6 +263,7 @@ fatal(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vfatal(1, fmt, ap);
+	/* cppcheck-suppress va_end_missing ; vfatal() does not return */
 }
 
 void
@@ -272,4 +273,5 @@ fatalx(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vfatal(0, fmt, ap);
+	/* cppcheck-suppress va_end_missing ; vfatal() does not return */
 }

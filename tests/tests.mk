@@ -12,3 +12,5 @@ include $(srcdir)/tests/integration/integration.mk
 include $(srcdir)/tests/sim/sim.mk
 include $(srcdir)/tests/ops/ops.mk
 include $(srcdir)/tests/e2e/e2e.mk
+TESTS += tests/lint/cppcheck.sh
+EXTRA_DIST += tests/lint/cppcheck.sh
