@@ -157,7 +157,7 @@ chan_new(struct event_base *base, int fd, const char *peer, size_t data_cap,
     chan_dispatch_fn dispatch, chan_closed_fn closed, void *arg)
 {
 	struct chan	*c;
-	struct msgw	 w;
+	struct buf	 w;
 
 	c = xcalloc(1, sizeof(*c));
 	evutil_make_socket_nonblocking(fd);
@@ -176,13 +176,13 @@ chan_new(struct event_base *base, int fd, const char *peer, size_t data_cap,
 	bufferevent_setcb(c->bev, chan_read, NULL, chan_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 
-	msgw_init(&w, 64);
+	buf_init(&w, 64);
 	msg_put_u32(&w, IPC_PROTO_VERSION);
 	msg_put_str(&w, self_role);
 	msg_put_u32(&w, (uint32_t)self_instance);
 	msg_put_i64(&w, (int64_t)getpid());
 	chan_send(c, MSG_HELLO, 0, &w);
-	msgw_free(&w);
+	buf_free(&w);
 	return c;
 }
 
@@ -214,7 +214,7 @@ frame_header(struct msg_hdr *hdr, unsigned int type, uint32_t id, size_t len)
 }
 
 void
-chan_send(struct chan *c, unsigned int type, uint32_t id, const struct msgw *w)
+chan_send(struct chan *c, unsigned int type, uint32_t id, const struct buf *w)
 {
 	struct evbuffer	*out;
 	struct msg_hdr	 hdr;
@@ -226,7 +226,7 @@ chan_send(struct chan *c, unsigned int type, uint32_t id, const struct msgw *w)
 	out = bufferevent_get_output(c->bev);
 	evbuffer_add(out, &hdr, sizeof(hdr));
 	if (len > 0)
-		evbuffer_add(out, w->buf, len);
+		evbuffer_add(out, w->p, len);
 }
 
 int
@@ -265,7 +265,7 @@ secret_cleanup(const void *data, size_t len, void *arg)
 
 int
 chan_send_secret(struct chan *c, unsigned int type, uint32_t id,
-    const struct msgw *w)
+    const struct buf *w)
 {
 	struct evbuffer	*out;
 	struct msg_hdr	 hdr;
@@ -280,7 +280,7 @@ chan_send_secret(struct chan *c, unsigned int type, uint32_t id,
 	 * and zeroed by the cleanup once it has been written.
 	 */
 	copy = xmalloc(w->len > 0 ? w->len : 1);
-	memcpy(copy, w->buf, w->len);
+	memcpy(copy, w->p, w->len);
 	evbuffer_add(out, &hdr, sizeof(hdr));
 	if (evbuffer_add_reference(out, copy, w->len, secret_cleanup,
 	    NULL) == -1) {

@@ -29,11 +29,11 @@ struct chan	*chan_new(struct event_base *, int fd, const char *peer,
 		    size_t data_cap, chan_dispatch_fn, chan_closed_fn, void *);
 void		 chan_free(struct chan *);
 void		 chan_send(struct chan *, unsigned int type, uint32_t id,
-		    const struct msgw *);
+		    const struct buf *);
 /* Queue a frame whose payload is a secret: it is referenced, never
  * copied into library-owned buffers, and zeroed once written. */
 int		 chan_send_secret(struct chan *, unsigned int type, uint32_t id,
-		    const struct msgw *);
+		    const struct buf *);
 int		 chan_flush_sync(struct chan *, int timeout_ms);
 uint32_t	 chan_next_id(struct chan *);
 size_t		 chan_pending(const struct chan *);

@@ -625,7 +625,7 @@ config_carry_restart_keys(struct config *new, const struct config *old)
 }
 
 void
-config_marshal(const struct config *c, struct msgw *w)
+config_marshal(const struct config *c, struct buf *w)
 {
 	const struct strlist	*l;
 	size_t			 i;

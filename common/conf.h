@@ -13,7 +13,7 @@
 
 #include "log.h"
 
-struct msgw;
+struct buf;
 struct msgr;
 
 /* Value kinds. */
@@ -133,7 +133,7 @@ void		 config_carry_restart_keys(struct config *new,
 		    const struct config *old);
 
 /* Non-secret fields to a child, and back. */
-void		 config_marshal(const struct config *, struct msgw *);
+void		 config_marshal(const struct config *, struct buf *);
 int		 config_unmarshal(struct config *, struct msgr *);
 
 /* Map an official long flag (without "--") to a config key; NULL if none. */

@@ -43,104 +43,57 @@ msg_cap(unsigned int type, size_t data_cap)
 
 /* --- writer --------------------------------------------------------- */
 
-void
-msgw_init(struct msgw *w, size_t hint)
+uint8_t *
+msg_put_space(struct buf *w, size_t n)
 {
-	w->cap = hint < 64 ? 64 : hint;
-	w->buf = xmalloc(w->cap);
-	w->len = 0;
-	w->secret = 0;
-}
-
-void
-msgw_init_secret(struct msgw *w, size_t hint)
-{
-	msgw_init(w, hint);
-	w->secret = 1;
-}
-
-void
-msgw_free(struct msgw *w)
-{
-	if (w->secret)
-		freezero(w->buf, w->cap);
-	else
-		free(w->buf);
-	w->buf = NULL;
-	w->len = w->cap = 0;
-}
-
-static uint8_t *
-msgw_reserve(struct msgw *w, size_t n)
-{
-	uint8_t	*nb;
-	size_t	 ncap;
+	uint8_t	*p;
 
 	if (n > IPC_MAX_DATA_CEIL || w->len > IPC_MAX_DATA_CEIL - n)
 		fatalx("%s: message too large", __func__);
-	if (w->len + n > w->cap) {
-		ncap = w->cap;
-		while (ncap < w->len + n)
-			ncap *= 2;
-		if (w->secret) {
-			/* No realloc: the old block must be zeroed, not freed. */
-			nb = xmalloc(ncap);
-			memcpy(nb, w->buf, w->len);
-			freezero(w->buf, w->cap);
-		} else
-			nb = xreallocarray(w->buf, 1, ncap);
-		w->buf = nb;
-		w->cap = ncap;
-	}
+	p = buf_reserve(w, n);
 	w->len += n;
-	return w->buf + w->len - n;
+	return p;
 }
 
 void
-msg_put_raw(struct msgw *w, const void *p, size_t n)
+msg_put_raw(struct buf *w, const void *p, size_t n)
 {
 	if (n > 0)
-		memcpy(msgw_reserve(w, n), p, n);
-}
-
-uint8_t *
-msg_put_space(struct msgw *w, size_t n)
-{
-	return msgw_reserve(w, n);
+		memcpy(msg_put_space(w, n), p, n);
 }
 
 void
-msg_put_u8(struct msgw *w, uint8_t v)
+msg_put_u8(struct buf *w, uint8_t v)
 {
 	msg_put_raw(w, &v, sizeof(v));
 }
 
 void
-msg_put_u16(struct msgw *w, uint16_t v)
+msg_put_u16(struct buf *w, uint16_t v)
 {
 	msg_put_raw(w, &v, sizeof(v));
 }
 
 void
-msg_put_u32(struct msgw *w, uint32_t v)
+msg_put_u32(struct buf *w, uint32_t v)
 {
 	msg_put_raw(w, &v, sizeof(v));
 }
 
 void
-msg_put_u64(struct msgw *w, uint64_t v)
+msg_put_u64(struct buf *w, uint64_t v)
 {
 	msg_put_raw(w, &v, sizeof(v));
 }
 
 void
-msg_put_i64(struct msgw *w, int64_t v)
+msg_put_i64(struct buf *w, int64_t v)
 {
 	msg_put_raw(w, &v, sizeof(v));
 }
 
 void
-msg_put_bytes(struct msgw *w, const void *p, size_t n)
+msg_put_bytes(struct buf *w, const void *p, size_t n)
 {
 	if (n >= UINT32_MAX)
 		fatalx("%s: field too large", __func__);
@@ -151,7 +104,7 @@ msg_put_bytes(struct msgw *w, const void *p, size_t n)
 #define MSG_STR_ABSENT	UINT32_MAX
 
 void
-msg_put_str(struct msgw *w, const char *s)
+msg_put_str(struct buf *w, const char *s)
 {
 	if (s == NULL)
 		msg_put_u32(w, MSG_STR_ABSENT);

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define IPC_PROTO_VERSION	1
 
 /* Child file descriptors set up by the parent before exec. */
@@ -144,30 +146,23 @@ size_t		 msg_cap(unsigned int type, size_t data_cap);
 
 /* --- typed marshalling ---------------------------------------------- */
 
-/* Writer: a growable buffer.  Secret writers are zeroed when freed. */
-struct msgw {
-	uint8_t	*buf;
-	size_t	 len;
-	size_t	 cap;
-	int	 secret;
-};
-
-void	msgw_init(struct msgw *, size_t hint);
-void	msgw_init_secret(struct msgw *, size_t hint);
-void	msgw_free(struct msgw *);
-void	msg_put_u8(struct msgw *, uint8_t);
-void	msg_put_u16(struct msgw *, uint16_t);
-void	msg_put_u32(struct msgw *, uint32_t);
-void	msg_put_u64(struct msgw *, uint64_t);
-void	msg_put_i64(struct msgw *, int64_t);
+/*
+ * Writer: a struct buf (common/buf.h); one initialised with
+ * buf_init_secret() is zeroed as it grows and when freed.
+ */
+void	msg_put_u8(struct buf *, uint8_t);
+void	msg_put_u16(struct buf *, uint16_t);
+void	msg_put_u32(struct buf *, uint32_t);
+void	msg_put_u64(struct buf *, uint64_t);
+void	msg_put_i64(struct buf *, int64_t);
 /* Length-prefixed (u32) byte string; NULL/0 is an empty string. */
-void	msg_put_bytes(struct msgw *, const void *, size_t);
+void	msg_put_bytes(struct buf *, const void *, size_t);
 /* Length-prefixed string; NULL encodes as absent (len 0xffffffff). */
-void	msg_put_str(struct msgw *, const char *);
+void	msg_put_str(struct buf *, const char *);
 /* Raw bytes with no prefix, for fixed-size fields. */
-void	msg_put_raw(struct msgw *, const void *, size_t);
+void	msg_put_raw(struct buf *, const void *, size_t);
 /* Room for n raw bytes the caller fills in (no prefix). */
-uint8_t	*msg_put_space(struct msgw *, size_t);
+uint8_t	*msg_put_space(struct buf *, size_t);
 
 /*
  * Reader over one received payload.  Getters never read past the end:

@@ -92,7 +92,7 @@ static struct {
 	int			 nmfds;
 	TAILQ_HEAD(, scrape)	 scrapes;
 	int			 store_fd;	/* sealed memfd: MSG_SECRETS payload */
-	struct msgw		 files;		/* MSG_KEYD_FILES payload */
+	struct buf		 files;		/* MSG_KEYD_FILES payload */
 	int			 cli_fd;	/* memfd: secrets from argv */
 	int			 salt_fd;	/* memfd: process-lifetime random salt */
 	int			 cli_has_key;
@@ -138,14 +138,14 @@ memfd_store(const char *name, const void *p, size_t len)
 
 /* Read a whole memfd into a secret writer (zeroed on free). */
 static void
-memfd_load(int fd, struct msgw *w)
+memfd_load(int fd, struct buf *w)
 {
 	struct stat	st;
 
 	if (fstat(fd, &st) == -1)
 		fatal("memfd fstat");
-	msgw_init_secret(w, (size_t)st.st_size + 1);
-	if (st.st_size > 0 && pread(fd, w->buf, (size_t)st.st_size, 0) !=
+	buf_init_secret(w, (size_t)st.st_size + 1);
+	if (st.st_size > 0 && pread(fd, w->p, (size_t)st.st_size, 0) !=
 	    st.st_size)
 		fatal("memfd read");
 	w->len = (size_t)st.st_size;
@@ -153,16 +153,16 @@ memfd_load(int fd, struct msgw *w)
 
 /* The two secret fields of a store: u8 present, bytes value. */
 static int
-store_field(int fd, int index, struct msgw *out)
+store_field(int fd, int index, struct buf *out)
 {
-	struct msgw	 w;
+	struct buf	 w;
 	struct msgr	 r;
 	const uint8_t	*v = NULL;
 	size_t		 n = 0;
 	int		 i, present = 0;
 
 	memfd_load(fd, &w);
-	msgr_init(&r, w.buf, w.len);
+	msgr_init(&r, w.p, w.len);
 	for (i = 0; i <= index; i++) {
 		present = msg_get_u8(&r);
 		v = msg_get_bytes(&r, &n);
@@ -171,7 +171,7 @@ store_field(int fd, int index, struct msgw *out)
 		fatalx("%s: corrupt secret store", __func__);
 	if (present)
 		msg_put_raw(out, v, n);
-	msgw_free(&w);
+	buf_free(&w);
 	return present;
 }
 
@@ -191,7 +191,7 @@ random_salt(void)
 
 /* Resolve a secret config value: "@path" reads the file, else literal. */
 static int
-resolve_secret(const char *what, const char *value, struct msgw *out)
+resolve_secret(const char *what, const char *value, struct buf *out)
 {
 	char	*buf, *t;
 	size_t	 len;
@@ -211,11 +211,11 @@ resolve_secret(const char *what, const char *value, struct msgw *out)
 }
 
 static void
-put_secret_field(struct msgw *w, struct msgw *value, int present)
+put_secret_field(struct buf *w, struct buf *value, int present)
 {
 	msg_put_u8(w, (uint8_t)present);
-	msg_put_bytes(w, value->buf, present ? value->len : 0);
-	msgw_free(value);
+	msg_put_bytes(w, value->p, present ? value->len : 0);
+	buf_free(value);
 }
 
 /*
@@ -226,11 +226,11 @@ put_secret_field(struct msgw *w, struct msgw *value, int present)
 static int
 build_store(struct config *c)
 {
-	struct msgw	w, key, salt;
+	struct buf	w, key, salt;
 	int		have_key = 0, have_salt = 0, fd;
 
-	msgw_init_secret(&key, 128);
-	msgw_init_secret(&salt, 64);
+	buf_init_secret(&key, 128);
+	buf_init_secret(&salt, 64);
 	if (P.cli_fd != -1 && (have_key = store_field(P.cli_fd, 0, &key)))
 		;
 	else if (c->api_key != NULL) {
@@ -251,11 +251,11 @@ build_store(struct config *c)
 			random_salt();
 		have_salt = store_field(P.salt_fd, 0, &salt);
 	}
-	msgw_init_secret(&w, key.len + salt.len + 16);
+	buf_init_secret(&w, key.len + salt.len + 16);
 	put_secret_field(&w, &key, have_key);
 	put_secret_field(&w, &salt, have_salt);
-	fd = memfd_store("pm-secrets", w.buf, w.len);
-	msgw_free(&w);
+	fd = memfd_store("pm-secrets", w.p, w.len);
+	buf_free(&w);
 	if (P.store_fd != -1)
 		close(P.store_fd);
 	P.store_fd = fd;
@@ -267,8 +267,8 @@ build_store(struct config *c)
 	stack_scrub();
 	return 0;
  fail:
-	msgw_free(&key);
-	msgw_free(&salt);
+	buf_free(&key);
+	buf_free(&salt);
 	return -1;
 }
 
@@ -276,23 +276,23 @@ build_store(struct config *c)
 static void
 stash_cli_secrets(struct parent_opts *o)
 {
-	struct msgw	w, key, salt;
+	struct buf	w, key, salt;
 
 	if (o->cli_api_key == NULL && o->cli_salt == NULL)
 		return;
-	msgw_init_secret(&key, 128);
-	msgw_init_secret(&salt, 64);
+	buf_init_secret(&key, 128);
+	buf_init_secret(&salt, 64);
 	if (o->cli_api_key != NULL)
 		msg_put_raw(&key, o->cli_api_key, strlen(o->cli_api_key));
 	if (o->cli_salt != NULL)
 		msg_put_raw(&salt, o->cli_salt, strlen(o->cli_salt));
-	msgw_init_secret(&w, 256);
+	buf_init_secret(&w, 256);
 	put_secret_field(&w, &key, o->cli_api_key != NULL);
 	put_secret_field(&w, &salt, o->cli_salt != NULL);
-	P.cli_fd = memfd_store("pm-cli", w.buf, w.len);
+	P.cli_fd = memfd_store("pm-cli", w.p, w.len);
 	P.cli_has_key = o->cli_api_key != NULL;
 	P.cli_has_salt = o->cli_salt != NULL;
-	msgw_free(&w);
+	buf_free(&w);
 	strfreezero(o->cli_api_key);
 	strfreezero(o->cli_salt);
 	o->cli_api_key = o->cli_salt = NULL;
@@ -304,7 +304,7 @@ stash_cli_secrets(struct parent_opts *o)
 
 /* One optional file into w: u8 present, bytes. */
 static int
-put_file(struct msgw *w, const char *path, const char *what, int required)
+put_file(struct buf *w, const char *path, const char *what, int required)
 {
 	char	*buf;
 	size_t	 len;
@@ -332,9 +332,9 @@ put_file(struct msgw *w, const char *path, const char *what, int required)
  * a static manifest.  Read at start-up and on each reload.
  */
 static int
-load_keyd_files(const struct config *c, struct msgw *w)
+load_keyd_files(const struct config *c, struct buf *w)
 {
-	msgw_init(w, 256 * 1024);
+	buf_init(w, 256 * 1024);
 	if (put_file(w, c->ca_file != NULL ? c->ca_file : SYSTEM_CA_FILE,
 	    "CA bundle", 1) == -1 ||
 	    put_file(w, c->amd_cert_chain_genoa,
@@ -343,7 +343,7 @@ load_keyd_files(const struct config *c, struct msgw *w)
 	    "AMD certificate chain (Milan)", 0) == -1 ||
 	    put_file(w, c->manifest_path, "setting up secret manager "
 	    "configuration: failed to read manifest file", 1) == -1) {
-		msgw_free(w);
+		buf_free(w);
 		return -1;
 	}
 	return 0;
@@ -622,9 +622,9 @@ fork_child(const char *role, int instance, const int *fds, int n,
 static void
 send_config(struct chan *c)
 {
-	struct msgw	m;
+	struct buf	m;
 
-	msgw_init(&m, 4096);
+	buf_init(&m, 4096);
 	config_marshal(P.conf, &m);
 	msg_put_u8(&m, (uint8_t)((P.chroot_ok ? PRIV_CHROOT : 0) |
 	    (P.root ? PRIV_SWITCH_IDS : 0)));
@@ -633,7 +633,7 @@ send_config(struct chan *c)
 	msg_put_u32(&m, (uint32_t)P.nlfds);
 	msg_put_u32(&m, (uint32_t)P.nmfds);
 	chan_send(c, MSG_CONFIG, 0, &m);
-	msgw_free(&m);
+	buf_free(&m);
 }
 
 /*
@@ -642,7 +642,7 @@ send_config(struct chan *c)
  * key is the one secret a worker holds: it terminates client TLS.
  */
 static int
-load_tls_keypair(const struct config *c, struct msgw *w)
+load_tls_keypair(const struct config *c, struct buf *w)
 {
 	char	*cert, *key;
 	size_t	 clen, klen;
@@ -658,7 +658,7 @@ load_tls_keypair(const struct config *c, struct msgw *w)
 		freezero(cert, clen + 1);
 		return -1;
 	}
-	msgw_init_secret(w, clen + klen + 16);
+	buf_init_secret(w, clen + klen + 16);
 	msg_put_bytes(w, cert, clen);
 	msg_put_bytes(w, key, klen);
 	freezero(cert, clen + 1);
@@ -669,7 +669,7 @@ load_tls_keypair(const struct config *c, struct msgw *w)
 static void
 send_tls_keypair(struct pair *p)
 {
-	struct msgw	w;
+	struct buf	w;
 	int		rv;
 
 	if ((rv = load_tls_keypair(P.conf, &w)) <= 0) {
@@ -681,19 +681,19 @@ send_tls_keypair(struct pair *p)
 	if (chan_send_secret(p->worker.chan, MSG_TLS_KEYPAIR, 0, &w) == -1)
 		log_warnx("worker[%d]: could not hand over the TLS key pair",
 		    p->instance);
-	msgw_free(&w);
+	buf_free(&w);
 	stack_scrub();
 }
 
 static void
 send_secrets(struct pair *p)
 {
-	struct msgw	w;
+	struct buf	w;
 
 	memfd_load(P.store_fd, &w);
 	if (chan_send_secret(p->keyd.chan, MSG_SECRETS, 0, &w) == -1)
 		log_warnx("keyd[%d]: could not hand over secrets", p->instance);
-	msgw_free(&w);
+	buf_free(&w);
 	/* Library temporaries on the stack saw the payload (memscan.sh). */
 	stack_scrub();
 }
@@ -758,7 +758,7 @@ static uint32_t	scrape_ids;
 static void
 scrape_finish(struct scrape *sc)
 {
-	struct msgw	 m;
+	struct buf	 m;
 	char		*text;
 	size_t		 len;
 
@@ -766,11 +766,11 @@ scrape_finish(struct scrape *sc)
 	event_free(sc->timer);
 	if (sc->from != NULL && sc->from->worker.chan != NULL) {
 		text = metrics_render(&sc->sum, &len);
-		msgw_init(&m, len + 16);
+		buf_init(&m, len + 16);
 		msg_put_bytes(&m, text, len);
 		chan_send(sc->from->worker.chan, MSG_METRICS_TEXT,
 		    sc->reply_id, &m);
-		msgw_free(&m);
+		buf_free(&m);
 		free(text);
 	}
 	free(sc);
@@ -838,17 +838,17 @@ scrape_forget(struct pair *p)
 static void
 cache_answer(struct chan *c, uint32_t id, const char *url)
 {
-	struct msgw	 w;
+	struct buf	 w;
 	uint8_t		*p = NULL;
 	size_t		 n = 0;
 	int		 found;
 
 	found = kds_cache_get(P.conf->workspace, url, &p, &n) == 0;
-	msgw_init(&w, n + 16);
+	buf_init(&w, n + 16);
 	msg_put_u8(&w, (uint8_t)found);
 	msg_put_bytes(&w, p, n);
 	chan_send(c, MSG_CACHE_ANS, id, &w);
-	msgw_free(&w);
+	buf_free(&w);
 	free(p);
 }
 
@@ -856,16 +856,16 @@ cache_answer(struct chan *c, uint32_t id, const char *url)
 static void
 manifest_logged(struct chan *c, uint32_t id, const uint8_t *m, size_t len)
 {
-	struct msgw	w;
+	struct buf	w;
 	char		err[1024] = "";
 
 	if (manifest_log_append(P.conf->workspace, m, len, err,
 	    sizeof(err)) == -1)
 		log_warnx("logging manifest: %s", err);
-	msgw_init(&w, 64);
+	buf_init(&w, 64);
 	msg_put_str(&w, err);
 	chan_send(c, MSG_MANIFEST_LOGGED, id, &w);
-	msgw_free(&w);
+	buf_free(&w);
 }
 
 static int
@@ -1218,7 +1218,7 @@ static void
 drain_old_generations(void)
 {
 	struct pair	*p;
-	struct msgw	 m;
+	struct buf	 m;
 
 	TAILQ_FOREACH(p, &P.pairs, entry)
 		if (p->generation == P.generation && !p->worker.ready)
@@ -1229,10 +1229,10 @@ drain_old_generations(void)
 		p->state = PAIR_DRAINING;
 		evtimer_del(p->respawn);
 		if (p->worker.chan != NULL) {
-			msgw_init(&m, 16);
+			buf_init(&m, 16);
 			msg_put_i64(&m, P.conf->shutdown_timeout);
 			chan_send(p->worker.chan, MSG_SHUTDOWN, 0, &m);
-			msgw_free(&m);
+			buf_free(&m);
 		}
 	}
 	{
@@ -1282,7 +1282,7 @@ static void
 start_shutdown(int sig)
 {
 	struct pair	*p;
-	struct msgw	 m;
+	struct buf	 m;
 	struct timeval	 tv;
 
 	if (P.shutting_down) {
@@ -1298,10 +1298,10 @@ start_shutdown(int sig)
 	TAILQ_FOREACH(p, &P.pairs, entry) {
 		evtimer_del(p->respawn);
 		if (p->worker.chan != NULL) {
-			msgw_init(&m, 16);
+			buf_init(&m, 16);
 			msg_put_i64(&m, P.conf->shutdown_timeout);
 			chan_send(p->worker.chan, MSG_SHUTDOWN, 0, &m);
-			msgw_free(&m);
+			buf_free(&m);
 		}
 	}
 	ms_to_tv(P.conf->shutdown_timeout + 2000, &tv);
@@ -1322,7 +1322,7 @@ static void
 reload(void)
 {
 	struct config	*c;
-	struct msgw	 files;
+	struct buf	 files;
 
 	log_info("SIGHUP: reloading %s", P.opts->conf_path);
 	sd_notifyf("RELOADING=1");
@@ -1343,7 +1343,7 @@ reload(void)
 	}
 	config_free(P.conf);
 	P.conf = c;
-	msgw_free(&P.files);
+	buf_free(&P.files);
 	P.files = files;
 	log_setlevel(c->log_level);
 	log_setformat(c->log_format);
@@ -1375,13 +1375,13 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 static int
 check_tls(const struct config *c)
 {
-	struct msgw	 w;
+	struct buf	 w;
 	int		 rv;
 
 	if ((rv = load_tls_keypair(c, &w)) <= 0)
 		return rv;
-	rv = tls_keypair_check(w.buf, w.len);
-	msgw_free(&w);
+	rv = tls_keypair_check(w.p, w.len);
+	buf_free(&w);
 	return rv;
 }
 

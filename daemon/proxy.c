@@ -398,12 +398,12 @@ px_send(struct pxreq *px)
 	static const struct upuser	 user = { px_events, NULL };
 	struct upuser			 u = user;
 	struct request			*r = px->req;
-	struct msgw			 m;
+	struct buf			 m;
 	int				 i, n = 0;
 
 	u.arg = px;
 	px->uc = upconn_get(&u);
-	msgw_init(&m, r->body.len + 2048);
+	buf_init(&m, r->body.len + 2048);
 	msg_put_u32(&m, upconn_id(px->uc));
 	msg_put_u32(&m, px->attempt);
 	msg_put_u8(&m, (uint8_t)px->route);
@@ -423,7 +423,7 @@ px_send(struct pxreq *px)
 	msg_put_bytes(&m, r->body.p, r->body.len);
 	px->t_seal = now_us();
 	keyd_send(MSG_REQ_SEAL, &m);
-	msgw_free(&m);
+	buf_free(&m);
 	upconn_arm_first_byte(px->uc);
 }
 

@@ -337,15 +337,15 @@ static void
 h_test_keyd_clock(struct request *r)
 {
 	static const char	body[] = "{\"sent\":true}";
-	struct msgw		m;
+	struct buf		m;
 	long long		secs = 0;
 
 	if (r->query != NULL && strncmp(r->query, "s=", 2) == 0)
 		secs = strtoll(r->query + 2, NULL, 10);
-	msgw_init(&m, 16);
+	buf_init(&m, 16);
 	msg_put_i64(&m, secs);
 	keyd_send(MSG_TEST_CLOCK, &m);
-	msgw_free(&m);
+	buf_free(&m);
 	req_respond(r, 202, "application/json", NULL, body, sizeof(body) - 1);
 }
 #endif

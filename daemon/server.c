@@ -445,7 +445,7 @@ write_head(struct request *r, int status, const char *ctype,
 static void
 dump_send(struct request *r)
 {
-	struct msgw	m;
+	struct buf	m;
 	struct buf	req;
 	int		i;
 
@@ -458,14 +458,14 @@ dump_send(struct request *r)
 		    r->head.h[i].value);
 	buf_adds(&req, "\r\n");
 	buf_add(&req, r->body.p, r->body.len);
-	msgw_init(&m, req.len + r->dump->len + 64);
+	buf_init(&m, req.len + r->dump->len + 64);
 	msg_put_i64(&m, wall_ms() * 1000 + (int64_t)(now_us() % 1000));
 	msg_put_u32(&m, (uint32_t)req.len);
 	msg_put_raw(&m, req.p, req.len);
 	msg_put_bytes(&m, r->dump->p, r->dump->len);
 	buf_free(&req);
 	parent_send(MSG_DUMP, &m);
-	msgw_free(&m);
+	buf_free(&m);
 }
 
 /* Counters and the access log line: no body, no prompt text. */

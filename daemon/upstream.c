@@ -106,14 +106,14 @@ timer_set(struct upconn *u, int64_t ms)
 static void
 send_small(unsigned int type, uint32_t id, const char *reason)
 {
-	struct msgw	m;
+	struct buf	m;
 
-	msgw_init(&m, 64);
+	buf_init(&m, 64);
 	msg_put_u32(&m, id);
 	if (reason != NULL)
 		msg_put_str(&m, reason);
 	keyd_send(type, &m);
-	msgw_free(&m);
+	buf_free(&m);
 }
 
 static void
@@ -189,7 +189,7 @@ on_read(struct bufferevent *bev, void *arg)
 {
 	struct upconn	*u = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
-	struct msgw	 m;
+	struct buf	 m;
 	size_t		 n;
 
 	/* Idle pooled connection: any byte (or EOF) means it is dead. */
@@ -199,12 +199,12 @@ on_read(struct bufferevent *bev, void *arg)
 	}
 	while ((n = evbuffer_get_length(in)) > 0) {
 		n = MINIMUM(n, READ_CHUNK);
-		msgw_init(&m, n + 16);
+		buf_init(&m, n + 16);
 		msg_put_u32(&m, u->id);
 		msg_put_u32(&m, (uint32_t)n);
 		evbuffer_remove(in, msg_put_space(&m, n), n);
 		keyd_send(MSG_UP_DATA, &m);
-		msgw_free(&m);
+		buf_free(&m);
 	}
 	if (u->has_user && !u->keyd_owned && u->state == UC_OPEN &&
 	    evtimer_pending(u->timer, NULL) && u->ready)
@@ -282,7 +282,7 @@ struct upconn *
 upconn_get(const struct upuser *user)
 {
 	struct upconn	*u;
-	struct msgw	 m;
+	struct buf	 m;
 
 	/* Most recently used first: its TCP and TLS state is warmest. */
 	if ((u = TAILQ_LAST(&idle, upidle)) != NULL) {
@@ -295,11 +295,11 @@ upconn_get(const struct upuser *user)
 		if (++next_id >= UP_KEYD_ID)
 			next_id = 1;
 		u = upconn_new(api_host, api_port, next_id);
-		msgw_init(&m, 64);
+		buf_init(&m, 64);
 		msg_put_u32(&m, u->id);
 		msg_put_str(&m, api_host);
 		keyd_send(MSG_UP_OPEN, &m);
-		msgw_free(&m);
+		buf_free(&m);
 	}
 	u->user = *user;
 	u->has_user = 1;

@@ -78,7 +78,7 @@ pending_timeout(evutil_socket_t fd, short ev, void *arg)
 }
 
 static uint32_t
-call(struct chan *c, unsigned int type, const struct msgw *m, keyd_cb cb,
+call(struct chan *c, unsigned int type, const struct buf *m, keyd_cb cb,
     void *arg, int timeout_ms)
 {
 	struct pending	*p;
@@ -101,14 +101,14 @@ call(struct chan *c, unsigned int type, const struct msgw *m, keyd_cb cb,
 }
 
 uint32_t
-keyd_call(unsigned int type, const struct msgw *m, keyd_cb cb, void *arg,
+keyd_call(unsigned int type, const struct buf *m, keyd_cb cb, void *arg,
     int timeout_ms)
 {
 	return call(w.keyd, type, m, cb, arg, timeout_ms);
 }
 
 uint32_t
-parent_call(unsigned int type, const struct msgw *m, keyd_cb cb, void *arg,
+parent_call(unsigned int type, const struct buf *m, keyd_cb cb, void *arg,
     int timeout_ms)
 {
 	if (w.parent == NULL) {
@@ -125,14 +125,14 @@ parent_cancel(uint32_t id)
 }
 
 void
-parent_send(unsigned int type, const struct msgw *m)
+parent_send(unsigned int type, const struct buf *m)
 {
 	if (w.parent != NULL)
 		chan_send(w.parent, type, 0, m);
 }
 
 void
-keyd_send(unsigned int type, const struct msgw *m)
+keyd_send(unsigned int type, const struct buf *m)
 {
 	if (w.keyd != NULL)
 		chan_send(w.keyd, type, 0, m);
@@ -263,7 +263,7 @@ static void
 worker_configure(struct msgr *r)
 {
 	struct privdrop	 pd;
-	struct msgw	 m;
+	struct buf	 m;
 	int		 privflags, i;
 	uint32_t	 uid, gid, nfds, nmetrics;
 
@@ -303,16 +303,16 @@ worker_configure(struct msgr *r)
 	w.srv = server_new(w.env.base, w.conf, w.fds, w.nfds, w.nmetrics,
 	    w.tls, route_head, route_request);
 	log_debug("serving on %d listener(s)", w.nfds);
-	msgw_init(&m, 16);
+	buf_init(&m, 16);
 	chan_send(w.parent, MSG_CONFIG_DONE, 0, &m);
-	msgw_free(&m);
+	buf_free(&m);
 }
 
 static int
 parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
     void *arg)
 {
-	struct msgw	 m;
+	struct buf	 m;
 	int64_t		 timeout;
 
 	switch (hdr->type) {
@@ -344,10 +344,10 @@ parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		metrics.active_connections = w.srv != NULL ?
 		    (uint64_t)server_nconns(w.srv) : 0;
 		metrics.processes = 1;
-		msgw_init(&m, sizeof(metrics));
+		buf_init(&m, sizeof(metrics));
 		msg_put_raw(&m, &metrics, sizeof(metrics));
 		chan_send(w.parent, MSG_METRICS_ANS, hdr->id, &m);
-		msgw_free(&m);
+		buf_free(&m);
 		return 0;
 	case MSG_METRICS_TEXT:
 		return answer(1, hdr, r);

@@ -10,7 +10,7 @@
 
 struct msg_hdr;
 struct msgr;
-struct msgw;
+struct buf;
 struct config;
 struct event_base;
 
@@ -27,16 +27,16 @@ struct worker_env {
 extern struct worker_env	*wenv;
 
 /* Send a request to keyd; returns the request id. */
-uint32_t	keyd_call(unsigned int type, const struct msgw *, keyd_cb,
+uint32_t	keyd_call(unsigned int type, const struct buf *, keyd_cb,
 		    void *arg, int timeout_ms);
 /* A request to the parent (metrics), answered like keyd_call. */
-uint32_t	parent_call(unsigned int type, const struct msgw *, keyd_cb,
+uint32_t	parent_call(unsigned int type, const struct buf *, keyd_cb,
 		    void *arg, int timeout_ms);
 void		parent_cancel(uint32_t id);
 /* A message to the parent that expects no answer. */
-void		parent_send(unsigned int type, const struct msgw *);
+void		parent_send(unsigned int type, const struct buf *);
 /* A message to keyd that expects no answer. */
-void		keyd_send(unsigned int type, const struct msgw *);
+void		keyd_send(unsigned int type, const struct buf *);
 /* Forget a pending call (its requester went away); the answer is dropped. */
 void		keyd_cancel(uint32_t id);
 int		keyd_alive(void);

@@ -125,7 +125,7 @@ fetch_start(const char *method, const char *url, int api_tls_policy,
 {
 	struct fetch	*fx;
 	struct buf	 req;
-	struct msgw	 m;
+	struct buf	 m;
 	struct timeval	 tv = { FETCH_TIMEOUT_S, 0 };
 	char		*host, *path, err[256];
 	uint16_t	 port;
@@ -174,12 +174,12 @@ fetch_start(const char *method, const char *url, int api_tls_policy,
 	explicit_bzero(req.p, req.len);
 	buf_free(&req);
 
-	msgw_init(&m, 64);
+	buf_init(&m, 64);
 	msg_put_u32(&m, fx->kt->id);
 	msg_put_str(&m, host);
 	msg_put_u16(&m, port);
 	chan_send(kenv->worker, MSG_NET_OPEN, 0, &m);
-	msgw_free(&m);
+	buf_free(&m);
 	free(host);
 	free(path);
 	return 0;

@@ -118,16 +118,16 @@ struct keyd_env	*kenv = &k.env;
 static void
 keyd_log_sink(int prio, const char *msg, void *arg)
 {
-	struct msgw	m;
+	struct buf	m;
 
 	if (k.parent == NULL)
 		return;
-	msgw_init(&m, strlen(msg) + 16);
+	buf_init(&m, strlen(msg) + 16);
 	msg_put_u32(&m, (uint32_t)prio);
 	/* A line longer than a frame allows is cut, never dropped. */
 	msg_put_bytes(&m, msg, MINIMUM(strlen(msg), IPC_MAX_SMALL - 64));
 	chan_send(k.parent, MSG_LOG, 0, &m);
-	msgw_free(&m);
+	buf_free(&m);
 }
 
 static void
@@ -228,7 +228,7 @@ static int
 k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 {
 	struct privdrop	 pd;
-	struct msgw	 m;
+	struct buf	 m;
 	uint8_t		 probe[16];
 	char		*port, err[256];
 	int		 privflags;
@@ -290,10 +290,10 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 #endif
 	k.state = KS_SANDBOXED;
 	log_debug("sandbox %s active", sandbox_name());
-	msgw_init(&m, 16);
+	buf_init(&m, 16);
 	msg_put_str(&m, sandbox_name());
 	chan_send(k.parent, MSG_SANDBOXED, 0, &m);
-	msgw_free(&m);
+	buf_free(&m);
 	return 0;
 }
 
@@ -316,7 +316,7 @@ k_secrets(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	const uint8_t	*key, *salt;
 	size_t		 keylen, saltlen;
 	uint8_t		 has_key, has_salt;
-	struct msgw	 m;
+	struct buf	 m;
 
 	has_key = msg_get_u8(r);
 	key = msg_get_bytes(r, &keylen);
@@ -341,9 +341,9 @@ k_secrets(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	/* The worker's queued requests are read from now on. */
 	chan_pause(k.worker, 0);
 	log_debug("secrets installed (api key: %s)", has_key ? "yes" : "no");
-	msgw_init(&m, 16);
+	buf_init(&m, 16);
 	chan_send(k.parent, MSG_SECRETS_DONE, 0, &m);
-	msgw_free(&m);
+	buf_free(&m);
 	/* With a configured key, attest right away (not on first use). */
 	if (has_key)
 		(void)secret_current();
@@ -364,7 +364,7 @@ k_shutdown(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 static int
 k_status(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 {
-	struct msgw	 m;
+	struct buf	 m;
 	char		*detail;
 	int		 ready = 0;
 
@@ -375,11 +375,11 @@ k_status(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 		    "starting\"}");
 	else
 		detail = secret_status_json(&ready);
-	msgw_init(&m, 256);
+	buf_init(&m, 256);
 	msg_put_u8(&m, (uint8_t)ready);
 	msg_put_str(&m, detail);
 	chan_send(c, MSG_STATUS_ANS, hdr->id, &m);
-	msgw_free(&m);
+	buf_free(&m);
 	free(detail);
 	return 0;
 }
@@ -401,17 +401,17 @@ k_manifest_logged(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 static int
 k_metrics(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 {
-	struct msgw	m;
+	struct buf	m;
 
 	if (msg_end(r) == -1)
 		return -1;
 	if (k.state == KS_READY)
 		secret_gauges(&metrics.secret_age_s, &metrics.secret_ready);
 	metrics.processes = 1;
-	msgw_init(&m, sizeof(metrics));
+	buf_init(&m, sizeof(metrics));
 	msg_put_raw(&m, &metrics, sizeof(metrics));
 	chan_send(c, MSG_METRICS_ANS, hdr->id, &m);
-	msgw_free(&m);
+	buf_free(&m);
 	return 0;
 }
 

@@ -160,7 +160,7 @@ upio_retry(struct upio *io, int reason, uint32_t delay_ms)
 void
 ktun_flush(struct ktun *kt, struct upio *io)
 {
-	struct msgw	m;
+	struct buf	m;
 	struct buf	out;
 
 	if (kenv->worker == NULL)
@@ -175,14 +175,14 @@ ktun_flush(struct ktun *kt, struct upio *io)
 		buf_free(&out);
 		return;
 	}
-	msgw_init(&m, out.len + io->ev.len + 32);
+	buf_init(&m, out.len + io->ev.len + 32);
 	msg_put_u32(&m, kt->id);
 	msg_put_bytes(&m, out.p, out.len);
 	msg_put_u8(&m, io->flags);
 	msg_put_u32(&m, io->nev);
 	msg_put_raw(&m, io->ev.p, io->ev.len);
 	chan_send(kenv->worker, MSG_UP_IO, 0, &m);
-	msgw_free(&m);
+	buf_free(&m);
 	buf_free(&out);
 	buf_reset(&io->ev);
 	io->nev = 0;

@@ -339,16 +339,16 @@ api_post(const char *path, const struct buf *body, fetch_cb cb)
 static void
 report_state(int ready, const char *reason)
 {
-	struct msgw	m;
+	struct buf	m;
 
 	if (S.reported == (ready ? 1 : 2) && ready)
 		return;
 	S.reported = ready ? 1 : 2;
-	msgw_init(&m, 256);
+	buf_init(&m, 256);
 	msg_put_u8(&m, (uint8_t)ready);
 	msg_put_str(&m, reason);
 	chan_send(kenv->parent, MSG_KEYD_STATE, 0, &m);
-	msgw_free(&m);
+	buf_free(&m);
 }
 
 /* The whole update failed: tell waiting requests, schedule a retry. */
@@ -445,27 +445,27 @@ static void	verify_doc(void);
 static void
 cache_put(const char *url, const uint8_t *p, size_t n)
 {
-	struct msgw	m;
+	struct buf	m;
 
-	msgw_init(&m, n + strlen(url) + 16);
+	buf_init(&m, n + strlen(url) + 16);
 	msg_put_str(&m, url);
 	msg_put_bytes(&m, p, n);
 	chan_send(kenv->parent, MSG_CACHE_PUT, 0, &m);
-	msgw_free(&m);
+	buf_free(&m);
 }
 
 static void
 cache_get(const char *url, int is_crl)
 {
-	struct msgw	m;
+	struct buf	m;
 
 	strlcpy(S.kds_url, url, sizeof(S.kds_url));
 	S.kds_is_crl = is_crl;
 	S.step = ST_KDS_CACHE;
-	msgw_init(&m, strlen(url) + 16);
+	buf_init(&m, strlen(url) + 16);
 	msg_put_str(&m, url);
 	chan_send(kenv->parent, MSG_CACHE_GET, ++S.log_id, &m);
-	msgw_free(&m);
+	buf_free(&m);
 }
 
 static void
@@ -629,7 +629,7 @@ static void
 manifest_done(int status, const uint8_t *body, size_t len, const char *err,
     void *arg)
 {
-	struct msgw	m;
+	struct buf	m;
 
 	if (status == -1) {
 		attempt_failed("updating mesh CA: fetching manifest: %s", err);
@@ -643,10 +643,10 @@ manifest_done(int status, const uint8_t *body, size_t len, const char *err,
 	buf_reset(&S.manifest);
 	buf_add(&S.manifest, body, len);
 	/* The parent appends it to <workspace>/manifests before we trust it. */
-	msgw_init(&m, len + 16);
+	buf_init(&m, len + 16);
 	msg_put_bytes(&m, body, len);
 	chan_send(kenv->parent, MSG_MANIFEST_LOG, ++S.log_id, &m);
-	msgw_free(&m);
+	buf_free(&m);
 	S.step = ST_MANIFEST_LOG;
 }
 

@@ -341,17 +341,17 @@ static void
 test_marshal(void)
 {
 	struct config	*a = config_new(), *b = config_new();
-	struct msgw	 w;
+	struct buf	 w;
 	struct msgr	 r;
 
 	T_BEGIN("marshal keeps secrets in the parent");
 	T_EQ_INT(parse(a, "api_key sk-very-secret\nlisten 127.0.0.1:1\n"
 	    "listen 127.0.0.1:2\nworkers 2\nmax_body_size 2M\n"
 	    "shutdown_timeout 3s\nlog_format json\n"), 0);
-	msgw_init(&w, 0);
+	buf_init(&w, 0);
 	config_marshal(a, &w);
-	T_CHECK(memmem(w.buf, w.len, "sk-very-secret", 14) == NULL);
-	msgr_init(&r, w.buf, w.len);
+	T_CHECK(memmem(w.p, w.len, "sk-very-secret", 14) == NULL);
+	msgr_init(&r, w.p, w.len);
 	T_EQ_INT(config_unmarshal(b, &r), 0);
 	T_EQ_INT(msg_end(&r), 0);
 	T_CHECK(b->api_key != NULL && b->api_key[0] == '\0');
@@ -365,9 +365,9 @@ test_marshal(void)
 	T_EQ_STR(b->path, "t.conf");
 
 	/* Truncated config fails cleanly. */
-	msgr_init(&r, w.buf, w.len / 2);
+	msgr_init(&r, w.p, w.len / 2);
 	T_CHECK(config_unmarshal(b, &r) == -1 || msg_end(&r) == -1);
-	msgw_free(&w);
+	buf_free(&w);
 	config_free(a);
 	config_free(b);
 }

@@ -12,7 +12,7 @@ T_GLOBALS;
 static void
 test_round_trip(void)
 {
-	struct msgw	 w;
+	struct buf	 w;
 	struct msgr	 r;
 	const uint8_t	*b;
 	size_t		 n;
@@ -20,7 +20,7 @@ test_round_trip(void)
 	uint8_t		 raw[4];
 
 	T_BEGIN("round trip");
-	msgw_init(&w, 0);
+	buf_init(&w, 0);
 	msg_put_u8(&w, 0xab);
 	msg_put_u16(&w, 0xbeef);
 	msg_put_u32(&w, 0xdeadbeef);
@@ -30,7 +30,7 @@ test_round_trip(void)
 	msg_put_str(&w, "hello");
 	msg_put_str(&w, NULL);
 	msg_put_raw(&w, "wxyz", 4);
-	msgr_init(&r, w.buf, w.len);
+	msgr_init(&r, w.p, w.len);
 	T_EQ_INT(msg_get_u8(&r), 0xab);
 	T_EQ_INT(msg_get_u16(&r), 0xbeef);
 	T_EQ_INT(msg_get_u32(&r), 0xdeadbeef);
@@ -47,25 +47,25 @@ test_round_trip(void)
 	T_EQ_MEM(raw, "wxyz", 4);
 	T_EQ_INT(msg_end(&r), 0);
 	free(s);
-	msgw_free(&w);
+	buf_free(&w);
 }
 
 static void
 test_truncation(void)
 {
-	struct msgw	w;
+	struct buf	w;
 	struct msgr	r;
 	size_t		cut, n;
 
 	T_BEGIN("truncation at every byte fails");
-	msgw_init(&w, 0);
+	buf_init(&w, 0);
 	msg_put_u32(&w, 7);
 	msg_put_str(&w, "abcdef");
 	msg_put_u64(&w, 9);
 	for (cut = 0; cut < w.len; cut++) {
 		char	*s;
 
-		msgr_init(&r, w.buf, cut);
+		msgr_init(&r, w.p, cut);
 		(void)msg_get_u32(&r);
 		s = msg_get_str(&r);
 		(void)msg_get_u64(&r);
@@ -73,48 +73,48 @@ test_truncation(void)
 		free(s);
 	}
 	/* A length prefix pointing past the end must not be trusted. */
-	msgw_free(&w);
-	msgw_init(&w, 0);
+	buf_free(&w);
+	buf_init(&w, 0);
 	msg_put_u32(&w, 1000);
 	msg_put_raw(&w, "abc", 3);
-	msgr_init(&r, w.buf, w.len);
+	msgr_init(&r, w.p, w.len);
 	(void)msg_get_bytes(&r, &n);
 	T_EQ_INT(n, 0);
 	T_EQ_INT(msg_end(&r), -1);
-	msgw_free(&w);
+	buf_free(&w);
 }
 
 static void
 test_trailing(void)
 {
-	struct msgw	w;
+	struct buf	w;
 	struct msgr	r;
 
 	T_BEGIN("trailing bytes fail");
-	msgw_init(&w, 0);
+	buf_init(&w, 0);
 	msg_put_u32(&w, 1);
 	msg_put_u8(&w, 0);
-	msgr_init(&r, w.buf, w.len);
+	msgr_init(&r, w.p, w.len);
 	(void)msg_get_u32(&r);
 	T_EQ_INT(msg_end(&r), -1);
-	msgw_free(&w);
+	buf_free(&w);
 }
 
 static void
 test_embedded_nul(void)
 {
-	struct msgw	 w;
+	struct buf	 w;
 	struct msgr	 r;
 	char		*s;
 
 	T_BEGIN("string with NUL is rejected");
-	msgw_init(&w, 0);
+	buf_init(&w, 0);
 	msg_put_bytes(&w, "a\0b", 3);
-	msgr_init(&r, w.buf, w.len);
+	msgr_init(&r, w.p, w.len);
 	s = msg_get_str(&r);
 	T_CHECK(s == NULL);
 	T_EQ_INT(msg_end(&r), -1);
-	msgw_free(&w);
+	buf_free(&w);
 }
 
 static void
@@ -140,17 +140,17 @@ test_names_and_caps(void)
 static void
 test_secret_writer(void)
 {
-	struct msgw	w;
+	struct buf	w;
 	int		i;
 
 	T_BEGIN("secret writer grows without realloc");
-	msgw_init_secret(&w, 0);
+	buf_init_secret(&w, 0);
 	for (i = 0; i < 1000; i++)
 		msg_put_u32(&w, (uint32_t)i);
 	T_EQ_INT(w.len, 4000);
 	T_CHECK(w.cap >= 4000);
-	msgw_free(&w);
-	T_CHECK(w.buf == NULL);
+	buf_free(&w);
+	T_CHECK(w.p == NULL);
 }
 
 int
