@@ -1,16 +1,15 @@
 #!/bin/bash
 # "systemd-analyze security --offline=true" of debian/privatemoded.service:
 # the unit parses without warnings, its overall exposure is at most
-# PM_UNIT_MAX_EXPOSURE (default 2.3, the floor for a daemon that must start
-# as root, chroot its children and dial out; see DEVELOPERS.md,
-# "Packaging"), and every remaining exposure is one of the justified ones
-# below.  A new exposure fails, so a hardening option cannot be dropped
-# silently.
+# PM_UNIT_MAX_EXPOSURE (default 1.9: issue 6 asks for less than 2.0; the
+# unit scores 1.4 with systemd 252), and every remaining exposure is one
+# of the justified ones below.  A new exposure fails, so a hardening
+# option cannot be dropped silently.
 . "$PM_TOP_SRCDIR/tests/ops/lib.sh"
 require_tier lint
 require_debian
 require_tool systemd-analyze "package systemd"
-MAX=${PM_UNIT_MAX_EXPOSURE:-2.3}
+MAX=${PM_UNIT_MAX_EXPOSURE:-1.9}
 T=$(mktemp -d "${TMPDIR:-/tmp}/pm-unitsec.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
@@ -30,19 +29,16 @@ awk -v s="$score" -v m="$MAX" 'BEGIN { exit !(s + 0 <= m + 0) }' ||
 
 # name<TAB>why: exposures the daemon's design needs.
 cat >"$T/allowed" <<'EOA'
-User=/DynamicUser=	starts as root: binds, reads root-only secrets, then drops to "privatemode" itself
-CapabilityBoundingSet=~CAP_SET(UID|GID|PCAP)	setresuid/setresgid/setgroups and PR_CAPBSET_DROP in the privilege drop
-CapabilityBoundingSet=~CAP_SYS_CHROOT	workers and keyd chroot into an empty directory
-CapabilityBoundingSet=~CAP_(DAC_*|FOWNER|IPC_OWNER)	CAP_DAC_READ_SEARCH only: re-read a root-only key file on SIGHUP
-SystemCallFilter=~@privileged	setuid family, setgroups, capset and chroot are in @privileged
+CapabilityBoundingSet=~CAP_SYS_CHROOT	the only capability the unit grants: workers and keyd chroot into an empty directory
+AmbientCapabilities=	CAP_SYS_CHROOT, started as "privatemode": the parent hands it to its children, who chroot and drop it
+SystemCallFilter=~@privileged	chroot(2) is in @privileged
 SystemCallFilter=~@mount	chroot(2) is in @mount
-RootDirectory=/RootImage=	the daemon chroots its children itself
+RootDirectory=/RootImage=	the daemon chroots its children itself; the parent reads /etc and the CA bundle
 RestrictAddressFamilies=~AF_(INET|INET6)	a network proxy: clients and the Privatemode API
-RestrictAddressFamilies=~AF_UNIX	socketpairs between parent, workers and keyd; the notify socket
+RestrictAddressFamilies=~AF_UNIX	sd_notify; the socketpairs between the processes need no socket(2)
 PrivateNetwork=	a network proxy
-PrivateUsers=	a private user namespace would not map the "privatemode" user the daemon switches to
 IPAddressDeny=	clients and the API endpoint can be anywhere; no meaningful allow list
-DeviceAllow=	char-rtc:r, added by ProtectClock=yes
+DeviceAllow=	char-rtc:r, added by ProtectClock=yes; PrivateDevices=yes leaves no rtc node to use it on
 EOA
 grep '^✗' "$T/out" | sed 's/^✗ *//' >"$T/exposed"
 while read -r name rest; do
