@@ -84,6 +84,12 @@ if dpkg-query -W -f='${Status}' privatemoded 2>/dev/null | grep -qE " (installed
 		fail "could not purge the leftover package"
 	rm -f "$MARK"
 fi
+# An empty /var/lib/privatemode is what any daemon started as root with the
+# default workspace leaves behind (other tests on this machine): no data.
+if [ -d /var/lib/privatemode ] && [ -z "$(ls -A /var/lib/privatemode)" ]; then
+	note "removing an empty /var/lib/privatemode left by a daemon started as root"
+	rmdir /var/lib/privatemode
+fi
 for f in /etc/privatemode /var/lib/privatemode; do
 	[ ! -e "$f" ] || fail "$f exists without the package: refusing to touch it (a purge removes it)"
 done
