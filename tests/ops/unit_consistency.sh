@@ -4,12 +4,15 @@
 #    holding api-key) is a command line "privatemoded -t" accepts;
 #  * LoadCredential=, the %d path and ConditionPathExists= name the same
 #    credential and key file;
-#  * the sysusers user, the tmpfiles workspace, ReadWritePaths= and the
-#    RuntimeDirectory= chroot match the daemon's defaults (privatemoded -K);
-#  * the bounding set holds every capability the parent keeps
-#    (parent_caps in common/privdrop.c) and the drop needs, nothing else;
-#  * the system call filter lets through what the drop and keyd's sandbox
-#    call outside @system-service (chroot, seccomp);
+#  * User=/Group=, the sysusers user, StateDirectory= and the tmpfiles.d
+#    chroot match the daemon's defaults (privatemoded -K): the unit starts
+#    the daemon as that user, so the chroot must come root-owned from
+#    tmpfiles.d (not a RuntimeDirectory=, which the user would own);
+#  * CapabilityBoundingSet= and AmbientCapabilities= are exactly what the
+#    daemon keeps when started as the user (child_caps in
+#    common/privdrop.c); the system call filter lets through what the
+#    children and keyd's sandbox call outside @system-service (chroot,
+#    seccomp);
 #  * TimeoutStopSec= exceeds the default shutdown_timeout plus the
 #    parent's 2 s kill grace; KillMode=mixed, Type=notify, NotifyAccess=main;
 #  * Documentation= names pages that exist in man/.
@@ -71,39 +74,57 @@ printf '%s\n' "$out" | grep -q "configuration OK" || {
 }
 
 # --- user, workspace, chroot -------------------------------------------
+[ "$(unit_get User)" = "$user" ] || bad "User= is \"$(unit_get User)\", the daemon's default user is \"$user\""
+[ "$(unit_get Group)" = "$user" ] || bad "Group= is \"$(unit_get Group)\", want the user's group \"$user\""
+unit_get DynamicUser | grep -qi '^yes' && bad "DynamicUser= would not be the sysusers user"
 read -r t name id gecos <<<"$(grep -v '^#' "$D/privatemoded.sysusers" | grep '^u ')"
 [ "$name" = "$user" ] || bad "sysusers creates \"$name\", the daemon's default user is \"$user\""
 home=$(grep -v '^#' "$D/privatemoded.sysusers" | grep '^u ' | sed 's/.*" *\([^ ]*\) .*/\1/')
 [ "$home" = "$ws" ] || bad "sysusers home $home is not the default workspace $ws"
-read -r t path mode owner group age <<<"$(grep -v '^#' "$D/privatemoded.tmpfiles" | grep '^d ')"
-[ "$path" = "$ws" ] && [ "$owner" = "$user" ] && [ "$group" = "$user" ] ||
-	bad "tmpfiles.d does not create $ws owned by $user:$user (it has: $path $owner:$group)"
-[ "$mode" = 0750 ] || [ "$mode" = 0700 ] || bad "workspace mode $mode is readable by others"
-unit_get ReadWritePaths | tr ' ' '\n' | grep -qx -- "$ws" ||
-	bad "ReadWritePaths= does not include the workspace $ws"
-unit_get StateDirectory | grep -q . &&
-	bad "StateDirectory= would chown the workspace to root (the unit has no User=)"
-rt_ok=0
-for r in $(unit_get RuntimeDirectory); do
-	[ "/run/$r" = "$chroot" ] && rt_ok=1
+# The workspace: StateDirectory= (created owned by User=, writable under
+# ProtectSystem=strict), not tmpfiles.d or ReadWritePaths=.
+sd=$(unit_get StateDirectory)
+[ "/var/lib/$sd" = "$ws" ] || bad "StateDirectory=$sd is not the default workspace $ws"
+case $(unit_get StateDirectoryMode) in
+0750|0700) ;;
+*) bad "StateDirectoryMode=$(unit_get StateDirectoryMode): the workspace must not be readable by others" ;;
+esac
+grep -v '^#' "$D/privatemoded.tmpfiles" | grep -q " $ws " &&
+	bad "tmpfiles.d also creates the workspace $ws (StateDirectory= owns it)"
+# The chroot: every directory from /run down to chroot_dir created by
+# tmpfiles.d as root, writable by nobody else; no RuntimeDirectory=.
+unit_get RuntimeDirectory | grep -q . &&
+	bad "RuntimeDirectory= would be owned by $user; the chroot must be root's (tmpfiles.d)"
+case $chroot in
+/run/*) ;;
+*) bad "the default chroot_dir $chroot is not below /run: tmpfiles.d handling needs updating" ;;
+esac
+d=$chroot
+while [ "$d" != /run ] && [ -n "$d" ]; do
+	read -r t path mode owner group age <<<"$(grep -v '^#' "$D/privatemoded.tmpfiles" | awk -v p="$d" '$2 == p')"
+	if [ "$t" != d ]; then
+		bad "tmpfiles.d does not create $d (parent of or the default chroot_dir)"
+	else
+		[ "$owner:$group" = root:root ] || bad "tmpfiles.d creates $d as $owner:$group, want root:root"
+		[ "$mode" = 0755 ] ||
+			bad "tmpfiles.d creates $d with mode $mode, want 0755 (searchable by $user, writable by root only)"
+	fi
+	d=${d%/*}
 done
-[ $rt_ok -eq 1 ] || bad "RuntimeDirectory= does not create the default chroot_dir $chroot"
-[ "$(unit_get RuntimeDirectoryMode)" = 0755 ] ||
-	bad "RuntimeDirectoryMode= must be 0755: the unprivileged children must be able to chroot into it"
 
 # --- capabilities and system calls ----------------------------------------
-bset=" $(unit_get CapabilityBoundingSet) "
-need="CAP_SETUID CAP_SETGID CAP_SETPCAP"	# setresuid/setresgid/setgroups, PR_CAPBSET_DROP
-for c in $(sed -n 's/.*parent_caps\[\] = {\(.*\)}.*/\1/p' "$TOP_SRC/common/privdrop.c" | tr ',' ' '); do
-	need="$need $c"
+# Started as the user, the daemon keeps exactly child_caps (handed to
+# every child as ambient capabilities) and drops the rest.
+keep=
+for c in $(sed -n 's/.*child_caps\[\] = {\(.*\)}.*/\1/p' "$TOP_SRC/common/privdrop.c" | tr ',' ' '); do
+	keep="$keep $c"
 done
-printf '%s\n' "$need" | grep -q CAP_SYS_CHROOT || bad "could not read parent_caps from common/privdrop.c"
-for c in $need; do
-	[[ $bset == *" $c "* ]] || bad "CapabilityBoundingSet= lacks $c, which the privilege drop needs"
-done
-for c in $bset; do
-	[[ " $need " == *" $c "* ]] || bad "CapabilityBoundingSet= has $c, which the daemon does not use"
-done
+[[ $keep == *CAP_SYS_CHROOT* ]] || bad "could not read child_caps from common/privdrop.c"
+sorted() { tr ' ' '\n' | grep . | sort -u | tr '\n' ' '; }
+[ "$(unit_get CapabilityBoundingSet | sorted)" = "$(echo $keep | sorted)" ] ||
+	bad "CapabilityBoundingSet=$(unit_get CapabilityBoundingSet) is not what the daemon keeps as the user:$keep"
+[ "$(unit_get AmbientCapabilities | sorted)" = "$(echo $keep | sorted)" ] ||
+	bad "AmbientCapabilities=$(unit_get AmbientCapabilities) is not what the daemon keeps as the user:$keep"
 filter=" $(unit_get SystemCallFilter | grep -v '^~' | tr '\n' ' ') "
 for s in @system-service chroot seccomp; do
 	[[ $filter == *" $s "* ]] || bad "SystemCallFilter= does not allow $s"
@@ -115,6 +136,22 @@ done
 [ "$(unit_get NotifyAccess)" = main ] || bad "NotifyAccess= is not main"
 [ "$(unit_get KillMode)" = mixed ] || bad "KillMode= is not mixed"
 unit_get ExecReload | grep -q -- '-HUP \$MAINPID' || bad "ExecReload= does not send SIGHUP to \$MAINPID"
+# READY=1 waits for the first attestation round: ATTEMPTS attempts, each
+# ending at the latest in one fetch timeout, with retry-go's back-off of
+# RETRY_BASE_MS, 2 * RETRY_BASE_MS, ... between them (keyd/secret.c,
+# keyd/fetch.c).  A black-holed API must not fail the start.
+attempts=$(sed -n 's/^#define[[:space:]]*ATTEMPTS[[:space:]]*\([0-9]*\).*/\1/p' "$TOP_SRC/keyd/secret.c")
+retry_ms=$(sed -n 's/^#define[[:space:]]*RETRY_BASE_MS[[:space:]]*\([0-9]*\).*/\1/p' "$TOP_SRC/keyd/secret.c")
+fetch_s=$(sed -n 's/^#define[[:space:]]*FETCH_TIMEOUT_S[[:space:]]*\([0-9]*\).*/\1/p' "$TOP_SRC/keyd/fetch.c")
+if [ -z "$attempts" ] || [ -z "$retry_ms" ] || [ -z "$fetch_s" ]; then
+	bad "could not read ATTEMPTS/RETRY_BASE_MS (keyd/secret.c) or FETCH_TIMEOUT_S (keyd/fetch.c)"
+else
+	round_ms=$((attempts * fetch_s * 1000))
+	for ((i = 0; i < attempts - 1; i++)); do round_ms=$((round_ms + (retry_ms << i))); done
+	start=$(seconds_of "$(unit_get TimeoutStartSec)")
+	[ -n "$start" ] && [ "$((start * 1000))" -gt "$round_ms" ] ||
+		bad "TimeoutStartSec=$(unit_get TimeoutStartSec) does not exceed the first attestation round (${round_ms} ms)"
+fi
 stop=$(seconds_of "$(unit_get TimeoutStopSec)")
 drain=$(seconds_of "$(default_of shutdown_timeout)")
 [ "$stop" -gt $((drain + 2)) ] ||

@@ -1,28 +1,41 @@
 #!/bin/bash
-# The unit's SystemCallFilter= lets the daemon work: run the built daemon
-# under strace -f through start-up (privilege drop, chroot, keyd's
-# sandbox), requests, a reload and a drain, and check that every system
-# call any of its processes made is in the unit's filter (groups expanded
-# with systemd-analyze syscall-filter).  Under systemd a call outside it
-# would fail with EPERM (SystemCallErrorNumber=).  Tier "package" (root).
+# The unit's SystemCallFilter= lets the daemon work: start the built
+# daemon the way the unit does (as its User=, with only the capabilities
+# the unit grants, no_new_privs) under strace -f, against the simulated
+# deployment (tests/sim), through start-up (chroot, keyd's sandbox,
+# attestation, key exchange, manifest log, KDS cache), requests (models,
+# chat, streams, metrics), a reload and a drain, and check that every
+# system call any of its processes made is in the unit's filter (groups
+# expanded with systemd-analyze syscall-filter).  Under systemd a call
+# outside it would fail with EPERM (SystemCallErrorNumber=).  Tier
+# "package" (root: strace of a process that changes its ids).
 . "$PM_TOP_SRCDIR/tests/ops/lib.sh"
 require_tier package
 require_debian
-[ "$(id -u)" -eq 0 ] || skip "needs root (privilege drop, chroot)"
+[ "$(id -u)" -eq 0 ] || skip "needs root (starts the daemon as the unit's user)"
 require_tool strace
+require_tool setpriv
 require_tool systemd-analyze "package systemd"
 require_tool curl
 [ -x "$PM_BIN" ] || fail "$PM_BIN not built"
 "$PM_BIN" -V | grep -q "sandbox seccomp" ||
 	skip "not a production-shaped build ($("$PM_BIN" -V)): sanitizer builds make other system calls"
-id privatemode >/dev/null 2>&1 ||
+NODE=${PM_NODE:-}
+[ -n "$NODE" ] || NODE=$(command -v node || true)
+[ -n "$NODE" ] || skip "node not found (the simulated deployment needs it)"
+[ -f "$TOP_SRC/tests/node_modules/@hpke/core/package.json" ] ||
+	fail "tests/node_modules missing: run 'cd tests && npm ci'"
+RUN_USER=$(unit_get User)
+[ -n "$RUN_USER" ] || fail "the unit has no User="
+id "$RUN_USER" >/dev/null 2>&1 ||
 	useradd --system --no-create-home --home-dir /nonexistent \
-	    --shell /usr/sbin/nologin privatemode || fail "cannot create user privatemode"
+	    --shell /usr/sbin/nologin "$RUN_USER" || fail "cannot create user $RUN_USER"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/pm-syscalls.XXXXXX")
 chmod 755 "$T"
 PM_PID=
 STRACE_PID=
+SIM_PID=
 cleanup() {
 	local st=$? p
 	if [ -n "$PM_PID" ] && kill -0 "$PM_PID" 2>/dev/null; then
@@ -30,6 +43,7 @@ cleanup() {
 		kill -KILL "$PM_PID" 2>/dev/null
 	fi
 	[ -z "$STRACE_PID" ] || kill "$STRACE_PID" 2>/dev/null
+	[ -z "$SIM_PID" ] || kill "$SIM_PID" 2>/dev/null
 	wait 2>/dev/null
 	if [ $st -ne 0 ] && [ -f "$T/daemon.log" ]; then
 		echo "--- daemon log (last 30 lines) ---" >&2
@@ -74,50 +88,98 @@ while read -r line; do
 done < <(unit_get SystemCallFilter)
 [ "$(wc -l <"$T/allowed")" -gt 100 ] || fail "could not expand the unit's SystemCallFilter= ($(wc -l <"$T/allowed") calls)"
 
-# --- run the daemon under strace ---------------------------------------------
-mkdir -p "$T/ws"
-cat >"$T/privatemode.conf" <<EOF
-listen 127.0.0.1:0
-workers 2
-workspace $T/ws
-shutdown_timeout 5s
-metrics_listen 127.0.0.1:0
-EOF
-(umask 0077; exec strace -f -qq -o "$T/trace" "$PM_BIN" -F -f "$T/privatemode.conf") \
-    >"$T/daemon.log" 2>&1 &
+# --- run the daemon under strace, started as the unit starts it -----------
+# The simulated deployment, so that attestation, the key exchange, the
+# manifest log and the KDS cache run too.
+mkdir -p "$T/sim" "$T/ws" "$T/empty"
+chmod 755 "$T/empty"
+chown "$RUN_USER:$RUN_USER" "$T/ws"
+"$NODE" "$TOP_SRC/tests/sim/sim.mjs" --state-dir "$T/sim" --quiet \
+    >"$T/sim.json" 2>"$T/sim.err" &
+SIM_PID=$!
+for i in $(seq 1 600); do
+	[ -s "$T/sim.json" ] && break
+	kill -0 "$SIM_PID" 2>/dev/null || { cat "$T/sim.err" >&2; fail "simulator exited"; }
+	sleep 0.1
+done
+[ -s "$T/sim.json" ] || fail "simulator did not start"
+sj() { "$NODE" -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8").split("\n")[0]);const v=process.argv[2].split(".").reduce((o,k)=>o?.[k],j);process.stdout.write(v==null?"":String(v))' "$T/sim.json" "$1"; }
+chmod -R a+rX "$T/sim"
+sj api_key >"$T/api-key"
+chown "$RUN_USER" "$T/api-key"
+chmod 0400 "$T/api-key"
+{
+	echo "api_key @$T/api-key"
+	echo "api_endpoint $(sj api_endpoint)"
+	echo "cdn_base_url $(sj cdn_base_url)"
+	echo "ca_file $(sj ca_file)"
+	echo "amd_cert_chain_genoa $(sj trust_anchors.Genoa.cert_chain)"
+	echo "test_trust_any_amd_root yes"
+	echo "test_kds_base_url $(sj kds_base_url)"
+	echo "listen 127.0.0.1:0"
+	echo "metrics_listen 127.0.0.1:0"
+	echo "workers 2"
+	echo "workspace $T/ws"
+	echo "chroot_dir $T/empty"
+	echo "shutdown_timeout 5s"
+} >"$T/privatemode.conf"
+chmod 0644 "$T/privatemode.conf"
+
+# As the unit: the user, only the capabilities the unit grants (bounding
+# and ambient), no_new_privs, UMask=.  strace also sees setpriv's own
+# calls before it executes the daemon; those are dropped below.
+bset=-all
+for c in $(unit_get CapabilityBoundingSet); do c=${c#CAP_}; bset="$bset,+${c,,}"; done
+amb=
+for c in $(unit_get AmbientCapabilities); do c=${c#CAP_}; amb="$amb${amb:+,}+${c,,}"; done
+(
+	umask "$(unit_get UMask)"
+	cd /
+	exec strace -f -qq -o "$T/trace" -- setpriv --reuid="$RUN_USER" --regid="$RUN_USER" \
+	    --init-groups --inh-caps="-all${amb:+,$amb}" ${amb:+--ambient-caps="$amb"} \
+	    --bounding-set="$bset" --no-new-privs -- \
+	    "$PM_BIN" -F -f "$T/privatemode.conf"
+) >"$T/daemon.log" 2>&1 &
 STRACE_PID=$!
 port=
 for i in $(seq 1 200); do
-	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/daemon.log" | head -1)
+	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/daemon.log" | head -1)
 	[ -n "$port" ] && break
 	kill -0 "$STRACE_PID" 2>/dev/null || fail "the daemon exited at start-up"
 	sleep 0.1
 done
 [ -n "$port" ] || fail "the daemon never listened"
+mport=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (metrics).*/\1/p' "$T/daemon.log" | head -1)
 PM_PID=$(sed -n 's/.*parent pid \([0-9]*\).*/\1/p' "$T/daemon.log" | head -1)
 [ -n "$PM_PID" ] || PM_PID=$(pgrep -P "$STRACE_PID" | head -1)
+[ "$(awk '/^Uid:/ { print $2 }' /proc/$PM_PID/status)" = "$(id -u "$RUN_USER")" ] ||
+	fail "the daemon does not run as $RUN_USER"
 url="http://127.0.0.1:$port"
-up() {	# every pair configured and keyd sandboxed
-	[ "$(grep -c 'keyd\[[0-9]*\]: sandbox .* on' "$T/daemon.log")" -ge "$1" ] 2>/dev/null ||
-	    [ "$(pgrep -P "$PM_PID" | wc -l)" -ge 4 ]
+ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url/readyz")" = 200 ]; }
+for i in $(seq 1 300); do ready && break; sleep 0.1; done
+ready || bad "/readyz never became 200 against the simulated deployment"
+chat='{"model":"gpt-oss-120b","messages":[{"role":"user","content":"syscalls"}]}'
+stream='{"model":"gpt-oss-120b","stream":true,"messages":[{"role":"user","content":"syscalls"}]}'
+exercise() {
+	local i
+	for i in 1 2 3; do
+		curl -s -o /dev/null --max-time 5 "$url/healthz"
+		curl -s -o /dev/null --max-time 10 "$url/readyz"
+		curl -s -o /dev/null --max-time 5 "$url/no/such/route"
+		curl -s -o /dev/null --max-time 20 "$url/v1/models"
+		curl -s -o "$T/chat" --max-time 20 -H 'Content-Type: application/json' -d "$chat" "$url/v1/chat/completions"
+		curl -sN -o /dev/null --max-time 20 -H 'Content-Type: application/json' -d "$stream" "$url/v1/chat/completions"
+		[ -z "$mport" ] || curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$mport/metrics"
+	done
 }
-for i in $(seq 1 200); do
-	curl -sf -o /dev/null --max-time 2 "$url/healthz" && break
-	sleep 0.1
-done
-curl -sf -o /dev/null --max-time 5 "$url/healthz" || fail "/healthz does not answer"
-for i in 1 2 3; do
-	curl -s -o /dev/null --max-time 5 "$url/healthz"
-	curl -s -o /dev/null --max-time 10 "$url/readyz"
-	curl -s -o /dev/null --max-time 5 "$url/no/such/route"
-	curl -s -o /dev/null --max-time 5 -H 'Content-Type: application/json' -d '{"model":"m"}' "$url/v1/chat/completions"
-done
+exercise
+grep -q 'Echo: syscalls' "$T/chat" || bad "no chat completion through the daemon: $(head -c 300 "$T/chat")"
 kill -HUP "$PM_PID"
 for i in $(seq 1 200); do grep -q "configuration reloaded" "$T/daemon.log" && break; sleep 0.1; done
 grep -q "configuration reloaded" "$T/daemon.log" || bad "no reload"
 sleep 1
-curl -s -o /dev/null --max-time 5 "$url/healthz"
-curl -s -o /dev/null --max-time 10 "$url/readyz"
+for i in $(seq 1 300); do ready && break; sleep 0.1; done
+exercise
 kill -TERM "$PM_PID"
 for i in $(seq 1 300); do kill -0 "$STRACE_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$STRACE_PID" 2>/dev/null && fail "the daemon did not exit after SIGTERM"
@@ -129,7 +191,17 @@ PM_PID=
 grep -q "seccomp violation" "$T/daemon.log" && bad "a child died of a seccomp violation"
 
 # --- compare -----------------------------------------------------------------
-sed -n 's/^[0-9]\{1,\} \{1,\}\([a-z_][a-z0-9_]*\)(.*/\1/p' "$T/trace" | sort -u >"$T/used"
+# Everything after setpriv executed the daemon (the first process's calls
+# before that execve are setpriv's, which systemd does itself).
+awk -v bin="$PM_BIN" '
+	NR == 1 { first = $1 }
+	$1 == first && !started {
+		if (index($0, "execve(\"" bin "\"") == 0) next
+		started = 1
+	}
+	{ print }' "$T/trace" >"$T/trace.daemon"
+grep -q . "$T/trace.daemon" || fail "no execve of $PM_BIN in the trace"
+sed -n 's/^[0-9]\{1,\} \{1,\}\([a-z_][a-z0-9_]*\)(.*/\1/p' "$T/trace.daemon" | sort -u >"$T/used"
 [ "$(wc -l <"$T/used")" -gt 20 ] || fail "strace recorded only $(wc -l <"$T/used") system calls"
 missing=$(comm -23 "$T/used" "$T/allowed" | tr '\n' ' ')
 [ -z "$missing" ] ||
