@@ -81,7 +81,7 @@ static struct {
 	struct event_base	*base;
 	struct parent_opts	*opts;
 	struct config		*conf;
-	char			 self_exe[PATH_MAX];
+	int			 self_fd;	/* our own binary, for fexecve */
 	int			 root;		/* started as root */
 	int			 chroot_ok;	/* root, or CAP_SYS_CHROOT */
 	uid_t			 uid;
@@ -574,15 +574,22 @@ exec_child(const char *role, int instance, const int *src, int n,
     int null_stdio)
 {
 	char	 inst[16], *argv[8];
-	int	 tmp[IPC_FD_LISTEN0 + MAX_LISTENERS + 4], i, devnull, ac = 0;
+	int	 tmp[IPC_FD_LISTEN0 + MAX_LISTENERS + 4], i, self, devnull;
+	int	 ac = 0;
 
+	/* Everything moves above the target range first: no clobbering. */
 	for (i = 0; i < n; i++)
 		if ((tmp[i] = fcntl(src[i], F_DUPFD, 3 + n)) == -1)
 			_exit(127);
+	if ((self = fcntl(P.self_fd, F_DUPFD, 3 + n)) == -1)
+		_exit(127);
 	for (i = 0; i < n; i++)
 		if (dup2(tmp[i], 3 + i) == -1)
 			_exit(127);
-	closefrom(3 + n);
+	/* Our binary's descriptor survives the sweep, close-on-exec. */
+	if (dup2(self, 3 + n) == -1 || fcntl(3 + n, F_SETFD, FD_CLOEXEC) == -1)
+		_exit(127);
+	closefrom(3 + n + 1);
 	if (null_stdio && (devnull = open("/dev/null", O_RDWR)) != -1) {
 		dup2(devnull, 0);
 		dup2(devnull, 1);
@@ -599,7 +606,12 @@ exec_child(const char *role, int instance, const int *src, int n,
 	if (P.opts->foreground)
 		argv[ac++] = P.opts->debug ? "-d" : "-F";
 	argv[ac] = NULL;
-	execve(P.self_exe, argv, child_env());
+	/*
+	 * By descriptor: a package upgrade that replaced the file on disk
+	 * must not hand a respawned child the new binary (MSG_HELLO would
+	 * refuse a changed protocol, but any change is unwelcome).
+	 */
+	fexecve(3 + n, argv, child_env());
 	_exit(127);
 }
 
@@ -1428,7 +1440,6 @@ parent_main(struct parent_opts *o)
 {
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 	struct event		*ev;
-	ssize_t			 n;
 	size_t			 i;
 
 	P.opts = o;
@@ -1464,10 +1475,8 @@ parent_main(struct parent_opts *o)
 	log_info("Privatemode encryption proxy, version v%s", PACKAGE_VERSION);
 	config_warn_testonly(P.conf);
 
-	if ((n = readlink("/proc/self/exe", P.self_exe,
-	    sizeof(P.self_exe) - 1)) == -1)
-		fatal("readlink /proc/self/exe");
-	P.self_exe[n] = '\0';
+	if ((P.self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
+		fatal("open /proc/self/exe");
 	/*
 	 * Started as root, we switch to `user' ourselves.  Started as the
 	 * user with an ambient CAP_SYS_CHROOT (the systemd unit does that),

@@ -131,11 +131,13 @@ test("mixed load over every endpoint (400 requests, 10 concurrent, secrets rotat
 	}));
 	// The load can finish within one secret lifetime on a fast machine:
 	// keep it going until the secrets have rotated (bounded).
+	let sent = N;
 	for (let i = N; ; i++) {
 		for (const s of await sim.secrets()) seen.set(s.secret, s.id);
 		if (seen.size > 2 || Date.now() - t0 > 20000)
 			break;
 		try { await one(i % 10, i); } catch (e) { errors.push(`request ${i} (kind ${i % 10}): ${e.message}`); }
+		sent = i + 1;
 	}
 	stop = true;
 	await scanLoop;
@@ -144,23 +146,28 @@ test("mixed load over every endpoint (400 requests, 10 concurrent, secrets rotat
 	assert.deepEqual(failures, [], "secrets outside keyd");
 	assert.ok(scans >= 3, `scanned ${scans} times during ${ms} ms`);
 	assert.ok(done >= N);
-	// Every keyd holds the key; every secret that served was in some keyd.
-	for (const s of await sim.secrets()) seen.set(s.secret, s.id);
-	const live = (await sim.secrets()).map((s) => Buffer.from(s.secret, "hex"));
-	let found = live.map(() => 0);
-	for (const pid of keyds) {
-		const { counts } = scanMemory(pid, [Buffer.from(KEY), ...live]);
-		assert.ok(counts[0] > 0, `API key in keyd ${pid}`);
-		found = found.map((f, i) => f + counts[i + 1]);
+	// Every keyd holds the key, and the newest secret the deployment handed
+	// out is in some keyd.  (With a 2 s lifetime one keyd may refresh twice
+	// in a row and rightly wipe its previous secret, and the newest may still
+	// be in flight to keyd: look again briefly.)
+	for (const pid of keyds)
+		assert.ok(scanMemory(pid, [Buffer.from(KEY)]).counts[0] > 0, `API key in keyd ${pid}`);
+	let newest, inKeyd = false;
+	for (let tries = 0; tries < 20 && !inKeyd; tries++) {
+		const ids = (await sim.requests("secret")).map((r) => r.secretId);
+		newest = (await sim.secrets()).find((x) => x.id === ids[ids.length - 1]);
+		inKeyd = newest != null && keyds.some((pid) => scanMemory(pid, [Buffer.from(newest.secret, "hex")]).counts[0] > 0);
+		if (!inKeyd)
+			await sleep(100);
 	}
-	const current = (await sim.requests("secret")).slice(-2).map((r) => r.secretId);
-	const liveIds = (await sim.secrets()).map((s) => s.id);
-	current.forEach((id) => assert.ok(found[liveIds.indexOf(id)] > 0, `current secret ${id} in a keyd`));
+	assert.ok(inKeyd, `newest secret ${newest?.id} in a keyd`);
 	assert.ok(seen.size > 2, `secrets rotated during the load (${seen.size} seen)`);
 	// No process was lost and nothing was logged as an error.
 	assert.deepEqual(d.children("worker").sort(), [...workers].sort(), "workers survived");
 	assert.deepEqual(d.children("keyd").sort(), [...keyds].sort(), "keyds survived");
 	assert.doesNotMatch(d.log(), /killed by signal|exited with status|seccomp violation/);
 	const encrypted = (await sim.requests("inference")).filter((r) => r.path !== "/v1/models").length;
-	assert.equal(encrypted, (N / 10) * 8, "every encrypted request reached the deployment exactly once");
+	// Kinds 0-7 are encrypted; 8 (/v1/models) and 9 (health) are not.
+	const expected = Array.from({ length: sent }, (_, i) => i % 10 < 8).filter(Boolean).length;
+	assert.equal(encrypted, expected, "every encrypted request reached the deployment exactly once");
 });

@@ -29,7 +29,12 @@ check_child() {
 		fail "$role $pid has ambient capabilities"
 	[ "$(status_field "$pid" NoNewPrivs)" = 1 ] ||
 		fail "$role $pid lacks no_new_privs"
-X
+	# chroot: the process root is the empty directory, not /.  (The
+	# sanitizer build has no sandbox and turns chroot into chdir.)
+	[ "$sandbox" = seccomp ] || return 0
+	[ "$(readlink /proc/$pid/root)" = /run/privatemoded/empty ] ||
+		fail "$role $pid root is $(readlink /proc/$pid/root)"
+	[ -z "$(ls -A /proc/$pid/root/)" ] || fail "$role $pid chroot not empty"
 }
 
 for pid in $(children worker); do
@@ -42,8 +47,11 @@ for pid in $(children keyd); do
 	if [ "$sandbox" = seccomp ]; then
 		[ "$(status_field "$pid" Seccomp)" = 2 ] ||
 			fail "keyd $pid Seccomp: $(status_field "$pid" Seccomp)"
+		# keyd has no outlet but its channels: stdio is /dev/null
+		# (without the sandbox it keeps stderr for sanitizer reports).
+		[ "$(readlink /proc/$pid/fd/2)" = /dev/null ] ||
+			fail "keyd $pid stderr is $(readlink /proc/$pid/fd/2)"
 	fi
-X
 done
 
 # The parent: the unprivileged user for good, with only CAP_SYS_CHROOT

@@ -1,9 +1,15 @@
 #!/bin/bash
 # kill -9 of a worker: the other worker keeps answering, the parent logs
-# why it died and respawns the pair; the same for keyd.
+# why it died and respawns the pair; the same for keyd.  The daemon runs
+# from a copy of the binary that is replaced on disk (as a package upgrade
+# does) once it is up: respawned children must still be the running binary.
 . "$(dirname "$0")/lib.sh"
 require_root
+cp "$PM_BIN" "$T/privatemoded"
+PM_BIN=$T/privatemoded
 pm_start
+cp /bin/true "$T/privatemoded.new"
+mv "$T/privatemoded.new" "$T/privatemoded"
 victim=$(children worker | head -1)
 old_keyds=$(children keyd | sort | tr '\n' ' ')
 kill -KILL "$victim"
@@ -18,6 +24,12 @@ wait_for "2 workers and 2 keyds" all_children_up
 children worker | grep -qx "$victim" && fail "dead worker still listed"
 [ "$(children keyd | sort | tr '\n' ' ')" != "$old_keyds" ] ||
 	fail "keyd of the dead worker was not replaced"
+for pid in $(children worker) $(children keyd); do
+	case $(readlink "/proc/$pid/exe") in
+	*"(deleted)") ;;
+	*) fail "child $pid runs $(readlink "/proc/$pid/exe"), not the old binary" ;;
+	esac
+done
 
 # Now a keyd: its worker follows it, and both come back.
 kvictim=$(children keyd | head -1)
