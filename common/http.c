@@ -294,18 +294,6 @@ http_chunked_init(struct http_chunked *c)
 	c->state = CH_SIZE;
 }
 
-static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 enum http_chunk_rv
 http_chunked_feed(struct http_chunked *c, const uint8_t *in, size_t len,
     size_t *used, void (*out)(const uint8_t *, size_t, void *), void *arg)
@@ -316,7 +304,7 @@ http_chunked_feed(struct http_chunked *c, const uint8_t *in, size_t len,
 	while (i < len) {
 		switch (c->state) {
 		case CH_SIZE:
-			if ((v = hexval(in[i])) >= 0) {
+			if ((v = hex_digit(in[i])) >= 0) {
 				/* 15 hex digits cannot overflow 64 bits. */
 				if (++c->digits > 15)
 					goto bad;

@@ -41,18 +41,6 @@ skip_ws(const uint8_t *p, size_t n, size_t i)
 	return i;
 }
 
-static int
-hexdig(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Length of the valid UTF-8 sequence at p (1-4), 0 if invalid, -1 if cut. */
 static int
 utf8_seq(const uint8_t *p, size_t n)
@@ -135,7 +123,7 @@ string_special(const uint8_t *p, size_t n, size_t i, size_t *next, int *done,
 					*next = n;
 					return JSON_EINCOMPLETE;
 				}
-				if (hexdig(p[i + k]) < 0) {
+				if (hex_digit(p[i + k]) < 0) {
 					*next = i + k;
 					return JSON_ESYNTAX;
 				}
@@ -401,7 +389,7 @@ hex4(const uint8_t *p, size_t avail, unsigned int *v)
 		return -1;
 	*v = 0;
 	for (k = 0; k < 4; k++) {
-		if ((d = hexdig(p[k])) < 0)
+		if ((d = hex_digit(p[k])) < 0)
 			return -1;
 		*v = *v << 4 | (unsigned int)d;
 	}

@@ -52,6 +52,7 @@ int	 parse_int(const char *, long long, long long, long long *,
 int	 read_file(const char *, size_t, char **, size_t *);
 /* Trim ASCII whitespace on both ends in place; returns the new start. */
 char	*trim_space(char *);
+int	 hex_digit(int);
 
 uint64_t now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t now_us(void);

@@ -127,18 +127,6 @@ make_aad(uint8_t aad[FC_NONCE_BYTES + 4], const uint8_t *nonce, uint32_t seq)
 	aad[15] = (uint8_t)(seq >> 24);
 }
 
-static int
-hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Hex coding is most of the work of a large value (the AES-GCM itself runs
  * at several GB/s), so both directions have an SSE2 path -- baseline on
@@ -224,8 +212,8 @@ hex_decode_fast(uint8_t *dst, const uint8_t *src, size_t n)
 	}
 #endif
 	for (; i < n; i++) {
-		if ((d1 = hexval(src[2 * i])) < 0 ||
-		    (d2 = hexval(src[2 * i + 1])) < 0)
+		if ((d1 = hex_digit(src[2 * i])) < 0 ||
+		    (d2 = hex_digit(src[2 * i + 1])) < 0)
 			return -1;
 		dst[i] = (uint8_t)(d1 << 4 | d2);
 	}
@@ -310,11 +298,11 @@ fc_unhex(const uint8_t *hex, size_t n, uint8_t *out, struct cerr *err)
 
 	/* Go reports a bad digit in a full pair before an odd length. */
 	for (i = 0; i + 1 < n; i += 2) {
-		if ((hi = hexval(hex[i])) < 0) {
+		if ((hi = hex_digit(hex[i])) < 0) {
 			bad_hex_byte(err, hex[i]);
 			return -1;
 		}
-		if ((lo = hexval(hex[i + 1])) < 0) {
+		if ((lo = hex_digit(hex[i + 1])) < 0) {
 			bad_hex_byte(err, hex[i + 1]);
 			return -1;
 		}
@@ -322,7 +310,7 @@ fc_unhex(const uint8_t *hex, size_t n, uint8_t *out, struct cerr *err)
 			out[i / 2] = (uint8_t)(hi << 4 | lo);
 	}
 	if (n % 2 != 0) {
-		if (hexval(hex[n - 1]) < 0)
+		if (hex_digit(hex[n - 1]) < 0)
 			bad_hex_byte(err, hex[n - 1]);
 		else
 			cerr_set(err, "encoding/hex: odd length hex string");

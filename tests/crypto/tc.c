@@ -9,18 +9,6 @@
 #include "tc.h"
 #include "util.h"
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 uint8_t *
 tc_unhex(const char *s, size_t *len)
 {
@@ -32,8 +20,8 @@ tc_unhex(const char *s, size_t *len)
 		return NULL;
 	out = xmalloc(n / 2 + 1);
 	for (i = 0; i < n / 2; i++) {
-		hi = hexval((unsigned char)s[2 * i]);
-		lo = hexval((unsigned char)s[2 * i + 1]);
+		hi = hex_digit((unsigned char)s[2 * i]);
+		lo = hex_digit((unsigned char)s[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(out);
 			return NULL;
