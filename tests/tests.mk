@@ -14,3 +14,6 @@ include $(srcdir)/tests/ops/ops.mk
 include $(srcdir)/tests/e2e/e2e.mk
 TESTS += tests/lint/cppcheck.sh
 EXTRA_DIST += tests/lint/cppcheck.sh
+# The whole daemon under Valgrind; runs only in a --with-sandbox=none build.
+TESTS += tests/valgrind/valgrind.sh
+EXTRA_DIST += tests/valgrind/valgrind.sh
