@@ -1,7 +1,9 @@
 #!/bin/sh
 # Crypto interop with the pinned JavaScript peers (tests/package.json).
-# Skips (77) only when Node.js is absent; missing node_modules is a
-# failure, so a skipped tier can never hide a broken setup.
+# Skips (77) only when Node.js is absent or PM_TEST_TIERS names neither
+# "node" nor "crypto" (make distcheck's tarball has no node_modules);
+# missing node_modules is a failure, so a skipped tier can never hide a
+# broken setup.
 set -u
 src=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${PM_TOP_BUILDDIR:-$src/build}
@@ -13,6 +15,10 @@ if [ -z "$node" ] || ! "$node" --version >/dev/null 2>&1; then
 	echo "interop: node not found, skipping"
 	exit 77
 fi
+case " ${PM_TEST_TIERS:-node} " in
+*" node "* | *" crypto "*) ;;
+*) echo "interop: node tier not selected (PM_TEST_TIERS=$PM_TEST_TIERS)"; exit 77 ;;
+esac
 for m in @hpke/core @hpke/hybridkem-x-wing @noble/post-quantum; do
 	if [ ! -f "$src/tests/node_modules/$m/package.json" ]; then
 		echo "interop: $m missing: run 'cd tests && npm ci'" >&2
