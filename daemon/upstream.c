@@ -48,6 +48,7 @@ struct upconn {
 	int			 paused;
 	int			 keyd_owned;	/* MSG_NET_OPEN */
 	int			 dead;		/* socket gone, keyd's verdict due */
+	int			 awaiting;	/* request out, no answer byte yet */
 	uint64_t		 idle_since;
 };
 
@@ -207,8 +208,10 @@ on_read(struct bufferevent *bev, void *arg)
 		buf_free(&m);
 	}
 	if (u->has_user && !u->keyd_owned && u->state == UC_OPEN &&
-	    evtimer_pending(u->timer, NULL) && u->ready)
+	    evtimer_pending(u->timer, NULL) && u->ready) {
+		u->awaiting = 0;
 		timer_set(u, wenv->conf->stream_idle_timeout);
+	}
 }
 
 static void
@@ -250,8 +253,16 @@ on_write(struct bufferevent *bev, void *arg)
 	struct upconn	*u = arg;
 
 	if (u->closing &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		upconn_close(u);
+		return;
+	}
+	/*
+	 * The wait for the first answer byte starts once the request is out:
+	 * a large body still on its way is not the API being slow.
+	 */
+	if (u->awaiting && u->ready && u->has_user)
+		timer_set(u, wenv->conf->upstream_first_byte_timeout);
 }
 
 static struct upconn *
@@ -322,6 +333,7 @@ void
 upconn_release(struct upconn *u, int reusable)
 {
 	u->has_user = 0;
+	u->awaiting = 0;
 	memset(&u->user, 0, sizeof(u->user));
 	if (u->paused)
 		upconn_pause(u, 0);
@@ -340,6 +352,7 @@ upconn_release(struct upconn *u, int reusable)
 void
 upconn_arm_first_byte(struct upconn *u)
 {
+	u->awaiting = 1;
 	timer_set(u, u->ready ? wenv->conf->upstream_first_byte_timeout :
 	    wenv->conf->upstream_connect_timeout +
 	    wenv->conf->upstream_first_byte_timeout);
@@ -348,6 +361,7 @@ upconn_arm_first_byte(struct upconn *u)
 void
 upconn_headed(struct upconn *u)
 {
+	u->awaiting = 0;
 	timer_set(u, wenv->conf->stream_idle_timeout);
 }
 
