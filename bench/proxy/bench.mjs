@@ -128,8 +128,8 @@ await waitFor("nginx listening", async () => (await httpGet(`http://127.0.0.1:${
 await waitFor("nginx workers", () => tree(ngProc.pid).length >= 3, 5000);
 
 const targets = {
-	ours: { name: "privatemoded", url: `http://127.0.0.1:${ours.port}`, root: ours.pid, headers: {} },
-	nginx: { name: "nginx", url: `http://127.0.0.1:${ngPort}`, root: ngProc.pid, headers: {} },
+	ours: { name: "privatemoded", url: `http://127.0.0.1:${ours.port}`, root: ours.pid, headers: {}, roleOf: (p) => role(p) ?? "gone" },
+	nginx: { name: "nginx", url: `http://127.0.0.1:${ngPort}`, root: ngProc.pid, headers: {}, roleOf: (p) => (p === ngProc.pid ? "master" : "worker") },
 	direct: { name: "direct (sim)", url: sim.info.base_url, root: null, headers: { Authorization: AUTH } },
 };
 log(`privatemoded pids ${tree(ours.pid).map((p) => `${p}(${role(p)})`).join(" ")}`);
@@ -199,7 +199,13 @@ function cpuPhase(t, opts) {
 	const a = cpuSnap(t.root);
 	const w = wrk(t, { ...opts, secs: SECS });
 	const b = cpuSnap(t.root);
-	return { ...w, cpuUs: cpuDelta(a, b), procs: b.size };
+	// Per role (privatemoded: parent, worker, keyd; nginx: parent = master).
+	const byRole = {};
+	for (const [p, c] of b) {
+		const r = t.roleOf(p);
+		byRole[r] = (byRole[r] ?? 0) + c - (a.get(p) ?? 0);
+	}
+	return { ...w, cpuUs: cpuDelta(a, b), procs: b.size, byRole };
 }
 
 const res = { ours: {}, nginx: {}, direct: {} };
@@ -304,6 +310,9 @@ const evO = res.ours.stream.requests * eventsPer.ours, evN = res.nginx.stream.re
 const cpuEvO = res.ours.stream.cpuUs / evO, cpuEvN = res.nginx.stream.cpuUs / evN;
 row("CPU us / ~2 KB chat request", f1(cpuReqO), f1(cpuReqN), ratio(cpuReqO, cpuReqN), `<= 2x  ${mark(cpuReqO <= 2 * cpuReqN)}`);
 row("CPU us / SSE chunk", f1(cpuEvO), f1(cpuEvN), ratio(cpuEvO, cpuEvN), `<= 2x  ${mark(cpuEvO <= 2 * cpuEvN)}`);
+const split = (ph, n) => Object.entries(ph.byRole).sort().map(([r, c]) => `${r} ${f1(c / n)}`).join(", ");
+row("  split by role, CPU us / request", split(res.ours.plain, res.ours.plain.requests), split(res.nginx.plain, res.nginx.plain.requests), "", "");
+row("  split by role, CPU us / chunk", split(res.ours.stream, evO), split(res.nginx.stream, evN), "", "");
 row("  requests measured (errors)", `${res.ours.plain.requests} (${res.ours.plain.errors})`, `${res.nginx.plain.requests} (${res.nginx.plain.errors})`, "", "");
 row("  streams measured (errors)", `${res.ours.stream.requests} (${res.ours.stream.errors})`, `${res.nginx.stream.requests} (${res.nginx.stream.errors})`, "", `${eventsPer.ours} events each`);
 row("  throughput req/s (sim-bound)", f1(res.ours.plain.requests / SECS), f1(res.nginx.plain.requests / SECS), "", "info only");
