@@ -80,7 +80,12 @@ keydStartUs.sort((a, b) => a - b);
 
 // --- 2. secret refresh (exchange only, mesh CA cached) ---------------------------
 
-log(`refresh phase: test_secret_lifetime 100ms, 1 worker, ${REFRESH_SECS} s`);
+// keyd keeps the expiry in whole seconds (secret.c: expires = now() +
+// lifetime / 1000), so with a sub-second test_secret_lifetime a new secret
+// is already "expired" when relay_secret_ready() asks for it, and keyd
+// exchanges back to back.  Test-only knob; here it gives hundreds of
+// exchanges (mesh CA cached: no attestation) in a few seconds.
+log(`refresh phase: test_secret_lifetime 100ms (back-to-back exchanges), 1 worker, ${REFRESH_SECS} s`);
 const d = await startDaemon(daemonBin, dir, daemonConf(sim, dir, { workers: 1, test_secret_lifetime: "100ms" }), { name: "refresh" });
 await waitReady(d);
 await sleep(500);
@@ -135,14 +140,15 @@ const rows = [
 	["keyd CPU start to first secret, ms", ms(pct(keydStartUs, 50)), `per keyd, n=${keydStartUs.length}, incl. process init`, ""],
 	["verifier alone (bench_attest), ms", ms(verifyUs), "fixture document, in-process", ""],
 	["keyd CPU per secret exchange, ms", ms(exchStat), `schedstat ${ms(exchSched)}, n=${exch}`, ""],
-	["keyd CPU per re-attestation cycle, ms", ms(cycStat), `schedstat ${ms(cycSched)}, n=${att}`,
-		`< 5 ms  ${cycStat < 5000 ? "PASS" : "MISS"}`],
+	["keyd CPU per re-attestation cycle, ms", ms(cycStat), `schedstat ${ms(cycSched)}, n=${att}`, ""],
+	["  minus the rejected exchange, ms", ms(cycStat - exchStat), "= manifest + attest + verify + exchange",
+		`< 5 ms  ${cycStat - exchStat < 5000 ? "PASS" : "MISS"}`],
 ];
 const head = ["metric", "median/mean", "detail", "target"];
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => (i === 1 ? c.padStart(w[i]) : c.padEnd(w[i]))).join("  ").trimEnd();
 console.log("\nbench-attest: privatemoded against tests/sim; keyd CPU = utime+stime from /proc/<pid>/stat (schedstat ns as a cross-check)");
-console.log("a re-attestation cycle = rejected exchange + manifest + attestation + verification + new exchange (an upper bound for verification + exchange)");
+console.log("a re-attestation cycle = rejected exchange + manifest + attestation + verification + new exchange; the target row subtracts one exchange");
 console.log(line(head));
 console.log(w.map((n) => "-".repeat(n)).join("  "));
 for (const r of rows) console.log(line(r));

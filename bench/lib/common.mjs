@@ -86,16 +86,20 @@ export function cpuDelta(a, b) {
 }
 
 // Memory of a process tree: sums of Pss and Rss (kB) from smaps_rollup.
-export function memKb(root) {
+export function memKb(root, roleOf = () => "all") {
 	let pss = 0, rss = 0;
+	const byRole = {};
 	for (const p of tree(root)) {
 		try {
 			const s = fs.readFileSync(`/proc/${p}/smaps_rollup`, "utf8");
-			pss += Number(/^Pss:\s+(\d+)/m.exec(s)?.[1] ?? 0);
+			const x = Number(/^Pss:\s+(\d+)/m.exec(s)?.[1] ?? 0);
+			pss += x;
 			rss += Number(/^Rss:\s+(\d+)/m.exec(s)?.[1] ?? 0);
+			const r = roleOf(p);
+			byRole[r] = (byRole[r] ?? 0) + x;
 		} catch { /* gone */ }
 	}
-	return { pss, rss };
+	return { pss, rss, byRole };
 }
 
 // --- helpers ---------------------------------------------------------------

@@ -13,6 +13,8 @@ import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import path from "node:path";
+import { ClientCipher } from "../../tests/sim/test/client.mjs";
+import { PLAIN } from "../../tests/sim/lib/inference.mjs";
 import {
 	sleep, startSim, startDaemon, waitReady, daemonConf, ensureUser, tempDir, track, stopProc,
 	cpuSnap, cpuDelta, memKb, freePort, waitFor, httpGet, pct, tree, role,
@@ -127,11 +129,33 @@ await waitFor("nginx listening", async () => (await httpGet(`http://127.0.0.1:${
 	.catch((e) => { throw new Error(`${e.message}: ${ngErr}`); });
 await waitFor("nginx workers", () => tree(ngProc.pid).length >= 3, 5000);
 
+function simGet(p) {
+	return new Promise((resolve, reject) => {
+		https.get(sim.info.base_url + p, { ca: simCa, agent: false }, (res) => {
+			const c = [];
+			res.on("data", (d) => c.push(d));
+			res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(c).toString() }));
+		}).on("error", reject);
+	});
+}
 const targets = {
 	ours: { name: "privatemoded", url: `http://127.0.0.1:${ours.port}`, root: ours.pid, headers: {}, roleOf: (p) => role(p) ?? "gone" },
 	nginx: { name: "nginx", url: `http://127.0.0.1:${ngPort}`, root: ngProc.pid, headers: {}, roleOf: (p) => (p === ngProc.pid ? "master" : "worker") },
 	direct: { name: "direct (sim)", url: sim.info.base_url, root: null, headers: { Authorization: AUTH } },
 };
+// The same request encrypted by this client with the daemon's own secret
+// (read from the simulator's control API), straight to the simulator: the
+// simulator then does the same decryption and encryption work as for
+// privatemoded, so ours - direct(encrypted) is the latency privatemoded adds.
+{
+	const secrets = JSON.parse((await simGet("/__sim/secrets")).text);
+	const s0 = secrets[0];
+	const enc = (b) => new ClientCipher(Buffer.from(s0.secret, "hex"), s0.id).encryptJson(b, PLAIN.chatReq);
+	fs.writeFileSync(path.join(dir, "plain-enc.json"), enc(bodyPlain));
+	fs.writeFileSync(path.join(dir, "stream-enc.json"), enc(bodyStream));
+	targets.directEnc = { name: "direct (sim, encrypted)", url: sim.info.base_url, root: null,
+		headers: { Authorization: AUTH, "Privatemode-Secret-ID": s0.id }, enc: true };
+}
 log(`privatemoded pids ${tree(ours.pid).map((p) => `${p}(${role(p)})`).join(" ")}`);
 log(`nginx pids ${tree(ngProc.pid).join(" ")}`);
 
@@ -208,7 +232,7 @@ function cpuPhase(t, opts) {
 	return { ...w, cpuUs: cpuDelta(a, b), procs: b.size, byRole };
 }
 
-const res = { ours: {}, nginx: {}, direct: {} };
+const res = { ours: {}, nginx: {}, direct: {}, directEnc: {} };
 for (const k of ["ours", "nginx"]) {
 	log(`${targets[k].name}: non-streaming CPU phase (${SECS} s, ${CONNS} connections)`);
 	res[k].plain = cpuPhase(targets[k], { bodyFile: path.join(dir, "plain.json"), conns: CONNS });
@@ -217,10 +241,12 @@ for (const k of ["ours", "nginx"]) {
 	res[k].stream = cpuPhase(targets[k], { bodyFile: path.join(dir, "stream.json"), headers: streamHdr, conns: CONNS });
 	log(`  ${res[k].stream.requests} streams, ${res[k].stream.errors} errors, ${(res[k].stream.cpuUs / 1e6).toFixed(2)} s CPU`);
 }
-for (const k of ["direct", "nginx", "ours"]) {
+for (const k of ["direct", "directEnc", "nginx", "ours"]) {
 	log(`${targets[k].name}: latency phase (1 connection, ${LAT_SECS} s)`);
-	wrk(targets[k], { bodyFile: path.join(dir, "plain.json"), conns: 1, secs: 1 });
-	res[k].lat = wrk(targets[k], { bodyFile: path.join(dir, "plain.json"), conns: 1, secs: LAT_SECS });
+	const bodyFile = path.join(dir, targets[k].enc ? "plain-enc.json" : "plain.json");
+	wrk(targets[k], { bodyFile, conns: 1, secs: 1 });
+	res[k].lat = wrk(targets[k], { bodyFile, conns: 1, secs: LAT_SECS });
+	if (res[k].lat.errors) throw new Error(`${targets[k].name}: ${res[k].lat.errors} errors in the latency phase`);
 	log(`  p50 ${res[k].lat.p50_us} us, p99 ${res[k].lat.p99_us} us (${res[k].lat.requests} requests, ${res[k].lat.errors} errors)`);
 }
 
@@ -232,12 +258,14 @@ log(`TTFT: ${TTFT_N} streams per target, interleaved`);
 		ours: new http.Agent({ keepAlive: true, maxSockets: 1 }),
 		nginx: new http.Agent({ keepAlive: true, maxSockets: 1 }),
 		direct: new https.Agent({ keepAlive: true, maxSockets: 1, ca: simCa }),
+		directEnc: new https.Agent({ keepAlive: true, maxSockets: 1, ca: simCa }),
 	};
+	const streamEnc = fs.readFileSync(path.join(dir, "stream-enc.json"), "utf8");
 	const hdr = { "X-Sim-Stream-Chunks": "4", "X-Sim-Chunk-Interval-Ms": "0" };
-	const tt = { ours: [], nginx: [], direct: [] };
+	const tt = { ours: [], nginx: [], direct: [], directEnc: [] };
 	for (let i = 0; i < TTFT_N + 10; i++) {
-		for (const k of ["direct", "nginx", "ours"]) {
-			const r = await oneRequest(targets[k], bodyStream, { extraHeaders: hdr, agent: agents[k] });
+		for (const k of ["direct", "directEnc", "nginx", "ours"]) {
+			const r = await oneRequest(targets[k], targets[k].enc ? streamEnc : bodyStream, { extraHeaders: hdr, agent: agents[k] });
 			if (r.status !== 200) throw new Error(`${k}: TTFT stream ${r.status}`);
 			if (i >= 10) tt[k].push(r.ttftUs); // 10 warm-up rounds
 		}
@@ -247,7 +275,7 @@ log(`TTFT: ${TTFT_N} streams per target, interleaved`);
 		res[k].ttft = { p50: pct(tt[k], 50), p99: pct(tt[k], 99) };
 		agents[k].destroy();
 	}
-	log(`  p50 direct ${res.direct.ttft.p50.toFixed(0)} us, nginx ${res.nginx.ttft.p50.toFixed(0)} us, ours ${res.ours.ttft.p50.toFixed(0)} us`);
+	log(`  p50 direct ${res.direct.ttft.p50.toFixed(0)} us, direct encrypted ${res.directEnc.ttft.p50.toFixed(0)} us, nginx ${res.nginx.ttft.p50.toFixed(0)} us, ours ${res.ours.ttft.p50.toFixed(0)} us`);
 }
 
 // --- memory with idle streams ----------------------------------------------------------
@@ -278,14 +306,14 @@ async function idleStreams(t, n) {
 	try {
 		await Promise.race([Promise.all(firsts), sleep(60000).then(() => { throw new Error(`${t.name}: only ${got}/${n} idle streams got their first event`); })]);
 		await sleep(1000);
-		return memKb(t.root);
+		return memKb(t.root, t.roleOf);
 	} finally {
 		for (const r of reqs) r.destroy();
 		await sleep(1500); // the proxy notices and closes the upstream side
 	}
 }
 for (const k of ["ours", "nginx"]) {
-	res[k].mem = { 0: memKb(targets[k].root) };
+	res[k].mem = { 0: memKb(targets[k].root, targets[k].roleOf) };
 	for (const n of IDLE) {
 		log(`${targets[k].name}: ${n} idle stream(s)`);
 		res[k].mem[n] = await idleStreams(targets[k], n);
@@ -316,18 +344,28 @@ row("  split by role, CPU us / chunk", split(res.ours.stream, evO), split(res.ng
 row("  requests measured (errors)", `${res.ours.plain.requests} (${res.ours.plain.errors})`, `${res.nginx.plain.requests} (${res.nginx.plain.errors})`, "", "");
 row("  streams measured (errors)", `${res.ours.stream.requests} (${res.ours.stream.errors})`, `${res.nginx.stream.requests} (${res.nginx.stream.errors})`, "", `${eventsPer.ours} events each`);
 row("  throughput req/s (sim-bound)", f1(res.ours.plain.requests / SECS), f1(res.nginx.plain.requests / SECS), "", "info only");
-const addP50O = res.ours.lat.p50_us - res.direct.lat.p50_us, addP50N = res.nginx.lat.p50_us - res.direct.lat.p50_us;
-const addP99O = res.ours.lat.p99_us - res.direct.lat.p99_us, addP99N = res.nginx.lat.p99_us - res.direct.lat.p99_us;
-row("latency p50 us (direct " + res.direct.lat.p50_us + ")", String(res.ours.lat.p50_us), String(res.nginx.lat.p50_us), "", "");
-row("latency p99 us (direct " + res.direct.lat.p99_us + ")", String(res.ours.lat.p99_us), String(res.nginx.lat.p99_us), "", "");
+// Each proxy against the direct request it corresponds to: ours against
+// the encrypted request, nginx against the plain one.
+const addP50O = res.ours.lat.p50_us - res.directEnc.lat.p50_us, addP50N = res.nginx.lat.p50_us - res.direct.lat.p50_us;
+const addP99O = res.ours.lat.p99_us - res.directEnc.lat.p99_us, addP99N = res.nginx.lat.p99_us - res.direct.lat.p99_us;
+row("latency p50 us via proxy", String(res.ours.lat.p50_us), String(res.nginx.lat.p50_us), "", "");
+row("  direct to sim, same request", `${res.directEnc.lat.p50_us} (encrypted)`, `${res.direct.lat.p50_us} (plain)`, "", "");
+row("latency p99 us via proxy", String(res.ours.lat.p99_us), String(res.nginx.lat.p99_us), "", "");
+row("  direct to sim, same request", `${res.directEnc.lat.p99_us} (encrypted)`, `${res.direct.lat.p99_us} (plain)`, "", "");
 row("added latency p50 us", f1(addP50O), f1(addP50N), ratio(addP50O, addP50N), "");
 row("added latency p99 us", f1(addP99O), f1(addP99N), ratio(addP99O, addP99N), "");
-const addTtftO = res.ours.ttft.p50 - res.direct.ttft.p50, addTtftN = res.nginx.ttft.p50 - res.direct.ttft.p50;
-row(`added TTFT p50 us (direct ${f1(res.direct.ttft.p50)})`, f1(addTtftO), f1(addTtftN), ratio(addTtftO, addTtftN), `< 1000 us  ${mark(addTtftO < 1000)}`);
+const addTtftO = res.ours.ttft.p50 - res.directEnc.ttft.p50, addTtftN = res.nginx.ttft.p50 - res.direct.ttft.p50;
+row("TTFT p50 us via proxy", f1(res.ours.ttft.p50), f1(res.nginx.ttft.p50), "", "");
+row("  direct to sim, same request", `${f1(res.directEnc.ttft.p50)} (encrypted)`, `${f1(res.direct.ttft.p50)} (plain)`, "", "");
+row("added TTFT p50 us", f1(addTtftO), f1(addTtftN), ratio(addTtftO, addTtftN), `< 1000 us  ${mark(addTtftO < 1000)}`);
 for (const n of [0, ...IDLE]) {
 	const o = res.ours.mem[n], g = res.nginx.mem[n];
 	const tgt = n === 1000 ? `< 64 MiB  ${mark(o.pss < 64 * 1024)}` : "";
 	row(`Pss MiB, ${n} idle stream(s) (Rss)`, `${f1(o.pss / 1024)} (${f1(o.rss / 1024)})`, `${f1(g.pss / 1024)} (${f1(g.rss / 1024)})`, ratio(o.pss, g.pss), tgt);
+	if (n === IDLE.at(-1)) {
+		const sp = (m) => Object.entries(m.byRole).sort().map(([r, k]) => `${r} ${f1(k / 1024)}`).join(", ");
+		row("  Pss MiB by role", sp(o), sp(g), "", "");
+	}
 }
 
 const head = ["metric", "privatemoded", "nginx", "ratio", "target"];
