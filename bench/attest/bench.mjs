@@ -9,6 +9,7 @@
 // default 12).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import https from "node:https";
 import {
 	sleep, startSim, startDaemon, waitReady, daemonConf, ensureUser, tempDir, stopProc,
@@ -126,7 +127,8 @@ await stopProc(sim.proc);
 
 let verifyUs = null;
 if (verifierBench && fs.existsSync(verifierBench)) {
-	const r = spawnSync(verifierBench, ["200"], { encoding: "utf8", cwd: process.cwd() });
+	// It keeps its fixture PKI in tests/attest/pki under its cwd: the build dir.
+	const r = spawnSync(verifierBench, ["200"], { encoding: "utf8", cwd: path.resolve(path.dirname(verifierBench), "..", "..") });
 	const m = /full verification \(attest_verify\)\s+([\d.]+) us/.exec(r.stdout ?? "");
 	if (m) verifyUs = Number(m[1]);
 	else log(`bench_attest gave no number: ${r.stderr}`);
