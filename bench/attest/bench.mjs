@@ -143,14 +143,17 @@ const rows = [
 	["verifier alone (bench_attest), ms", ms(verifyUs), "fixture document, in-process", ""],
 	["keyd CPU per secret exchange, ms", ms(exchStat), `schedstat ${ms(exchSched)}, n=${exch}`, ""],
 	["keyd CPU per re-attestation cycle, ms", ms(cycStat), `schedstat ${ms(cycSched)}, n=${att}`, ""],
-	["  minus the rejected exchange, ms", ms(cycStat - exchStat), "= manifest + attest + verify + exchange",
-		`< 5 ms  ${cycStat - exchStat < 5000 ? "PASS" : "MISS"}`],
+	// The mark uses the schedstat number: utime+stime moves in 10 ms ticks,
+	// too coarse over a handful of cycles (BENCH_REATTEST small).
+	["  minus the rejected exchange, ms", ms(cycStat - exchStat), `schedstat ${ms(cycSched - exchSched)}; manifest + attest + verify + exchange`,
+		`< 5 ms  ${cycSched - exchSched < 5000 ? "PASS" : "MISS"}`],
 ];
 const head = ["metric", "median/mean", "detail", "target"];
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => (i === 1 ? c.padStart(w[i]) : c.padEnd(w[i]))).join("  ").trimEnd();
 console.log("\nbench-attest: privatemoded against tests/sim; keyd CPU = utime+stime from /proc/<pid>/stat (schedstat ns as a cross-check)");
 console.log("a re-attestation cycle = rejected exchange + manifest + attestation + verification + new exchange; the target row subtracts one exchange");
+console.log("PASS/MISS is decided on the schedstat (ns) number; utime+stime (10 ms ticks) agrees with it only over enough cycles");
 console.log(line(head));
 console.log(w.map((n) => "-".repeat(n)).join("  "));
 for (const r of rows) console.log(line(r));
