@@ -21,6 +21,8 @@ const USAGE = `usage: node sim.mjs [options]
   --fault NAME[:k=v,...]  arm a fault at start (repeatable), e.g. reset-mid-stream:after=2,times=1
   --report-version V      SNP report version 2..5 (default 3)
   --max-records N         request records kept for /__sim/requests (default 1000; 0 = record nothing, for benchmarks)
+  --plain                 benchmarks only: serve inference requests without a
+                          Privatemode-Secret-ID header unencrypted (default off)
   --setup-only            generate PKI and manifest, print the JSON line, exit
   --quiet                 no log lines on stderr
 `;
@@ -41,6 +43,7 @@ try {
 			fault: { type: "string", multiple: true, default: [] },
 			"max-records": { type: "string", default: "1000" },
 			"report-version": { type: "string", default: "3" },
+			plain: { type: "boolean", default: false },
 			"setup-only": { type: "boolean", default: false },
 			quiet: { type: "boolean", default: false },
 			help: { type: "boolean", short: "h", default: false },
@@ -80,6 +83,7 @@ const opts = {
 	chunkIntervalMs: num("chunk-interval-ms", 0),
 	maxRecords: num("max-records", 0),
 	reportVersion: num("report-version", 2),
+	plain: args.plain,
 };
 
 const faultSpec = {};

@@ -60,7 +60,13 @@ function checkSecretAndOcsp(ctx, req, fired) {
 		throw new HandledError(500, "verifying OCSP policy: policy MAC mismatch");
 }
 
-function newCipher(ctx, rec, fired) {
+// --plain (benchmarks only, default off): a request without a
+// Privatemode-Secret-ID header is served unencrypted both ways, so that a
+// plain reverse proxy (bench/proxy) can be measured against the same sim.
+const PASSTHROUGH = Object.freeze({ passthrough: true, id: null, nonce: null, log: [] });
+
+function newCipher(ctx, rec, fired, req) {
+	if (ctx.opts.plain && req && req.headers["privatemode-secret-id"] === undefined) return PASSTHROUGH;
 	const c = new ServerCipher((id) => ctx.store.get(id), { keepPlaintext: ctx.opts.maxRecords > 0 });
 	if (fired.has("wrong-seq")) c.skipSeq = 1;
 	rec.cipher = c;
@@ -138,7 +144,7 @@ function commonHeaders(req, obj) {
 // decryption, and the inference-proxy's cache-salt and media policies.
 function openChatLike(ctx, req, body, rec, fired, plain) {
 	checkSecretAndOcsp(ctx, req, fired);
-	const cipher = newCipher(ctx, rec, fired);
+	const cipher = newCipher(ctx, rec, fired, req);
 	const obj = JSON.parse(decryptBody(cipher, body.toString("utf8"), plain, rec) || "null");
 	if (!obj || typeof obj !== "object") throw new HandledError(400, "request body must be a JSON object");
 	checkCacheSalt(obj);
@@ -251,7 +257,7 @@ function embed(input) {
 
 async function embeddings(ctx, req, res, body, rec, fired) {
 	checkSecretAndOcsp(ctx, req, fired);
-	const cipher = newCipher(ctx, rec, fired);
+	const cipher = newCipher(ctx, rec, fired, req);
 	const obj = JSON.parse(decryptBody(cipher, body.toString("utf8"), PLAIN.embReq, rec) || "null");
 	if (!obj || typeof obj !== "object") throw new HandledError(400, "request body must be a JSON object");
 	const inputs = Array.isArray(obj.input) ? obj.input : [obj.input ?? ""];
@@ -270,7 +276,7 @@ async function embeddings(ctx, req, res, body, rec, fired) {
 // file when it is UTF-8 text.
 async function transcriptions(ctx, req, res, body, rec, fired) {
 	checkSecretAndOcsp(ctx, req, fired);
-	const cipher = newCipher(ctx, rec, fired);
+	const cipher = newCipher(ctx, rec, fired, req);
 	let parts;
 	try { parts = parseMultipart(body, req.headers["content-type"]); } catch (e) { throw new HandledError(400, `parsing multipart form: ${e.message}`); }
 	const { values, files } = formOrder(parts);
@@ -326,7 +332,7 @@ async function transcriptions(ctx, req, res, body, rec, fired) {
 // of elements, every element encrypted (no plain set).
 async function unstructured(ctx, req, res, body, rec, fired) {
 	checkSecretAndOcsp(ctx, req, fired);
-	const cipher = newCipher(ctx, rec, fired);
+	const cipher = newCipher(ctx, rec, fired, req);
 	let plain;
 	try {
 		plain = cipher.decrypt(body.toString("utf8"), "");

@@ -116,6 +116,7 @@ export function mutate(text, plain, f) {
 
 // Server-side helpers bound to a ServerCipher.
 export function decryptJson(cipher, text, plain) {
+	if (cipher.passthrough) return text; // sim --plain
 	return mutate(text, plain, (raw, name) => {
 		let s;
 		try { s = JSON.parse(raw); } catch { s = null; }
@@ -127,5 +128,6 @@ export function decryptJson(cipher, text, plain) {
 }
 
 export function encryptJson(cipher, text, plain) {
+	if (cipher.passthrough) return text; // sim --plain
 	return mutate(text, plain, (raw, name) => cipher.encrypt(raw, name));
 }
