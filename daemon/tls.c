@@ -65,6 +65,8 @@ tls_server_ctx(const uint8_t *payload, size_t len)
 	SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	/* Idle keep-alive clients give their record buffers back. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 
 	/* The leaf, then any intermediates in the same file. */
 	bio = BIO_new_mem_buf(cert, (int)clen);

@@ -83,6 +83,12 @@ make_ctx(X509_STORE *store, int verify, char *err, size_t errlen)
 	SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
 	/* HTTP/1.1 only: we speak it on both sides. */
 	SSL_CTX_set_alpn_protos(ctx, (const unsigned char *)"\x08http/1.1", 9);
+	/*
+	 * An idle session (a pooled connection, a stream between chunks)
+	 * gives its 2 x 17 KiB record buffers back: keyd holds one session
+	 * per upstream connection of its worker.
+	 */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return ctx;
 }
 
