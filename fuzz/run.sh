@@ -9,6 +9,13 @@ build=${PM_TOP_BUILDDIR:-$src/build}
 secs=${PM_FUZZ_SECONDS:-20}
 status=0
 
+# The fuzzers carry their own ASan/UBSan; a tier list without "fuzz"
+# (distcheck, the sanitizer pass of scripts/test-all) skips them.
+case " ${PM_TEST_TIERS:-fuzz} " in
+*" fuzz "*) ;;
+*) echo "fuzz tier not selected (PM_TEST_TIERS=$PM_TEST_TIERS)"; exit 77 ;;
+esac
+
 for t in json fieldmsg; do
 	bin=$build/fuzz/fuzz_$t
 	work=$build/fuzz/work-$t

@@ -7,7 +7,9 @@
 // (latency phases, default 4), BENCH_CONNS (wrk connections, default 16),
 // BENCH_STREAM_CHUNKS (content chunks per streamed answer, default 100),
 // BENCH_TTFT_N (streams per target for TTFT, default 200),
-// BENCH_IDLE ("1,100,1000"), BENCH_NGINX (nginx binary), BENCH_WRK.
+// BENCH_IDLE ("1,100,1000"), BENCH_IDLE_HOLD_MS (how long the idle streams
+// stay open before the memory is read, default 1000; longer to inspect the
+// processes by hand), BENCH_NGINX (nginx binary), BENCH_WRK.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -29,6 +31,7 @@ const CONNS = Number(env.BENCH_CONNS ?? 16);
 const CHUNKS = Number(env.BENCH_STREAM_CHUNKS ?? 100);
 const TTFT_N = Number(env.BENCH_TTFT_N ?? 200);
 const IDLE = (env.BENCH_IDLE ?? "1,100,1000").split(",").map(Number);
+const IDLE_HOLD_MS = Number(env.BENCH_IDLE_HOLD_MS ?? 1000); // longer: time to inspect
 const NGINX = env.BENCH_NGINX ?? "nginx";
 const WRK = env.BENCH_WRK ?? "wrk";
 const log = (m) => process.stderr.write(`bench-proxy: ${m}\n`);
@@ -305,7 +308,7 @@ async function idleStreams(t, n) {
 	}
 	try {
 		await Promise.race([Promise.all(firsts), sleep(60000).then(() => { throw new Error(`${t.name}: only ${got}/${n} idle streams got their first event`); })]);
-		await sleep(1000);
+		await sleep(IDLE_HOLD_MS);
 		return memKb(t.root, t.roleOf);
 	} finally {
 		for (const r of reqs) r.destroy();
