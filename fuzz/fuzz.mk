@@ -5,10 +5,6 @@
 EXTRA_DIST += fuzz/fuzz_json.c fuzz/json_ref.c fuzz/fuzz_fieldmsg.c \
 	fuzz/run.sh fuzz/corpus
 
-# Scratch corpora and reproducers of fuzz/run.sh (directories).
-clean-local:
-	-rm -rf fuzz/work-json fuzz/work-fieldmsg fuzz/attest/work
-
 if HAVE_CLANG
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -Wall -Wextra -Wno-unused-parameter
