@@ -52,10 +52,22 @@ int	 parse_int(const char *, long long, long long, long long *,
 int	 read_file(const char *, size_t, char **, size_t *);
 /* Trim ASCII whitespace on both ends in place; returns the new start. */
 char	*trim_space(char *);
-int	 hex_digit(int);
 
 uint64_t now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t now_us(void);
 int64_t	 wall_ms(void);		/* CLOCK_REALTIME */
+
+/* The value of one hex digit, either case; -1 if c is not one. */
+static inline int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
 #endif
