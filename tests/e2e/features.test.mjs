@@ -70,12 +70,15 @@ test("dump_requests: <ws>/requests/<UTC date>/<stamp>_NN_{req,resp}.txt with the
 	assert.equal((await d.get("/v1/nope")).status, 404);
 	const day = new Date().toISOString().slice(0, 10);
 	const ddir = path.join(d.ws, "requests", day);
-	const files = await waitFor(`dump files in ${ddir}`, () => {
+	const read = (f) => fs.readFileSync(path.join(ddir, f), "utf8");
+	// The harness's /readyz polls are dumped too: wait for the last
+	// request's pair (one worker writes them in order), not for a count.
+	const files = await waitFor(`dump of GET /v1/nope in ${ddir}`, () => {
 		const f = fs.existsSync(ddir) ? fs.readdirSync(ddir) : [];
-		return f.length >= 6 ? f : null;
+		const nope = f.find((x) => x.endsWith("_req.txt") && read(x).startsWith("GET /v1/nope"));
+		return nope && f.includes(nope.replace(/_req\.txt$/, "_resp.txt")) ? f : null;
 	}, { timeoutMs: 5000 });
 	for (const f of files) assert.match(f, /^\d{4}-\d\d-\d\d_\d{6}\.\d{6}_\d{2}_(req|resp)\.txt$/, f);
-	const read = (f) => fs.readFileSync(path.join(ddir, f), "utf8");
 	const req = files.filter((f) => f.endsWith("_req.txt")).find((f) => read(f).includes(prompt));
 	assert.ok(req, "the chat request was dumped in plaintext");
 	assert.match(read(req), /^POST \/v1\/chat\/completions HTTP\/1\.1\r?\n/);
