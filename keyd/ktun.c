@@ -4,10 +4,15 @@
  */
 #include "config.h"
 
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "buf.h"
 #include "chan.h"
@@ -18,8 +23,39 @@
 #include "util.h"
 
 #define KTUN_BUCKETS	256
+#define TRIM_QUIET_MS	500
 
 static struct ktun	*buckets[KTUN_BUCKETS];
+
+#ifdef HAVE_MALLOC_TRIM
+static struct event	*trim_ev;
+
+static void
+trim_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	malloc_trim(0);
+}
+#endif
+
+/*
+ * Every TLS handshake leaves freed memory in the heap, which malloc keeps.
+ * Once connections have stopped opening, completing their handshakes and
+ * closing for TRIM_QUIET_MS, the free pages go back to the kernel: after a
+ * burst of streams keyd holds what the open sessions use, not the burst's
+ * high-water mark.
+ */
+static void
+trim_when_quiet(void)
+{
+#ifdef HAVE_MALLOC_TRIM
+	struct timeval	tv = { 0, TRIM_QUIET_MS * 1000 };
+
+	if (trim_ev == NULL &&
+	    (trim_ev = evtimer_new(kenv->base, trim_cb, NULL)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	evtimer_add(trim_ev, &tv);	/* re-adding restarts the wait */
+#endif
+}
 
 struct ktun *
 ktun_new(uint32_t id, enum ktun_kind kind, const char *host, int tls,
@@ -33,6 +69,7 @@ ktun_new(uint32_t id, enum ktun_kind kind, const char *host, int tls,
 	kt->t = tun_new(id, host, tls, verify);
 	kt->next = buckets[id % KTUN_BUCKETS];
 	buckets[id % KTUN_BUCKETS] = kt;
+	trim_when_quiet();
 	return kt;
 }
 
@@ -60,6 +97,7 @@ ktun_free(struct ktun *kt)
 		}
 	tun_free(kt->t);
 	free(kt);
+	trim_when_quiet();
 }
 
 void
@@ -170,6 +208,7 @@ ktun_flush(struct ktun *kt, struct upio *io)
 	if (tun_ready(kt->t) && !kt->ready_sent) {
 		io->flags |= UPF_READY;
 		kt->ready_sent = 1;
+		trim_when_quiet();	/* the handshake's garbage is free now */
 	}
 	if (out.len == 0 && io->nev == 0 && io->flags == 0) {
 		buf_free(&out);
