@@ -106,7 +106,7 @@ bad:
 	return -1;
 }
 
-/* Not common/util.c's hex_digit: keyd/attest also builds alone (fuzz/attest). */
+/* Not util.h's hex_digit: keyd/attest also builds alone (fuzz/attest). */
 static int
 hex_value(unsigned char c)
 {

@@ -437,6 +437,13 @@ export class Daemon {
 		}
 		// Children that outlived the parent (must not happen) die here.
 		live.delete(this.pid);
+		// A sanitizer report from any daemon fails whoever stops it (the
+		// test's own hook, or the file's after hook), once.
+		const san = this.sanitizerReport();
+		if (san && !this.sanitizerSeen) {
+			this.sanitizerSeen = true;
+			throw new Error(`sanitizer report from daemon ${this.pid}:\n${san}`);
+		}
 		return this.exit;
 	}
 
@@ -481,7 +488,7 @@ export async function startDaemon(sim, {
 		if (waitReady) await d.waitReady(readyTimeoutMs);
 	} catch (e) {
 		const tail = d.tail(30);
-		await d.stop();
+		await d.stop().catch((x) => { e.message += `\n${x.message}`; });
 		e.message += `\n--- daemon log (tail) ---\n${tail}`;
 		throw e;
 	}
