@@ -151,16 +151,18 @@ log_has() {
 	grep -q -- "$1" "$PM_LOG"
 }
 
+# pm_stop [SECONDS]: SIGTERM, then wait up to SECONDS (default 10) for the
+# exit; its status lands in PM_STATUS.
 pm_stop() {
 	[ -n "$PM_PID" ] || return 0
 	kill -TERM "$PM_PID" 2>/dev/null
 	local i
-	for i in $(seq 1 200); do
+	for i in $(seq 1 $(( ${1:-10} * 20 ))); do
 		kill -0 "$PM_PID" 2>/dev/null || break
 		sleep 0.05
 	done
 	if kill -0 "$PM_PID" 2>/dev/null; then
-		fail "daemon did not exit after SIGTERM"
+		fail "daemon did not exit within ${1:-10} s of SIGTERM"
 	fi
 	wait "$PM_PID"
 	PM_STATUS=$?

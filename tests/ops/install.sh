@@ -25,6 +25,7 @@
 #     /run/privatemoded) is left.
 # KEEP_TMP=1 keeps the work directory.
 . "$PM_TOP_SRCDIR/tests/ops/lib.sh"
+. "$PM_TOP_SRCDIR/tests/sim/simlib.sh"
 require_tier package
 [ "$(id -u)" -eq 0 ] || skip "needs root (installs a package)"
 require_debian
@@ -209,32 +210,25 @@ note "installed and checked the files in $(( $(date +%s) - t2 ))s"
 t3=$(date +%s)
 mkdir -p "$T/sim"
 # Streams slow enough to be in flight when SIGTERM comes.
-"$NODE" "$TOP_SRC/tests/sim/sim.mjs" --state-dir "$T/sim" --quiet \
-    --stream-chunks 6 --chunk-interval-ms 300 >"$T/sim.json" 2>"$T/sim.err" &
-SIM_PID=$!
-for i in $(seq 1 600); do
-	[ -s "$T/sim.json" ] && break
-	kill -0 "$SIM_PID" 2>/dev/null || { cat "$T/sim.err" >&2; fail "simulator exited"; }
-	sleep 0.1
-done
-[ -s "$T/sim.json" ] || fail "simulator did not start"
-sj() { "$NODE" -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8").split("\n")[0]);const v=process.argv[2].split(".").reduce((o,k)=>o?.[k],j);process.stdout.write(v==null?"":String(v))' "$T/sim.json" "$1"; }
+sim_start "$NODE" "$TOP_SRC" "$T/sim.json" --state-dir "$T/sim" --quiet \
+    --stream-chunks 6 --chunk-interval-ms 300 2>"$T/sim.err" ||
+	{ cat "$T/sim.err" >&2; fail "simulator did not start"; }
 # The parent reads the CA file as privatemode.
 chmod -R a+rX "$T/sim"
 
 # The admin's part: the key file, AMD's chain (here: the simulator's test
 # chain) at the default path, and the conffile.
 install -m 0600 /dev/null /etc/privatemode/api-key
-sj api_key >/etc/privatemode/api-key
-install -m 0644 "$(sj trust_anchors.Genoa.cert_chain)" /etc/privatemode/amd/genoa-cert-chain.pem
+sim_field api_key >/etc/privatemode/api-key
+install -m 0644 "$(sim_field trust_anchors.Genoa.cert_chain)" /etc/privatemode/amd/genoa-cert-chain.pem
 {
 	echo
 	echo "# Added by tests/ops/install.sh: the simulated deployment."
-	echo "api_endpoint $(sj api_endpoint)"
-	echo "cdn_base_url $(sj cdn_base_url)"
-	echo "ca_file $(sj ca_file)"
+	echo "api_endpoint $(sim_field api_endpoint)"
+	echo "cdn_base_url $(sim_field cdn_base_url)"
+	echo "ca_file $(sim_field ca_file)"
 	echo "test_trust_any_amd_root yes"
-	echo "test_kds_base_url $(sj kds_base_url)"
+	echo "test_kds_base_url $(sim_field kds_base_url)"
 	echo "listen 127.0.0.1:0"
 	echo "metrics_listen 127.0.0.1:0"
 	echo "workers 1"
@@ -484,8 +478,8 @@ grep -qi '^x-request-id: ' "$T/h404" || bad "404 has no x-request-id"
 # /v1/models: the simulated deployment's list, passed through.
 code=$(curl -s -o "$T/models" -w '%{http_code}' --max-time 30 "$url/v1/models")
 [ "$code" = 200 ] || bad "/v1/models answered $code: $(head -c 300 "$T/models")"
-curl -s --max-time 10 --cacert "$(sj ca_file)" -H "Authorization: Bearer $(sj api_key)" \
-    "$(sj base_url)/v1/models" >"$T/models.sim"
+curl -s --max-time 10 --cacert "$(sim_field ca_file)" -H "Authorization: Bearer $(sim_field api_key)" \
+    "$(sim_field base_url)/v1/models" >"$T/models.sim"
 want_models=$("$NODE" -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(j.data.map(m=>m.id).sort().join(","))' "$T/models.sim")
 got=$("$NODE" -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(j.object+":"+j.data.map(m=>m.id).sort().join(","))' "$T/models" 2>&1)
 [ -n "$want_models" ] && [ "$got" = "list:$want_models" ] || bad "/v1/models: got $got, want list:$want_models"

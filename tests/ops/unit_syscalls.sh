@@ -10,6 +10,7 @@
 # outside it would fail with EPERM (SystemCallErrorNumber=).  Tier
 # "package" (root: strace of a process that changes its ids).
 . "$PM_TOP_SRCDIR/tests/ops/lib.sh"
+. "$PM_TOP_SRCDIR/tests/sim/simlib.sh"
 require_tier package
 require_debian
 [ "$(id -u)" -eq 0 ] || skip "needs root (starts the daemon as the unit's user)"
@@ -94,28 +95,20 @@ done < <(unit_get SystemCallFilter)
 mkdir -p "$T/sim" "$T/ws" "$T/empty"
 chmod 755 "$T/empty"
 chown "$RUN_USER:$RUN_USER" "$T/ws"
-"$NODE" "$TOP_SRC/tests/sim/sim.mjs" --state-dir "$T/sim" --quiet \
-    >"$T/sim.json" 2>"$T/sim.err" &
-SIM_PID=$!
-for i in $(seq 1 600); do
-	[ -s "$T/sim.json" ] && break
-	kill -0 "$SIM_PID" 2>/dev/null || { cat "$T/sim.err" >&2; fail "simulator exited"; }
-	sleep 0.1
-done
-[ -s "$T/sim.json" ] || fail "simulator did not start"
-sj() { "$NODE" -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8").split("\n")[0]);const v=process.argv[2].split(".").reduce((o,k)=>o?.[k],j);process.stdout.write(v==null?"":String(v))' "$T/sim.json" "$1"; }
+sim_start "$NODE" "$TOP_SRC" "$T/sim.json" --state-dir "$T/sim" --quiet 2>"$T/sim.err" ||
+	{ cat "$T/sim.err" >&2; fail "simulator did not start"; }
 chmod -R a+rX "$T/sim"
-sj api_key >"$T/api-key"
+sim_field api_key >"$T/api-key"
 chown "$RUN_USER" "$T/api-key"
 chmod 0400 "$T/api-key"
 {
 	echo "api_key @$T/api-key"
-	echo "api_endpoint $(sj api_endpoint)"
-	echo "cdn_base_url $(sj cdn_base_url)"
-	echo "ca_file $(sj ca_file)"
-	echo "amd_cert_chain_genoa $(sj trust_anchors.Genoa.cert_chain)"
+	echo "api_endpoint $(sim_field api_endpoint)"
+	echo "cdn_base_url $(sim_field cdn_base_url)"
+	echo "ca_file $(sim_field ca_file)"
+	echo "amd_cert_chain_genoa $(sim_field trust_anchors.Genoa.cert_chain)"
 	echo "test_trust_any_amd_root yes"
-	echo "test_kds_base_url $(sj kds_base_url)"
+	echo "test_kds_base_url $(sim_field kds_base_url)"
 	echo "listen 127.0.0.1:0"
 	echo "metrics_listen 127.0.0.1:0"
 	echo "workers 2"

@@ -2,7 +2,7 @@
 # Self-tests run under make check (tests/sim/sim.sh); `make demo` starts the
 # simulator and the daemon together (tests/sim/demo.sh).
 TESTS += tests/sim/sim.sh
-EXTRA_DIST += tests/sim/sim.sh tests/sim/demo.sh tests/sim/sim.mjs \
+EXTRA_DIST += tests/sim/sim.sh tests/sim/demo.sh tests/sim/simlib.sh tests/sim/sim.mjs \
 	tests/sim/pki.sh tests/sim/manifest.template.json \
 	tests/sim/coordinator-policy.toml tests/sim/README.md \
 	tests/sim/lib/coordinator.mjs tests/sim/lib/faults.mjs \

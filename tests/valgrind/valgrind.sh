@@ -25,24 +25,18 @@ NODE=${PM_NODE:-$(command -v node || true)}
 [ -f "$TOP_SRC/tests/node_modules/@hpke/core/package.json" ] ||
 	fail "run 'cd tests && npm ci' first"
 
-# The simulator, with its JSON line on stdout.
-SIM_OUT=$T/sim.json
-"$NODE" "$TOP_SRC/tests/sim/sim.mjs" --state-dir "${PM_VG_SIM_STATE:-$T/sim}" \
-    --quiet --stream-chunks 6 >"$SIM_OUT" 2>"$T/sim.err" &
-SIM_PID=$!
-trap 'kill $SIM_PID 2>/dev/null; cleanup' EXIT
-wait_for "simulator up" test -s "$SIM_OUT"
-sim() {
-	"$NODE" -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8").split("\n")[0]);
-	    const v=process.argv[2].split(".").reduce((o,k)=>o?.[k],j);
-	    process.stdout.write(v==null?"":String(v))' "$SIM_OUT" "$1"
-}
+# The simulator, with its JSON line in sim.json.
+. "$TOP_SRC/tests/sim/simlib.sh"
+trap '[ -z "${SIM_PID:-}" ] || kill "$SIM_PID" 2>/dev/null; cleanup' EXIT
+sim_start "$NODE" "$TOP_SRC" "$T/sim.json" --state-dir "${PM_VG_SIM_STATE:-$T/sim}" \
+    --quiet --stream-chunks 6 2>"$T/sim.err" ||
+	{ cat "$T/sim.err" >&2; fail "simulator did not start"; }
 
 # Logs from processes that dropped to `privatemode' land here too.
 VG=$T/vg
 mkdir -p "$VG" "$T/empty"
 chmod 1777 "$VG"
-printf '%s\n' "$(sim api_key)" >"$T/api-key"
+printf '%s\n' "$(sim_field api_key)" >"$T/api-key"
 chmod 600 "$T/api-key"
 cat >"$T/vgwrap" <<EOF
 #!/bin/sh
@@ -55,22 +49,26 @@ PM_BIN=$T/vgwrap
 WORKERS=1
 pm_config <<EOF
 api_key @$T/api-key
-api_endpoint $(sim api_endpoint)
-cdn_base_url $(sim cdn_base_url)
-ca_file $(sim ca_file)
+api_endpoint $(sim_field api_endpoint)
+cdn_base_url $(sim_field cdn_base_url)
+ca_file $(sim_field ca_file)
 chroot_dir $T/empty
 max_body_size 64k
-amd_cert_chain_genoa $(sim trust_anchors.Genoa.cert_chain)
+amd_cert_chain_genoa $(sim_field trust_anchors.Genoa.cert_chain)
 test_trust_any_amd_root yes
-test_kds_base_url $(sim kds_base_url)
+test_kds_base_url $(sim_field kds_base_url)
 EOF
 chown privatemode "$T/ws"
 pm_start
 
 # Attestation and the secret exchange, under Valgrind (slow): up to 2 min.
 ready() { curl -sf -o /dev/null --max-time 5 "$(pm_url /readyz)"; }
-for i in $(seq 1 240); do ready && break; sleep 0.5; done
-ready || fail "not ready after 2 minutes under valgrind"
+wait_ready() {
+	local i
+	for i in $(seq 1 240); do ready && return; sleep 0.5; done
+	fail "not ready after 2 minutes under valgrind ($1)"
+}
+wait_ready "start"
 
 # post PATH STATUS BODY [content-type]: the answer must have that status.
 post() {
@@ -110,18 +108,12 @@ exercise
 old=$(children worker)
 kill -HUP "$PM_PID"
 wait_for "old worker gone after SIGHUP" sh -c "! kill -0 $old 2>/dev/null"
-for i in $(seq 1 240); do ready && break; sleep 0.5; done
-ready || fail "not ready after the reload"
+wait_ready "after the reload"
 exercise
 
 # Drain; leak checking at exit is slow under Valgrind.
-kill -TERM "$PM_PID"
-for i in $(seq 1 600); do kill -0 "$PM_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$PM_PID" 2>/dev/null && fail "daemon did not exit within 60 s of SIGTERM"
-wait "$PM_PID"
-st=$?
-PM_PID=
-[ "$st" -eq 0 ] || fail "exit status $st"
+pm_stop 60
+[ "$PM_STATUS" -eq 0 ] || fail "exit status $PM_STATUS"
 
 # One log per process: parent, and two generations of worker and keyd.
 nlogs=$(ls "$VG"/*.log | wc -l)
