@@ -9,6 +9,8 @@ import path from "node:path";
 import http from "node:http";
 import os from "node:os";
 
+import { simConfig } from "../../tests/e2e/lib/simconf.mjs";
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
@@ -193,26 +195,13 @@ export function ensureUser() {
 	return "privatemode";
 }
 
-export function daemonConf(sim, dir, extra = {}) {
+// The e2e tests' config in front of the simulator (two workers, a short
+// drain); `over` replaces keys.  The workspace is made for the user.
+export function daemonConf(sim, dir, over = {}) {
 	const ws = path.join(dir, "ws");
 	fs.mkdirSync(ws, { recursive: true });
 	if (process.getuid() === 0) execFileSync("chown", ["privatemode", ws]);
-	const c = {
-		listen: "127.0.0.1:0",
-		workers: "2",
-		workspace: ws,
-		metrics_listen: "none",
-		api_key: sim.info.api_key,
-		api_endpoint: sim.info.api_endpoint,
-		ca_file: sim.info.ca_file,
-		cdn_base_url: sim.info.cdn_base_url,
-		amd_cert_chain_genoa: sim.info.trust_anchors.Genoa.cert_chain,
-		test_trust_any_amd_root: "yes",
-		test_kds_base_url: sim.info.kds_base_url,
-		shutdown_timeout: "2s",
-		...extra,
-	};
-	return Object.entries(c).map(([k, v]) => `${k} ${v}`).join("\n") + "\n";
+	return simConfig(sim, dir, { workers: 2, over: { shutdown_timeout: "2s", ...over } });
 }
 
 // Start privatemoded -F -f conf (log level from the config, info by

@@ -1,0 +1,33 @@
+// The config of a daemon in front of the simulator.  A module of its own,
+// without the harness's process bookkeeping, so that bench/ uses it too.
+import path from "node:path";
+
+// Config for a daemon in front of `sim`.  `over` replaces keys (null drops
+// one); `extra` is appended verbatim.
+export function simConfig(sim, dir, { workers = 1, over = {}, extra = "" } = {}) {
+	const base = {
+		listen: "127.0.0.1:0",
+		workers: String(workers),
+		workspace: path.join(dir, "ws"),
+		shutdown_timeout: "5s",
+		// Never the fixed default port: daemons run side by side.
+		metrics_listen: "none",
+	};
+	if (sim) {
+		Object.assign(base, {
+			api_key: sim.info.api_key,
+			api_endpoint: sim.info.api_endpoint,
+			ca_file: sim.info.ca_file,
+			cdn_base_url: sim.info.cdn_base_url,
+			amd_cert_chain_genoa: sim.info.trust_anchors.Genoa.cert_chain,
+			test_trust_any_amd_root: "yes",
+			test_kds_base_url: sim.info.kds_base_url,
+		});
+	}
+	for (const [k, v] of Object.entries(over)) {
+		if (v === null || v === undefined) delete base[k];
+		else base[k] = String(v);
+	}
+	const q = (v) => (/[\s#"]/.test(v) ? `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"` : v);
+	return Object.entries(base).map(([k, v]) => `${k} ${q(v)}`).join("\n") + "\n" + extra;
+}
