@@ -7,12 +7,14 @@ EXTRA_DIST += fuzz/attest/fuzz_proto.c fuzz/attest/fuzz_report.c \
 if HAVE_CLANG
 ATTEST_FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=undefined -I$(abs_top_builddir) \
-	-I$(abs_top_srcdir)/keyd/attest $(OPENSSL_CFLAGS) $(JSONC_CFLAGS)
+	-I$(abs_top_srcdir)/keyd/attest -I$(abs_top_srcdir)/common \
+	$(OPENSSL_CFLAGS) $(JSONC_CFLAGS)
 ATTEST_FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS)
 ATTEST_FUZZ_SRC = chain.c codec.c coord.c idkey.c manifest.c proto.c \
 	reason.c report.c validate.c vcek.c verify.c
 ATTEST_FUZZ_DEPS = $(ATTEST_FUZZ_SRC:%=$(top_srcdir)/keyd/attest/%) \
-	$(top_srcdir)/keyd/attest/attest.h $(top_srcdir)/keyd/attest/attest_int.h
+	$(top_srcdir)/keyd/attest/attest.h $(top_srcdir)/keyd/attest/attest_int.h \
+	$(top_srcdir)/common/util.h
 ATTEST_FUZZERS = fuzz/attest/fuzz_proto fuzz/attest/fuzz_report \
 	fuzz/attest/fuzz_json
 

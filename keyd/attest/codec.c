@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "attest_int.h"
+#include "util.h"
 
 enum attest_reason
 att_err(char *err, size_t errlen, enum attest_reason r, const char *fmt, ...)
@@ -106,19 +107,6 @@ bad:
 	return -1;
 }
 
-/* Not util.h's hex_digit: keyd/attest also builds alone (fuzz/attest). */
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 att_hex_valid(const char *s, size_t n)
 {
@@ -127,7 +115,7 @@ att_hex_valid(const char *s, size_t n)
 	if (n % 2 != 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (hex_value((unsigned char)s[i]) < 0)
+		if (hex_digit((unsigned char)s[i]) < 0)
 			return -1;
 	return 0;
 }
@@ -141,8 +129,8 @@ att_hex_decode(const char *s, size_t n, uint8_t *out, size_t outlen)
 	    att_hex_valid(s, n) == -1)
 		return -1;
 	for (i = 0; i < outlen; i++)
-		out[i] = (uint8_t)(hex_value((unsigned char)s[2 * i]) << 4 |
-		    hex_value((unsigned char)s[2 * i + 1]));
+		out[i] = (uint8_t)(hex_digit((unsigned char)s[2 * i]) << 4 |
+		    hex_digit((unsigned char)s[2 * i + 1]));
 	return 0;
 }
 
@@ -283,7 +271,7 @@ js_string(struct jscan *s)
 		if (c == 'u') {
 			for (k = 0; k < 4; k++)
 				if (s->i >= s->n ||
-				    hex_value(s->p[s->i++]) < 0)
+				    hex_digit(s->p[s->i++]) < 0)
 					return -1;
 		} else if (strchr("\"\\/bfnrt", c) == NULL || c == '\0')
 			return -1;
