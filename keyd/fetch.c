@@ -1,8 +1,15 @@
 /*
  * keyd's own HTTP requests: attestation and secret exchange with the API
  * endpoint, the CDN manifest and AMD KDS downloads.  keyd asks its worker
- * to open the socket (MSG_NET_OPEN) and keeps the TLS session; one
- * request per connection, Connection: close.
+ * to open the socket (MSG_NET_OPEN) and keeps the TLS session.
+ *
+ * A connection whose response was complete and framed waits a few seconds
+ * for the next request to the same origin: a re-attestation is an
+ * exchange, a manifest, an attestation and another exchange in a row, and
+ * every new connection costs a TCP and a TLS handshake.  A request that
+ * finds its reused connection closed before any response byte is sent
+ * once more on a new one (the server may close an idle connection just as
+ * we write); all of keyd's requests can be repeated.
  */
 #include "config.h"
 
@@ -24,9 +31,22 @@
 
 #define FETCH_BODY_MAX	(16 * 1024 * 1024)
 #define FETCH_TIMEOUT_S	30
+#define IDLE_SLOTS	3	/* API endpoint, CDN, KDS */
+#define IDLE_KEEP_S	4	/* under Node's 5 s keep-alive default */
+
+/* Where a connection goes: scheme, TLS policy, host and port. */
+struct origin {
+	int		 tls;
+	int		 policy;
+	char		*host;
+	uint16_t	 port;
+};
 
 struct fetch {
 	struct ktun	*kt;
+	struct origin	 o;
+	struct buf	 req;		/* kept for a resend; holds the key */
+	int		 reused;	/* kt came from an idle slot */
 	struct resp	 resp;
 	struct buf	 body;
 	struct event	*timer;
@@ -36,7 +56,15 @@ struct fetch {
 	char		 err[256];
 };
 
+static struct idle {
+	struct ktun	*kt;		/* NULL: free slot */
+	struct origin	 o;
+	struct event	*timer;
+	uint64_t	 since;		/* for evicting the oldest */
+} idle[IDLE_SLOTS];
+
 static uint32_t	next_id;
+static uint64_t	idle_clock;
 
 /* scheme://host[:port]/path into parts. */
 static int
@@ -70,22 +98,107 @@ parse_url(const char *url, int *tls, char **host, uint16_t *port,
 	return 0;
 }
 
+static int
+same_origin(const struct origin *a, const struct origin *b)
+{
+	return a->tls == b->tls && a->policy == b->policy &&
+	    a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+/* Tell the worker to close the socket, then forget the tunnel. */
 static void
-fetch_free(struct fetch *fx)
+close_tunnel(struct ktun *kt)
 {
 	struct upio	io;
 
+	upio_init(&io);
+	io.flags = UPF_CLOSE;
+	ktun_flush(kt, &io);
+	upio_free(&io);
+	ktun_free(kt);
+}
+
+static void
+idle_clear(struct idle *s)
+{
+	evtimer_del(s->timer);
+	free(s->o.host);
+	s->o.host = NULL;
+	s->kt = NULL;
+}
+
+static void
+idle_expired(evutil_socket_t fd, short ev, void *arg)
+{
+	struct idle	*s = arg;
+	struct ktun	*kt = s->kt;
+
+	idle_clear(s);
+	close_tunnel(kt);
+}
+
+static struct idle *
+idle_find(const struct ktun *kt, const struct origin *o)
+{
+	size_t	i;
+
+	for (i = 0; i < IDLE_SLOTS; i++)
+		if (idle[i].kt != NULL && (kt != NULL ? idle[i].kt == kt :
+		    same_origin(&idle[i].o, o)))
+			return &idle[i];
+	return NULL;
+}
+
+static void
+park(struct ktun *kt, const struct origin *o)
+{
+	struct timeval	 tv = { IDLE_KEEP_S, 0 };
+	struct idle	*s, *oldest = &idle[0];
+	size_t		 i;
+
+	if ((s = idle_find(NULL, o)) == NULL) {
+		for (i = 0; i < IDLE_SLOTS && idle[i].kt != NULL; i++)
+			if (idle[i].since < oldest->since)
+				oldest = &idle[i];
+		s = i < IDLE_SLOTS ? &idle[i] : oldest;
+	}
+	if (s->kt != NULL) {
+		close_tunnel(s->kt);
+		idle_clear(s);
+	}
+	if (s->timer == NULL &&
+	    (s->timer = evtimer_new(kenv->base, idle_expired, s)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	kt->fx = NULL;
+	s->kt = kt;
+	s->o = *o;
+	s->o.host = xstrdup(o->host);
+	s->since = ++idle_clock;
+	evtimer_add(s->timer, &tv);
+}
+
+/* The connection's response was complete and framed: keep it. */
+static int
+reusable(const struct fetch *fx)
+{
+	return fx->kt != NULL && resp_done(&fx->resp) &&
+	    fx->resp.keepalive && tun_ready(fx->kt->t);
+}
+
+static void
+fetch_free(struct fetch *fx)
+{
 	if (fx->kt != NULL) {
-		/* Close the socket on the worker's side, then forget it. */
-		upio_init(&io);
-		io.flags = UPF_CLOSE;
-		ktun_flush(fx->kt, &io);
-		upio_free(&io);
-		ktun_free(fx->kt);
+		if (reusable(fx))
+			park(fx->kt, &fx->o);
+		else
+			close_tunnel(fx->kt);
 	}
 	event_free(fx->timer);
 	resp_free(&fx->resp);
 	buf_free(&fx->body);
+	buf_free(&fx->req);	/* wiped: a secret buffer */
+	free(fx->o.host);
 	free(fx);
 }
 
@@ -118,71 +231,123 @@ fetch_timeout(evutil_socket_t fd, short ev, void *arg)
 	fetch_fail(arg, "timed out");
 }
 
+/* A new connection for fx, its request queued behind the handshake. */
+static int
+connect_fresh(struct fetch *fx)
+{
+	struct buf	m;
+	char		err[256];
+
+	next_id = (next_id + 1) & ~UP_KEYD_ID;
+	fx->kt = ktun_new(UP_KEYD_ID | next_id, KT_FETCH, fx->o.host,
+	    fx->o.tls, fx->o.policy);
+	fx->kt->fx = fx;
+	fx->reused = 0;
+	if (tun_write(fx->kt->t, fx->req.p, fx->req.len, err,
+	    sizeof(err)) == -1)
+		return -1;
+	buf_init(&m, 64);
+	msg_put_u32(&m, fx->kt->id);
+	msg_put_str(&m, fx->o.host);
+	msg_put_u16(&m, fx->o.port);
+	chan_send(kenv->worker, MSG_NET_OPEN, 0, &m);
+	buf_free(&m);
+	return 0;
+}
+
+/* The request on an idle connection to the same origin. */
+static int
+connect_reused(struct fetch *fx, struct idle *s)
+{
+	struct upio	io;
+	char		err[256];
+
+	fx->kt = s->kt;
+	fx->kt->fx = fx;
+	fx->reused = 1;
+	idle_clear(s);
+	if (tun_write(fx->kt->t, fx->req.p, fx->req.len, err,
+	    sizeof(err)) == -1)
+		return -1;
+	upio_init(&io);
+	ktun_flush(fx->kt, &io);
+	upio_free(&io);
+	return 0;
+}
+
 int
 fetch_start(const char *method, const char *url, int api_tls_policy,
     const char *const *hdrs, const void *body, size_t len, fetch_cb cb,
     void *arg)
 {
 	struct fetch	*fx;
-	struct buf	 req;
-	struct buf	 m;
+	struct idle	*s;
 	struct timeval	 tv = { FETCH_TIMEOUT_S, 0 };
-	char		*host, *path, err[256];
-	uint16_t	 port;
-	int		 tls, i;
+	char		*path;
+	int		 i, rv;
 
-	if (parse_url(url, &tls, &host, &port, &path) == -1) {
+	fx = xcalloc(1, sizeof(*fx));
+	if (parse_url(url, &fx->o.tls, &fx->o.host, &fx->o.port,
+	    &path) == -1) {
 		log_warnx("bad URL %s", url);
+		free(fx);
 		return -1;
 	}
-	fx = xcalloc(1, sizeof(*fx));
+	fx->o.policy = api_tls_policy;
 	fx->cb = cb;
 	fx->arg = arg;
-	snprintf(fx->what, sizeof(fx->what), "%s %s%s", method, host, path);
+	snprintf(fx->what, sizeof(fx->what), "%s %s%s", method, fx->o.host,
+	    path);
 	if ((fx->what[sizeof(fx->what) - 2] != '\0'))
 		fx->what[sizeof(fx->what) - 2] = '.';
 	resp_init(&fx->resp, 0);
 	buf_init(&fx->body, 0);
-	next_id = (next_id + 1) & ~UP_KEYD_ID;
-	fx->kt = ktun_new(UP_KEYD_ID | next_id, KT_FETCH, host, tls,
-	    api_tls_policy);
-	fx->kt->fx = fx;
 	fx->timer = evtimer_new(kenv->base, fetch_timeout, fx);
 	evtimer_add(fx->timer, &tv);
 
-	buf_init(&req, len + 512);
-	buf_addf(&req, "%s %s HTTP/1.1\r\nHost: %s", method, path, host);
-	if (port != (tls ? 443 : 80))
-		buf_addf(&req, ":%u", port);
-	buf_addf(&req, "\r\nUser-Agent: privatemoded/%s\r\nConnection: close"
-	    "\r\n", PACKAGE_VERSION);
+	/* The request carries the API key in clear: a wiped buffer. */
+	buf_init_secret(&fx->req, len + 512);
+	buf_addf(&fx->req, "%s %s HTTP/1.1\r\nHost: %s", method, path,
+	    fx->o.host);
+	if (fx->o.port != (fx->o.tls ? 443 : 80))
+		buf_addf(&fx->req, ":%u", fx->o.port);
+	buf_addf(&fx->req, "\r\nUser-Agent: privatemoded/%s\r\n",
+	    PACKAGE_VERSION);
 	for (i = 0; hdrs != NULL && hdrs[i] != NULL; i++)
-		buf_addf(&req, "%s\r\n", hdrs[i]);
+		buf_addf(&fx->req, "%s\r\n", hdrs[i]);
 	if (body != NULL || strcmp(method, "POST") == 0)
-		buf_addf(&req, "Content-Length: %zu\r\n", len);
-	buf_adds(&req, "\r\n");
-	buf_add(&req, body, len);
-	if (tun_write(fx->kt->t, req.p, req.len, err, sizeof(err)) == -1) {
-		explicit_bzero(req.p, req.len);
-		buf_free(&req);
-		free(host);
-		free(path);
+		buf_addf(&fx->req, "Content-Length: %zu\r\n", len);
+	buf_adds(&fx->req, "\r\n");
+	buf_add(&fx->req, body, len);
+	free(path);
+
+	if ((s = idle_find(NULL, &fx->o)) != NULL)
+		rv = connect_reused(fx, s);
+	else
+		rv = connect_fresh(fx);
+	if (rv == -1) {
 		fetch_free(fx);
 		return -1;
 	}
-	/* The request carries the API key in clear. */
-	explicit_bzero(req.p, req.len);
-	buf_free(&req);
-
-	buf_init(&m, 64);
-	msg_put_u32(&m, fx->kt->id);
-	msg_put_str(&m, host);
-	msg_put_u16(&m, port);
-	chan_send(kenv->worker, MSG_NET_OPEN, 0, &m);
-	buf_free(&m);
-	free(host);
-	free(path);
 	return 0;
+}
+
+/*
+ * A reused connection that ends before the first response byte was most
+ * likely closed by the server while idle: once more on a new one.
+ */
+static int
+resend(struct fetch *fx)
+{
+	if (!fx->reused || fx->resp.received > 0)
+		return 0;
+	log_debug("%s: idle connection closed, sending again", fx->what);
+	fx->kt->fx = NULL;
+	close_tunnel(fx->kt);
+	fx->kt = NULL;
+	resp_free(&fx->resp);
+	resp_init(&fx->resp, 0);
+	return connect_fresh(fx) == 0;
 }
 
 void
@@ -192,6 +357,8 @@ fetch_net_status(struct ktun *kt, const char *err)
 	struct upio	 io;
 	char		 e[256];
 
+	if (fx == NULL)
+		return;		/* only a new connection gets a status */
 	if (err[0] != '\0') {
 		fetch_fail(fx, err);
 		return;
@@ -232,6 +399,28 @@ fx_done(void *arg)
 
 static const struct resp_cb fx_cb = { fx_head, fx_body, fx_done };
 
+/*
+ * Bytes on an idle connection: TLS housekeeping (a late session ticket)
+ * is fine, anything else means the connection is not ours to reuse.
+ */
+static void
+idle_input(struct ktun *kt, const uint8_t *p, size_t n)
+{
+	struct idle	*s = idle_find(kt, NULL);
+	struct buf	 plain;
+	char		 err[256];
+	int		 rv;
+
+	buf_init(&plain, n + 64);
+	rv = tun_input(kt->t, p, n, &plain, err, sizeof(err));
+	if (rv == -1 || plain.len > 0) {
+		if (s != NULL)
+			idle_clear(s);
+		close_tunnel(kt);
+	}
+	buf_free(&plain);
+}
+
 void
 fetch_input(struct ktun *kt, const uint8_t *p, size_t n)
 {
@@ -240,6 +429,10 @@ fetch_input(struct ktun *kt, const uint8_t *p, size_t n)
 	struct upio	 io;
 	char		 err[256];
 
+	if (fx == NULL) {
+		idle_input(kt, p, n);
+		return;
+	}
 	buf_init(&plain, n + 64);
 	if (tun_input(kt->t, p, n, &plain, err, sizeof(err)) == -1) {
 		buf_free(&plain);
@@ -267,14 +460,26 @@ void
 fetch_eof(struct ktun *kt, const char *why)
 {
 	struct fetch	*fx = kt->fx;
+	struct idle	*s;
 
+	if (fx == NULL) {
+		/* An idle connection closed by the server: forget it. */
+		if ((s = idle_find(kt, NULL)) != NULL)
+			idle_clear(s);
+		ktun_free(kt);
+		return;
+	}
 	if (resp_eof(&fx->resp, &fx_cb, fx) == 0 && resp_done(&fx->resp)) {
 		fetch_complete(fx, fx->resp.head.status, NULL);
 		return;
 	}
+	if (resend(fx))
+		return;
 	/* The worker has closed the socket already. */
-	fx->kt->fx = NULL;
-	ktun_free(fx->kt);
-	fx->kt = NULL;
+	if (fx->kt != NULL) {
+		fx->kt->fx = NULL;
+		ktun_free(fx->kt);
+		fx->kt = NULL;
+	}
 	fetch_fail(fx, why);
 }

@@ -30,9 +30,16 @@ struct tunnel {
 
 static SSL_CTX	*ctx_verify;	/* api endpoint (verification per config) */
 static SSL_CTX	*ctx_strict;	/* CDN and KDS: always verified */
-/* Resumption: the last session per host keeps reconnects to one RTT. */
-static SSL_SESSION *last_session;
-static char	*last_session_host;
+/*
+ * Resumption: the last session per host keeps reconnects to one RTT and
+ * skips the certificate checks.  One slot per context, so that a session
+ * from an unverified API connection (insecure) can never be resumed where
+ * verification is mandatory.
+ */
+static struct resume {
+	SSL_SESSION	*sess;
+	char		*host;
+} resume_api, resume_strict;
 
 static void
 ssl_errstr(const char *what, char *err, size_t errlen)
@@ -49,19 +56,45 @@ ssl_errstr(const char *what, char *err, size_t errlen)
 	ERR_clear_error();
 }
 
+static struct resume *
+resume_slot(const SSL_CTX *ctx)
+{
+	return ctx == ctx_strict ? &resume_strict : &resume_api;
+}
+
+/*
+ * The slot only ever holds copies, never a connection's own session:
+ * OpenSSL marks that one not resumable when the connection is freed
+ * without a TLS shutdown, which is how every connection here ends (the
+ * socket belongs to a worker).
+ */
 static int
 new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
+	struct resume	*r = resume_slot(SSL_get_SSL_CTX(ssl));
 	const char	*host = SSL_get_app_data(ssl);
+	SSL_SESSION	*copy;
 
-	if (host == NULL)
+	if (host == NULL || (copy = SSL_SESSION_dup(sess)) == NULL)
 		return 0;
-	if (last_session != NULL)
-		SSL_SESSION_free(last_session);
-	free(last_session_host);
-	last_session = sess;
-	last_session_host = xstrdup(host);
-	return 1;	/* we keep the reference */
+	SSL_SESSION_free(r->sess);
+	free(r->host);
+	r->sess = copy;
+	r->host = xstrdup(host);
+	return 0;	/* OpenSSL frees its own reference */
+}
+
+static void
+resume_offer(SSL *ssl, const char *host)
+{
+	struct resume	*r = resume_slot(SSL_get_SSL_CTX(ssl));
+	SSL_SESSION	*copy;
+
+	if (r->sess == NULL || strcmp(r->host, host) != 0 ||
+	    (copy = SSL_SESSION_dup(r->sess)) == NULL)
+		return;
+	SSL_set_session(ssl, copy);
+	SSL_SESSION_free(copy);		/* the SSL holds its own reference */
 }
 
 static SSL_CTX *
@@ -176,8 +209,7 @@ tun_new(uint32_t id, const char *host, int tls, int verify)
 		SSL_set_tlsext_host_name(t->ssl, host);
 		SSL_set1_host(t->ssl, host);
 	}
-	if (last_session != NULL && strcmp(last_session_host, host) == 0)
-		SSL_set_session(t->ssl, last_session);
+	resume_offer(t->ssl, host);
 	return t;
 }
 
@@ -275,6 +307,12 @@ tun_input(struct tunnel *t, const uint8_t *p, size_t n, struct buf *plain,
 		buf_add(plain, p, n);
 		return 0;
 	}
+	/*
+	 * SSL_get_error() reads the thread's error queue: an entry left by
+	 * unrelated code (a PEM parse that ended on "no start line") would
+	 * turn the next would-block into a fatal TLS error.
+	 */
+	ERR_clear_error();
 	if (n > 0 && BIO_write(t->rbio, p, (int)n) != (int)n) {
 		snprintf(err, errlen, "BIO_write");
 		return -1;
@@ -315,6 +353,7 @@ tun_write(struct tunnel *t, const uint8_t *p, size_t n, char *err,
 	buf_add(&t->queued, p, n);
 	if (!t->handshake_done)
 		return 0;
+	ERR_clear_error();	/* as in tun_input */
 	return flush_queued(t, err, errlen);
 }
 

@@ -242,6 +242,8 @@ enum attest_reason att_report_verify_sig(const uint8_t[ATT_REPORT_SIZE],
 int	 att_idkey_digest(const uint8_t[48], uint64_t, uint8_t[48]);
 /* The same by Contrast's literal two-candidate recovery (for tests). */
 int	 att_idkey_digest_generic(const uint8_t[48], uint64_t, uint8_t[48]);
+/* att_idkey_digest remembering its last few answers (the verifier's). */
+int	 att_idkey_digest_cached(const uint8_t[48], uint64_t, uint8_t[48]);
 
 /* --- validate.c ----------------------------------------------------- */
 

@@ -202,3 +202,40 @@ att_idkey_digest_generic(const uint8_t ld[48], uint64_t policy,
 {
 	return idkey_digest(ld, policy, out, recover_generic);
 }
+
+/*
+ * The expected digest depends only on reference values (launch digest and
+ * guest policy), which change with the manifest, not per report; the
+ * recovery costs two P-384 multiplications.  A few recent results are
+ * kept: a manifest lists a handful of SNP references.
+ */
+#define IDKEY_MEMO	8
+
+int
+att_idkey_digest_cached(const uint8_t ld[48], uint64_t policy,
+    uint8_t out[48])
+{
+	static struct {
+		uint8_t		ld[48];
+		uint64_t	policy;
+		uint8_t		digest[48];
+		int		used;
+	}		 memo[IDKEY_MEMO];
+	static size_t	 next;
+	size_t		 i;
+
+	for (i = 0; i < IDKEY_MEMO; i++)
+		if (memo[i].used && memo[i].policy == policy &&
+		    memcmp(memo[i].ld, ld, 48) == 0) {
+			memcpy(out, memo[i].digest, 48);
+			return 0;
+		}
+	if (att_idkey_digest(ld, policy, out) == -1)
+		return -1;
+	i = next++ % IDKEY_MEMO;
+	memcpy(memo[i].ld, ld, 48);
+	memo[i].policy = policy;
+	memcpy(memo[i].digest, out, 48);
+	memo[i].used = 1;
+	return 0;
+}

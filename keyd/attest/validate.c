@@ -189,7 +189,7 @@ check_id_key(const struct att_report *r, const struct att_snp_ref *ref,
 {
 	uint8_t	want[48];
 
-	if (att_idkey_digest(ref->measurement,
+	if (att_idkey_digest_cached(ref->measurement,
 	    att_policy_bits(&ref->guest_policy), want) == -1)
 		return att_err(err, errlen, ATT_ERR_INTERNAL,
 		    "ID key recovery failed");

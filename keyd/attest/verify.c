@@ -511,6 +511,21 @@ run(const struct attest_trust *t, const struct attest_input *in,
 	return rv;
 }
 
+/*
+ * The verdict and its message are the whole answer: OpenSSL's error queue
+ * is left empty, since the caller's next TLS read goes by SSL_get_error(),
+ * which takes any leftover entry for a failure of its own.
+ */
+static enum attest_reason
+run_clean(const struct attest_trust *t, const struct attest_input *in,
+    struct attest_result *res, int full)
+{
+	enum attest_reason	rv = run(t, in, res, full);
+
+	ERR_clear_error();
+	return rv;
+}
+
 enum attest_reason
 attest_verify_response(const struct attest_trust *t,
     const struct attest_input *in, struct attest_result *res)
@@ -524,7 +539,7 @@ attest_verify_response(const struct attest_trust *t,
 		    attest_strerror(ATT_ERR_INPUT));
 		return ATT_ERR_INPUT;
 	}
-	return run(t, in, res, 1);
+	return run_clean(t, in, res, 1);
 }
 
 enum attest_reason
@@ -540,7 +555,7 @@ attest_verify_coordinator(const struct attest_trust *t,
 		    attest_strerror(ATT_ERR_INPUT));
 		return ATT_ERR_INPUT;
 	}
-	return run(t, in, res, 0);
+	return run_clean(t, in, res, 0);
 }
 
 void

@@ -113,6 +113,23 @@ test_idkey(void)
 		    (uint64_t)i << 18 | (i & 0xff), out), 0);
 		T_EQ_MEM(fast, out, 48);
 	}
+	/*
+	 * The remembered answers: more inputs than slots, each asked twice
+	 * in a row and the whole round twice, so hits and evictions both
+	 * happen; same launch digest, other policies must not collide.
+	 */
+	T_BEGIN("ID-key digest, remembered, equals the recovery");
+	for (i = 0; i < 2 * 13; i++) {
+		uint8_t	 memo[48], again[48];
+		uint64_t pol = 0x30000 | (uint64_t)(i % 13) << 8;
+
+		ld[0] = (uint8_t)(i % 13 / 4);
+		T_EQ_INT(att_idkey_digest(ld, pol, out), 0);
+		T_EQ_INT(att_idkey_digest_cached(ld, pol, memo), 0);
+		T_EQ_INT(att_idkey_digest_cached(ld, pol, again), 0);
+		T_EQ_MEM(memo, out, 48);
+		T_EQ_MEM(again, out, 48);
+	}
 }
 
 /* The constants must be the spec 2.6 fingerprints, colons removed. */

@@ -387,6 +387,52 @@ test_exchange(void)
 	pki_free(&p);
 }
 
+/*
+ * sx_finish remembers the last mesh certificate that passed; nothing
+ * that the full check would refuse may pass on the remembered one.
+ */
+static void
+test_remembered_leaf(void)
+{
+	struct pki	p, other;
+	X509		*ca_copy, *mine;
+	struct cerr	err;
+
+	T_BEGIN("exchange: a remembered mesh certificate is held to the same rules");
+	pki_make(&p, "P-384", "P-384", T0 - DAY, T0 + 400 * DAY, NULL);
+	T_EQ_INT(exchange(&p, T0, NULL, NULL, &err), 0);
+	T_EQ_INT(exchange(&p, T0 + DAY, NULL, NULL, &err), 0);
+	/* The signature is checked on every exchange. */
+	T_EQ_INT(exchange(&p, T0, tamper_enc, NULL, &err), -1);
+	T_EQ_STR(err.msg, "invalid signature");
+	T_EQ_INT(exchange(&p, T0, foreign_signer, NULL, &err), -1);
+	T_EQ_STR(err.msg, "invalid signature");
+	/* The CA's own validity ends first (T0 + 365 days). */
+	T_EQ_INT(exchange(&p, T0 + 366 * DAY, NULL, NULL, &err), -1);
+	T_EQ_STR(err.msg, "getting public key: verifying certificate: "
+	    "x509: certificate has expired or is not yet valid");
+	T_EQ_INT(exchange(&p, T0 - 2 * DAY, NULL, NULL, &err), -1);
+	T_EQ_STR(err.msg, "getting public key: verifying certificate: "
+	    "x509: certificate has expired or is not yet valid");
+	/* The same leaf bytes under another CA (same name, other key). */
+	T_EQ_INT(exchange(&p, T0, NULL, NULL, &err), 0);
+	pki_make(&other, "P-384", "P-384", T0 - DAY, T0 + DAY, NULL);
+	mine = p.ca;
+	p.ca = other.ca;
+	T_EQ_INT(exchange(&p, T0, NULL, NULL, &err), -1);
+	T_EQ_STR(err.msg, "getting public key: verifying certificate: "
+	    "x509: certificate signed by unknown authority");
+	/* An equal CA in another object (a re-attestation) passes. */
+	if ((ca_copy = X509_dup(mine)) == NULL)
+		abort();
+	p.ca = ca_copy;
+	T_EQ_INT(exchange(&p, T0, NULL, NULL, &err), 0);
+	p.ca = mine;
+	X509_free(ca_copy);
+	pki_free(&other);
+	pki_free(&p);
+}
+
 /* Go's decoder leniency and strictness, on otherwise valid responses. */
 static void
 test_json_forms(void)
@@ -531,6 +577,7 @@ main(void)
 		return 1;
 	test_vectors();
 	test_exchange();
+	test_remembered_leaf();
 	test_json_forms();
 	T_DONE();
 }

@@ -228,6 +228,64 @@ test("static mode: a manifest one byte off fails fast with 'manifest mismatch', 
 	assert.equal((await sim.requests("inference")).length, 0, "no prompt left the host");
 });
 
+// keyd keeps a connection whose response was complete for the next request
+// to the same origin (keyd/fetch.c); the simulator serves CDN and API on one
+// port, so a whole update is one connection.
+// keyd's own requests; a request reset before any answer has no kind yet.
+const ownKind = (r) => r.kind ?? { "/privatemode/v1/attest": "attest", "/privatemode/v1/secret": "secret" }[r.path];
+const own = (recs) => recs.filter((r) => ["cdn", "attest", "secret"].includes(ownKind(r))).map((r) => ({ ...r, kind: ownKind(r) }));
+const remotes = (recs) => recs.map((r) => `${r.kind}@${r.remote}${r.outcome ? ` (${r.outcome})` : ""}`).join(", ");
+
+// The CDN has its own connection: it is always verified, the API endpoint
+// by its own policy, and the two TLS contexts never share a session.
+test("keyd's own requests share a connection: attestation and exchange at start, the three API requests of a re-attestation", { skip: !HOOKS && "built without --enable-test-hooks" }, async (t) => {
+	await sim.reset();
+	const d = await daemonFor(t, sim);
+	const start = own(await sim.requests());
+	assert.deepEqual(start.map((r) => r.kind), ["cdn", "attest", "secret"]);
+	assert.equal(start[2].remote, start[1].remote, remotes(start));
+	// The refresh's exchange fails with the cached CA: manifest,
+	// attestation and exchange follow at once.
+	await sim.faults({ "bad-mesh-signature": { times: 1 } });
+	assert.equal((await d.req("POST", "/__test/keyd-clock?s=2701")).status, 202);
+	await waitFor("the exchange after the re-attestation", async () => own(await sim.requests()).length >= 7, { timeoutMs: 10000 });
+	const cycle = own(await sim.requests()).slice(3);
+	assert.deepEqual(cycle.map((r) => r.kind), ["secret", "cdn", "attest", "secret"]);
+	const api = cycle.filter((r) => r.kind !== "cdn");
+	assert.equal(new Set(api.map((r) => r.remote)).size, 1, remotes(cycle));
+	assert.equal((await d.readyz()).status, 200);
+});
+
+test("an idle connection the server resets as keyd reuses it: the request goes once more on a new connection, no failed attempt", async (t) => {
+	await sim.reset();
+	// The exchange follows the attestation on its connection.
+	await sim.faults({ reset: { times: 1, paths: ["/privatemode/v1/secret"] } });
+	const d = await daemonFor(t, sim);
+	assert.equal((await d.readyz()).status, 200);
+	const recs = own(await sim.requests());
+	assert.deepEqual(recs.map((r) => r.kind), ["cdn", "attest", "secret", "secret"], remotes(recs));
+	assert.equal(recs[2].outcome, "reset before response", remotes(recs));
+	assert.equal(recs[2].remote, recs[1].remote, `the first try went on the attestation's connection: ${remotes(recs)}`);
+	assert.notEqual(recs[3].remote, recs[2].remote, `the second on a new one: ${remotes(recs)}`);
+	assert.doesNotMatch(d.log(), /secret update failed/, "not counted as a failed attempt");
+});
+
+test("a reset on a new connection is not sent again by the connection layer: the update attempt fails and is retried after its back-off", async (t) => {
+	await sim.reset();
+	// The attestation is keyd's first API request: a new connection.
+	await sim.faults({ reset: { times: 1, paths: ["/privatemode/v1/attest"] } });
+	const d = await daemonFor(t, sim, { waitReady: false });
+	await d.waitReady(15000);
+	const recs = own(await sim.requests());
+	const att = recs.filter((r) => r.kind === "attest");
+	assert.equal(att.length, 2, remotes(recs));
+	assert.equal(att[0].outcome, "reset before response", remotes(recs));
+	assert.equal(recs[0].kind, "cdn");
+	assert.notEqual(att[0].remote, recs[0].remote, `the attestation had a new connection: ${remotes(recs)}`);
+	assert.match(d.log(), /secret update failed \(attempt 1\)/);
+	assert.ok(Date.parse(att[1].time) - Date.parse(att[0].time) >= 900, "the second try waited for the back-off");
+});
+
 test("KDS fetch: omit-vcek → the VCEK is fetched from the KDS (chip ID + TCB SPLs), then ready", async (t) => {
 	await sim.reset();
 	await sim.faults({ "omit-vcek": true });
