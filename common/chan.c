@@ -7,15 +7,30 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "chan.h"
 #include "log.h"
 #include "util.h"
 
+/*
+ * The socket is driven by hand rather than by a bufferevent, for the
+ * system calls per message: a bufferevent asks FIONREAD before every read
+ * and registers and drops EV_WRITE around every write, four epoll_ctl
+ * calls per round trip.  Here a send only queues and activates `flush`
+ * (no system call); once the current callback returns, one writev sends
+ * all it queued, and EV_WRITE is registered only while a write would
+ * block.  Reads go straight into the input buffer.
+ */
+#define CHAN_READ_CHUNK	(64 * 1024)
+
 struct chan {
-	struct bufferevent	*bev;
+	int			 fd;
+	struct event		*rev;		/* EV_READ, persistent */
+	struct event		*wev;		/* EV_WRITE, while blocked */
+	struct event		*flush;		/* activated by chan_send */
+	struct evbuffer		*in;
+	struct evbuffer		*out;
 	char			 peer[16];
 	size_t			 data_cap;
 	chan_dispatch_fn	 dispatch;
@@ -70,10 +85,9 @@ chan_hello(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 }
 
 static void
-chan_read(struct bufferevent *bev, void *arg)
+chan_read(struct chan *c)
 {
-	struct chan	*c = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct evbuffer	*in = c->in;
 	struct msg_hdr	 hdr;
 	struct msgr	 r;
 	const uint8_t	*payload;
@@ -97,13 +111,8 @@ chan_read(struct bufferevent *bev, void *arg)
 			chan_fail(c, "oversized frame");
 			break;
 		}
-		if (evbuffer_get_length(in) < sizeof(hdr) + hdr.len) {
-			/* Wait for the rest; don't wake up for every segment. */
-			bufferevent_setwatermark(bev, EV_READ,
-			    sizeof(hdr) + hdr.len, 0);
-			break;
-		}
-		bufferevent_setwatermark(bev, EV_READ, 0, 0);
+		if (evbuffer_get_length(in) < sizeof(hdr) + hdr.len)
+			break;		/* the rest comes with the next read */
 		evbuffer_drain(in, sizeof(hdr));
 		payload = evbuffer_pullup(in, hdr.len);
 		msgr_init(&r, payload, hdr.len);
@@ -130,14 +139,72 @@ chan_read(struct bufferevent *bev, void *arg)
 }
 
 static void
-chan_event(struct bufferevent *bev, short what, void *arg)
+on_readable(evutil_socket_t fd, short ev, void *arg)
+{
+	struct chan		*c = arg;
+	struct evbuffer_iovec	 v;
+	ssize_t			 n;
+
+	if (evbuffer_reserve_space(c->in, CHAN_READ_CHUNK, &v, 1) != 1)
+		fatalx("%s: evbuffer_reserve_space", __func__);
+	n = read(c->fd, v.iov_base, v.iov_len);
+	v.iov_len = n > 0 ? (size_t)n : 0;
+	evbuffer_commit_space(c->in, &v, 1);
+	if (n == 0)
+		chan_fail(c, "closed by peer");
+	else if (n == -1 && errno != EAGAIN && errno != EINTR)
+		chan_fail(c, strerror(errno));
+	else if (n > 0)
+		chan_read(c);
+}
+
+/* Write what is queued; EV_WRITE only while the socket is full. */
+static void
+flush_out(struct chan *c)
+{
+	size_t	len;
+	int	n;
+
+	while ((len = evbuffer_get_length(c->out)) > 0) {
+		if ((n = evbuffer_write(c->out, c->fd)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			chan_fail(c, strerror(errno));
+			return;
+		}
+		if ((size_t)n < len)
+			break;	/* short: the socket buffer is full */
+	}
+	if (evbuffer_get_length(c->out) > 0)
+		event_add(c->wev, NULL);
+	else
+		event_del(c->wev);
+}
+
+static void
+on_writable(evutil_socket_t fd, short ev, void *arg)
+{
+	flush_out(arg);
+}
+
+static void
+on_flush(evutil_socket_t fd, short ev, void *arg)
 {
 	struct chan	*c = arg;
 
-	if (what & BEV_EVENT_EOF)
-		chan_fail(c, "closed by peer");
-	else if (what & BEV_EVENT_ERROR)
-		chan_fail(c, strerror(EVUTIL_SOCKET_ERROR()));
+	if (!c->dead)
+		flush_out(c);
+}
+
+/* Stop all I/O; pending output is dropped with the channel. */
+static void
+chan_stop(struct chan *c)
+{
+	event_del(c->rev);
+	event_del(c->wev);
+	event_del(c->flush);
 }
 
 static void
@@ -146,7 +213,7 @@ chan_fail(struct chan *c, const char *why)
 	if (c->dead)
 		return;
 	c->dead = 1;
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	chan_stop(c);
 	c->closed(c, why, c->arg);
 	if (!c->in_dispatch)
 		chan_free(c);
@@ -162,9 +229,15 @@ chan_new(struct event_base *base, int fd, const char *peer, size_t data_cap,
 	c = xcalloc(1, sizeof(*c));
 	evutil_make_socket_nonblocking(fd);
 	evutil_make_socket_closeonexec(fd);
-	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL)
-		fatalx("%s: bufferevent_socket_new", __func__);
+	c->fd = fd;
+	c->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, c);
+	c->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
+	c->flush = event_new(base, -1, 0, on_flush, c);
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	if (c->rev == NULL || c->wev == NULL || c->flush == NULL ||
+	    c->in == NULL || c->out == NULL || event_add(c->rev, NULL) == -1)
+		fatalx("%s: libevent setup", __func__);
 	strlcpy(c->peer, peer, sizeof(c->peer));
 	c->data_cap = data_cap < IPC_MAX_DATA_FLOOR ? IPC_MAX_DATA_FLOOR :
 	    data_cap;
@@ -173,8 +246,6 @@ chan_new(struct event_base *base, int fd, const char *peer, size_t data_cap,
 	c->arg = arg;
 	c->next_id = 1;
 	c->info.instance = -1;
-	bufferevent_setcb(c->bev, chan_read, NULL, chan_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 
 	buf_init(&w, 64);
 	msg_put_u32(&w, IPC_PROTO_VERSION);
@@ -194,10 +265,15 @@ chan_free(struct chan *c)
 	if (c->in_dispatch) {
 		/* Freed on return from the read callback. */
 		c->dead = 1;
-		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		chan_stop(c);
 		return;
 	}
-	bufferevent_free(c->bev);
+	event_free(c->rev);
+	event_free(c->wev);
+	event_free(c->flush);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	close(c->fd);
 	free(c);
 }
 
@@ -213,6 +289,14 @@ frame_header(struct msg_hdr *hdr, unsigned int type, uint32_t id, size_t len)
 	hdr->id = id;
 }
 
+/* Runs after the current callback: what it sends goes in one writev. */
+static void
+schedule_flush(struct chan *c)
+{
+	if (!event_pending(c->wev, EV_WRITE, NULL))
+		event_active(c->flush, 0, 0);
+}
+
 void
 chan_send(struct chan *c, unsigned int type, uint32_t id, const struct buf *w)
 {
@@ -223,38 +307,29 @@ chan_send(struct chan *c, unsigned int type, uint32_t id, const struct buf *w)
 	if (c->dead)
 		return;
 	frame_header(&hdr, type, id, len);
-	out = bufferevent_get_output(c->bev);
+	out = c->out;
 	evbuffer_add(out, &hdr, sizeof(hdr));
 	if (len > 0)
 		evbuffer_add(out, w->p, len);
+	schedule_flush(c);
 }
 
 int
 chan_flush_sync(struct chan *c, int timeout_ms)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	struct pollfd	 pfd;
-	int		 fd = bufferevent_getfd(c->bev);
+	struct pollfd	pfd;
 
-	int		 rv = 0;
-
-	pfd.fd = fd;
+	pfd.fd = c->fd;
 	pfd.events = POLLOUT;
-	/* A bufferevent keeps the start of its output frozen: thaw it. */
-	evbuffer_unfreeze(out, 1);
-	while (evbuffer_get_length(out) > 0) {
-		if (evbuffer_write(out, fd) == -1) {
+	while (evbuffer_get_length(c->out) > 0) {
+		if (evbuffer_write(c->out, c->fd) == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN ||
-			    poll(&pfd, 1, timeout_ms) <= 0) {
-				rv = -1;
-				break;
-			}
+			if (errno != EAGAIN || poll(&pfd, 1, timeout_ms) <= 0)
+				return -1;
 		}
 	}
-	evbuffer_freeze(out, 1);
-	return rv;
+	return 0;
 }
 
 static void
@@ -274,7 +349,7 @@ chan_send_secret(struct chan *c, unsigned int type, uint32_t id,
 	if (c->dead)
 		return -1;
 	frame_header(&hdr, type, id, w->len);
-	out = bufferevent_get_output(c->bev);
+	out = c->out;
 	/*
 	 * The payload is referenced, not copied into the buffer's chains,
 	 * and zeroed by the cleanup once it has been written.
@@ -287,6 +362,7 @@ chan_send_secret(struct chan *c, unsigned int type, uint32_t id,
 		freezero(copy, w->len);
 		return -1;
 	}
+	schedule_flush(c);
 	return 0;
 }
 
@@ -301,7 +377,7 @@ chan_next_id(struct chan *c)
 size_t
 chan_pending(const struct chan *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	return evbuffer_get_length(c->out);
 }
 
 const char *
@@ -319,7 +395,7 @@ chan_peerinfo(const struct chan *c)
 int
 chan_fd(const struct chan *c)
 {
-	return bufferevent_getfd(c->bev);
+	return c->fd;
 }
 
 void
@@ -328,9 +404,9 @@ chan_pause(struct chan *c, int pause)
 	if (c->dead)
 		return;
 	if (pause)
-		bufferevent_disable(c->bev, EV_READ);
+		event_del(c->rev);
 	else
-		bufferevent_enable(c->bev, EV_READ);
+		event_add(c->rev, NULL);
 }
 
 void

@@ -16,6 +16,7 @@ static int		 log_level = LOG_INFO;
 static enum log_format	 log_fmt = LOG_FORMAT_TEXT;
 static const char	*log_role = "privatemoded";
 static int		 log_instance = -1;
+static long		 log_pid;	/* 0: not known yet (log_forked) */
 static int		 log_pinned;	/* -d: keep debug whatever the config says */
 static log_sink_fn	 log_sink;
 static void		*log_sink_arg;
@@ -63,6 +64,13 @@ log_procinit(const char *role, int instance)
 {
 	log_role = role;
 	log_instance = instance;
+	log_pid = 0;
+}
+
+void
+log_forked(void)
+{
+	log_pid = 0;
 }
 
 void
@@ -167,10 +175,13 @@ vlog(int prio, const char *fmt, va_list ap)
 	if (prio > log_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* One getpid(2) per process, not one per access-log line. */
+	if (log_pid == 0)
+		log_pid = (long)getpid();
 	if (log_sink != NULL)
 		log_sink(prio, msg, log_sink_arg);
 	else
-		log_emit(log_role, log_instance, (long)getpid(), prio, msg);
+		log_emit(log_role, log_instance, log_pid, prio, msg);
 	errno = saved_errno;
 }
 

@@ -25,6 +25,8 @@ void	log_setlevel(int level);
 /* Debug level that later log_setlevel() calls do not lower (-d). */
 void	log_pindebug(void);
 int	log_getlevel(void);
+/* The pid on each line is cached: call in the child after fork(2). */
+void	log_forked(void);
 void	log_setformat(enum log_format format);
 void	log_procinit(const char *role, int instance);
 void	log_setsink(log_sink_fn fn, void *arg);

@@ -1,5 +1,8 @@
 #include "config.h"
 
+#include <sys/random.h>
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -442,4 +444,45 @@ wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define PUBRAND_POOL	4096
+
+static void
+getrandom_full(uint8_t *p, size_t n)
+{
+	ssize_t	r;
+
+	while (n > 0) {
+		if ((r = getrandom(p, n, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("getrandom");
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+/*
+ * Our children are exec'd, never just forked, so no two processes ever
+ * hand out the same pool.
+ */
+void
+pubrand(void *out, size_t n)
+{
+	static uint8_t	pool[PUBRAND_POOL];
+	static size_t	left;
+
+	if (n > PUBRAND_POOL / 4) {
+		getrandom_full(out, n);
+		return;
+	}
+	if (n > left) {
+		getrandom_full(pool, sizeof(pool));
+		left = sizeof(pool);
+	}
+	memcpy(out, pool + sizeof(pool) - left, n);
+	explicit_bzero(pool + sizeof(pool) - left, n);
+	left -= n;
 }

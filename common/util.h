@@ -53,6 +53,14 @@ int	 read_file(const char *, size_t, char **, size_t *);
 /* Trim ASCII whitespace on both ends in place; returns the new start. */
 char	*trim_space(char *);
 
+/*
+ * Random bytes that go on the wire anyway (AES-GCM IVs and request nonces,
+ * request IDs, attestation nonces, multipart boundaries), served from a
+ * per-process pool that one getrandom(2) fills, instead of a system call
+ * per value.  Key material keeps using randombytes_buf() directly.
+ */
+void	 pubrand(void *, size_t);
+
 uint64_t now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t now_us(void);
 int64_t	 wall_ms(void);		/* CLOCK_REALTIME */

@@ -626,6 +626,7 @@ fork_child(const char *role, int instance, const int *fds, int n,
 		log_warn("fork %s[%d]", role, instance);
 		return -1;
 	case 0:
+		log_forked();
 		exec_child(role, instance, fds, n, null_stdio);
 	}
 	return pid;
@@ -1408,6 +1409,7 @@ daemonize(void)
 	case -1:
 		fatal("fork");
 	case 0:
+		log_forked();
 		break;
 	default:
 		_exit(0);

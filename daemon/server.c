@@ -21,6 +21,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/ssl.h>
 
+#include "bevout.h"
 #include "conf.h"
 #include "http.h"
 #include "log.h"
@@ -50,6 +51,7 @@ struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 	struct server		*srv;
 	struct bufferevent	*bev;
+	struct bevout		*out;		/* plain sockets: direct writes */
 	struct event		*timer;
 	enum conn_state		 state;
 	struct request		*req;
@@ -199,6 +201,7 @@ conn_close(struct conn *c)
 		s->nconns--;
 	}
 	event_free(c->timer);
+	bevout_free(c->out);
 	bufferevent_free(c->bev);
 	free(c);
 	server_check_idle(s);
@@ -323,6 +326,8 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	s->nconns++;
 	c->state = CS_HEAD;
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (!c->tls)
+		c->out = bevout_new(s->base, c->bev, 1, conn_written, c);
 	timer_arm(c, s->conf->keepalive_timeout);
 }
 

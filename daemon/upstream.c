@@ -15,6 +15,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include "bevout.h"
 #include "chan.h"
 #include "conf.h"
 #include "ipc.h"
@@ -39,6 +40,7 @@ struct upconn {
 	uint32_t		 id;
 	enum uc_state		 state;
 	struct bufferevent	*bev;
+	struct bevout		*out;		/* direct writes once connected */
 	struct event		*timer;
 	struct upuser		 user;
 	int			 has_user;
@@ -126,6 +128,7 @@ upconn_free(struct upconn *u)
 	}
 	TAILQ_REMOVE(&conns, u, entry);
 	event_free(u->timer);
+	bevout_free(u->out);
 	if (u->bev != NULL)
 		bufferevent_free(u->bev);
 	free(u);
@@ -162,6 +165,8 @@ upconn_fail(struct upconn *u, int timeout, const char *why)
 		return;
 	u->dead = 1;
 	evtimer_del(u->timer);
+	bevout_free(u->out);
+	u->out = NULL;
 	bufferevent_free(u->bev);
 	u->bev = NULL;
 	send_small(MSG_UP_EOF, u->id, timeout ? "upstream timeout" : why);
@@ -225,6 +230,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
 		    &one, sizeof(one));
+		bevout_connected(u->out);
 		if (u->keyd_owned) {
 			send_small(MSG_NET_STATUS, u->id, "");
 			u->state = UC_OPEN;
@@ -280,6 +286,7 @@ upconn_new(const char *host, int port, uint32_t id)
 		fatalx("bufferevent_socket_new");
 	bufferevent_setcb(u->bev, on_read, on_write, on_event, u);
 	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	u->out = bevout_new(wenv->base, u->bev, 0, on_write, u);
 	TAILQ_INSERT_TAIL(&conns, u, entry);
 	timer_set(u, wenv->conf->upstream_connect_timeout);
 	if (bufferevent_socket_connect_hostname(u->bev, dns, AF_UNSPEC, host,

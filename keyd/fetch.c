@@ -138,13 +138,23 @@ idle_expired(evutil_socket_t fd, short ev, void *arg)
 }
 
 static struct idle *
-idle_find(const struct ktun *kt, const struct origin *o)
+idle_of(const struct ktun *kt)
 {
 	size_t	i;
 
 	for (i = 0; i < IDLE_SLOTS; i++)
-		if (idle[i].kt != NULL && (kt != NULL ? idle[i].kt == kt :
-		    same_origin(&idle[i].o, o)))
+		if (idle[i].kt != NULL && idle[i].kt == kt)
+			return &idle[i];
+	return NULL;
+}
+
+static struct idle *
+idle_for(const struct origin *o)
+{
+	size_t	i;
+
+	for (i = 0; i < IDLE_SLOTS; i++)
+		if (idle[i].kt != NULL && same_origin(&idle[i].o, o))
 			return &idle[i];
 	return NULL;
 }
@@ -156,7 +166,7 @@ park(struct ktun *kt, const struct origin *o)
 	struct idle	*s, *oldest = &idle[0];
 	size_t		 i;
 
-	if ((s = idle_find(NULL, o)) == NULL) {
+	if ((s = idle_for(o)) == NULL) {
 		for (i = 0; i < IDLE_SLOTS && idle[i].kt != NULL; i++)
 			if (idle[i].since < oldest->since)
 				oldest = &idle[i];
@@ -321,7 +331,7 @@ fetch_start(const char *method, const char *url, int api_tls_policy,
 	buf_add(&fx->req, body, len);
 	free(path);
 
-	if ((s = idle_find(NULL, &fx->o)) != NULL)
+	if ((s = idle_for(&fx->o)) != NULL)
 		rv = connect_reused(fx, s);
 	else
 		rv = connect_fresh(fx);
@@ -406,7 +416,7 @@ static const struct resp_cb fx_cb = { fx_head, fx_body, fx_done };
 static void
 idle_input(struct ktun *kt, const uint8_t *p, size_t n)
 {
-	struct idle	*s = idle_find(kt, NULL);
+	struct idle	*s = idle_of(kt);
 	struct buf	 plain;
 	char		 err[256];
 	int		 rv;
@@ -464,7 +474,7 @@ fetch_eof(struct ktun *kt, const char *why)
 
 	if (fx == NULL) {
 		/* An idle connection closed by the server: forget it. */
-		if ((s = idle_find(kt, NULL)) != NULL)
+		if ((s = idle_of(kt)) != NULL)
 			idle_clear(s);
 		ktun_free(kt);
 		return;

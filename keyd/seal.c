@@ -413,7 +413,7 @@ seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
 		return -1;
 	}
 	buf_add(model, mv->data, mv->len);
-	randombytes_buf(rnd, sizeof(rnd));
+	pubrand(rnd, sizeof(rnd));
 	for (i = 0; i < 30; i++)
 		snprintf(nb + 2 * i, 3, "%02x", rnd[i]);
 	for (pass = 0; pass < 2; pass++) {

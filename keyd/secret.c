@@ -615,7 +615,7 @@ step_attest(void)
 	struct buf	 body;
 
 	S.step = ST_ATTEST;
-	randombytes_buf(S.nonce, sizeof(S.nonce));
+	pubrand(S.nonce, sizeof(S.nonce));
 	sodium_bin2base64(b64, sizeof(b64), S.nonce, sizeof(S.nonce),
 	    sodium_base64_VARIANT_ORIGINAL);
 	buf_init(&body, 64);

@@ -36,7 +36,7 @@ struct fc {
 static void
 default_iv(uint8_t *out, size_t n, void *arg)
 {
-	randombytes_buf(out, n);
+	pubrand(out, n);
 }
 
 static const EVP_CIPHER *
@@ -75,7 +75,7 @@ fc_new(const uint8_t *key, size_t keylen, const char *id,
 	if (nonce != NULL)
 		memcpy(fc->nonce, nonce, FC_NONCE_BYTES);
 	else
-		randombytes_buf(fc->nonce, FC_NONCE_BYTES);
+		pubrand(fc->nonce, FC_NONCE_BYTES);
 	fc->iv_fn = default_iv;
 	return fc;
 }

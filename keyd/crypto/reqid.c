@@ -37,7 +37,7 @@ reqid_new(char out[REQID_LEN + 1])
 {
 	uint8_t	rnd[10];
 
-	randombytes_buf(rnd, sizeof(rnd));
+	pubrand(rnd, sizeof(rnd));
 	memcpy(out, REQID_PREFIX, 6);
 	uuidv7_format(out + 6, (uint64_t)wall_ms(), rnd);
 }
