@@ -39,18 +39,23 @@ default_iv(uint8_t *out, size_t n, void *arg)
 	pubrand(out, n);
 }
 
+/* Fetched once, not looked up again by every request's two inits. */
 static const EVP_CIPHER *
 gcm_for(size_t keylen)
 {
-	switch (keylen) {
-	case 16:
-		return EVP_aes_128_gcm();
-	case 24:
-		return EVP_aes_192_gcm();
-	case 32:
-		return EVP_aes_256_gcm();
-	}
-	return NULL;
+	static EVP_CIPHER	*gcm[3];
+	static const char *const name[3] = {
+		"AES-128-GCM", "AES-192-GCM", "AES-256-GCM"
+	};
+	size_t			 i;
+
+	if (keylen != 16 && keylen != 24 && keylen != 32)
+		return NULL;
+	i = (keylen - 16) / 8;
+	if (gcm[i] == NULL &&
+	    (gcm[i] = EVP_CIPHER_fetch(NULL, name[i], NULL)) == NULL)
+		fatalx("%s: no %s", __func__, name[i]);
+	return gcm[i];
 }
 
 struct fc *

@@ -15,13 +15,28 @@
 static const char b64chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/*
+ * Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up
+ * again on every init (locks, a name lookup), which was most of the cost
+ * of the ~30 small hashes of a 2 KB prompt.
+ */
+static const EVP_MD *
+sha256_md(void)
+{
+	static EVP_MD	*md;
+
+	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA2-256", NULL)) == NULL)
+		fatalx("%s: no SHA-256", __func__);
+	return md;
+}
+
 static void
 sha256_2(EVP_MD_CTX *c, uint8_t out[32], const uint8_t *a, size_t alen,
     const uint8_t *b, size_t blen)
 {
 	unsigned int	l;
 
-	if (!EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+	if (!EVP_DigestInit_ex2(c, sha256_md(), NULL) ||
 	    !EVP_DigestUpdate(c, a, alen) ||
 	    (blen > 0 && !EVP_DigestUpdate(c, b, blen)) ||
 	    !EVP_DigestFinal_ex(c, out, &l))
