@@ -8,20 +8,23 @@ if HAVE_CLANG
 ATTEST_FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=undefined -I$(abs_top_builddir) \
 	-I$(abs_top_srcdir)/keyd/attest -I$(abs_top_srcdir)/common \
-	$(OPENSSL_CFLAGS) $(JSONC_CFLAGS)
-ATTEST_FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS)
+	-I$(abs_top_srcdir)/keyd/crypto \
+	$(OPENSSL_CFLAGS) $(JSONC_CFLAGS) $(NETTLE_CFLAGS)
+ATTEST_FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS) $(NETTLE_LIBS) $(GMP_LIBS)
 ATTEST_FUZZ_SRC = chain.c codec.c coord.c idkey.c manifest.c proto.c \
 	reason.c report.c validate.c vcek.c verify.c
 ATTEST_FUZZ_DEPS = $(ATTEST_FUZZ_SRC:%=$(top_srcdir)/keyd/attest/%) \
 	$(top_srcdir)/keyd/attest/attest.h $(top_srcdir)/keyd/attest/attest_int.h \
-	$(top_srcdir)/common/util.h
+	$(top_srcdir)/common/util.h $(top_srcdir)/keyd/crypto/p384.c \
+	$(top_srcdir)/keyd/crypto/p384.h
 ATTEST_FUZZERS = fuzz/attest/fuzz_proto fuzz/attest/fuzz_report \
 	fuzz/attest/fuzz_json
 
 fuzz/attest/libattest-fuzz.a: $(ATTEST_FUZZ_DEPS)
 	$(AM_V_GEN)rm -rf fuzz/attest/obj && $(MKDIR_P) fuzz/attest/obj && \
 	(cd fuzz/attest/obj && $(CLANG) $(ATTEST_FUZZ_CFLAGS) -c \
-	    $(ATTEST_FUZZ_SRC:%=$(abs_top_srcdir)/keyd/attest/%)) && \
+	    $(ATTEST_FUZZ_SRC:%=$(abs_top_srcdir)/keyd/attest/%) \
+	    $(abs_top_srcdir)/keyd/crypto/p384.c) && \
 	rm -f $@ && $(AR) cr $@ fuzz/attest/obj/*.o && $(RANLIB) $@
 
 fuzz/attest/fuzz_proto: $(top_srcdir)/fuzz/attest/fuzz_proto.c \

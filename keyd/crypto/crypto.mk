@@ -10,6 +10,7 @@ libkeyd_a_SOURCES += \
 	keyd/crypto/sx.c keyd/crypto/sx.h \
 	keyd/crypto/shardkey.c keyd/crypto/shardkey.h \
 	keyd/crypto/ocsp.c keyd/crypto/ocsp.h \
+	keyd/crypto/p384.c keyd/crypto/p384.h \
 	keyd/crypto/reqid.c keyd/crypto/reqid.h
 # The JSON scanner lives in common/ but only keyd links it for now.
 libkeyd_a_SOURCES += common/json.c common/json.h
@@ -30,7 +31,8 @@ CRYPTO_TESTS = \
 	tests/crypto/test_jsonmut \
 	tests/crypto/test_fieldcipher \
 	tests/crypto/test_misc \
-	tests/crypto/test_sx
+	tests/crypto/test_sx \
+	tests/crypto/test_p384
 check_PROGRAMS += $(CRYPTO_TESTS)
 TESTS += $(CRYPTO_TESTS)
 
@@ -59,6 +61,9 @@ tests_crypto_test_misc_LDADD = $(CRYPTO_TEST_LDADD)
 tests_crypto_test_sx_SOURCES = tests/crypto/test_sx.c $(CRYPTO_TC)
 tests_crypto_test_sx_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
 tests_crypto_test_sx_LDADD = $(CRYPTO_TEST_LDADD)
+tests_crypto_test_p384_SOURCES = tests/crypto/test_p384.c
+tests_crypto_test_p384_CPPFLAGS = $(CRYPTO_TEST_CPPFLAGS)
+tests_crypto_test_p384_LDADD = $(CRYPTO_TEST_LDADD)
 # Interop with independent JavaScript peers (tests/package.json): a C
 # driver of the core, and node scripts run by interop.sh.
 check_PROGRAMS += tests/crypto/kemtool

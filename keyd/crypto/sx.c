@@ -21,6 +21,7 @@
 #include "hpke.h"
 #include "json.h"
 #include "log.h"
+#include "p384.h"
 #include "sx.h"
 #include "util.h"
 
@@ -420,6 +421,8 @@ verify_digest(EVP_PKEY *key, const uint8_t digest[32], const struct buf *sig)
 	EVP_PKEY_CTX	*pc;
 	int		 ok;
 
+	if ((ok = p384_verify_der(key, digest, 32, sig->p, sig->len)) != -1)
+		return ok;
 	if ((pc = EVP_PKEY_CTX_new(key, NULL)) == NULL ||
 	    EVP_PKEY_verify_init(pc) != 1)
 		fatalx("%s: EVP_PKEY_verify_init", __func__);
