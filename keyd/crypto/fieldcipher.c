@@ -261,7 +261,7 @@ seal(EVP_CIPHER_CTX *ctx, const char *id, size_t idlen, const uint8_t *nonce,
 		fatalx("%s: EVP_EncryptFinal", __func__);
 	buf_hex(out, tag, sizeof(tag));
 	buf_addc(out, '"');
-	explicit_bzero(chunk, sizeof(chunk));
+	/* chunk held ciphertext only: no wipe (16 KiB per value). */
 }
 
 int
@@ -303,12 +303,10 @@ fc_unhex(const uint8_t *hex, size_t n, uint8_t *out, struct cerr *err)
 
 	/* Go reports a bad digit in a full pair before an odd length. */
 	for (i = 0; i + 1 < n; i += 2) {
-		if ((hi = hex_digit(hex[i])) < 0) {
-			bad_hex_byte(err, hex[i]);
-			return -1;
-		}
-		if ((lo = hex_digit(hex[i + 1])) < 0) {
-			bad_hex_byte(err, hex[i + 1]);
+		hi = hex_digit(hex[i]);
+		lo = hex_digit(hex[i + 1]);
+		if ((hi | lo) < 0) {
+			bad_hex_byte(err, hi < 0 ? hex[i] : hex[i + 1]);
 			return -1;
 		}
 		if (out != NULL)
@@ -422,13 +420,12 @@ open_msg(EVP_CIPHER_CTX *ctx, const uint8_t *nonce, uint32_t seq,
 		cerr_set(err, "cipher: message authentication failed");
 		goto fail;
 	}
+	/* chunk held ciphertext only, which crossed the wire: no wipe. */
 	out->len = start + ctlen;
-	explicit_bzero(chunk, sizeof(chunk));
 	return 0;
  fail:
 	/* Forged or misdirected: leave no unauthenticated bytes behind. */
 	explicit_bzero(dst, ctlen);
-	explicit_bzero(chunk, sizeof(chunk));
 	out->len = start;
 	return -1;
 }
