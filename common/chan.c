@@ -138,18 +138,24 @@ chan_read(struct chan *c)
 		chan_free(c);
 }
 
+/*
+ * Into a static buffer, then into the input: reserving CHAN_READ_CHUNK in
+ * the evbuffer itself made a 64 KiB chain per read, and malloc gave the
+ * heap top back with brk(2) each time it was freed.
+ */
 static void
 on_readable(evutil_socket_t fd, short ev, void *arg)
 {
-	struct chan		*c = arg;
-	struct evbuffer_iovec	 v;
-	ssize_t			 n;
+	static uint8_t	 rbuf[CHAN_READ_CHUNK];
+	struct chan	*c = arg;
+	ssize_t		 n;
 
-	if (evbuffer_reserve_space(c->in, CHAN_READ_CHUNK, &v, 1) != 1)
-		fatalx("%s: evbuffer_reserve_space", __func__);
-	n = read(c->fd, v.iov_base, v.iov_len);
-	v.iov_len = n > 0 ? (size_t)n : 0;
-	evbuffer_commit_space(c->in, &v, 1);
+	n = read(c->fd, rbuf, sizeof(rbuf));
+	if (n > 0) {
+		if (evbuffer_add(c->in, rbuf, (size_t)n) == -1)
+			fatalx("%s: evbuffer_add", __func__);
+		explicit_bzero(rbuf, (size_t)n);	/* keyd reads secrets */
+	}
 	if (n == 0)
 		chan_fail(c, "closed by peer");
 	else if (n == -1 && errno != EAGAIN && errno != EINTR)
