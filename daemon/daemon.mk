@@ -2,7 +2,7 @@
 sbin_PROGRAMS = privatemoded
 privatemoded_SOURCES = \
 	common/metrics.c common/metrics.h \
-	daemon/bevout.c daemon/bevout.h \
+	daemon/bevio.c daemon/bevio.h \
 	daemon/parent.c daemon/parent.h \
 	daemon/privatemoded.c daemon/privatemoded.h \
 	daemon/proxy.c daemon/proxy.h \

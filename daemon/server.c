@@ -21,7 +21,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/ssl.h>
 
-#include "bevout.h"
+#include "bevio.h"
 #include "conf.h"
 #include "http.h"
 #include "log.h"
@@ -51,7 +51,7 @@ struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 	struct server		*srv;
 	struct bufferevent	*bev;
-	struct bevout		*out;		/* plain sockets: direct writes */
+	struct bevio		*io;		/* plain sockets: direct I/O */
 	struct event		*timer;
 	enum conn_state		 state;
 	struct request		*req;
@@ -201,10 +201,32 @@ conn_close(struct conn *c)
 		s->nconns--;
 	}
 	event_free(c->timer);
-	bevout_free(c->out);
+	bevio_free(c->io);
 	bufferevent_free(c->bev);
 	free(c);
 	server_check_idle(s);
+}
+
+/* Reading on or off: bevio for plain sockets, libevent under TLS. */
+static void
+conn_reading(struct conn *c, int on)
+{
+	if (c->io != NULL)
+		bevio_read(c->io, on);
+	else if (on)
+		bufferevent_enable(c->bev, EV_READ);
+	else
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+/* Stop reading while the input holds high bytes (0: no limit). */
+static void
+conn_read_limit(struct conn *c, size_t high)
+{
+	if (c->io != NULL)
+		bevio_read_limit(c->io, high);
+	else
+		bufferevent_setwatermark(c->bev, EV_READ, 0, high);
 }
 
 /*
@@ -223,8 +245,8 @@ conn_finish(struct conn *c)
 	}
 	c->state = CS_LINGER;
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	bufferevent_enable(c->bev, EV_READ);
+	conn_read_limit(c, 0);
+	conn_reading(c, 1);
 	timer_arm(c, LINGER_MS);
 }
 
@@ -325,9 +347,12 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);
 	s->nconns++;
 	c->state = CS_HEAD;
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (!c->tls)
-		c->out = bevout_new(s->base, c->bev, 1, conn_written, c);
+	if (c->tls)
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	else {
+		c->io = bevio_new(s->base, c->bev, 1);
+		bevio_read(c->io, 1);
+	}
 	timer_arm(c, s->conf->keepalive_timeout);
 }
 
@@ -522,7 +547,7 @@ request_done(struct request *r)
 		    bufferevent_get_input(c->bev)) > 0;
 		c->state = CS_CLOSING;
 		timer_arm(c, c->srv->conf->stream_idle_timeout);
-		bufferevent_disable(c->bev, EV_READ);
+		conn_reading(c, 0);
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 			conn_finish(c);
 		return;
@@ -715,7 +740,7 @@ conn_dispatch(struct conn *c)
 	c->state = CS_HANDLE;
 	evtimer_del(c->timer);
 	/* Keep watching for EOF, but do not buffer a pipelining flood. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, PIPELINE_MAX);
+	conn_read_limit(c, PIPELINE_MAX);
 	c->srv->on_request(r);
 }
 
@@ -938,8 +963,8 @@ conn_next(struct conn *c)
 	c->scanned = 0;
 	c->chunked = 0;
 	c->body_left = 0;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	bufferevent_enable(c->bev, EV_READ);
+	conn_read_limit(c, 0);
+	conn_reading(c, 1);
 	timer_arm(c, c->srv->conf->keepalive_timeout);
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		read_head(c);

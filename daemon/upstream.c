@@ -15,7 +15,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
-#include "bevout.h"
+#include "bevio.h"
 #include "chan.h"
 #include "conf.h"
 #include "ipc.h"
@@ -40,7 +40,7 @@ struct upconn {
 	uint32_t		 id;
 	enum uc_state		 state;
 	struct bufferevent	*bev;
-	struct bevout		*out;		/* direct writes once connected */
+	struct bevio		*io;		/* direct I/O once connected */
 	struct event		*timer;
 	struct upuser		 user;
 	int			 has_user;
@@ -128,7 +128,7 @@ upconn_free(struct upconn *u)
 	}
 	TAILQ_REMOVE(&conns, u, entry);
 	event_free(u->timer);
-	bevout_free(u->out);
+	bevio_free(u->io);
 	if (u->bev != NULL)
 		bufferevent_free(u->bev);
 	free(u);
@@ -165,8 +165,8 @@ upconn_fail(struct upconn *u, int timeout, const char *why)
 		return;
 	u->dead = 1;
 	evtimer_del(u->timer);
-	bevout_free(u->out);
-	u->out = NULL;
+	bevio_free(u->io);
+	u->io = NULL;
 	bufferevent_free(u->bev);
 	u->bev = NULL;
 	send_small(MSG_UP_EOF, u->id, timeout ? "upstream timeout" : why);
@@ -230,7 +230,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
 		    &one, sizeof(one));
-		bevout_connected(u->out);
+		bevio_connected(u->io);
 		if (u->keyd_owned) {
 			send_small(MSG_NET_STATUS, u->id, "");
 			u->state = UC_OPEN;
@@ -285,8 +285,10 @@ upconn_new(const char *host, int port, uint32_t id)
 	if (u->bev == NULL)
 		fatalx("bufferevent_socket_new");
 	bufferevent_setcb(u->bev, on_read, on_write, on_event, u);
-	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
-	u->out = bevout_new(wenv->base, u->bev, 0, on_write, u);
+	/* EV_WRITE tells us of the connection; bevio reads once there. */
+	bufferevent_enable(u->bev, EV_WRITE);
+	u->io = bevio_new(wenv->base, u->bev, 0);
+	bevio_read(u->io, 1);
 	TAILQ_INSERT_TAIL(&conns, u, entry);
 	timer_set(u, wenv->conf->upstream_connect_timeout);
 	if (bufferevent_socket_connect_hostname(u->bev, dns, AF_UNSPEC, host,
@@ -378,12 +380,11 @@ upconn_pause(struct upconn *u, int pause)
 	if (u->bev == NULL)
 		return;
 	u->paused = pause;
+	bevio_read(u->io, !pause);
 	if (pause) {
-		bufferevent_disable(u->bev, EV_READ);
 		/* A client that stops reading is not an upstream stall. */
 		evtimer_del(u->timer);
 	} else {
-		bufferevent_enable(u->bev, EV_READ);
 		timer_set(u, wenv->conf->stream_idle_timeout);
 	}
 }
