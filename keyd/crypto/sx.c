@@ -99,20 +99,24 @@ sx_begin_seed(struct sx **sxp, const uint8_t seed[XWING_SEED_BYTES],
 	return 0;
 }
 
+/*
+ * The seed lives on the stack for the key generation only and is wiped
+ * after it, like the key generation's own temporaries: a guarded
+ * allocation of its own cost six system calls and a TLB flush.
+ */
 int
 sx_begin(struct sx **sxp, struct buf *body, struct cerr *err)
 {
-	uint8_t	*seed;
-	int	 rv;
+	uint8_t	seed[XWING_SEED_BYTES];
+	int	rv;
 
-	if (sodium_init() < 0 ||
-	    (seed = sodium_malloc(XWING_SEED_BYTES)) == NULL) {
-		cerr_set(err, "generating key: out of secure memory");
+	if (sodium_init() < 0) {
+		cerr_set(err, "generating key: libsodium unavailable");
 		return -1;
 	}
-	randombytes_buf(seed, XWING_SEED_BYTES);
+	randombytes_buf(seed, sizeof(seed));
 	rv = sx_begin_seed(sxp, seed, body, err);
-	sodium_free(seed);
+	sodium_memzero(seed, sizeof(seed));
 	return rv;
 }
 
