@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -28,7 +27,7 @@
 
 /* Syscalls allowed with any argument. */
 static const int allow_any[] = {
-	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(recvfrom),
+	SCMP_SYS(read), SCMP_SYS(recvfrom),
 	SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(sendto),
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
 	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
@@ -86,10 +85,6 @@ sandbox_keyd(void)
 		    0)) != 0)
 			fatalx("seccomp_rule_add %d: %s", allow_any[i],
 			    strerror(-rv));
-	/* libevent sizes its reads with FIONREAD, and that is all. */
-	if ((rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, FIONREAD))) != 0)
-		fatalx("seccomp_rule_add ioctl: %s", strerror(-rv));
 	/* keyd asks whether its own filter is on, nothing else. */
 	if ((rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 	    SCMP_A0(SCMP_CMP_EQ, PR_GET_SECCOMP))) != 0)
