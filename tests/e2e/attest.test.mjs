@@ -267,6 +267,10 @@ test("an idle connection the server resets as keyd reuses it: the request goes o
 	assert.equal(recs[2].outcome, "reset before response", remotes(recs));
 	assert.equal(recs[2].remote, recs[1].remote, `the first try went on the attestation's connection: ${remotes(recs)}`);
 	assert.notEqual(recs[3].remote, recs[2].remote, `the second on a new one: ${remotes(recs)}`);
+	// keyd/tunnel.c keeps the last session per host: the new connection
+	// resumes the one the attestation opened (no second full handshake).
+	assert.equal(recs[1].tlsResumed, false, "the first API connection is a full handshake");
+	assert.equal(recs[3].tlsResumed, true, "the new API connection resumes its session");
 	assert.doesNotMatch(d.log(), /secret update failed/, "not counted as a failed attempt");
 });
 

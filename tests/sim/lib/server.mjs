@@ -30,6 +30,8 @@ function newRecord(seq, req, url, body) {
 		id: seq,
 		time: new Date().toISOString(),
 		remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+		// Over TLS: did the client resume a session (null over plain HTTP)?
+		tlsResumed: typeof req.socket.isSessionReused === "function" ? req.socket.isSessionReused() : null,
 		method: req.method,
 		path: url.pathname,
 		query: url.search,
