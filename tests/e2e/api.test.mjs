@@ -6,6 +6,7 @@
 // silently truncated stream); timeouts; client disconnects.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import net from "node:net";
 import {
 	startSim, startDaemon, request, openStream, readAll, parseSse, sleep, waitFor, closedPort, hmacHex, rawExchange,
@@ -606,6 +607,50 @@ test("anthropic stream cut mid-way (reset-mid-stream) → event: error with {typ
 	const s = await stream("/v1/messages", { model: "c", max_tokens: 10, stream: true, messages: [{ role: "user", content: "x" }] });
 	assertErrorEnd(s, { anthropic: true });
 	assert.deepEqual(s.events.slice(0, 3).map((e) => e.event), ["message_start", "content_block_start", "ping"]);
+});
+
+// Backpressure: a stream far larger than the socket buffers on both legs.
+// The simulator waits for "drain" like a real server, so it stalls exactly
+// when the worker stops reading upstream (upconn_pause at the client's
+// high-water mark); a worker that buffered everything would let it finish.
+test("a client that stops reading a long stream: the worker stops reading upstream (the simulator stalls), nothing is lost once it reads again", async (t) => {
+	await fresh();
+	// Default timeouts: a paused client is not an idle stream.
+	const dd = await startDaemon(sim);
+	t.after(async () => {
+		await dd.stop();
+		const san = dd.sanitizerReport();
+		if (san) assert.fail(`sanitizer report:\n${san}`);
+	});
+	const prompt = "p".repeat(16 * 1024), REPEAT = 1500, CHUNKS = 3000;
+	const res = await new Promise((resolve, reject) => {
+		const req = http.request({
+			host: "127.0.0.1", port: dd.port, method: "POST", path: "/v1/chat/completions",
+			headers: { "Content-Type": "application/json", "X-Sim-Stream-Chunks": String(CHUNKS), "X-Sim-Echo-Repeat": String(REPEAT) },
+		}, resolve);
+		req.on("error", reject);
+		req.end(JSON.stringify({ model: "gpt-oss-120b", stream: true, messages: [{ role: "user", content: prompt }] }));
+	});
+	assert.equal(res.statusCode, 200);
+	res.pause();
+	let last = -1;
+	const rec = await waitFor("the simulator to stall", async () => {
+		const r = (await inference()).at(-1);
+		const n = r?.eventsWritten ?? 0;
+		const still = n > 0 && n === last;
+		last = n;
+		return still ? r : null;
+	}, { timeoutMs: 60000, intervalMs: 1000 });
+	assert.ok(rec.eventsWritten < CHUNKS, `held back while the client does not read: ${rec.eventsWritten} of ${CHUNKS} events written`);
+	const chunks = [];
+	res.on("data", (c) => chunks.push(c));
+	await new Promise((resolve, reject) => { res.on("end", resolve); res.on("error", reject); res.resume(); });
+	const evs = parseSse(Buffer.concat(chunks).toString("utf8"));
+	assert.equal(evs.at(-1).data, "[DONE]");
+	const content = evs.filter((e) => e.data && e.data !== "[DONE]")
+		.map((e) => JSON.parse(e.data).choices?.[0]?.delta?.content ?? "").join("");
+	assert.equal(content.length, ("Echo: " + prompt).length * REPEAT, "every byte of the answer arrived");
+	assert.equal((await inference()).at(-1).eventsWritten, CHUNKS + 3, "role, content, finish and usage events");
 });
 
 test("slow first byte over upstream_first_byte_timeout (1.5 s) → 504", async () => {

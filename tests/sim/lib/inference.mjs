@@ -157,7 +157,10 @@ async function chat(ctx, req, res, body, rec, fired, legacy) {
 	const model = obj.model ?? "sim-model";
 	const id = (legacy ? "cmpl-" : "chatcmpl-") + randomUUID().replace(/-/g, "");
 	const created = Math.floor(Date.now() / 1000);
-	const text = legacy ? `Echo: ${Array.isArray(obj.prompt) ? obj.prompt.join("") : obj.prompt ?? "nil"}` : echoOf(obj.messages);
+	// X-Sim-Echo-Repeat: the echo N times over (a long answer from a short prompt).
+	const rep = Number(req.headers["x-sim-echo-repeat"] ?? 1);
+	const text = (legacy ? `Echo: ${Array.isArray(obj.prompt) ? obj.prompt.join("") : obj.prompt ?? "nil"}` : echoOf(obj.messages))
+		.repeat(Number.isInteger(rep) && rep > 0 ? Math.min(rep, 10000) : 1);
 	const tools = !legacy && Array.isArray(obj.tools) ? obj.tools : [];
 	const promptTokens = tokens(JSON.stringify(obj.messages ?? obj.prompt ?? "")) + tokens(JSON.stringify(tools));
 	const finish = tools.length ? "tool_calls" : "stop";

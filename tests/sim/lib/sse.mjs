@@ -56,8 +56,11 @@ export class EventStream {
 			this.res.write("data: this is not JSON {\n\n");
 			this.rec.outcome = `non-JSON event after ${this.count} events`;
 		}
-		this.res.write(text);
 		this.count++;
+		this.rec.eventsWritten = this.count;
+		// Like a real server, wait while the peer does not read: a proxy
+		// that stops reading upstream then stalls this stream.
+		if (!this.res.write(text)) await drained(this.res);
 		return true;
 	}
 
@@ -69,6 +72,15 @@ export class EventStream {
 		}
 		this.res.end();
 	}
+}
+
+// The socket took the last write, or the response is gone.
+function drained(res) {
+	return new Promise((resolve) => {
+		const done = () => { res.off("drain", done); res.off("close", done); resolve(); };
+		res.on("drain", done);
+		res.on("close", done);
+	});
 }
 
 // Responses parked by stall-stream, so shutdown and reset can close them.
