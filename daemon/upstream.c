@@ -361,10 +361,16 @@ upconn_release(struct upconn *u, int reusable)
 void
 upconn_arm_first_byte(struct upconn *u)
 {
+	/*
+	 * The request is on its way.  The wait for the answer starts once it
+	 * is all out (on_write), as Go's ResponseHeaderTimeout does; until
+	 * then an API that takes none of it for stream_idle_timeout counts as
+	 * stalled, not one that is merely slow to read a large body.
+	 */
 	u->awaiting = 1;
-	timer_set(u, u->ready ? wenv->conf->upstream_first_byte_timeout :
+	timer_set(u, u->ready ? wenv->conf->stream_idle_timeout :
 	    wenv->conf->upstream_connect_timeout +
-	    wenv->conf->upstream_first_byte_timeout);
+	    wenv->conf->stream_idle_timeout);
 }
 
 void

@@ -653,6 +653,27 @@ test("a client that stops reading a long stream: the worker stops reading upstre
 	assert.equal((await inference()).at(-1).eventsWritten, CHUNKS + 3, "role, content, finish and usage events");
 });
 
+// The first-byte timer starts once the request is out (daemon/upstream.c
+// on_write): an API that is slow to read a large body is not slow to answer.
+test("an upstream that leaves a 3 MB prompt (6 MB encrypted) unread for 3 s (over upstream_first_byte_timeout, 1.5 s) and then answers at once: 200, not 504", async (t) => {
+	await fresh();
+	// This file's daemon allows 1 s of stream silence; a sender's wait
+	// is bounded by stream_idle_timeout, so use the default (300 s) here.
+	const dd = await startDaemon(sim, { over: { upstream_first_byte_timeout: "1500ms" } });
+	t.after(async () => {
+		await dd.stop();
+		const san = dd.sanitizerReport();
+		if (san) assert.fail(`sanitizer report:\n${san}`);
+	});
+	await sim.faults({ "slow-read": { delayMs: 3000, times: 1 } });
+	const prompt = "q".repeat(3 * 1024 * 1024);
+	const r = await dd.post("/v1/chat/completions", { model: "gpt-oss-120b", messages: [{ role: "user", content: prompt }] }, { timeoutMs: 60000 });
+	assert.equal(r.status, 200, `${r.text.slice(0, 300)}\n${dd.tail(20)}`);
+	assert.equal(r.json().choices[0].message.content.length, ("Echo: " + prompt).length);
+	const rec = (await inference()).at(-1);
+	assert.deepEqual(rec.faults, ["slow-read"]);
+});
+
 test("slow first byte over upstream_first_byte_timeout (1.5 s) → 504", async () => {
 	await fresh();
 	await sim.faults({ "slow-first-byte": { delayMs: 4000, times: 1 } });

@@ -99,8 +99,16 @@ export class Simulator {
 
 	async handle(req, res) {
 		const url = new URL(req.url, "http://sim.invalid");
-		const body = await readBody(req);
 		const path = url.pathname;
+		// slow-read: leave the request body unread for a while, as a busy
+		// API would; the client's writes block meanwhile.
+		const slow = path.startsWith("/__sim") ? null : this.faults.take(["slow-read"], path).get("slow-read");
+		if (slow) {
+			req.pause();
+			await sleep(slow.delayMs ?? 2000);
+			req.resume();
+		}
+		const body = await readBody(req);
 		if (path.startsWith("/__sim/") || path === "/__sim") return this.control(req, res, url, body);
 
 		const rec = newRecord(++this.seq, req, url, body);
@@ -115,7 +123,7 @@ export class Simulator {
 		const fired = this.faults.take([...TRANSPORT_FAULTS, ...INFERENCE_FAULTS], path);
 		const g = this.faults.take(GLOBAL_FAULTS);
 		for (const [k, v] of g) fired.set(k, v);
-		rec.faults = [...fired.keys()];
+		rec.faults = [...fired.keys(), ...(slow ? ["slow-read"] : [])];
 		if (fired.has("reset")) {
 			rec.outcome = "reset before response";
 			return resetSocket(req.socket);
