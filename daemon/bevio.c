@@ -21,15 +21,19 @@ struct bevio {
 	struct evbuffer_cb_entry *outcb;
 	struct evbuffer_cb_entry *incb;
 	struct event		*flush;
-	struct event		*rev;		/* once connected */
-	int			 connected;
+	struct event		*rev;		/* NULL until connected */
 	int			 writing;	/* our own drain: no new flush */
 	int			 want_read;
-	int			 reading;	/* rev is added */
 	size_t			 high;
 };
 
 /* --- reading ------------------------------------------------------------- */
+
+static int
+reading(const struct bevio *o)
+{
+	return o->rev != NULL && event_pending(o->rev, EV_READ, NULL);
+}
 
 static void
 read_apply(struct bevio *o)
@@ -39,11 +43,10 @@ read_apply(struct bevio *o)
 
 	on = o->rev != NULL && o->want_read &&
 	    (o->high == 0 || evbuffer_get_length(in) < o->high);
-	if (on && !o->reading)
+	if (on && !reading(o))
 		event_add(o->rev, NULL);
-	else if (!on && o->reading)
+	else if (!on && reading(o))
 		event_del(o->rev);
-	o->reading = on;
 }
 
 static void
@@ -100,7 +103,7 @@ input_changed(struct evbuffer *b, const struct evbuffer_cb_info *info,
 {
 	struct bevio	*o = arg;
 
-	if (o->high > 0 && info->n_deleted > 0 && !o->reading)
+	if (o->high > 0 && info->n_deleted > 0 && !reading(o))
 		read_apply(o);
 }
 
@@ -148,7 +151,7 @@ flush(evutil_socket_t fd, short ev, void *arg)
 
 	if (bufferevent_get_enabled(o->bev) & EV_WRITE) {
 		/* libevent had the rest; once it is out, back to direct. */
-		if (o->connected && evbuffer_get_length(out) == 0)
+		if (o->rev != NULL && evbuffer_get_length(out) == 0)
 			bufferevent_disable(o->bev, EV_WRITE);
 		return;
 	}
@@ -201,7 +204,6 @@ bevio_new(struct event_base *base, struct bufferevent *bev, int connected)
 void
 bevio_connected(struct bevio *o)
 {
-	o->connected = 1;
 	if (o->rev == NULL && (o->rev = event_new(o->base,
 	    bufferevent_getfd(o->bev), EV_READ | EV_PERSIST, readable,
 	    o)) == NULL)

@@ -143,7 +143,7 @@ idle_of(const struct ktun *kt)
 	size_t	i;
 
 	for (i = 0; i < IDLE_SLOTS; i++)
-		if (idle[i].kt != NULL && idle[i].kt == kt)
+		if (idle[i].kt == kt)
 			return &idle[i];
 	return NULL;
 }

@@ -303,16 +303,31 @@ static struct {
 	EVP_PKEY	*key;
 } verified_leaf;
 
+/* The DER encoding of x into out (reset first); -1 if it has none. */
+static int
+der_of(X509 *x, struct buf *out)
+{
+	unsigned char	*enc = NULL;
+	int		 n;
+
+	buf_reset(out);
+	if ((n = i2d_X509(x, &enc)) <= 0)
+		return -1;
+	buf_add(out, enc, (size_t)n);
+	OPENSSL_free(enc);
+	return 0;
+}
+
 static int
 same_der(X509 *x, const struct buf *der)
 {
-	unsigned char	*enc = NULL;
-	int		 n, same;
+	struct buf	mine;
+	int		same;
 
-	if ((n = i2d_X509(x, &enc)) <= 0)
-		return 0;
-	same = (size_t)n == der->len && memcmp(enc, der->p, der->len) == 0;
-	OPENSSL_free(enc);
+	buf_init(&mine, der->len);
+	same = der_of(x, &mine) == 0 && mine.len == der->len &&
+	    memcmp(mine.p, der->p, der->len) == 0;
+	buf_free(&mine);
 	return same;
 }
 
@@ -342,18 +357,12 @@ remembered_key(const struct buf *der, X509 *mesh_ca, time_t now)
 static void
 remember_key(const struct buf *der, X509 *leaf, X509 *mesh_ca, EVP_PKEY *key)
 {
-	unsigned char	*enc = NULL;
-	int		 n;
-
 	X509_free(verified_leaf.leaf);
 	EVP_PKEY_free(verified_leaf.key);
 	verified_leaf.leaf = NULL;
 	verified_leaf.key = NULL;
-	if ((n = i2d_X509(mesh_ca, &enc)) <= 0)
+	if (der_of(mesh_ca, &verified_leaf.ca_der) == -1)
 		return;
-	buf_reset(&verified_leaf.ca_der);
-	buf_add(&verified_leaf.ca_der, enc, (size_t)n);
-	OPENSSL_free(enc);
 	buf_reset(&verified_leaf.der);
 	buf_add(&verified_leaf.der, der->p, der->len);
 	X509_up_ref(leaf);
