@@ -20,7 +20,7 @@
  * calls per round trip.  Here a send only queues and activates `flush`
  * (no system call); once the current callback returns, one writev sends
  * all it queued, and EV_WRITE is registered only while a write would
- * block.  Reads go straight into the input buffer.
+ * block.  Reads dispatch whole frames from the read buffer itself.
  */
 #define CHAN_READ_CHUNK	(64 * 1024)
 
@@ -84,64 +84,96 @@ chan_hello(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	return 0;
 }
 
+/* A frame header the channel accepts; fails the channel otherwise. */
+static int
+frame_ok(struct chan *c, const struct msg_hdr *hdr)
+{
+	size_t	cap;
+
+	if (hdr->flags != 0 || hdr->type == MSG_NONE ||
+	    hdr->type >= MSG_TYPE_MAX) {
+		log_warnx("%s: bad frame header (type %u, flags %u)",
+		    c->peer, hdr->type, hdr->flags);
+		chan_fail(c, "bad frame header");
+		return 0;
+	}
+	cap = msg_cap(hdr->type, c->data_cap);
+	if (hdr->len > cap) {
+		log_warnx("%s: %s of %u bytes exceeds cap %zu", c->peer,
+		    msg_to_str(hdr->type), hdr->len, cap);
+		chan_fail(c, "oversized frame");
+		return 0;
+	}
+	return 1;
+}
+
 static void
-chan_read(struct chan *c)
+frame_dispatch(struct chan *c, const struct msg_hdr *hdr,
+    const uint8_t *payload)
+{
+	struct msgr	r;
+	int		rv;
+
+	msgr_init(&r, payload, hdr->len);
+	if (!c->hello_seen) {
+		if (hdr->type != MSG_HELLO) {
+			log_warnx("%s: %s before MSG_HELLO", c->peer,
+			    msg_to_str(hdr->type));
+			chan_fail(c, "no MSG_HELLO");
+			return;
+		}
+		rv = chan_hello(c, hdr, &r);
+	} else if (hdr->type == MSG_HELLO) {
+		chan_fail(c, "duplicate MSG_HELLO");
+		return;
+	} else
+		rv = c->dispatch(c, hdr, &r, c->arg);
+	if (rv == -1 && !c->dead)
+		chan_fail(c, "message rejected");
+}
+
+/* Whole frames in p[0, len), in place; returns the bytes they took. */
+static size_t
+frames_in_place(struct chan *c, const uint8_t *p, size_t len)
+{
+	struct msg_hdr	hdr;
+	size_t		off = 0;
+
+	while (!c->dead && len - off >= sizeof(hdr)) {
+		memcpy(&hdr, p + off, sizeof(hdr));
+		if (!frame_ok(c, &hdr) || len - off - sizeof(hdr) < hdr.len)
+			break;
+		frame_dispatch(c, &hdr, p + off + sizeof(hdr));
+		off += sizeof(hdr) + hdr.len;
+	}
+	return off;
+}
+
+/* Whole frames from the input buffer (a frame that came in pieces). */
+static void
+frames_buffered(struct chan *c)
 {
 	struct evbuffer	*in = c->in;
 	struct msg_hdr	 hdr;
-	struct msgr	 r;
-	const uint8_t	*payload;
-	size_t		 cap;
-	int		 rv;
+	size_t		 len;
 
-	c->in_dispatch = 1;
-	while (!c->dead && evbuffer_get_length(in) >= sizeof(hdr)) {
+	while (!c->dead && (len = evbuffer_get_length(in)) >= sizeof(hdr)) {
 		evbuffer_copyout(in, &hdr, sizeof(hdr));
-		if (hdr.flags != 0 || hdr.type == MSG_NONE ||
-		    hdr.type >= MSG_TYPE_MAX) {
-			log_warnx("%s: bad frame header (type %u, flags %u)",
-			    c->peer, hdr.type, hdr.flags);
-			chan_fail(c, "bad frame header");
+		if (!frame_ok(c, &hdr) || len - sizeof(hdr) < hdr.len)
 			break;
-		}
-		cap = msg_cap(hdr.type, c->data_cap);
-		if (hdr.len > cap) {
-			log_warnx("%s: %s of %u bytes exceeds cap %zu", c->peer,
-			    msg_to_str(hdr.type), hdr.len, cap);
-			chan_fail(c, "oversized frame");
-			break;
-		}
-		if (evbuffer_get_length(in) < sizeof(hdr) + hdr.len)
-			break;		/* the rest comes with the next read */
-		evbuffer_drain(in, sizeof(hdr));
-		payload = evbuffer_pullup(in, hdr.len);
-		msgr_init(&r, payload, hdr.len);
-		if (!c->hello_seen) {
-			if (hdr.type != MSG_HELLO) {
-				log_warnx("%s: %s before MSG_HELLO", c->peer,
-				    msg_to_str(hdr.type));
-				chan_fail(c, "no MSG_HELLO");
-				break;
-			}
-			rv = chan_hello(c, &hdr, &r);
-		} else if (hdr.type == MSG_HELLO) {
-			chan_fail(c, "duplicate MSG_HELLO");
-			break;
-		} else
-			rv = c->dispatch(c, &hdr, &r, c->arg);
-		evbuffer_drain(in, hdr.len);
-		if (rv == -1 && !c->dead)
-			chan_fail(c, "message rejected");
+		frame_dispatch(c, &hdr,
+		    evbuffer_pullup(in, sizeof(hdr) + hdr.len) + sizeof(hdr));
+		evbuffer_drain(in, sizeof(hdr) + hdr.len);
 	}
-	c->in_dispatch = 0;
-	if (c->dead)
-		chan_free(c);
 }
 
 /*
- * Into a static buffer, then into the input: reserving CHAN_READ_CHUNK in
- * the evbuffer itself made a 64 KiB chain per read, and malloc gave the
- * heap top back with brk(2) each time it was freed.
+ * One read(2) into a static buffer.  With nothing buffered (the usual
+ * case: the peer writes whole messages with one writev) the frames are
+ * dispatched from there, and only a trailing partial frame is copied into
+ * the input buffer; reserving CHAN_READ_CHUNK in the evbuffer itself made
+ * a 64 KiB chain per read, freed again with brk(2).  The static buffer is
+ * wiped after each read: keyd reads secrets through it.
  */
 static void
 on_readable(evutil_socket_t fd, short ev, void *arg)
@@ -149,19 +181,30 @@ on_readable(evutil_socket_t fd, short ev, void *arg)
 	static uint8_t	 rbuf[CHAN_READ_CHUNK];
 	struct chan	*c = arg;
 	ssize_t		 n;
+	size_t		 used = 0;
 
 	n = read(c->fd, rbuf, sizeof(rbuf));
-	if (n > 0) {
-		if (evbuffer_add(c->in, rbuf, (size_t)n) == -1)
-			fatalx("%s: evbuffer_add", __func__);
-		explicit_bzero(rbuf, (size_t)n);	/* keyd reads secrets */
-	}
-	if (n == 0)
+	if (n == 0) {
 		chan_fail(c, "closed by peer");
-	else if (n == -1 && errno != EAGAIN && errno != EINTR)
-		chan_fail(c, strerror(errno));
-	else if (n > 0)
-		chan_read(c);
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			chan_fail(c, strerror(errno));
+		return;
+	}
+	c->in_dispatch = 1;
+	if (evbuffer_get_length(c->in) == 0)
+		used = frames_in_place(c, rbuf, (size_t)n);
+	if (!c->dead && used < (size_t)n) {
+		if (evbuffer_add(c->in, rbuf + used, (size_t)n - used) == -1)
+			fatalx("%s: evbuffer_add", __func__);
+		frames_buffered(c);
+	}
+	explicit_bzero(rbuf, (size_t)n);
+	c->in_dispatch = 0;
+	if (c->dead)
+		chan_free(c);
 }
 
 /* Write what is queued; EV_WRITE only while the socket is full. */
