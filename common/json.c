@@ -572,23 +572,57 @@ keyent_cmp(const void *va, const void *vb)
 	return json_strcmp(a->p, a->len, b->p, b->len);
 }
 
+/* Sort order for long objects: by name, then by place in the text. */
+static int
+keyent_sort_cmp(const void *va, const void *vb)
+{
+	const struct keyent	*a = va, *b = vb;
+	int			 c;
+
+	if ((c = keyent_cmp(a, b)) != 0)
+		return c;
+	return a->p < b->p ? -1 : a->p > b->p;
+}
+
+/*
+ * Duplicate names: the offset reported is that of the earliest second
+ * occurrence.  Objects are mostly small (an SSE event's keys), where
+ * comparing pairs beats qsort's set-up.
+ */
+#define DUP_PAIRWISE_MAX	16
+
+static void
+note_dup(struct vstate *v, const struct keyent *k, const uint8_t *doc)
+{
+	size_t	off = (size_t)(k->p - doc);
+
+	if (!v->dup || off < v->dup_off)
+		v->dup_off = off;
+	v->dup = 1;
+}
+
 static void
 close_object(struct vstate *v, size_t base, const uint8_t *doc)
 {
-	size_t	i, off, n = v->nkeys - base;
+	struct keyent	*k = v->keys + base;
+	size_t		 i, j, n = v->nkeys - base;
 
-	if (n >= 2) {
-		qsort(v->keys + base, n, sizeof(*v->keys), keyent_cmp);
-		for (i = base + 1; i < v->nkeys; i++) {
-			if (keyent_cmp(&v->keys[i - 1], &v->keys[i]) != 0)
-				continue;
-			/* Report the earliest repeated name in the text. */
-			off = (size_t)(MAXIMUM(v->keys[i].p, v->keys[i - 1].p) -
-			    doc);
-			if (!v->dup || off < v->dup_off)
-				v->dup_off = off;
-			v->dup = 1;
+	if (n >= 2 && n <= DUP_PAIRWISE_MAX) {
+		/* Keys are in text order: the first hit is the earliest. */
+		for (i = 1; i < n; i++) {
+			for (j = 0; j < i; j++)
+				if (keyent_cmp(&k[j], &k[i]) == 0)
+					break;
+			if (j < i) {
+				note_dup(v, &k[i], doc);
+				break;
+			}
 		}
+	} else if (n > DUP_PAIRWISE_MAX) {
+		qsort(k, n, sizeof(*k), keyent_sort_cmp);
+		for (i = 1; i < n; i++)
+			if (keyent_cmp(&k[i - 1], &k[i]) == 0)
+				note_dup(v, &k[i], doc);
 	}
 	v->nkeys = base;
 }

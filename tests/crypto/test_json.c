@@ -132,6 +132,29 @@ test_depth(void)
 	free(s);
 }
 
+/* Objects past the pairwise limit are checked by sorting; same answers. */
+static void
+test_long_objects(void)
+{
+	struct json_result	r;
+	struct buf		b;
+	size_t			i, want;
+
+	buf_init(&b, 1024);
+	buf_addc(&b, '{');
+	for (i = 0; i < 40; i++)
+		buf_addf(&b, "%s\"k%zu\":%zu", i ? "," : "", i, i);
+	buf_addc(&b, '}');
+	T_EQ_INT(json_validate(b.p, b.len, 0, &r), JSON_OK);
+	/* k7 again near the end, then k3 twice: the earliest repeat wins. */
+	b.len--;
+	want = b.len + 1;
+	buf_adds(&b, ",\"k7\":0,\"k3\":0,\"k3\":1,\"k7\":2}");
+	T_EQ_INT(json_validate(b.p, b.len, 0, &r), JSON_EDUPKEY);
+	T_EQ_INT(r.offset, want);
+	buf_free(&b);
+}
+
 static void
 test_duplicates(void)
 {
@@ -151,6 +174,11 @@ test_duplicates(void)
 	T_EQ_INT(v("{\"a\":1,\"ab\":2,\"A\":3,\"\":4}"), JSON_OK);
 	/* Syntax errors win over duplicates. */
 	T_EQ_INT(v("{\"a\":1,\"a\":2"), JSON_EINCOMPLETE);
+	/* Three of a name: the second occurrence is reported. */
+	s = "{\"c\":1,\"a\":1,\"c\":2,\"b\":0,\"c\":3}";
+	T_EQ_INT(json_validate((uint8_t *)s, strlen(s), 0, &r), JSON_EDUPKEY);
+	T_EQ_INT(r.offset, 13);
+	test_long_objects();
 }
 
 static void
