@@ -505,6 +505,37 @@ dropped_header(const char *name, int have_key)
 	return 0;
 }
 
+/*
+ * The OCSP policy MAC changes only with the policy text (which carries
+ * the current second when a grace period is configured) and the secret,
+ * so the last one is remembered instead of one HMAC per request.  A
+ * secret ID is the SHA-256 of the fresh public key of one exchange, so it
+ * names its secret.  The MAC goes on the wire: the memo holds nothing
+ * secret.
+ */
+static void
+policy_mac(const struct sx_secret *sec, struct buf *policy,
+    char mac[OCSP_MAC_HEXLEN + 1])
+{
+	static struct {
+		char	id[SX_ID_LEN + 1];
+		char	policy[256];
+		char	mac[OCSP_MAC_HEXLEN + 1];
+	} memo;
+	const char	*text = buf_cstr(policy);
+
+	if (strcmp(memo.id, sec->id) != 0 || strcmp(memo.policy, text) != 0) {
+		if (ocsp_policy_mac(sec->key, sizeof(sec->key), text,
+		    policy->len, memo.mac, NULL) == -1)
+			fatalx("ocsp_policy_mac");
+		if (strlcpy(memo.policy, text, sizeof(memo.policy)) >=
+		    sizeof(memo.policy))
+			memo.policy[0] = '\0';	/* too long to remember */
+		strlcpy(memo.id, sec->id, sizeof(memo.id));
+	}
+	memcpy(mac, memo.mac, sizeof(memo.mac));
+}
+
 static int
 write_head(const struct seal_in *in, const struct sx_secret *sec,
     const char *ctype, const struct buf *model, const struct buf *shard,
@@ -567,9 +598,7 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 		ocsp_policy_from_flags(kenv->conf->nvidia_ocsp_allow_unknown,
 		    kenv->conf->nvidia_ocsp_revoked_grace_period, time(NULL),
 		    &policy);
-		if (ocsp_policy_mac(sec->key, sizeof(sec->key),
-		    buf_cstr(&policy), policy.len, mac, NULL) == -1)
-			fatalx("ocsp_policy_mac");
+		policy_mac(sec, &policy, mac);
 		reqid_attempt(attempt_id, sizeof(attempt_id), in->reqid,
 		    in->attempt);
 		buf_addf(out, "Privatemode-Secret-ID: %s\r\n"
@@ -578,7 +607,6 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 		    "Privatemode-User-Request-ID: %s\r\n", sec->id,
 		    buf_cstr(&policy), mac, attempt_id);
 		buf_free(&policy);
-		sodium_memzero(mac, sizeof(mac));
 	}
 	if (model != NULL && model->len > 0 &&
 	    safe_value(buf_cstr((struct buf *)model)))
