@@ -11,6 +11,13 @@ for line in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^\n]+") do
 	if k then wrk.headers[k] = v end
 end
 
+-- $BENCH_DELAY_MS: a pause before every request on each connection, so
+-- that both proxies get the same offered rate (connections / (delay + latency)).
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if pause and pause > 0 then
+	function delay() return pause end
+end
+
 function done(summary, latency, requests)
 	local e = summary.errors
 	io.write(string.format(
