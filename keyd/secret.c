@@ -33,6 +33,7 @@
 #include "cerr.h"
 #include "chan.h"
 #include "conf.h"
+#include "fieldcipher.h"
 #include "ipc.h"
 #include "kd.h"
 #include "log.h"
@@ -182,6 +183,19 @@ secret_init(void)
 		    "with Authorization: Bearer <key>");
 }
 
+/*
+ * The old secret goes, and with it the field cipher's cached contexts of
+ * keys no request uses any more (those of running requests go when the
+ * requests end).
+ */
+static void
+replace_secret(struct sx_secret *sec)
+{
+	sx_secret_free(S.cur);
+	S.cur = sec;
+	fc_forget_keys();
+}
+
 /* --- public -------------------------------------------------------------- */
 
 const struct sx_secret *
@@ -219,8 +233,7 @@ secret_force_update(void)
 	 * The deployment does not know this secret: never use it again, so
 	 * that the retry waits for the new one instead of repeating it.
 	 */
-	sx_secret_free(S.cur);
-	S.cur = NULL;
+	replace_secret(NULL);
 	if (S.step == ST_IDLE)
 		update_start(1);
 }
@@ -712,8 +725,7 @@ exchange_done(int status, const uint8_t *body, size_t len, const char *err,
 	}
 	sx_free(S.sx);
 	S.sx = NULL;
-	sx_secret_free(S.cur);
-	S.cur = sec;
+	replace_secret(sec);
 	S.obtained = now();
 	metrics.secret_exchanges++;
 	S.expires = now() + kenv->conf->test_secret_lifetime / 1000;

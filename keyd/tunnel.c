@@ -310,9 +310,12 @@ tun_input(struct tunnel *t, const uint8_t *p, size_t n, struct buf *plain,
 	/*
 	 * SSL_get_error() reads the thread's error queue: an entry left by
 	 * unrelated code (a PEM parse that ended on "no start line") would
-	 * turn the next would-block into a fatal TLS error.
+	 * turn the next would-block into a fatal TLS error.  Peek first:
+	 * clearing walks every slot of the queue, and it is nearly always
+	 * empty.
 	 */
-	ERR_clear_error();
+	if (ERR_peek_error() != 0)
+		ERR_clear_error();
 	if (n > 0 && BIO_write(t->rbio, p, (int)n) != (int)n) {
 		snprintf(err, errlen, "BIO_write");
 		return -1;
@@ -353,7 +356,8 @@ tun_write(struct tunnel *t, const uint8_t *p, size_t n, char *err,
 	buf_add(&t->queued, p, n);
 	if (!t->handshake_done)
 		return 0;
-	ERR_clear_error();	/* as in tun_input */
+	if (ERR_peek_error() != 0)
+		ERR_clear_error();	/* as in tun_input */
 	return flush_queued(t, err, errlen);
 }
 

@@ -21,8 +21,18 @@
 
 #define CHUNK	16384
 
-struct fc {
+/* AES-GCM contexts keyed with one key, shared by every fc of that key. */
+struct keyctx {
+	uint8_t		*key;		/* sodium_malloc'd */
+	size_t		 keylen;
 	EVP_CIPHER_CTX	*enc;
+	EVP_CIPHER_CTX	*dec;
+	int		 refs;
+};
+
+struct fc {
+	struct keyctx	*kc;
+	EVP_CIPHER_CTX	*enc;		/* kc's */
 	EVP_CIPHER_CTX	*dec;
 	char		*id;
 	size_t		 idlen;
@@ -58,6 +68,85 @@ gcm_for(size_t keylen)
 	return gcm[i];
 }
 
+/*
+ * Key set-up costs more than sealing a small value (a provider context
+ * and its parameters, twice per request), and every request of a secret
+ * uses the same key: the contexts are kept per key and shared.  Sharing is
+ * safe because each seal or open sets its own IV and runs to the end
+ * before it returns.  The key copy lets a lookup compare keys; the
+ * contexts hold the key schedule anyway.
+ */
+#define KEYCTX_SLOTS	4
+
+static struct keyctx	*keyctx[KEYCTX_SLOTS];
+
+static void
+keyctx_free(struct keyctx *kc)
+{
+	EVP_CIPHER_CTX_free(kc->enc);
+	EVP_CIPHER_CTX_free(kc->dec);
+	sodium_free(kc->key);
+	free(kc);
+}
+
+static struct keyctx *
+keyctx_get(const EVP_CIPHER *c, const uint8_t *key, size_t keylen)
+{
+	struct keyctx	*kc;
+	int		 i, slot = -1;
+
+	for (i = 0; i < KEYCTX_SLOTS; i++) {
+		if ((kc = keyctx[i]) == NULL) {
+			slot = slot == -1 ? i : slot;
+			continue;
+		}
+		if (kc->keylen == keylen &&
+		    sodium_memcmp(kc->key, key, keylen) == 0) {
+			kc->refs++;
+			return kc;
+		}
+		if (kc->refs == 1 && slot == -1)
+			slot = i;	/* only the cache holds it */
+	}
+	kc = xcalloc(1, sizeof(*kc));
+	if ((kc->key = sodium_malloc(keylen)) == NULL)
+		fatalx("%s: sodium_malloc", __func__);
+	memcpy(kc->key, key, keylen);
+	kc->keylen = keylen;
+	if ((kc->enc = EVP_CIPHER_CTX_new()) == NULL ||
+	    (kc->dec = EVP_CIPHER_CTX_new()) == NULL ||
+	    !EVP_EncryptInit_ex(kc->enc, c, NULL, key, NULL) ||
+	    !EVP_DecryptInit_ex(kc->dec, c, NULL, key, NULL))
+		fatalx("%s: cannot set up AES-GCM", __func__);
+	kc->refs = 1;
+	if (slot != -1) {
+		if (keyctx[slot] != NULL)
+			keyctx_free(keyctx[slot]);
+		keyctx[slot] = kc;
+		kc->refs++;		/* the cache's reference */
+	}
+	return kc;
+}
+
+static void
+keyctx_put(struct keyctx *kc)
+{
+	if (--kc->refs == 0)
+		keyctx_free(kc);
+}
+
+void
+fc_forget_keys(void)
+{
+	int	i;
+
+	for (i = 0; i < KEYCTX_SLOTS; i++) {
+		if (keyctx[i] != NULL)
+			keyctx_put(keyctx[i]);
+		keyctx[i] = NULL;
+	}
+}
+
 struct fc *
 fc_new(const uint8_t *key, size_t keylen, const char *id,
     const uint8_t *nonce, struct cerr *err)
@@ -70,11 +159,9 @@ fc_new(const uint8_t *key, size_t keylen, const char *id,
 		return NULL;
 	}
 	fc = xcalloc(1, sizeof(*fc));
-	if ((fc->enc = EVP_CIPHER_CTX_new()) == NULL ||
-	    (fc->dec = EVP_CIPHER_CTX_new()) == NULL ||
-	    !EVP_EncryptInit_ex(fc->enc, c, NULL, key, NULL) ||
-	    !EVP_DecryptInit_ex(fc->dec, c, NULL, key, NULL))
-		fatalx("%s: cannot set up AES-GCM", __func__);
+	fc->kc = keyctx_get(c, key, keylen);
+	fc->enc = fc->kc->enc;
+	fc->dec = fc->kc->dec;
 	fc->id = xstrdup(id);
 	fc->idlen = strlen(id);
 	if (nonce != NULL)
@@ -90,8 +177,7 @@ fc_free(struct fc *fc)
 {
 	if (fc == NULL)
 		return;
-	EVP_CIPHER_CTX_free(fc->enc);
-	EVP_CIPHER_CTX_free(fc->dec);
+	keyctx_put(fc->kc);
 	free(fc->id);
 	freezero(fc, sizeof(*fc));
 }

@@ -38,6 +38,8 @@ typedef void (*fc_rand_fn)(uint8_t *out, size_t n, void *arg);
 struct fc	*fc_new(const uint8_t *key, size_t keylen, const char *id,
 		    const uint8_t *nonce, struct cerr *);
 void		 fc_free(struct fc *);
+/* Drop the cached contexts (and key copies) no cipher uses any more. */
+void		 fc_forget_keys(void);
 void		 fc_set_iv_source(struct fc *, fc_rand_fn, void *arg);
 const uint8_t	*fc_nonce(const struct fc *);
 uint32_t	 fc_enc_seq(const struct fc *);

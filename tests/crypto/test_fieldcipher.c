@@ -348,6 +348,79 @@ test_long_values(void)
 	buf_free(&out);
 }
 
+/*
+ * Ciphers of one key share their AES-GCM contexts: interleaved use by
+ * many ciphers over more keys than the cache holds, a failed open on a
+ * shared context, and a forget while ciphers still use it, must all leave
+ * each cipher's results as if it were alone.
+ */
+static void
+test_shared_contexts(void)
+{
+	enum { NKEYS = 6, PER = 3 };
+	struct fc	*fc[NKEYS][PER];
+	uint8_t		 key[NKEYS][32], iv[12];
+	struct buf	 ct, pt, resp;
+	struct cerr	 err;
+	char		 msg[32];
+	int		 k, i, round, bad = 0;
+
+	T_BEGIN("shared cipher contexts");
+	memset(iv, 3, sizeof(iv));
+	buf_init(&ct, 0);
+	buf_init(&pt, 0);
+	buf_init(&resp, 0);
+	for (k = 0; k < NKEYS; k++) {
+		memset(key[k], 0x40 + k, 32);
+		for (i = 0; i < PER; i++)
+			fc[k][i] = fc_new(key[k], 32, "id", NULL, &err);
+	}
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < PER; i++)
+			for (k = 0; k < NKEYS; k++) {
+				/* Each request: its own nonce, under its key. */
+				snprintf(msg, sizeof(msg), "k%d c%d r%d", k, i,
+				    round);
+				buf_reset(&ct);
+				buf_reset(&pt);
+				if (fc_encrypt(fc[k][i], (const uint8_t *)msg,
+				    strlen(msg), &ct, &err) != 0 ||
+				    fc_decrypt_message(key[k], 32,
+				    fc_nonce(fc[k][i]), (uint32_t)round,
+				    ct.p, ct.len, &pt, &err) != 0 ||
+				    strcmp(buf_cstr(&pt), msg) != 0)
+					bad++;
+			}
+		if (round == 0)
+			fc_forget_keys();	/* while all are in use */
+	}
+	T_EQ_INT(bad, 0);
+	/* A response that fails its tag, then a good one, on one key. */
+	buf_reset(&resp);
+	T_EQ_INT(fc_encrypt_message(key[0], 32, "id", fc_nonce(fc[0][1]), 0,
+	    iv, (const uint8_t *)"answer", 6, &resp, &err), 0);
+	resp.p[resp.len - 3] ^= 1;
+	buf_reset(&pt);
+	T_EQ_INT(fc_decrypt(fc[0][1], resp.p, resp.len, &pt, &err), -1);
+	resp.p[resp.len - 3] ^= 1;
+	T_EQ_INT(fc_decrypt(fc[0][1], resp.p, resp.len, &pt, &err), 0);
+	T_EQ_STR(buf_cstr(&pt), "answer");
+	/* Another key's cipher is not disturbed by it. */
+	buf_reset(&resp);
+	buf_reset(&pt);
+	T_EQ_INT(fc_encrypt_message(key[5], 32, "id", fc_nonce(fc[5][0]), 0,
+	    iv, (const uint8_t *)"other", 5, &resp, &err), 0);
+	T_EQ_INT(fc_decrypt(fc[5][0], resp.p, resp.len, &pt, &err), 0);
+	T_EQ_STR(buf_cstr(&pt), "other");
+	for (k = 0; k < NKEYS; k++)
+		for (i = 0; i < PER; i++)
+			fc_free(fc[k][i]);
+	fc_forget_keys();
+	buf_free(&ct);
+	buf_free(&pt);
+	buf_free(&resp);
+}
+
 int
 main(void)
 {
@@ -358,5 +431,6 @@ main(void)
 	test_request_cipher();
 	test_shapes();
 	test_long_values();
+	test_shared_contexts();
 	T_DONE();
 }
