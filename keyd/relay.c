@@ -34,6 +34,7 @@
 #define UNARY_MAX	(128U * 1024 * 1024)	/* Go's MaxUnaryResponseBodyBytes */
 #define SSE_LINE_MAX	(1024 * 1024)
 #define ERRBODY_MAX	(1024 * 1024)		/* buffered to look for retries */
+#define PLAIN_KEEP_MAX	(256 * 1024)		/* relay_input's kept buffer */
 #define NO_SECRET_MARK	"no secret for ID"
 
 enum px_mode {
@@ -507,15 +508,21 @@ static const struct resp_cb px_cb = { on_head, on_body, on_done };
 void
 relay_input(struct ktun *kt, const uint8_t *p, size_t n)
 {
-	struct pexch	*px = kt->px;
-	struct buf	 plain;
-	struct upio	 io;
-	char		 err[512];
+	/*
+	 * Kept between reads (TLS records are at most 16 KiB; a read's
+	 * plaintext is about its ciphertext): a fresh buffer grown to 16 KiB
+	 * and more for every read was a malloc and two reallocs per event.
+	 */
+	static struct buf	 plain;
+	struct pexch		*px = kt->px;
+	struct upio		 io;
+	char			 err[512];
 
-	buf_init(&plain, n + 64);
+	if (plain.cap > PLAIN_KEEP_MAX)
+		buf_free(&plain);
+	buf_reset(&plain);
 	err[0] = '\0';
 	if (tun_input(kt->t, p, n, &plain, err, sizeof(err)) == -1) {
-		buf_free(&plain);
 		if (px != NULL) {
 			px_fail(px, 502, "upstream_tls", "%s", err);
 			return;
@@ -533,19 +540,16 @@ relay_input(struct ktun *kt, const uint8_t *p, size_t n)
 			io.flags |= UPF_CLOSE;
 		ktun_flush(kt, &io);
 		upio_free(&io);
-		buf_free(&plain);
 		return;
 	}
 	px->err[0] = '\0';
 	if (resp_feed(&px->resp, plain.p, plain.len, &px_cb, px, px->err,
 	    sizeof(px->err)) == -1) {
-		buf_free(&plain);
 		if (px->headed)
 			upio_data(&px->io, px->out.p, px->out.len);
 		px_fail(px, 502, "bad_upstream_response", "%s", px->err);
 		return;
 	}
-	buf_free(&plain);
 	if (px->out.len > 0) {
 		upio_data(&px->io, px->out.p, px->out.len);
 		buf_reset(&px->out);
