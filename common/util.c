@@ -486,3 +486,30 @@ pubrand(void *out, size_t n)
 	memcpy(out, pool + sizeof(pool) - left, n);
 	left -= n;
 }
+
+/*
+ * qsort(3) for the arrays JSON objects make, a handful of members each:
+ * below SORT_SMALL elements an insertion sort, where qsort's set-up (a
+ * merge sort with its temporary array, in glibc) cost more than sorting.
+ */
+#define SORT_SMALL	16
+#define SORT_ELEM_MAX	64
+
+void
+sort_small(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	uint8_t	*a = base, tmp[SORT_ELEM_MAX];
+	size_t	 i, j;
+
+	if (n > SORT_SMALL || size > sizeof(tmp)) {
+		qsort(base, n, size, cmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		memcpy(tmp, a + i * size, size);
+		for (j = i; j > 0 && cmp(a + (j - 1) * size, tmp) > 0; j--)
+			memcpy(a + j * size, a + (j - 1) * size, size);
+		memcpy(a + j * size, tmp, size);
+	}
+}

@@ -60,6 +60,9 @@ char	*trim_space(char *);
  * per value.  Key material keeps using randombytes_buf() directly.
  */
 void	 pubrand(void *, size_t);
+/* qsort(3), by insertion for the few elements of a JSON object. */
+void	 sort_small(void *, size_t, size_t,
+	    int (*)(const void *, const void *));
 
 uint64_t now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t now_us(void);

@@ -394,7 +394,7 @@ walk_value(struct walk *w, struct json_span sp, const struct subs *skip,
 		goto out;
 	}
 	if (n > 1)
-		qsort(v, n, sizeof(*v), entry_cmp);
+		sort_small(v, n, sizeof(*v), entry_cmp);
 	for (i = 1; i < n; i++) {
 		if (entry_cmp(&v[i - 1], &v[i]) == 0) {
 			cerr_quote(q, sizeof(q), v[i].name, v[i].nlen);
@@ -493,7 +493,7 @@ jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
 
 	/* Assemble: untouched bytes between edits, replacements in place. */
 	if (w.nedits > 1)
-		qsort(w.edits, w.nedits, sizeof(*w.edits), edit_cmp);
+		sort_small(w.edits, w.nedits, sizeof(*w.edits), edit_cmp);
 	buf_reserve(out, n + w.repl.len);
 	for (pos = 0, i = 0; i < w.nedits; i++) {
 		buf_add(out, doc + pos, w.edits[i].off - pos);

@@ -1,7 +1,8 @@
-/* common/util.c: the pool behind pubrand(). */
+/* common/util.c: the pool behind pubrand(), sort_small(). */
 #include "config.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "t.h"
@@ -55,9 +56,58 @@ test_pubrand(void)
 	T_CHECK(!all_zero(big + 2000, 1000));
 }
 
+struct rec {
+	uint32_t	key;
+	uint32_t	seq;	/* place before sorting */
+	char		pad[40];
+};
+
+static int
+rec_cmp(const void *va, const void *vb)
+{
+	const struct rec	*a = va, *b = vb;
+
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/*
+ * Both paths (insertion up to 16 elements, qsort above) against qsort's
+ * order on random keys with repeats; the insertion path is stable.
+ */
+static void
+test_sort_small(void)
+{
+	struct rec	a[40], b[40];
+	size_t		n, i, round, wrong = 0, unstable = 0;
+
+	T_BEGIN("sort_small: qsort's order, stable when small");
+	srandom(7);
+	for (round = 0; round < 50; round++) {
+		for (n = 0; n <= 40; n++) {
+			for (i = 0; i < n; i++) {
+				a[i].key = (uint32_t)(random() % 8);
+				a[i].seq = (uint32_t)i;
+				memset(a[i].pad, (int)i, sizeof(a[i].pad));
+			}
+			memcpy(b, a, sizeof(a));
+			sort_small(a, n, sizeof(a[0]), rec_cmp);
+			qsort(b, n, sizeof(b[0]), rec_cmp);
+			for (i = 0; i < n; i++) {
+				wrong += a[i].key != b[i].key ||
+				    a[i].pad[0] != (char)a[i].seq;
+				if (n <= 16 && i > 0 && a[i].key == a[i - 1].key)
+					unstable += a[i].seq < a[i - 1].seq;
+			}
+		}
+	}
+	T_EQ_INT(wrong, 0);
+	T_EQ_INT(unstable, 0);
+}
+
 int
 main(void)
 {
 	test_pubrand();
+	test_sort_small();
 	T_DONE();
 }
