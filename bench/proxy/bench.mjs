@@ -3,7 +3,11 @@
 //
 //   node bench/proxy/bench.mjs TOP_SRCDIR DAEMON_BINARY
 //
-// Environment: BENCH_SECONDS (CPU phases, default 8), BENCH_LAT_SECONDS
+// Environment: BENCH_SECONDS (CPU phases, default 5), BENCH_REPEAT
+// (repetitions of the CPU phases, default 3), BENCH_PHASES (default
+// "plain,rate,stream,paced,lat,ttft,idle"), BENCH_RATE_DELAY_MS (8),
+// BENCH_PACED_MS (20), BENCH_PACED_CHUNKS (50), BENCH_PACED_CONNS (64),
+// BENCH_LAT_SECONDS
 // (latency phases, default 4), BENCH_CONNS (wrk connections, default 16),
 // BENCH_STREAM_CHUNKS (content chunks per streamed answer, default 100),
 // BENCH_TTFT_N (streams per target for TTFT, default 200),
@@ -25,7 +29,7 @@ import {
 const [top, daemonBin] = process.argv.slice(2);
 if (!top || !daemonBin) { console.error("usage: bench.mjs TOP_SRCDIR DAEMON"); process.exit(2); }
 const env = process.env;
-const SECS = Number(env.BENCH_SECONDS ?? 8);
+const SECS = Number(env.BENCH_SECONDS ?? 5);
 const LAT_SECS = Number(env.BENCH_LAT_SECONDS ?? 4);
 const CONNS = Number(env.BENCH_CONNS ?? 16);
 const CHUNKS = Number(env.BENCH_STREAM_CHUNKS ?? 100);
@@ -38,7 +42,8 @@ const RATE_DELAY_MS = Number(env.BENCH_RATE_DELAY_MS ?? 8);
 const PACED_MS = Number(env.BENCH_PACED_MS ?? 20);
 const PACED_CHUNKS = Number(env.BENCH_PACED_CHUNKS ?? 50);
 const PACED_CONNS = Number(env.BENCH_PACED_CONNS ?? 64);
-const PHASES = new Set((env.BENCH_PHASES ?? "cpu,rate,paced,lat,ttft,idle").split(","));
+const REPEAT = Number(env.BENCH_REPEAT ?? 3);
+const PHASES = new Set((env.BENCH_PHASES ?? "plain,rate,stream,paced,lat,ttft,idle").split(","));
 const log = (m) => process.stderr.write(`bench-proxy: ${m}\n`);
 
 const dir = tempDir("bench-proxy-");
@@ -241,32 +246,44 @@ function cpuPhase(t, opts) {
 }
 
 const res = { ours: {}, nginx: {}, direct: {}, directEnc: {} };
-for (const k of PHASES.has("cpu") ? ["ours", "nginx"] : []) {
-	log(`${targets[k].name}: non-streaming CPU phase (${SECS} s, ${CONNS} connections)`);
-	res[k].plain = cpuPhase(targets[k], { bodyFile: path.join(dir, "plain.json"), conns: CONNS });
-	log(`  ${res[k].plain.requests} requests, ${res[k].plain.errors} errors, ${(res[k].plain.cpuUs / 1e6).toFixed(2)} s CPU in ${res[k].plain.procs} processes`);
-	log(`${targets[k].name}: streaming CPU phase (${SECS} s, ${CONNS} connections)`);
-	res[k].stream = cpuPhase(targets[k], { bodyFile: path.join(dir, "stream.json"), headers: streamHdr, conns: CONNS });
-	log(`  ${res[k].stream.requests} streams, ${res[k].stream.errors} errors, ${(res[k].stream.cpuUs / 1e6).toFixed(2)} s CPU`);
-}
-// The same load at the same offered rate: CPU per request depends on how
-// busy a process is (a busy worker finds several events per epoll_wait, an
-// idle one pays a wake-up for each), and the simulator serves nginx's plain
-// requests about four times faster than encrypted ones, so the saturating
-// phases above compare the proxies at different loads.  Here every wrk
-// connection pauses RATE_DELAY_MS before each request; the table shows the
-// rate each proxy got.  Paced streams are what a model produces: one token
-// event every PACED_MS, each waking the proxy on its own.
+// The CPU phases.  "plain" and "stream" run as fast as each proxy goes;
+// but CPU per request depends on how busy a process is (a busy worker
+// finds several events per epoll_wait, an idle one pays a wake-up for
+// each), and the simulator serves nginx's plain requests about four times
+// faster than encrypted ones, so those two compare the proxies at
+// different loads.  "rate" offers both the same load: every wrk connection
+// pauses RATE_DELAY_MS before each request (the table shows the rate each
+// got).  "paced" is what a model produces: one token event every
+// PACED_MS, each waking the proxy on its own.
+//
+// This machine's speed drifts by up to 2x within minutes (other guests),
+// so each phase runs REPEAT times, the two proxies back to back each time;
+// the table gives the median CPU and the median (and range) of the
+// per-repetition ratios, each taken between two runs seconds apart.
 const pacedHdr = { "X-Sim-Stream-Chunks": String(PACED_CHUNKS), "X-Sim-Chunk-Interval-Ms": String(PACED_MS) };
-for (const k of PHASES.has("rate") ? ["ours", "nginx"] : []) {
-	log(`${targets[k].name}: non-streaming CPU phase at a fixed offered rate (${CONNS} connections, ${RATE_DELAY_MS} ms pause)`);
-	res[k].rate = cpuPhase(targets[k], { bodyFile: path.join(dir, "plain.json"), conns: CONNS, delayMs: RATE_DELAY_MS });
-	log(`  ${res[k].rate.requests} requests, ${res[k].rate.errors} errors, ${(res[k].rate.cpuUs / 1e6).toFixed(2)} s CPU`);
-}
-for (const k of PHASES.has("paced") ? ["ours", "nginx"] : []) {
-	log(`${targets[k].name}: paced streaming CPU phase (${PACED_CONNS} connections, ${PACED_CHUNKS} chunks every ${PACED_MS} ms)`);
-	res[k].paced = cpuPhase(targets[k], { bodyFile: path.join(dir, "stream.json"), headers: pacedHdr, conns: PACED_CONNS });
-	log(`  ${res[k].paced.requests} streams, ${res[k].paced.errors} errors, ${(res[k].paced.cpuUs / 1e6).toFixed(2)} s CPU`);
+const pacedEvents = eventsPer.ours - CHUNKS + PACED_CHUNKS;	/* same framing */
+const cpuPhases = [
+	{ key: "plain", what: "non-streaming, as fast as it goes", unit: "requests", per: () => 1,
+		opts: { bodyFile: path.join(dir, "plain.json"), conns: CONNS } },
+	{ key: "rate", what: `non-streaming, ${RATE_DELAY_MS} ms pause per connection`, unit: "requests", per: () => 1,
+		opts: { bodyFile: path.join(dir, "plain.json"), conns: CONNS, delayMs: RATE_DELAY_MS } },
+	{ key: "stream", what: "streaming, back to back", unit: "streams", per: (k) => eventsPer[k],
+		opts: { bodyFile: path.join(dir, "stream.json"), headers: streamHdr, conns: CONNS } },
+	{ key: "paced", what: `streaming, one event per ${PACED_MS} ms, ${PACED_CONNS} streams`, unit: "streams", per: () => pacedEvents,
+		opts: { bodyFile: path.join(dir, "stream.json"), headers: pacedHdr, conns: PACED_CONNS } },
+].filter((ph) => PHASES.has(ph.key));
+for (const ph of cpuPhases)
+	for (const k of ["ours", "nginx"]) res[k][ph.key] = [];
+for (let rep = 1; rep <= REPEAT; rep++) {
+	for (const ph of cpuPhases) {
+		for (const k of ["ours", "nginx"]) {
+			log(`${targets[k].name}: CPU phase ${ph.key} (${ph.what}), ${SECS} s, repetition ${rep}/${REPEAT}`);
+			const r = cpuPhase(targets[k], ph.opts);
+			r.units = r.requests * ph.per(k);
+			res[k][ph.key].push(r);
+			log(`  ${r.requests} ${ph.unit}, ${r.errors} errors, ${(r.cpuUs / 1e6).toFixed(2)} s CPU, ${(r.cpuUs / r.units).toFixed(1)} us per unit`);
+		}
+	}
 }
 for (const k of PHASES.has("lat") ? ["direct", "directEnc", "nginx", "ours"] : []) {
 	log(`${targets[k].name}: latency phase (1 connection, ${LAT_SECS} s)`);
@@ -360,42 +377,31 @@ const mark = (ok) => (ok ? "PASS" : "MISS");
 const rows = [];
 const row = (what, o, n, r, target) => rows.push([what, o, n, r, target]);
 
-const split = (ph, n) => Object.entries(ph.byRole).sort().map(([r, c]) => `${r} ${f1(c / n)}`).join(", ");
-const counts = (ph) => `${ph.requests} (${ph.errors})`;
-const rate = (ph) => f1(ph.requests / SECS);
-if (res.ours.plain) {
-	const o = res.ours.plain, n = res.nginx.plain;
-	const cO = o.cpuUs / o.requests, cN = n.cpuUs / n.requests;
-	row("CPU us / ~2 KB chat request", f1(cO), f1(cN), ratio(cO, cN), `<= 2x  ${mark(cO <= 2 * cN)}`);
-	row("  split by role, CPU us / request", split(o, o.requests), split(n, n.requests), "", "");
-	row("  requests measured (errors)", counts(o), counts(n), "", "");
-	row("  throughput req/s (sim-bound)", rate(o), rate(n), "", "as fast as each goes");
-}
-if (res.ours.rate) {
-	const o = res.ours.rate, n = res.nginx.rate;
-	const cO = o.cpuUs / o.requests, cN = n.cpuUs / n.requests;
-	row("CPU us / request, same offered rate", f1(cO), f1(cN), ratio(cO, cN), `<= 2x  ${mark(cO <= 2 * cN)}`);
-	row("  split by role, CPU us / request", split(o, o.requests), split(n, n.requests), "", "");
-	row("  requests measured (errors)", counts(o), counts(n), "", "");
-	row("  rate req/s", rate(o), rate(n), "", `${CONNS} conns, ${RATE_DELAY_MS} ms pause`);
-}
-if (res.ours.stream) {
-	const o = res.ours.stream, n = res.nginx.stream;
-	const evO = o.requests * eventsPer.ours, evN = n.requests * eventsPer.nginx;
-	const cO = o.cpuUs / evO, cN = n.cpuUs / evN;
-	row("CPU us / SSE chunk, back to back", f1(cO), f1(cN), ratio(cO, cN), `<= 2x  ${mark(cO <= 2 * cN)}`);
-	row("  split by role, CPU us / chunk", split(o, evO), split(n, evN), "", "");
-	row("  streams measured (errors)", counts(o), counts(n), "", `${eventsPer.ours} events each`);
-}
-if (res.ours.paced) {
-	// Events per paced stream: the same framing, PACED_CHUNKS content events.
-	const per = eventsPer.ours - CHUNKS + PACED_CHUNKS;
-	const o = res.ours.paced, n = res.nginx.paced;
-	const evO = o.requests * per, evN = n.requests * per;
-	const cO = o.cpuUs / evO, cN = n.cpuUs / evN;
-	row(`CPU us / SSE chunk, one per ${PACED_MS} ms`, f1(cO), f1(cN), ratio(cO, cN), `<= 2x  ${mark(cO <= 2 * cN)}`);
-	row("  split by role, CPU us / chunk", split(o, evO), split(n, evN), "", "");
-	row("  streams measured (errors)", counts(o), counts(n), "", `${per} events each, ${PACED_CONNS} at once`);
+const median = (xs) => { const a = [...xs].sort((x, y) => x - y); return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2; };
+const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
+// Per role: CPU summed over the repetitions / units summed over them.
+const split = (runs) => {
+	const by = {};
+	for (const r of runs) for (const [role, c] of Object.entries(r.byRole)) by[role] = (by[role] ?? 0) + c;
+	const units = sum(runs, (r) => r.units);
+	return Object.entries(by).sort().map(([role, c]) => `${role} ${f1(c / units)}`).join(", ");
+};
+const counts = (runs) => `${sum(runs, (r) => r.requests)} (${sum(runs, (r) => r.errors)})`;
+const cpuRow = { plain: "CPU us / ~2 KB chat request", rate: "CPU us / request, same offered rate",
+	stream: "CPU us / SSE chunk, back to back", paced: `CPU us / SSE chunk, one per ${PACED_MS} ms` };
+for (const ph of cpuPhases) {
+	const o = res.ours[ph.key], n = res.nginx[ph.key];
+	const per = (runs) => median(runs.map((r) => r.cpuUs / r.units));
+	const ratios = o.map((r, i) => (r.cpuUs / r.units) / (n[i].cpuUs / n[i].units));
+	const mr = median(ratios);
+	row(cpuRow[ph.key], f1(per(o)), f1(per(n)), `${mr.toFixed(2)}x`, `<= 2x  ${mark(mr <= 2)}`);
+	if (REPEAT > 1)
+		row("  ratio per repetition", "", "", "", ratios.map((x) => x.toFixed(2)).join(" "));
+	row(`  split by role, CPU us / ${ph.unit === "requests" ? "request" : "chunk"}`, split(o), split(n), "", "");
+	row(`  ${ph.unit} measured (errors)`, counts(o), counts(n), "", ph.unit === "streams" ? `${ph.per("ours")} events each` : "");
+	if (ph.key === "plain" || ph.key === "rate")
+		row("  req/s (median)", f1(median(o.map((r) => r.requests / SECS))), f1(median(n.map((r) => r.requests / SECS))), "",
+			ph.key === "plain" ? "sim-bound, info only" : `${CONNS} conns, ${RATE_DELAY_MS} ms pause`);
 }
 if (res.ours.lat) {
 	// Each proxy against the direct request it corresponds to: ours against
@@ -429,7 +435,7 @@ const head = ["metric", "privatemoded", "nginx", "ratio", "target"];
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ").trimEnd();
 console.log(`\nbench-proxy: privatemoded (2 workers, encrypting) vs nginx ${spawnSync(NGINX, ["-v"], { encoding: "utf8" }).stderr.trim().replace(/^nginx version: /, "")} (worker_processes 2, plain); upstream: tests/sim over TLS`);
-console.log(`CPU = utime+stime from /proc/<pid>/stat of every process of each proxy; ${SECS} s per phase, ${CONNS} wrk connections; ${CHUNKS} content chunks per stream`);
+console.log(`CPU = utime+stime from /proc/<pid>/stat of every process of each proxy; ${SECS} s per phase, ${REPEAT} repetition(s), proxies interleaved; ${CONNS} wrk connections; ${CHUNKS} content chunks per stream`);
 console.log(line(head));
 console.log(w.map((n) => "-".repeat(n)).join("  "));
 for (const r of rows) console.log(line(r));
