@@ -32,8 +32,6 @@ struct keyctx {
 
 struct fc {
 	struct keyctx	*kc;
-	EVP_CIPHER_CTX	*enc;		/* kc's */
-	EVP_CIPHER_CTX	*dec;
 	char		*id;
 	size_t		 idlen;
 	uint8_t		 nonce[FC_NONCE_BYTES];
@@ -93,11 +91,11 @@ static struct keyctx *
 keyctx_get(const EVP_CIPHER *c, const uint8_t *key, size_t keylen)
 {
 	struct keyctx	*kc;
-	int		 i, slot = -1;
+	int		 i, empty = -1, unused = -1, slot;
 
 	for (i = 0; i < KEYCTX_SLOTS; i++) {
 		if ((kc = keyctx[i]) == NULL) {
-			slot = slot == -1 ? i : slot;
+			empty = empty == -1 ? i : empty;
 			continue;
 		}
 		if (kc->keylen == keylen &&
@@ -105,9 +103,10 @@ keyctx_get(const EVP_CIPHER *c, const uint8_t *key, size_t keylen)
 			kc->refs++;
 			return kc;
 		}
-		if (kc->refs == 1 && slot == -1)
-			slot = i;	/* only the cache holds it */
+		if (kc->refs == 1 && unused == -1)
+			unused = i;	/* only the cache holds it */
 	}
+	slot = empty != -1 ? empty : unused;
 	kc = xcalloc(1, sizeof(*kc));
 	if ((kc->key = sodium_malloc(keylen)) == NULL)
 		fatalx("%s: sodium_malloc", __func__);
@@ -160,8 +159,6 @@ fc_new(const uint8_t *key, size_t keylen, const char *id,
 	}
 	fc = xcalloc(1, sizeof(*fc));
 	fc->kc = keyctx_get(c, key, keylen);
-	fc->enc = fc->kc->enc;
-	fc->dec = fc->kc->dec;
 	fc->id = xstrdup(id);
 	fc->idlen = strlen(id);
 	if (nonce != NULL)
@@ -366,7 +363,7 @@ fc_encrypt(struct fc *fc, const uint8_t *pt, size_t n, struct buf *out,
 		return -1;
 	}
 	fc->iv_fn(iv, sizeof(iv), fc->iv_arg);
-	seal(fc->enc, fc->id, fc->idlen, fc->nonce, fc->enc_seq, iv, pt, n,
+	seal(fc->kc->enc, fc->id, fc->idlen, fc->nonce, fc->enc_seq, iv, pt, n,
 	    out);
 	fc->enc_seq++;
 	return 0;
@@ -520,7 +517,7 @@ int
 fc_decrypt(struct fc *fc, const uint8_t *msg, size_t n, struct buf *out,
     struct cerr *err)
 {
-	if (open_msg(fc->dec, fc->nonce, fc->dec_seq, msg, n, out, err) == -1)
+	if (open_msg(fc->kc->dec, fc->nonce, fc->dec_seq, msg, n, out, err) == -1)
 		return -1;
 	fc->dec_seq++;
 	return 0;
