@@ -548,14 +548,17 @@ prepare_chroot(const char *dir, int root)
 
 /*
  * Children get a clean environment: nothing of systemd's (NOTIFY_SOCKET,
- * CREDENTIALS_DIRECTORY) or the caller's, only what libc and the
- * sanitizers read.
+ * CREDENTIALS_DIRECTORY) or the caller's, only what libc, OpenSSL and the
+ * sanitizers read.  OpenSSL's two matter most in keyd, where the crypto
+ * is: a host that configures providers (FIPS, say) through OPENSSL_CONF
+ * and OPENSSL_MODULES means them for keyd too.
  */
 static char **
 child_env(void)
 {
 	static const char *const keep[] = {
-		"TZ", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"
+		"TZ", "OPENSSL_CONF", "OPENSSL_MODULES", "ASAN_OPTIONS",
+		"UBSAN_OPTIONS", "LSAN_OPTIONS"
 	};
 	static char	*env[nitems(keep) + 1];
 	size_t		 i, n = 0;

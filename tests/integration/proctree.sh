@@ -5,7 +5,11 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 WORKERS=3 pm_config </dev/null
-WORKERS=3 pm_start
+# The children's environment: OpenSSL's configuration is passed on, the
+# caller's other variables are not.
+cnf="$(openssl version -d | sed 's/^OPENSSLDIR: "\(.*\)"$/\1/')/openssl.cnf"
+[ -r "$cnf" ] || fail "no $cnf"
+WORKERS=3 OPENSSL_CONF=$cnf PM_TEST_LEAK=leaked pm_start
 WORKERS=3
 
 [ "$(count_children worker)" -eq 3 ] || fail "expected 3 workers"
@@ -29,6 +33,11 @@ check_child() {
 		fail "$role $pid has ambient capabilities"
 	[ "$(status_field "$pid" NoNewPrivs)" = 1 ] ||
 		fail "$role $pid lacks no_new_privs"
+	tr '\0' '\n' </proc/$pid/environ >"$T/env.$pid"
+	grep -qx "OPENSSL_CONF=$cnf" "$T/env.$pid" ||
+		fail "$role $pid: OPENSSL_CONF not passed on"
+	! grep -q "^PM_TEST_LEAK=" "$T/env.$pid" ||
+		fail "$role $pid inherited the caller's environment"
 	# chroot: the process root is the empty directory, not /.  (The
 	# sanitizer build has no sandbox and turns chroot into chdir.)
 	[ "$sandbox" = seccomp ] || return 0
@@ -67,4 +76,4 @@ set -- $(status_field "$PM_PID" Uid)
 [ "$sandbox" = seccomp ] || [ "$sandbox" = none ] || fail "sandbox: $sandbox"
 pm_stop
 [ "$PM_STATUS" -eq 0 ] || fail "exit status $PM_STATUS"
-pass "1 parent, 3 workers, 3 keyds (sandbox $sandbox), privileges dropped"
+pass "1 parent, 3 workers, 3 keyds (sandbox $sandbox), privileges dropped, environment clean"
