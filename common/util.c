@@ -6,6 +6,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -512,4 +515,19 @@ sort_small(void *base, size_t n, size_t size,
 			memcpy(a + j * size, a + (j - 1) * size, size);
 		memcpy(a + j * size, tmp, size);
 	}
+}
+
+/*
+ * Keep up to 1 MiB of freed heap rather than give the top back to the
+ * kernel as free() goes: buffers that come and go with every stream or
+ * streamed event otherwise cost a brk(2) pair each (seen with strace and
+ * perf in both the worker and keyd).  keyd's quiet-time malloc_trim()
+ * still returns it once connections stop coming and going.
+ */
+void
+heap_keep_freed(void)
+{
+#ifdef HAVE_MALLOC_TRIM
+	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+#endif
 }

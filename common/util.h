@@ -60,6 +60,8 @@ char	*trim_space(char *);
  * per value.  Key material keeps using randombytes_buf() directly.
  */
 void	 pubrand(void *, size_t);
+/* Keep 1 MiB of freed heap before the top goes back (glibc). */
+void	 heap_keep_freed(void);
 /* qsort(3), by insertion for the few elements of a JSON object. */
 void	 sort_small(void *, size_t, size_t,
 	    int (*)(const void *, const void *));

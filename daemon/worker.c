@@ -3,9 +3,6 @@
 #include <sys/queue.h>
 
 #include <errno.h>
-#ifdef HAVE_MALLOC_TRIM
-#include <malloc.h>
-#endif
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -386,14 +383,7 @@ worker_main(int instance)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
-#ifdef HAVE_MALLOC_TRIM
-	/*
-	 * A streamed answer's buffers come and go with it; with glibc's
-	 * 128 KiB default, free() gave the heap top back and the next stream
-	 * took it again (a brk(2) pair per stream, seen with strace).
-	 */
-	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
-#endif
+	heap_keep_freed();
 	TAILQ_INIT(&w.pending);
 	w.env.instance = instance;
 	if ((w.env.base = event_base_new()) == NULL)

@@ -596,6 +596,7 @@ keyd_main(int instance)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
+	heap_keep_freed();
 	k.state = KS_INIT;
 	if ((k.base = event_base_new()) == NULL)
 		fatalx("event_base_new");

@@ -50,16 +50,9 @@ trim_when_quiet(void)
 #ifdef HAVE_MALLOC_TRIM
 	struct timeval	tv = { 0, TRIM_QUIET_MS * 1000 };
 
-	if (trim_ev == NULL) {
-		if ((trim_ev = evtimer_new(kenv->base, trim_cb, NULL)) == NULL)
-			fatalx("%s: evtimer_new", __func__);
-		/*
-		 * With that, free() need not give the top of the heap back
-		 * as it goes (a brk(2) pair per streamed event, seen in
-		 * perf): up to 1 MiB stays until the quiet trim.
-		 */
-		mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
-	}
+	if (trim_ev == NULL &&
+	    (trim_ev = evtimer_new(kenv->base, trim_cb, NULL)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
 	evtimer_add(trim_ev, &tv);	/* re-adding restarts the wait */
 #endif
 }
