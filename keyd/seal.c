@@ -509,10 +509,9 @@ dropped_header(const char *name, int have_key)
  * The OCSP policy MAC changes only with the policy text (its
  * revocation-time-not-before moves with the clock, once a second) and
  * the secret, so the last one is remembered instead of one HMAC per
- * request.  A
- * secret ID is the SHA-256 of the fresh public key of one exchange, so it
- * names its secret.  The MAC goes on the wire: the memo holds nothing
- * secret.
+ * request.  A secret ID is the SHA-256 of the fresh public key of one
+ * exchange, so it names its secret.  The MAC goes on the wire: the memo
+ * holds nothing secret.
  */
 static void
 policy_mac(const struct sx_secret *sec, struct buf *policy,

@@ -319,14 +319,20 @@ der_of(X509 *x, struct buf *out)
 }
 
 static int
+same_bytes(const struct buf *a, const struct buf *b)
+{
+	return a->len == b->len &&
+	    (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
+}
+
+static int
 same_der(X509 *x, const struct buf *der)
 {
 	struct buf	mine;
 	int		same;
 
 	buf_init(&mine, der->len);
-	same = der_of(x, &mine) == 0 && mine.len == der->len &&
-	    memcmp(mine.p, der->p, der->len) == 0;
+	same = der_of(x, &mine) == 0 && same_bytes(&mine, der);
 	buf_free(&mine);
 	return same;
 }
@@ -344,8 +350,7 @@ remembered_key(const struct buf *der, X509 *mesh_ca, time_t now)
 {
 	if (verified_leaf.key == NULL ||
 	    !same_der(mesh_ca, &verified_leaf.ca_der) ||
-	    der->len != verified_leaf.der.len ||
-	    memcmp(der->p, verified_leaf.der.p, der->len) != 0 ||
+	    !same_bytes(der, &verified_leaf.der) ||
 	    !valid_at(verified_leaf.leaf, now) || !valid_at(mesh_ca, now)) {
 		ERR_clear_error();
 		return NULL;
