@@ -69,6 +69,21 @@ test("field cipher: protocol spec §3.10 vectors, decrypted by the server cipher
 	other.decrypt(m0);
 	assert.throws(() => other.decrypt(m1.replace(id, "b3RoZXI=")), /secret ID mismatch/);
 	assert.throws(() => new ServerCipher(() => null).decrypt(m0), /no secret for ID "l9Nk/);
+	// Hex is checked in every part, wherever the bad digit or odd length is.
+	const [q, nonceHex, ivHex, ctHex] = m0.slice(1, -1).split(":");
+	for (const [part, bad] of [[1, nonceHex.slice(0, -1) + "g"], [2, ivHex + "0"], [3, "zz" + ctHex.slice(2)], [3, ctHex.slice(0, 40) + " " + ctHex.slice(41)], [3, ctHex.slice(0, -1)]]) {
+		const parts = [q, nonceHex, ivHex, ctHex];
+		parts[part] = bad;
+		assert.throws(() => new ServerCipher(() => key).decrypt(`"${parts.join(":")}"`), /bad hex/, `part ${part}: ${bad.slice(0, 12)}`);
+	}
+	// Response IVs come from a pool: each one different, and each opens.
+	const ivs = new Set();
+	for (let i = 0; i < 700; i++) {
+		const r = srv.encrypt(`"r${i}"`);
+		ivs.add(r.split(":")[2]);
+		assert.equal(c.decrypt(r).toString(), `"r${i}"`);
+	}
+	assert.equal(ivs.size, 700);
 });
 
 test("OCSP policy MAC: protocol spec §6 derived vector", () => {
