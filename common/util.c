@@ -523,11 +523,20 @@ sort_small(void *base, size_t n, size_t size,
  * streamed event otherwise cost a brk(2) pair each (seen with strace and
  * perf in both the worker and keyd).  keyd's quiet-time malloc_trim()
  * still returns it once connections stop coming and going.
+ *
+ * Setting the trim threshold also freezes glibc's mmap threshold at
+ * 128 KiB, so a buffer of a burst of SSE events (an input chain of 132
+ * KiB in keyd) was an mmap/munmap pair each time, and munmap on this
+ * paravirtualised guest costs a TLB shootdown (70 us, strace).  Up to
+ * the same 1 MiB, such buffers come from the heap too.
  */
+#define HEAP_KEEP	(1024 * 1024)
+
 void
 heap_keep_freed(void)
 {
 #ifdef HAVE_MALLOC_TRIM
-	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, HEAP_KEEP);
+	mallopt(M_MMAP_THRESHOLD, HEAP_KEEP);
 #endif
 }
