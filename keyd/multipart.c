@@ -17,6 +17,26 @@ bchar(int c)
 }
 
 /*
+ * The next ';' that separates parameters: one inside a quoted value (a
+ * filename may hold "; name=x") is part of that value.
+ */
+static const char *
+next_param(const char *p)
+{
+	int	quoted = 0;
+
+	for (; *p != '\0'; p++) {
+		if (quoted && *p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (!quoted && *p == ';')
+			return p;
+	}
+	return NULL;
+}
+
+/*
  * The value of parameter `name` in a header value like
  * `form-data; name="x"; filename="y"` (quoted or token).
  */
@@ -24,7 +44,7 @@ static int
 mime_param(const char *v, const char *name, char *out, size_t outlen)
 {
 	size_t		 nl = strlen(name), o;
-	const char	*p = strchr(v, ';');
+	const char	*p = next_param(v);
 
 	while (p != NULL) {
 		p++;
@@ -54,7 +74,7 @@ mime_param(const char *v, const char *name, char *out, size_t outlen)
 			out[o] = '\0';
 			return 0;
 		}
-		p = strchr(p, ';');
+		p = next_param(p);
 	}
 	return -1;
 }
@@ -108,7 +128,9 @@ part_headers(const uint8_t *p, size_t n, struct mp_part *part,
 		memcpy(line, p, ll);
 		line[ll] = '\0';
 		p += ll + (e != NULL ? 2 : 0);
-		if (strncasecmp(line, "Content-Disposition:", 20) != 0)
+		/* Go reads the first Content-Disposition (Header.Get). */
+		if (have_cd ||
+		    strncasecmp(line, "Content-Disposition:", 20) != 0)
 			continue;
 		have_cd = 1;
 		if (mime_param(line, "name", val, sizeof(val)) == -1) {

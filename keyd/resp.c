@@ -122,6 +122,11 @@ feed_head(struct resp *r, const uint8_t *p, size_t n,
 		}
 		return (long)n;
 	}
+	/* The same limit whether the head came in one read or in many. */
+	if (end > RESP_HEAD_MAX) {
+		snprintf(err, errlen, "upstream response head too large");
+		return -1;
+	}
 	if ((e = http_head_parse(&r->head, (const char *)r->pend.p, end, 0)) !=
 	    HTTP_OK) {
 		snprintf(err, errlen, "malformed upstream response: %s",

@@ -3,9 +3,9 @@ UNIT_LDADD = libkeyd.a libcommon.a $(PM_LIBS)
 EXTRA_DIST += tests/unit/t.h
 
 check_PROGRAMS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
-	tests/unit/test_util
+	tests/unit/test_util tests/unit/test_http
 TESTS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
-	tests/unit/test_util
+	tests/unit/test_util tests/unit/test_http
 tests_unit_test_ipc_SOURCES = tests/unit/test_ipc.c
 tests_unit_test_ipc_LDADD = $(UNIT_LDADD)
 tests_unit_test_chan_SOURCES = tests/unit/test_chan.c
@@ -14,3 +14,5 @@ tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_LDADD = $(UNIT_LDADD)
 tests_unit_test_util_SOURCES = tests/unit/test_util.c
 tests_unit_test_util_LDADD = $(UNIT_LDADD)
+tests_unit_test_http_SOURCES = tests/unit/test_http.c
+tests_unit_test_http_LDADD = $(UNIT_LDADD)
