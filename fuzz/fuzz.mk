@@ -1,14 +1,15 @@
-# --- fuzz: libFuzzer targets for the JSON walk and the field cipher -----
+# --- fuzz: libFuzzer targets for the JSON walk, the field cipher and the
+# HTTP and multipart parsers ------------------------------------------------
 # Built with clang's sanitizers straight from the sources (not from
 # libkeyd.a, whose gcc objects carry no coverage), only when configure
 # found clang.  fuzz/run.sh runs each for PM_FUZZ_SECONDS (default 20).
 EXTRA_DIST += fuzz/fuzz_json.c fuzz/json_ref.c fuzz/fuzz_fieldmsg.c \
-	fuzz/run.sh fuzz/corpus
+	fuzz/fuzz_http.c fuzz/fuzz_multipart.c fuzz/run.sh fuzz/corpus
 
 if HAVE_CLANG
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -Wall -Wextra -Wno-unused-parameter
-FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/common \
+FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/common -I$(top_srcdir)/keyd \
 	-I$(top_srcdir)/keyd/crypto $(OPENSSL_CFLAGS) $(SODIUM_CFLAGS)
 FUZZ_COMMON = $(srcdir)/common/buf.c $(srcdir)/common/util.c \
 	$(srcdir)/common/log.c $(srcdir)/keyd/crypto/cerr.c
@@ -17,7 +18,12 @@ FUZZ_JSON_SRC = $(srcdir)/fuzz/fuzz_json.c $(srcdir)/fuzz/json_ref.c \
 	$(srcdir)/keyd/crypto/jsonmut.c $(FUZZ_COMMON)
 FUZZ_FIELD_SRC = $(srcdir)/fuzz/fuzz_fieldmsg.c \
 	$(srcdir)/keyd/crypto/fieldcipher.c $(FUZZ_COMMON)
+FUZZ_HTTP_SRC = $(srcdir)/fuzz/fuzz_http.c $(srcdir)/common/http.c \
+	$(srcdir)/keyd/resp.c $(FUZZ_COMMON)
+FUZZ_MULTIPART_SRC = $(srcdir)/fuzz/fuzz_multipart.c \
+	$(srcdir)/keyd/multipart.c $(FUZZ_COMMON)
 FUZZ_HDRS = $(srcdir)/common/buf.h $(srcdir)/common/json.h \
+	$(srcdir)/common/http.h $(srcdir)/keyd/resp.h $(srcdir)/keyd/multipart.h \
 	$(srcdir)/common/util.h $(srcdir)/common/log.h \
 	$(srcdir)/keyd/crypto/cerr.h $(srcdir)/keyd/crypto/jsonmut.h \
 	$(srcdir)/keyd/crypto/fieldcipher.h
@@ -31,7 +37,18 @@ fuzz/fuzz_fieldmsg: $(FUZZ_FIELD_SRC) $(FUZZ_HDRS) config.h
 	$(AM_V_CC)$(CLANG) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ \
 	    $(FUZZ_FIELD_SRC) $(OPENSSL_LIBS) $(SODIUM_LIBS)
 
-check_SCRIPTS = fuzz/fuzz_json fuzz/fuzz_fieldmsg
+fuzz/fuzz_http: $(FUZZ_HTTP_SRC) $(FUZZ_HDRS) config.h
+	@$(MKDIR_P) fuzz
+	$(AM_V_CC)$(CLANG) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ \
+	    $(FUZZ_HTTP_SRC) $(OPENSSL_LIBS) $(SODIUM_LIBS)
+fuzz/fuzz_multipart: $(FUZZ_MULTIPART_SRC) $(FUZZ_HDRS) config.h
+	@$(MKDIR_P) fuzz
+	$(AM_V_CC)$(CLANG) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ \
+	    $(FUZZ_MULTIPART_SRC) $(OPENSSL_LIBS) $(SODIUM_LIBS)
+
+check_SCRIPTS = fuzz/fuzz_json fuzz/fuzz_fieldmsg fuzz/fuzz_http \
+	fuzz/fuzz_multipart
 TESTS += fuzz/run.sh
-CLEANFILES += fuzz/fuzz_json fuzz/fuzz_fieldmsg
+CLEANFILES += fuzz/fuzz_json fuzz/fuzz_fieldmsg fuzz/fuzz_http \
+	fuzz/fuzz_multipart
 endif
