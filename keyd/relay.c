@@ -413,17 +413,18 @@ stream_bytes(struct pexch *px, const uint8_t *p, size_t n)
 	size_t		 k;
 
 	while (n > 0) {
-		if ((nl = memchr(p, '\n', n)) == NULL) {
+		nl = memchr(p, '\n', n);
+		k = nl != NULL ? (size_t)(nl - p) : n;
+		/* The same limit whether the line came in one read or many. */
+		if (px->line.len + k > SSE_LINE_MAX) {
+			snprintf(px->err, sizeof(px->err), "event stream line "
+			    "longer than %d bytes", SSE_LINE_MAX);
+			return -1;
+		}
+		if (nl == NULL) {
 			buf_add(&px->line, p, n);
-			if (px->line.len > SSE_LINE_MAX) {
-				snprintf(px->err, sizeof(px->err), "event "
-				    "stream line longer than %d bytes",
-				    SSE_LINE_MAX);
-				return -1;
-			}
 			return 0;
 		}
-		k = (size_t)(nl - p);
 		if (px->line.len > 0) {
 			buf_add(&px->line, p, k);
 			if (stream_line(px, px->line.p, px->line.len) == -1)

@@ -206,6 +206,20 @@ row("non-JSON SSE data → error event, stream ends", async () => {
 	await streamRow({ "non-json-sse": { after: 1, times: 1 } });
 });
 
+row("SSE line over 1 MiB from upstream → error event naming the limit, stream ends", async () => {
+	// One content chunk of a 1.2 MB echo: its ciphertext line is 2.4 MB.
+	const big = { ...CHAT, stream: true, messages: [{ role: "user", content: "x".repeat(1200) }] };
+	const s = await openStream(d.url("/v1/chat/completions"), { body: JSON.stringify(big), headers: { "Content-Type": "application/json", "X-Sim-Stream-Chunks": "1", "X-Sim-Echo-Repeat": "1000" } });
+	const a = await readAll(s.res, { timeoutMs: 10000 });
+	assert.equal(s.status, 200);
+	assert.ok(a.ended, `stream ends properly: ${a.error?.message}`);
+	const evs = parseSse(a.text);
+	assert.equal(evs.length, 2, "the role event, then the error: no part of the long event");
+	const j = JSON.parse(evs[1].data);
+	assert.match(j.error?.message ?? "", /event stream line longer than 1048576 bytes/);
+	assert.ok(!a.text.includes("xxxx") && !a.text.includes("[DONE]"));
+});
+
 row("ciphertext with the wrong sequence number (unary) → 502, no plaintext guess", async () => {
 	await sim.faults({ "wrong-seq": { times: 1 } });
 	const r = await d.post("/v1/chat/completions", CHAT);
