@@ -206,6 +206,14 @@ row("non-JSON SSE data → error event, stream ends", async () => {
 	await streamRow({ "non-json-sse": { after: 1, times: 1 } });
 });
 
+row("upstream answer head over 64 KiB → 502 naming the limit", async () => {
+	await sim.faults({ "huge-head": { times: 1 } });
+	const r = await d.post("/v1/chat/completions", CHAT);
+	assert.equal(r.status, 502, r.text);
+	assert.ok(isOpenAIError(r.json()));
+	assert.match(r.json().error.message, /upstream response head too large/);
+});
+
 row("SSE line over 1 MiB from upstream → error event naming the limit, stream ends", async () => {
 	// One content chunk of a 1.2 MB echo: its ciphertext line is 2.4 MB.
 	const big = { ...CHAT, stream: true, messages: [{ role: "user", content: "x".repeat(1200) }] };

@@ -4,6 +4,7 @@
 //   times   fire this many times, then disarm (default: every time)
 //   after   for stream faults: number of complete SSE events sent first
 //   delayMs for slow-first-byte and slow-read
+//   bytes   for huge-head
 //   paths   path prefixes a transport or inference fault applies to
 //           (default: the encrypted inference routes, not /v1/models)
 //   status, message  for upstream-error
@@ -12,6 +13,7 @@ import { SECRET_FAULTS } from "./secretsvc.mjs";
 
 export const TRANSPORT_FAULTS = [
 	"reset", "reset-mid-stream", "stall-stream", "truncate-sse", "slow-first-byte", "non-json-sse", "slow-read",
+	"huge-head",
 ];
 export const INFERENCE_FAULTS = ["no-secret", "wrong-seq", "upstream-error"];
 export const GLOBAL_FAULTS = ["unauthorized"];

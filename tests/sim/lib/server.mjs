@@ -129,6 +129,7 @@ export class Simulator {
 			return resetSocket(req.socket);
 		}
 		if (fired.has("slow-first-byte")) await sleep(fired.get("slow-first-byte").delayMs ?? 2000);
+		if (fired.has("huge-head")) res.setHeader("X-Sim-Filler", "f".repeat(fired.get("huge-head").bytes ?? 70000));
 
 		if (path === "/privatemode/v1/attest") return this.attestRoute(req, res, body, rec, fired);
 		if (path === "/privatemode/v1/secret") return this.secretRoute(req, res, body, rec, fired);
