@@ -50,6 +50,23 @@ is_json_ctype(const char *ct)
 	return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
+/*
+ * A body this daemon reads and encrypts value by value must come
+ * uncompressed; a gzip body would otherwise be refused as invalid JSON.
+ */
+static int
+check_encoding(struct request *r)
+{
+	const char	*ce = req_header(r, "Content-Encoding");
+
+	if (ce == NULL || strcasecmp(ce, "identity") == 0)
+		return 0;
+	req_error(r, 415, "invalid_request_error", "unsupported_media_type",
+	    "Content-Encoding %s is not supported: send the body "
+	    "uncompressed", ce);
+	return -1;
+}
+
 int
 proxy_head(struct request *r, enum route_kind rk)
 {
@@ -60,6 +77,8 @@ proxy_head(struct request *r, enum route_kind rk)
 	case RK_COMPLETIONS:
 	case RK_EMBEDDINGS:
 	case RK_MESSAGES:
+		if (check_encoding(r) == -1)
+			return -1;
 		if (!is_json_ctype(ct)) {
 			req_error(r, 415, "invalid_request_error",
 			    "unsupported_media_type", "Content-Type %s is not "
@@ -68,6 +87,8 @@ proxy_head(struct request *r, enum route_kind rk)
 		}
 		return 0;
 	case RK_TRANSCRIPTIONS:
+		if (check_encoding(r) == -1)
+			return -1;
 		if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19)) {
 			req_error(r, 415, "invalid_request_error",
 			    "unsupported_media_type", "Content-Type must be "

@@ -97,6 +97,16 @@ row("wrong content type (text/plain on chat) → 415", async () => {
 	await expectError(await d.post("/v1/chat/completions", JSON.stringify(CHAT), { headers: { "Content-Type": "text/plain" } }), 415);
 });
 
+row("compressed body (Content-Encoding: gzip) → 415 naming the encoding", async () => {
+	const { gzipSync } = await import("node:zlib");
+	const r = await d.post("/v1/chat/completions", gzipSync(JSON.stringify(CHAT)), { headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" } });
+	assert.equal(r.status, 415, r.text);
+	assert.equal(r.json().error.code, "unsupported_media_type");
+	assert.match(r.json().error.message, /Content-Encoding gzip/);
+	const ok = await d.post("/v1/chat/completions", JSON.stringify(CHAT), { headers: { "Content-Type": "application/json", "Content-Encoding": "identity" } });
+	assert.equal(ok.status, 200, ok.text);
+});
+
 row("JSON to /v1/audio/transcriptions (multipart required) → 415", async () => {
 	await expectError(await d.post("/v1/audio/transcriptions", { model: "w", file: "x" }), 415);
 });
