@@ -10,6 +10,7 @@ if HAVE_CLANG
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -Wall -Wextra -Wno-unused-parameter
 FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_srcdir)/common -I$(top_srcdir)/keyd \
+	-I$(top_srcdir)/tests/unit \
 	-I$(top_srcdir)/keyd/crypto $(OPENSSL_CFLAGS) $(SODIUM_CFLAGS)
 FUZZ_COMMON = $(srcdir)/common/buf.c $(srcdir)/common/util.c \
 	$(srcdir)/common/log.c $(srcdir)/keyd/crypto/cerr.c
@@ -24,6 +25,7 @@ FUZZ_MULTIPART_SRC = $(srcdir)/fuzz/fuzz_multipart.c \
 	$(srcdir)/keyd/multipart.c $(FUZZ_COMMON)
 FUZZ_HDRS = $(srcdir)/common/buf.h $(srcdir)/common/json.h \
 	$(srcdir)/common/http.h $(srcdir)/keyd/resp.h $(srcdir)/keyd/multipart.h \
+	$(srcdir)/tests/unit/resp_trace.h \
 	$(srcdir)/common/util.h $(srcdir)/common/log.h \
 	$(srcdir)/keyd/crypto/cerr.h $(srcdir)/keyd/crypto/jsonmut.h \
 	$(srcdir)/keyd/crypto/fieldcipher.h

@@ -21,108 +21,62 @@
 #include "buf.h"
 #include "http.h"
 #include "resp.h"
+#include "resp_trace.h"
 
-struct trace {
-	struct resp	*r;
-	struct buf	 ev;
-	struct buf	 body;
-};
-
-static int
-on_head(void *arg)
+/*
+ * Cut points of pieces of 1..step bytes, varying with the input; step 0
+ * is one piece.
+ */
+static size_t
+make_cuts(size_t n, unsigned int step, size_t *cuts)
 {
-	struct trace	*t = arg;
+	unsigned int	x = step;
+	size_t		off = 0, k = 0;
 
-	buf_addf(&t->ev, "head %d at %zu; ", t->r->head.status, t->body.len);
-	return 0;
+	if (step == 0)
+		return 0;
+	for (;;) {
+		x = x * 1103515245u + 12345u;
+		off += 1 + (x >> 16) % step;
+		if (off >= n)
+			return k;
+		cuts[k++] = off;
+	}
 }
 
-static int
-on_body(void *arg, const uint8_t *p, size_t n)
-{
-	struct trace	*t = arg;
-
-	buf_add(&t->body, p, n);
-	return 0;
-}
-
-static int
-on_done(void *arg)
-{
-	struct trace	*t = arg;
-
-	buf_addf(&t->ev, "done at %zu; ", t->body.len);
-	return 0;
-}
-
-static const struct resp_cb cb = { on_head, on_body, on_done };
-
-/* Pieces of 1..seed+1 bytes, varying; step 0 feeds everything at once. */
 static void
-run(const uint8_t *in, size_t n, int head_request, unsigned int seed,
+run(const uint8_t *in, size_t n, int head_request, unsigned int step,
     struct trace *t)
 {
-	struct resp	 r;
-	char		 err[256] = "";
-	size_t		 off = 0, l;
-	unsigned int	 x = seed;
-	int		 rv = 0;
+	size_t	*cuts = calloc(n + 1, sizeof(*cuts));
 
-	resp_init(&r, head_request);
-	t->r = &r;
-	buf_init(&t->ev, 0);
-	buf_init(&t->body, 0);
-	while (rv == 0 && off < n) {
-		x = x * 1103515245u + 12345u;
-		l = seed == 0 ? n - off : 1 + (x >> 16) % seed;
-		if (l > n - off)
-			l = n - off;
-		rv = resp_feed(&r, in + off, l, &cb, t, err, sizeof(err));
-		off += l;
-	}
-	if (rv == -1)
-		buf_addf(&t->ev, "error %s", err);
-	else {
-		rv = resp_eof(&r, &cb, t);
-		buf_addf(&t->ev, "eof %d keepalive %d done %d", rv,
-		    r.keepalive, resp_done(&r));
-	}
-	buf_addc(&t->ev, '\0');
-	resp_free(&r);
+	trace_run(in, n, cuts, make_cuts(n, step, cuts), head_request, t);
+	free(cuts);
 }
 
 static void
 check_same(const struct trace *a, const struct trace *b)
 {
-	if (strcmp((char *)a->ev.p, (char *)b->ev.p) != 0 ||
-	    a->body.len != b->body.len ||
-	    (a->body.len != 0 && memcmp(a->body.p, b->body.p, a->body.len)))
+	if (!trace_same(a, b))
 		abort();
 }
 
 static void
-free_trace(struct trace *t)
-{
-	buf_free(&t->ev);
-	buf_free(&t->body);
-}
-
-static void
 response_oracle(const uint8_t *in, size_t n, int head_request,
-    unsigned int seed)
+    unsigned int step)
 {
 	struct trace	whole, cut;
 
 	run(in, n, head_request, 0, &whole);
-	run(in, n, head_request, seed, &cut);
+	run(in, n, head_request, step, &cut);
 	check_same(&whole, &cut);
-	free_trace(&cut);
+	trace_free(&cut);
 	if (n <= 2048) {
 		run(in, n, head_request, 1, &cut);
 		check_same(&whole, &cut);
-		free_trace(&cut);
+		trace_free(&cut);
 	}
-	free_trace(&whole);
+	trace_free(&whole);
 }
 
 static int

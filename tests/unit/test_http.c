@@ -15,6 +15,7 @@
 #include "http.h"
 #include "multipart.h"
 #include "resp.h"
+#include "resp_trace.h"
 #include "t.h"
 
 T_GLOBALS;
@@ -186,91 +187,6 @@ test_chunked(void)
 
 /* --- keyd's response reader ------------------------------------------ */
 
-struct trace {
-	struct resp	*r;
-	struct buf	 ev;	/* callbacks, with the body length at each */
-	struct buf	 body;
-};
-
-static int
-on_head(void *arg)
-{
-	struct trace	*t = arg;
-
-	buf_addf(&t->ev, "head %d at %zu; ", t->r->head.status, t->body.len);
-	return 0;
-}
-
-static int
-on_body(void *arg, const uint8_t *p, size_t n)
-{
-	struct trace	*t = arg;
-
-	buf_add(&t->body, p, n);
-	return 0;
-}
-
-static int
-on_done(void *arg)
-{
-	struct trace	*t = arg;
-
-	buf_addf(&t->ev, "done at %zu; ", t->body.len);
-	return 0;
-}
-
-static const struct resp_cb trace_cb = { on_head, on_body, on_done };
-
-/*
- * Feed `in` cut at the offsets in cuts[] (ascending), then end the
- * connection; the whole outcome as text in t->ev.
- */
-static void
-resp_run(const char *in, size_t n, const size_t *cuts, size_t ncuts,
-    int head_request, struct trace *t)
-{
-	struct resp	 r;
-	char		 err[256];
-	size_t		 i, from = 0, to;
-	int		 rv = 0;
-
-	resp_init(&r, head_request);
-	t->r = &r;
-	buf_init(&t->ev, 0);
-	buf_init(&t->body, 0);
-	err[0] = '\0';
-	for (i = 0; i <= ncuts && rv == 0; i++) {
-		to = i < ncuts ? cuts[i] : n;
-		rv = resp_feed(&r, (const uint8_t *)in + from, to - from,
-		    &trace_cb, t, err, sizeof(err));
-		from = to;
-	}
-	if (rv == -1)
-		buf_addf(&t->ev, "error \"%s\"", err);
-	else {
-		rv = resp_eof(&r, &trace_cb, t);
-		buf_addf(&t->ev, "eof %d, keepalive %d, done %d", rv,
-		    r.keepalive, resp_done(&r));
-	}
-	buf_addc(&t->ev, '\0');
-	resp_free(&r);
-}
-
-static int
-same_trace(const struct trace *a, const struct trace *b)
-{
-	return strcmp((char *)a->ev.p, (char *)b->ev.p) == 0 &&
-	    a->body.len == b->body.len &&
-	    (a->body.len == 0 || memcmp(a->body.p, b->body.p, a->body.len) == 0);
-}
-
-static void
-trace_free(struct trace *t)
-{
-	buf_free(&t->ev);
-	buf_free(&t->body);
-}
-
 /* The outcome of `in` fed whole; every two-piece cut and byte by byte
  * must give the same. */
 static void
@@ -280,7 +196,7 @@ resp_split_invariant(const char *in, size_t n, int head_request,
 	struct trace	 whole, cut;
 	size_t		*cuts, i;
 
-	resp_run(in, n, NULL, 0, head_request, &whole);
+	trace_run((const uint8_t *)in, n, NULL, 0, head_request, &whole);
 	if (want != NULL && strcmp((char *)whole.ev.p, want) != 0) {
 		T_EQ_STR((char *)whole.ev.p, want);
 		trace_free(&whole);
@@ -288,8 +204,8 @@ resp_split_invariant(const char *in, size_t n, int head_request,
 	}
 	t_checks++;
 	for (i = 1; i < n; i++) {
-		resp_run(in, n, &i, 1, head_request, &cut);
-		if (!same_trace(&whole, &cut)) {
+		trace_run((const uint8_t *)in, n, &i, 1, head_request, &cut);
+		if (!trace_same(&whole, &cut)) {
 			T_EQ_STR((char *)cut.ev.p, (char *)whole.ev.p);
 			fprintf(stderr, "  (cut at %zu of %s)\n", i, in);
 		}
@@ -298,8 +214,8 @@ resp_split_invariant(const char *in, size_t n, int head_request,
 	cuts = calloc(n, sizeof(*cuts));
 	for (i = 0; i + 1 < n; i++)
 		cuts[i] = i + 1;
-	resp_run(in, n, cuts, n > 0 ? n - 1 : 0, head_request, &cut);
-	T_CHECK(same_trace(&whole, &cut));
+	trace_run((const uint8_t *)in, n, cuts, n > 0 ? n - 1 : 0, head_request, &cut);
+	T_CHECK(trace_same(&whole, &cut));
 	trace_free(&cut);
 	free(cuts);
 	trace_free(&whole);
@@ -379,10 +295,10 @@ big_head(size_t size, const char *want)
 	cuts = calloc(n + 1, sizeof(*cuts));
 	for (i = 0; i < n; i++)
 		cuts[i] = (i + 1) * 1024;
-	resp_run((char *)b.p, b.len, NULL, 0, 0, &t);
+	trace_run(b.p, b.len, NULL, 0, 0, &t);
 	T_EQ_STR((char *)t.ev.p, want);
 	trace_free(&t);
-	resp_run((char *)b.p, b.len, cuts, n, 0, &t);
+	trace_run(b.p, b.len, cuts, n, 0, &t);
 	T_EQ_STR((char *)t.ev.p, want);
 	trace_free(&t);
 	free(cuts);

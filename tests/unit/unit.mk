@@ -1,6 +1,6 @@
 # C unit tests, one program per module.
 UNIT_LDADD = libkeyd.a libcommon.a $(PM_LIBS)
-EXTRA_DIST += tests/unit/t.h
+EXTRA_DIST += tests/unit/t.h tests/unit/resp_trace.h
 
 check_PROGRAMS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
 	tests/unit/test_util tests/unit/test_http
