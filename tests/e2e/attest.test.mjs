@@ -477,7 +477,7 @@ const SECRET_FAULTS = new Set(["bad-mesh-signature", "mesh-cert-foreign-ca", "en
 describe("negative matrix: every attestation / secret-exchange tampering fails closed", { concurrency: 6 }, () => {
 	test("the matrix covers every attestation and secret fault the simulator knows", async () => {
 		const known = (await sim.ctl("GET", "/faults")).known;
-		const transport = new Set(["unauthorized", "no-secret", "reset", "reset-mid-stream", "stall-stream", "truncate-sse", "slow-first-byte", "non-json-sse", "slow-read", "wrong-seq", "upstream-error", "omit-vcek", "omit-crl"]);
+		const transport = new Set(["unauthorized", "no-secret", "reset", "reset-mid-stream", "stall-stream", "truncate-sse", "slow-first-byte", "non-json-sse", "slow-read", "huge-head", "wrong-seq", "upstream-error", "omit-vcek", "omit-crl"]);
 		const missing = known.filter((f) => !transport.has(f) && !(f in MATRIX));
 		assert.deepEqual(missing, [], "faults without a negative test");
 	});
