@@ -114,19 +114,16 @@ feed_head(struct resp *r, const uint8_t *p, size_t n,
 
 	buf_add(&r->pend, p, n);
 	end = http_head_end((const char *)r->pend.p, r->pend.len, &r->scanned);
-	if (end == 0) {
-		if (r->pend.len > RESP_HEAD_MAX) {
-			snprintf(err, errlen, "upstream response head too "
-			    "large");
-			return -1;
-		}
-		return (long)n;
-	}
-	/* The same limit whether the head came in one read or in many. */
-	if (end > RESP_HEAD_MAX) {
+	/*
+	 * The head so far, or the whole head: the same limit whether it
+	 * came in one read or in many.
+	 */
+	if ((end == 0 ? r->pend.len : end) > RESP_HEAD_MAX) {
 		snprintf(err, errlen, "upstream response head too large");
 		return -1;
 	}
+	if (end == 0)
+		return (long)n;
 	if ((e = http_head_parse(&r->head, (const char *)r->pend.p, end, 0)) !=
 	    HTTP_OK) {
 		snprintf(err, errlen, "malformed upstream response: %s",
