@@ -232,7 +232,7 @@ http_perr_str(enum http_perr e)
 {
 	switch (e) {
 	case HTTP_OK:		return "ok";
-	case HTTP_E_SYNTAX:	return "malformed HTTP request";
+	case HTTP_E_SYNTAX:	return "malformed HTTP head";
 	case HTTP_E_VERSION:	return "unsupported HTTP version";
 	case HTTP_E_TOO_MANY:	return "too many header fields";
 	case HTTP_E_TARGET:	return "request target must be a path";

@@ -261,7 +261,7 @@ test_resp(void)
 		    "error \"malformed chunked upstream response\"" },
 		{ "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n", 0,
 		    "error \"malformed upstream response: malformed HTTP "
-		    "request\"" },
+		    "head\"" },
 		{ "HTTP/1.1 200 OK\r\nContent-", 0,
 		    "eof -1, keepalive 0, done 0" },
 	};
