@@ -14,7 +14,7 @@
 #include "resp.h"
 
 struct trace {
-	struct resp	*r;
+	struct resp	*r;	/* while trace_run feeds it */
 	struct buf	 ev;	/* NUL-terminated text */
 	struct buf	 body;
 };
@@ -80,6 +80,7 @@ trace_run(const uint8_t *in, size_t n, const size_t *cuts, size_t ncuts,
 	}
 	buf_addc(&t->ev, '\0');
 	resp_free(&r);
+	t->r = NULL;	/* the reader was ours alone */
 }
 
 static int
