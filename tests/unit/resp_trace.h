@@ -49,8 +49,8 @@ trace_done(void *arg)
 static const struct resp_cb trace_cb = { trace_head, trace_body, trace_done };
 
 /*
- * Feed in[0..n) cut at the ascending offsets cuts[0..ncuts), stopping at
- * a failed feed, then end the connection.
+ * Feed in[0..n) cut at the ascending offsets cuts[0..ncuts) (NULL for
+ * none), stopping at a failed feed, then end the connection.
  */
 static void
 trace_run(const uint8_t *in, size_t n, const size_t *cuts, size_t ncuts,
@@ -66,7 +66,7 @@ trace_run(const uint8_t *in, size_t n, const size_t *cuts, size_t ncuts,
 	buf_init(&t->ev, 0);
 	buf_init(&t->body, 0);
 	for (i = 0; i <= ncuts && rv == 0; i++) {
-		to = i < ncuts ? cuts[i] : n;
+		to = cuts != NULL && i < ncuts ? cuts[i] : n;
 		rv = resp_feed(&r, in + from, to - from, &trace_cb, t, err,
 		    sizeof(err));
 		from = to;
