@@ -12,7 +12,7 @@
 #include "buf.h"
 #include "http.h"
 
-#define RESP_HEAD_MAX	(64 * 1024)
+#define RESP_HEAD_MAX	(64U * 1024)
 
 struct resp_cb {
 	/* Return -1 to abort (err set by the callee). */
