@@ -56,6 +56,20 @@ ssl_errstr(const char *what, char *err, size_t errlen)
 	ERR_clear_error();
 }
 
+/*
+ * Before SSL_read/SSL_write: SSL_get_error() reads the thread's error
+ * queue, and an entry left by unrelated code (a PEM parse that ended on
+ * "no start line") would turn the next would-block into a fatal TLS
+ * error.  Peek first: clearing walks every slot of the queue, and it is
+ * nearly always empty.
+ */
+static void
+clear_stale_errors(void)
+{
+	if (ERR_peek_error() != 0)
+		ERR_clear_error();
+}
+
 static struct resume *
 resume_slot(const SSL_CTX *ctx)
 {
@@ -307,15 +321,7 @@ tun_input(struct tunnel *t, const uint8_t *p, size_t n, struct buf *plain,
 		buf_add(plain, p, n);
 		return 0;
 	}
-	/*
-	 * SSL_get_error() reads the thread's error queue: an entry left by
-	 * unrelated code (a PEM parse that ended on "no start line") would
-	 * turn the next would-block into a fatal TLS error.  Peek first:
-	 * clearing walks every slot of the queue, and it is nearly always
-	 * empty.
-	 */
-	if (ERR_peek_error() != 0)
-		ERR_clear_error();
+	clear_stale_errors();
 	if (n > 0 && BIO_write(t->rbio, p, (int)n) != (int)n) {
 		snprintf(err, errlen, "BIO_write");
 		return -1;
@@ -356,8 +362,7 @@ tun_write(struct tunnel *t, const uint8_t *p, size_t n, char *err,
 	buf_add(&t->queued, p, n);
 	if (!t->handshake_done)
 		return 0;
-	if (ERR_peek_error() != 0)
-		ERR_clear_error();	/* as in tun_input */
+	clear_stale_errors();
 	return flush_queued(t, err, errlen);
 }
 
