@@ -459,6 +459,79 @@ seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
 	return 0;
 }
 
+/* --- the oracle ------------------------------------------------------------ */
+
+/*
+ * keyd is a narrow oracle: a route kind maps to the one method and the
+ * fixed upstream path (or subtree) of the official proxy's routes, so that
+ * a worker cannot have the API key attached to any other request.
+ */
+static const struct {
+	enum route_kind	 rk;
+	const char	*method;
+	const char	*path;
+	int		 subtree;	/* path is a prefix ending in '/' */
+} oracle[] = {
+	{ RK_MODELS,		"GET",	"/v1/models",			0 },
+	{ RK_CHAT,		"POST",	"/v1/chat/completions",		0 },
+	{ RK_COMPLETIONS,	"POST",	"/v1/completions",		0 },
+	{ RK_EMBEDDINGS,	"POST",	"/v1/embeddings",		0 },
+	{ RK_TRANSCRIPTIONS,	"POST",	"/v1/audio/transcriptions",	0 },
+	{ RK_MESSAGES,		"POST",	"/v1/messages",			0 },
+	{ RK_UNSTRUCTURED,	"POST",	"/unstructured/",		1 },
+};
+
+/* RFC 3986 path characters, and no "." or ".." segment to climb out. */
+static int
+subtree_ok(const char *p, size_t n)
+{
+	size_t	i, seg = 0;
+
+	for (i = 0; i <= n; i++) {
+		if (i == n || p[i] == '/') {
+			if ((i - seg == 1 && p[seg] == '.') ||
+			    (i - seg == 2 && p[seg] == '.' && p[seg + 1] == '.'))
+				return 0;
+			seg = i + 1;
+			continue;
+		}
+		if (!isalnum((unsigned char)p[i]) &&
+		    strchr("-._~%!$&'()*+,;=:@", p[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* The client's query goes along: printable, no space, no fragment. */
+static int
+query_ok(const char *q)
+{
+	for (; *q != '\0'; q++)
+		if (*q <= ' ' || *q >= 0x7f || *q == '#')
+			return 0;
+	return 1;
+}
+
+const char *
+seal_admit(enum route_kind rk, const char *path)
+{
+	size_t	i, n, plen = strcspn(path, "?");
+
+	if (path[plen] == '?' && !query_ok(path + plen + 1))
+		return NULL;
+	for (i = 0; i < nitems(oracle); i++) {
+		if (oracle[i].rk != rk)
+			continue;
+		n = strlen(oracle[i].path);
+		if (oracle[i].subtree ? plen >= n &&
+		    strncmp(path, oracle[i].path, n) == 0 &&
+		    subtree_ok(path + n, plen - n) :
+		    plen == n && strncmp(path, oracle[i].path, n) == 0)
+			return oracle[i].method;
+	}
+	return NULL;
+}
+
 /* --- the request head ----------------------------------------------------- */
 
 static int

@@ -343,7 +343,7 @@ api_post(const char *path, const struct buf *body, fetch_cb cb)
 	auth_headers(hdrs, auth, sizeof(auth), ver, sizeof(ver));
 	snprintf(url, sizeof(url), "https://%s%s", kenv->conf->api_endpoint,
 	    path);
-	rv = fetch_start("POST", url, 1, hdrs, body->p, body->len, cb, NULL);
+	rv = fetch_start("POST", NO_API, url, 1, hdrs, body->p, body->len, cb, NULL);
 	explicit_bzero(auth, sizeof(auth));
 	return rv;
 }
@@ -510,7 +510,7 @@ kds_fetch(const char *url, int is_crl)
 {
 	strlcpy(S.kds_url, url, sizeof(S.kds_url));
 	S.step = ST_KDS;
-	if (fetch_start("GET", url, 0, NULL, NULL, 0, kds_done,
+	if (fetch_start("GET", NO_KDS, url, 0, NULL, NULL, 0, kds_done,
 	    is_crl ? (void *)1 : NULL) == -1)
 		attempt_failed("validating attestation: bad KDS URL %s", url);
 }
@@ -692,7 +692,7 @@ step_ca(void)
 	S.step = ST_MANIFEST;
 	snprintf(url, sizeof(url), "%s/manifest.json?t=%lld",
 	    kenv->conf->cdn_base_url, (long long)wall_ms());
-	if (fetch_start("GET", url, 0, NULL, NULL, 0, manifest_done,
+	if (fetch_start("GET", NO_CDN, url, 0, NULL, NULL, 0, manifest_done,
 	    NULL) == -1)
 		attempt_failed("updating mesh CA: bad CDN URL %s", url);
 }

@@ -258,6 +258,12 @@ tun_ready(const struct tunnel *t)
 	return t->handshake_done;
 }
 
+size_t
+tun_queued(const struct tunnel *t)
+{
+	return t->queued.len;
+}
+
 static int
 flush_queued(struct tunnel *t, char *err, size_t errlen)
 {

@@ -28,6 +28,8 @@ void		 tun_free(struct tunnel *);
 uint32_t	 tun_id(const struct tunnel *);
 const char	*tun_host(const struct tunnel *);
 int		 tun_ready(const struct tunnel *);	/* handshake done */
+/* Plaintext written before the handshake and not yet sealed. */
+size_t		 tun_queued(const struct tunnel *);
 /*
  * Feed bytes read from the socket; decrypted application bytes are
  * appended to plain.  Returns 0, or -1 with a message (TLS alert,
