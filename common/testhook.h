@@ -10,8 +10,10 @@
 /*
  * Make the system call `name` ("socket", "connect", "bind", "listen",
  * "accept", "open", "exec", "ptrace", "kill", "tgkill", "setown",
- * "async", "setuid", "vmread"); logs what happens if it returns.
+ * "async", "setuid", "vmread"); logs what happens if it returns.  flush,
+ * if not NULL, runs after the announcement and before the call (keyd's
+ * log lines travel through a channel the kill would cut).
  */
-void	test_forbidden_syscall(const char *name);
+void	test_forbidden_syscall(const char *name, void (*flush)(void));
 
 #endif

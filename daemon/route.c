@@ -296,7 +296,7 @@ h_test_keyd_syscall(struct request *r)
 static void
 h_test_worker_syscall(struct request *r)
 {
-	test_forbidden_syscall(test_call(r));
+	test_forbidden_syscall(test_call(r), NULL);
 	req_error(r, 500, "server_error", "sandbox_missing",
 	    "the worker survived a forbidden syscall");
 }

@@ -472,7 +472,7 @@ k_test_syscall(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 		free(name);
 		return -1;
 	}
-	test_forbidden_syscall(name);
+	test_forbidden_syscall(name, keyd_fatal_hook);
 	free(name);
 	return 0;
 }
