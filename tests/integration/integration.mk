@@ -6,6 +6,7 @@ tests_integration_notifyrecv_SOURCES = tests/integration/notifyrecv.c
 INTEGRATION_TESTS = \
 	tests/integration/config_check.sh \
 	tests/integration/amd_chains.sh \
+	tests/integration/demo_chains.sh \
 	tests/integration/proctree.sh \
 	tests/integration/seccomp_kill.sh \
 	tests/integration/respawn.sh \
