@@ -28,8 +28,9 @@ struct fetch;
 /* Files the parent read for keyd (MSG_KEYD_FILES). */
 struct keyd_files {
 	int		loaded;
-	int		have_ca, have_genoa, have_milan, have_manifest;
-	struct buf	ca, genoa, milan, manifest;
+	int		have_ca, have_genoa, have_milan, have_turin;
+	int		have_manifest;
+	struct buf	ca, genoa, milan, turin, manifest;
 };
 
 struct keyd_env {

@@ -207,6 +207,7 @@ k_files(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	if (get_file(r, &f->ca, &f->have_ca) == -1 ||
 	    get_file(r, &f->genoa, &f->have_genoa) == -1 ||
 	    get_file(r, &f->milan, &f->have_milan) == -1 ||
+	    get_file(r, &f->turin, &f->have_turin) == -1 ||
 	    get_file(r, &f->manifest, &f->have_manifest) == -1 ||
 	    msg_end(r) == -1)
 		return -1;

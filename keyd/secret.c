@@ -132,9 +132,13 @@ secret_have_key(void)
 
 /* --- files loaded before the sandbox ----------------------------------- */
 
+/*
+ * The parent picked the file (override or shipped copy), named it in its
+ * log and checked it the same way before sending it.
+ */
 static void
 load_anchor(enum attest_product prod, int have, const struct buf *pem,
-    const char *path, int test_only)
+    int test_only)
 {
 	char	err[256];
 
@@ -142,7 +146,8 @@ load_anchor(enum attest_product prod, int have, const struct buf *pem,
 		return;
 	if (attest_trust_load_pem(&S.trust, prod, (const char *)pem->p,
 	    pem->len, test_only, err, sizeof(err)) != ATT_OK)
-		log_warnx("AMD certificate chain %s refused: %s", path, err);
+		log_warnx("AMD certificate chain (%s) refused: %s",
+		    attest_product_name(prod), err);
 }
 
 void
@@ -160,9 +165,11 @@ secret_init(void)
 	buf_init(&S.crl, 0);
 	attest_trust_init(&S.trust);
 	load_anchor(ATT_PRODUCT_GENOA, f->have_genoa, &f->genoa,
-	    c->amd_cert_chain_genoa, c->test_trust_any_amd_root);
+	    c->test_trust_any_amd_root);
 	load_anchor(ATT_PRODUCT_MILAN, f->have_milan, &f->milan,
-	    c->amd_cert_chain_milan, c->test_trust_any_amd_root);
+	    c->test_trust_any_amd_root);
+	load_anchor(ATT_PRODUCT_TURIN, f->have_turin, &f->turin,
+	    c->test_trust_any_amd_root);
 	if (c->test_kds_base_url != NULL)
 		attest_trust_set_kds_base(&S.trust, c->test_kds_base_url);
 	if (c->manifest_path != NULL) {

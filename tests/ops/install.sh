@@ -4,9 +4,11 @@
 #  1. build privatemoded_*.deb with dpkg-buildpackage from a copy of the
 #     source tree (the tree itself is not touched); lintian: no E: or W:;
 #  2. apt-get install it; check the user, the files and directories
-#     (/etc/privatemode, the tmpfiles.d chroot), the conffile (listed in
+#     (/etc/privatemode, the tmpfiles.d chroot, AMD's chains in
+#     /usr/share/privatemoded/amd), the conffile (listed in
 #     DEBIAN/conffiles, equal to what the installed binary generates), the
-#     enabled unit, a production build;
+#     enabled unit, a production build, "privatemoded -t" naming the
+#     shipped chains;
 #  3. run the unit's ExecStart line the way systemd would (systemd is not
 #     PID 1 here), from the unit's own settings: User=/Group= with their
 #     groups, the bounding and ambient capability sets, NoNewPrivileges=,
@@ -15,7 +17,7 @@
 #     strict (everything read-only but the StateDirectory=), a credentials
 #     directory owned by the user for LoadCredential= and %d, and
 #     NOTIFY_SOCKET; with /etc/privatemode.conf pointed at the simulated
-#     deployment (tests/sim) and AMD's test chain at the default path.
+#     deployment (tests/sim) and its test chain as the Genoa override.
 #     Check the process tree (ids, capabilities, chroot, seccomp), the API
 #     (/v1/models, a chat completion), READY=1, a reload (ExecReload=), a
 #     drain on SIGTERM (KillMode=mixed) with a stream in flight;
@@ -188,6 +190,13 @@ cmp -s "$T/expected.conf" /etc/privatemode.conf ||
 # reach amd/; the API key stays root's (LoadCredential= reads it as root).
 check_file /etc/privatemode 750 root:privatemode
 check_file /etc/privatemode/amd 755 root:root
+# AMD's chains come with the package, byte for byte data/amd/.
+for l in genoa milan turin; do
+	f=/usr/share/privatemoded/amd/$l-cert-chain.pem
+	check_file "$f" 644 root:root
+	cmp -s "$f" "$TOP_SRC/data/amd/$l-cert-chain.pem" ||
+		bad "$f is not data/amd/$l-cert-chain.pem"
+done
 [ ! -e /etc/privatemode/api-key ] || bad "the package ships an API key file"
 # tmpfiles.d, run by the postinst: the default chroot_dir, root's.
 check_file /run/privatemoded 755 root:root
@@ -204,6 +213,11 @@ v=$(/usr/sbin/privatemoded -V)
 [[ $v == *"test hooks"* ]] && bad "installed binary has test hooks: $v"
 out=$(/usr/sbin/privatemoded -t 2>&1)
 [[ $out == *"configuration OK"* ]] || bad "privatemoded -t on the shipped conffile: $out"
+# With no override in /etc/privatemode/amd/, the shipped chains, checked.
+for L in Genoa Milan Turin; do
+	[[ $out == *"$L: AMD certificate chain /usr/share/privatemoded/amd/${L,,}-cert-chain.pem (shipped with the daemon), AMD's fingerprints"* ]] ||
+		bad "privatemoded -t does not name the shipped $L chain: $out"
+done
 note "installed and checked the files in $(( $(date +%s) - t2 ))s"
 
 # --- 3. run it as the unit does ------------------------------------------
@@ -216,8 +230,8 @@ sim_start "$NODE" "$TOP_SRC" "$T/sim.json" --state-dir "$T/sim" --quiet \
 # The parent reads the CA file as privatemode.
 chmod -R a+rX "$T/sim"
 
-# The admin's part: the key file, AMD's chain (here: the simulator's test
-# chain) at the default path, and the conffile.
+# The admin's part: the key file, an override of AMD's Genoa chain (here:
+# the simulator's test chain) at its default path, and the conffile.
 install -m 0600 /dev/null /etc/privatemode/api-key
 sim_field api_key >/etc/privatemode/api-key
 install -m 0644 "$(sim_field trust_anchors.Genoa.cert_chain)" /etc/privatemode/amd/genoa-cert-chain.pem
@@ -235,6 +249,10 @@ install -m 0644 "$(sim_field trust_anchors.Genoa.cert_chain)" /etc/privatemode/a
 } >>/etc/privatemode.conf
 out=$(/usr/sbin/privatemoded -t 2>&1)
 [[ $out == *"configuration OK"* ]] || fail "privatemoded -t on the edited conffile: $out"
+[[ $out == *"Genoa: AMD certificate chain /etc/privatemode/amd/genoa-cert-chain.pem (override), fingerprints not checked"* ]] ||
+	bad "privatemoded -t does not name the Genoa override: $out"
+[[ $out == *"Milan: AMD certificate chain /usr/share/privatemoded/amd/milan-cert-chain.pem (shipped with the daemon)"* ]] ||
+	bad "privatemoded -t does not name the shipped Milan chain next to the override: $out"
 
 # systemd's part, from the installed unit and the drop-ins in DROPINS.
 INSTALLED_UNIT=/lib/systemd/system/privatemoded.service
@@ -601,13 +619,14 @@ apt-get purge -y -q -o DPkg::Lock::Timeout=300 privatemoded >"$T/purge.log" 2>&1
 rm -f "$MARK"
 dpkg-query -W -f='${Status}' privatemoded 2>/dev/null | grep -qE " (installed|config-files)$" &&
 	bad "dpkg still knows privatemoded after the purge"
-# Gone: the package's files, the API key, AMD's chain at its default
-# path, /etc/privatemode, the workspace.  Kept: the system user and the
+# Gone: the package's files (AMD's chains among them), the API key, the
+# chain override at its default path, /etc/privatemode, the workspace.  Kept: the system user and the
 # volatile /run/privatemoded (tmpfs; see the postrm).
 for f in /usr/sbin/privatemoded /lib/systemd/system/privatemoded.service \
     /usr/share/man/man8/privatemoded.8.gz /usr/share/man/man8/privatemode-keyd.8.gz \
     /usr/share/man/man5/privatemode.conf.5.gz /usr/lib/sysusers.d/privatemoded.conf \
     /usr/lib/tmpfiles.d/privatemoded.conf /usr/share/doc/privatemoded \
+    /usr/share/privatemoded \
     /etc/privatemode.conf /etc/privatemode /var/lib/privatemode \
     /etc/systemd/system/multi-user.target.wants/privatemoded.service; do
 	[ ! -e "$f" ] && [ ! -L "$f" ] || bad "$f is left after the purge"

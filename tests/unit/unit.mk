@@ -16,3 +16,13 @@ tests_unit_test_util_SOURCES = tests/unit/test_util.c
 tests_unit_test_util_LDADD = $(UNIT_LDADD)
 tests_unit_test_http_SOURCES = tests/unit/test_http.c
 tests_unit_test_http_LDADD = $(UNIT_LDADD)
+
+# AMD's chains as the parent picks and checks them (daemon/amdchain.c),
+# against the copies in data/amd/: the build-time fingerprint check.
+check_PROGRAMS += tests/unit/test_amdchain
+TESTS += tests/unit/test_amdchain
+tests_unit_test_amdchain_SOURCES = tests/unit/test_amdchain.c \
+	daemon/amdchain.c daemon/amdchain.h
+tests_unit_test_amdchain_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DPM_AMD_CHAIN_SRCDIR='"$(abs_top_srcdir)/data/amd"'
+tests_unit_test_amdchain_LDADD = $(UNIT_LDADD)
