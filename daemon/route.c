@@ -17,6 +17,7 @@
 #include "reqid.h"
 #ifdef TEST_HOOKS
 #include "testhook.h"
+#include "upstream.h"
 #endif
 
 #include <event2/event.h>
@@ -38,6 +39,7 @@ static void	h_metrics(struct request *);
 #ifdef TEST_HOOKS
 static void	h_test_keyd_syscall(struct request *);
 static void	h_test_worker_syscall(struct request *);
+static void	h_test_bad_handover(struct request *);
 static void	h_test_sleep(struct request *);
 static void	h_test_echo(struct request *);
 static void	h_test_keyd_clock(struct request *);
@@ -69,6 +71,7 @@ static const struct route routes[] = {
 	    NULL },
 	{ "/__test/worker-forbidden-syscall", 0, "POST",
 	    h_test_worker_syscall, 0, NULL },
+	{ "/__test/bad-handover", 0, "POST", h_test_bad_handover, 0, NULL },
 	{ "/__test/sleep", 0, "GET", h_test_sleep, 0, NULL },
 	{ "/__test/echo", 0, "POST", h_test_echo, 0, NULL },
 	{ "/__test/keyd-clock", 0, "POST", h_test_keyd_clock, 0, NULL },
@@ -299,6 +302,23 @@ h_test_worker_syscall(struct request *r)
 	test_forbidden_syscall(test_call(r), NULL);
 	req_error(r, 500, "server_error", "sandbox_missing",
 	    "the worker survived a forbidden syscall");
+}
+
+/* ?kind=udp|unconnected|nofd|unasked: see upstream_test_bad_handover. */
+static void
+h_test_bad_handover(struct request *r)
+{
+	static const char	body[] = "{\"armed\":true}";
+	const char		*kind = "";
+
+	if (r->query != NULL && strncmp(r->query, "kind=", 5) == 0)
+		kind = r->query + 5;
+	if (upstream_test_bad_handover(kind) == -1) {
+		req_error(r, 400, "invalid_request_error", "bad_kind",
+		    "unknown hand-over fault %s", kind);
+		return;
+	}
+	req_respond(r, 202, "application/json", NULL, body, sizeof(body) - 1);
 }
 
 /* The size of the body received: exercises the body readers. */

@@ -51,6 +51,11 @@ struct netopen {
 
 static TAILQ_HEAD(, netopen)	opens = TAILQ_HEAD_INITIALIZER(opens);
 static struct evdns_base	*dns;
+#ifdef TEST_HOOKS
+static char			 bad_handover[16];	/* the next one */
+
+static void	test_spoil(struct netopen *);
+#endif
 
 void
 upstream_init(void)
@@ -98,7 +103,14 @@ no_answer(struct netopen *no, const char *err)
 
 	buf_init(&m, 64 + strlen(err));
 	dp_fd_put(&m, err);
-	if (err[0] == '\0') {
+#ifdef TEST_HOOKS
+	if (err[0] == '\0' && bad_handover[0] != '\0')
+		test_spoil(no);
+#endif
+	if (err[0] == '\0' && no->fd == -1) {
+		/* Test hook "nofd": claims a descriptor, sends none. */
+		keyd_send(MSG_NET_FD, no->id, &m);
+	} else if (err[0] == '\0') {
 		keyd_send_fd(MSG_NET_FD, no->id, &m, no->fd);
 		no->fd = -1;
 	} else {
@@ -275,3 +287,48 @@ upstream_close_all(void)
 	while ((no = TAILQ_FIRST(&opens)) != NULL)
 		no_free(no);
 }
+
+#ifdef TEST_HOOKS
+/*
+ * Test hook: the next hand-over is spoiled, to watch keyd refuse it.
+ *	udp		a datagram socket instead of the connection
+ *	unconnected	a TCP socket that never connected
+ *	nofd		the message says a socket rides along; none does
+ *	unasked		(at once) a socket for a connection keyd never asked for
+ */
+int
+upstream_test_bad_handover(const char *kind)
+{
+	struct buf	m;
+	int		fd;
+
+	if (strcmp(kind, "unasked") == 0) {
+		if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+			return -1;
+		buf_init(&m, 8);
+		dp_fd_put(&m, "");
+		keyd_send_fd(MSG_NET_FD, 0x7ffffff0U, &m, fd);
+		buf_free(&m);
+		return 0;
+	}
+	if (strcmp(kind, "udp") != 0 && strcmp(kind, "unconnected") != 0 &&
+	    strcmp(kind, "nofd") != 0)
+		return -1;
+	strlcpy(bad_handover, kind, sizeof(bad_handover));
+	return 0;
+}
+
+static void
+test_spoil(struct netopen *no)
+{
+	log_warnx("test hook: spoiling the hand-over of connection %u (%s)",
+	    no->id, bad_handover);
+	close(no->fd);
+	no->fd = -1;
+	if (strcmp(bad_handover, "udp") == 0)
+		no->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	else if (strcmp(bad_handover, "unconnected") == 0)
+		no->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bad_handover[0] = '\0';
+}
+#endif

@@ -18,5 +18,10 @@ void	upstream_init(void);
 int	upstream_open(uint32_t id, struct msgr *);
 /* Abandon every connection in progress (shutdown). */
 void	upstream_close_all(void);
+#ifdef TEST_HOOKS
+/* Spoil the next hand-over ("udp", "unconnected", "nofd") or send an
+ * unasked one now ("unasked"); -1 for an unknown kind. */
+int	upstream_test_bad_handover(const char *kind);
+#endif
 
 #endif

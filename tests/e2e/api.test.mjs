@@ -6,6 +6,7 @@
 // silently truncated stream); timeouts; client disconnects.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import {
@@ -611,9 +612,10 @@ test("anthropic stream cut mid-way (reset-mid-stream) → event: error with {typ
 
 // Backpressure: a stream far larger than the socket buffers on both legs.
 // The simulator waits for "drain" like a real server, so it stalls exactly
-// when the worker stops reading upstream (upconn_pause at the client's
-// high-water mark); a worker that buffered everything would let it finish.
-test("a client that stops reading a long stream: the worker stops reading upstream (the simulator stalls), nothing is lost once it reads again", async (t) => {
+// when keyd stops reading upstream (the worker's MSG_REQ_CTL pause at the
+// client's high-water mark); a proxy that buffered everything would let it
+// finish, and grow by the whole answer.
+test("a client that stops reading a long stream: keyd stops reading upstream (the simulator stalls, keyd's memory stays flat), nothing is lost once it reads again", async (t) => {
 	await fresh();
 	// Default timeouts: a paused client is not an idle stream.
 	const dd = await startDaemon(sim);
@@ -623,6 +625,9 @@ test("a client that stops reading a long stream: the worker stops reading upstre
 		if (san) assert.fail(`sanitizer report:\n${san}`);
 	});
 	const prompt = "p".repeat(16 * 1024), REPEAT = 1500, CHUNKS = 3000;
+	const rss = (pid) => Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024;
+	const keyd = dd.children("keyd")[0];
+	const rss0 = rss(keyd);
 	const res = await new Promise((resolve, reject) => {
 		const req = http.request({
 			host: "127.0.0.1", port: dd.port, method: "POST", path: "/v1/chat/completions",
@@ -642,6 +647,9 @@ test("a client that stops reading a long stream: the worker stops reading upstre
 		return still ? r : null;
 	}, { timeoutMs: 60000, intervalMs: 1000 });
 	assert.ok(rec.eventsWritten < CHUNKS, `held back while the client does not read: ${rec.eventsWritten} of ${CHUNKS} events written`);
+	// The answer is 24 MB; what keyd holds meanwhile is a read or two.
+	const grown = rss(keyd) - rss0;
+	assert.ok(grown < 8 * 1024 * 1024, `keyd grew by ${grown} bytes while the client did not read`);
 	const chunks = [];
 	res.on("data", (c) => chunks.push(c));
 	await new Promise((resolve, reject) => { res.on("end", resolve); res.on("error", reject); res.resume(); });
