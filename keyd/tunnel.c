@@ -240,18 +240,6 @@ tun_free(struct tunnel *t)
 	free(t);
 }
 
-uint32_t
-tun_id(const struct tunnel *t)
-{
-	return t->id;
-}
-
-const char *
-tun_host(const struct tunnel *t)
-{
-	return t->host;
-}
-
 int
 tun_ready(const struct tunnel *t)
 {
