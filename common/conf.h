@@ -71,7 +71,7 @@ struct msgr;
 	X(client_body_timeout,		K_DURATION, "60s",		0, 0,	0,	NULL) \
 	X(keepalive_timeout,		K_DURATION, "75s",		0, 0,	0,	NULL) \
 	X(upstream_connect_timeout,	K_DURATION, "10s",		0, 0,	0,	NULL) \
-	X(upstream_first_byte_timeout,	K_DURATION, "300s",		0, 0,	0,	NULL) \
+	X(upstream_first_byte_timeout,	K_DURATION, "30m",		0, 0,	0,	NULL) \
 	X(stream_idle_timeout,		K_DURATION, "300s",		0, 0,	0,	NULL) \
 	X(shutdown_timeout,		K_DURATION, "30s",		0, 0,	0,	NULL) \
 	X(metrics_listen,		K_STR,	    "127.0.0.1:9464",	0, 0,	CF_RESTART, NULL)

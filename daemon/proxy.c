@@ -82,15 +82,8 @@ proxy_head(struct request *r, enum route_kind rk)
 	case RK_COMPLETIONS:
 	case RK_EMBEDDINGS:
 	case RK_MESSAGES:
-		if (check_encoding(r) == -1)
-			return -1;
-		if (!is_json_ctype(ct)) {
-			req_error(r, 415, "invalid_request_error",
-			    "unsupported_media_type", "Content-Type %s is not "
-			    "supported: send application/json", ct);
-			return -1;
-		}
-		return 0;
+		/* The Content-Type is judged with the body (check_json). */
+		return check_encoding(r);
 	case RK_TRANSCRIPTIONS:
 		if (check_encoding(r) == -1)
 			return -1;
@@ -106,13 +99,26 @@ proxy_head(struct request *r, enum route_kind rk)
 	}
 }
 
-/* The JSON body checks a client deserves a clear 400 for. */
+/*
+ * The JSON body checks a client deserves a clear 400 for.  Like the
+ * official proxy, a body that parses as JSON is served whatever its
+ * Content-Type says (curl -d sends application/x-www-form-urlencoded);
+ * one that does not, under a type that is not JSON, gets 415.
+ */
 static int
 check_json(struct request *r)
 {
-	struct json_result	jr;
-	enum json_status	st;
+	const char		*ct = req_header(r, "Content-Type");
+	struct json_result	 jr;
+	enum json_status	 st;
 
+	if (!is_json_ctype(ct) && (r->body.len == 0 ||
+	    json_validate(r->body.p, r->body.len, 0, &jr) != JSON_OK)) {
+		req_error(r, 415, "invalid_request_error",
+		    "unsupported_media_type", "Content-Type %s is not "
+		    "supported: send application/json", ct);
+		return -1;
+	}
 	if (r->body.len == 0) {
 		req_error(r, 400, "invalid_request_error", "invalid_json",
 		    "request body is empty; expected a JSON object");

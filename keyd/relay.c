@@ -735,8 +735,9 @@ relay_connected(struct ktun *kt, const char *err)
 	px->kt = NULL;
 	kt->px = NULL;
 	conn_close(kt);
-	px_upstream_fail(px, 502, "upstream_unreachable", "connecting to the "
-	    "API at %s: %s", kenv->conf->api_endpoint, err);
+	/* Nothing was sent: the service is unavailable, try again later. */
+	px_fail(px, 503, "service_unavailable", "upstream_unreachable",
+	    "cannot reach the API at %s: %s", kenv->conf->api_endpoint, err);
 }
 
 void

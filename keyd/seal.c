@@ -573,9 +573,33 @@ dropped_header(const char *name, int have_key)
 	/* Ours to set, never the client's. */
 	if (strncasecmp(name, "Privatemode-", 12) == 0)
 		return 1;
-	if (have_key && strcasecmp(name, "Authorization") == 0)
+	if (have_key && (strcasecmp(name, "Authorization") == 0 ||
+	    strcasecmp(name, "x-api-key") == 0))
 		return 1;
 	return 0;
+}
+
+/*
+ * No key configured: the client's own key goes upstream.  An Anthropic
+ * SDK sends it as x-api-key, which the API does not read: it becomes
+ * Authorization: Bearer, unless the client sent an Authorization too.
+ * NULL when the client's headers go as they are.
+ */
+static const char *
+client_key_as_bearer(const struct seal_in *in)
+{
+	const char	*xkey = NULL;
+	int		 i;
+
+	if (kenv->api_key != NULL)
+		return NULL;
+	for (i = 0; i < in->nh; i++) {
+		if (strcasecmp(in->hname[i], "Authorization") == 0)
+			return NULL;
+		if (strcasecmp(in->hname[i], "x-api-key") == 0)
+			xkey = in->hvalue[i];
+	}
+	return xkey;
 }
 
 /*
@@ -614,7 +638,7 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
     const char *ctype, const struct buf *model, const struct buf *shard,
     size_t bodylen, struct buf *out, struct seal_err *e)
 {
-	const char	*xff = NULL;
+	const char	*xff = NULL, *bearer = client_key_as_bearer(in);
 	struct buf	 policy;
 	char		 mac[OCSP_MAC_HEXLEN + 1], attempt_id[128];
 	int		 i, have_key = kenv->api_key != NULL;
@@ -642,7 +666,8 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 			xff = in->hvalue[i];
 		if (dropped_header(in->hname[i], have_key) ||
 		    (ctype != NULL && strcasecmp(in->hname[i],
-		    "Content-Type") == 0))
+		    "Content-Type") == 0) || (bearer != NULL &&
+		    strcasecmp(in->hname[i], "x-api-key") == 0))
 			continue;
 		buf_addf(out, "%s: %s\r\n", in->hname[i], in->hvalue[i]);
 	}
@@ -652,7 +677,8 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 		buf_adds(out, "Authorization: Bearer ");
 		buf_add(out, kenv->api_key, kenv->api_key_len);
 		buf_adds(out, "\r\n");
-	}
+	} else if (bearer != NULL)
+		buf_addf(out, "Authorization: Bearer %s\r\n", bearer);
 	if (in->peer[0] != '\0' && safe_value(in->peer)) {
 		if (xff != NULL)
 			buf_addf(out, "X-Forwarded-For: %s, %s\r\n", xff,

@@ -730,20 +730,26 @@ test("upstream unreachable after attestation (relay dies) → 502 with a clear m
 	for (const s of socks) s.destroy();
 	await sleep(100);
 	const r = await d3.post("/v1/chat/completions", CHAT, { timeoutMs: 20000 });
-	assert.equal(r.status, 502, r.text);
+	// Nothing reached the API: unavailable, retry later; not a bad gateway.
+	assert.equal(r.status, 503, r.text);
+	assert.equal(r.headers["retry-after"], "1");
 	assert.ok(isOpenAIError(r.json()));
-	assert.match(r.json().error.message, /connect|refused|unreachable/i);
+	assert.equal(r.json().error.code, "upstream_unreachable");
+	assert.match(r.json().error.message, new RegExp(`cannot reach the API at 127\\.0\\.0\\.1:${port}: connect to 127\\.0\\.0\\.1 port ${port}: Connection refused`));
 });
 
-test("upstream unreachable from the start (api_endpoint on a closed port) → 502/503 naming the connection failure", async (t) => {
-	const d4 = await startDaemon(sim, { waitReady: false, over: { api_endpoint: `127.0.0.1:${await closedPort()}` } });
+test("upstream unreachable from the start (api_endpoint on a closed port) → 503 with Retry-After, naming the host and the kernel's error; /readyz keeps the detail", async (t) => {
+	const port = await closedPort();
+	const d4 = await startDaemon(sim, { waitReady: false, over: { api_endpoint: `127.0.0.1:${port}` } });
 	t.after(() => d4.stop());
 	const r = await d4.post("/v1/chat/completions", CHAT, { timeoutMs: 20000 });
-	assert.ok([502, 503].includes(r.status), r.text);
+	assert.equal(r.status, 503, r.text);
+	assert.equal(r.headers["retry-after"], "1");
 	assert.ok(isOpenAIError(r.json()), r.text);
-	assert.match(r.json().error.message, /connect|refused/i);
+	assert.match(r.json().error.message, new RegExp(`127\\.0\\.0\\.1 port ${port}: Connection refused`));
 	const rz = await d4.readyz();
 	assert.equal(rz.status, 503);
+	assert.match(rz.text, /Connection refused/);
 });
 
 // --- transport details ----------------------------------------------------------------
