@@ -83,7 +83,8 @@ struct ktun	*ktun_new(enum ktun_kind, enum net_origin, const char *host,
 		    int tls, int verify);
 void		 ktun_free(struct ktun *);
 /* MSG_NET_FD: the socket for id, or why there is none; -1 refuses it. */
-int		 ktun_handover(uint32_t id, const char *err, int fd);
+int		 ktun_handover(uint32_t id, enum dp_fd_fail, const char *err,
+		    int fd);
 /* Write what TLS has for the socket now. */
 void		 ktun_flush(struct ktun *);
 /* Read the socket or not (a client that stops reading). */
@@ -96,12 +97,12 @@ void		 ktun_timer(struct ktun *, int64_t ms);
  * a clean end of stream, ETIMEDOUT for keyd's own timers) and why the
  * text to show.
  */
-void	relay_connected(struct ktun *, const char *err);
+void	relay_connected(struct ktun *, enum dp_fd_fail, const char *err);
 void	relay_input(struct ktun *, const uint8_t *, size_t);
 void	relay_drained(struct ktun *);
 void	relay_timeout(struct ktun *);
 void	relay_eof(struct ktun *, int err, const char *why);
-void	fetch_connected(struct ktun *, const char *err);
+void	fetch_connected(struct ktun *, enum dp_fd_fail, const char *err);
 void	fetch_input(struct ktun *, const uint8_t *, size_t);
 void	fetch_eof(struct ktun *, int err, const char *why);
 

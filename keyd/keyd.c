@@ -447,18 +447,19 @@ k_req_ctl(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 static int
 k_net_fd(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 {
-	char	*err;
-	int	 fd = -1, rv;
+	enum dp_fd_fail	 why;
+	char		*err;
+	int		 fd = -1, rv;
 
-	if (dp_fd_get(r, &err) == -1)
+	if (dp_fd_get(r, &why, &err) == -1)
 		return -1;
-	if (err[0] == '\0' && (fd = chan_take_fd(c)) == -1) {
+	if (why == DPF_OK && (fd = chan_take_fd(c)) == -1) {
 		log_warnx("worker: connection %u handed over without its "
 		    "descriptor", hdr->id);
 		free(err);
 		return -1;
 	}
-	rv = ktun_handover(hdr->id, err, fd);
+	rv = ktun_handover(hdr->id, why, err, fd);
 	free(err);
 	return rv;
 }
