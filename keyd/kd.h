@@ -16,6 +16,7 @@
 #include "dpmsg.h"
 #include "ipc.h"
 
+struct calls;
 struct chan;
 struct config;
 struct event_base;
@@ -37,6 +38,7 @@ struct keyd_env {
 	struct event_base	*base;
 	struct config		*conf;
 	struct chan		*parent;
+	struct calls		*parent_calls;	/* waiting for the parent */
 	struct chan		*worker;
 	const char		*api_key;	/* sodium_malloc'd, or NULL */
 	size_t			 api_key_len;
@@ -136,9 +138,5 @@ int	secret_have_key(void);
 void	secret_gauges(uint64_t *age_s, uint64_t *ready);
 /* Test hook: move keyd's clock forward (secret expiry, certificates). */
 void	secret_advance_clock(int64_t seconds);
-/* The parent's answer to MSG_MANIFEST_LOG (err empty: logged). */
-void	secret_manifest_logged(uint32_t id, const char *err);
-/* The parent's answer to MSG_CACHE_GET. */
-void	secret_cache_answer(uint32_t id, int found, const uint8_t *, size_t);
 
 #endif
