@@ -492,6 +492,18 @@ config_validate(struct config *c)
 		    where_of(c, "max_body_size", w, sizeof(w)));
 		errors++;
 	}
+	if (c->max_body_buffer < c->max_body_size) {
+		log_warnx("%s: must be at least max_body_size (%llu bytes): a "
+		    "body of the largest size could never be received",
+		    where_of(c, "max_body_buffer", w, sizeof(w)),
+		    (unsigned long long)c->max_body_size);
+		errors++;
+	}
+	if (c->client_body_deadline < 1000) {
+		log_warnx("%s: must be at least 1s",
+		    where_of(c, "client_body_deadline", w, sizeof(w)));
+		errors++;
+	}
 	if (c->max_header_size < 1024 || c->max_header_size > 1 << 20) {
 		log_warnx("%s: must be between 1k and 1M",
 		    where_of(c, "max_header_size", w, sizeof(w)));

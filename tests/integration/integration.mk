@@ -12,6 +12,7 @@ INTEGRATION_TESTS = \
 	tests/integration/drain.sh \
 	tests/integration/memscan.sh \
 	tests/integration/http_errors.sh \
+	tests/integration/limits.sh \
 	tests/integration/tls.sh \
 	tests/integration/metrics.sh \
 	tests/integration/sdnotify.sh
