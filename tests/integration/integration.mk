@@ -15,6 +15,8 @@ INTEGRATION_TESTS = \
 	tests/integration/limits.sh \
 	tests/integration/tls.sh \
 	tests/integration/metrics.sh \
-	tests/integration/sdnotify.sh
+	tests/integration/sdnotify.sh \
+	tests/integration/watchdog.sh \
+	tests/integration/readyz.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
