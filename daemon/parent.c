@@ -1634,6 +1634,18 @@ daemonize(void)
 	}
 }
 
+/* Said at every start: a test build must never pass for a real one. */
+static void
+warn_test_build(void)
+{
+#ifdef TEST_HOOKS
+	log_warnx("THIS BUILD HAS TEST HOOKS (--enable-test-hooks): "
+	    "unauthenticated /__test/ routes (one kills keyd on request) and "
+	    "insecure test-only settings are accepted; never run it in "
+	    "production");
+#endif
+}
+
 static int
 check_secret_file(const char *what, const char *value)
 {
@@ -1684,6 +1696,7 @@ parent_main(struct parent_opts *o)
 	if (!o->foreground)
 		log_init(0, log_getlevel(), P.conf->log_format);
 	log_info("Privatemode encryption proxy, version v%s", PACKAGE_VERSION);
+	warn_test_build();
 	config_warn_testonly(P.conf);
 
 	if ((P.self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
