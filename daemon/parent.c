@@ -784,13 +784,19 @@ dump_request(struct msgr *r)
 static uint32_t	metrics_ids;
 
 static uint32_t
-metrics_ask(struct child *ch)
+metrics_next_id(void)
 {
 	if (++metrics_ids == 0)
 		metrics_ids = 1;
-	ch->last_asked = metrics_ids;
-	chan_send(ch->chan, MSG_METRICS_REQ, metrics_ids, NULL);
 	return metrics_ids;
+}
+
+/* Ask ch for its counters under id. */
+static void
+metrics_ask(struct child *ch, uint32_t id)
+{
+	ch->last_asked = id;
+	chan_send(ch->chan, MSG_METRICS_REQ, id, NULL);
 }
 
 static void
@@ -831,9 +837,7 @@ scrape_start(struct pair *from, uint32_t reply_id)
 	int		 i;
 
 	sc = xcalloc(1, sizeof(*sc));
-	if (++metrics_ids == 0)
-		metrics_ids = 1;
-	sc->id = metrics_ids;
+	sc->id = metrics_next_id();
 	sc->reply_id = reply_id;
 	sc->from = from;
 	sc->timer = evtimer_new(P.base, scrape_timeout, sc);
@@ -849,10 +853,8 @@ scrape_start(struct pair *from, uint32_t reply_id)
 		if (p->keyd.chan != NULL && p->keyd.ready)
 			sc->asked[sc->nasked++] = &p->keyd;
 	}
-	for (i = 0; i < sc->nasked; i++) {
-		sc->asked[i]->last_asked = sc->id;
-		chan_send(sc->asked[i]->chan, MSG_METRICS_REQ, sc->id, NULL);
-	}
+	for (i = 0; i < sc->nasked; i++)
+		metrics_ask(sc->asked[i], sc->id);
 	sc->waiting = sc->nasked;
 	evtimer_add(sc->timer, &tv);
 }
@@ -1026,8 +1028,10 @@ watchdog_tick(evutil_socket_t fd, short ev, void *arg)
 		ch[1] = &p->keyd;
 		for (i = 0; i < 2; i++)
 			if (ch[i]->chan != NULL && ch[i]->ready &&
-			    ch[i]->pid > 0 && ch[i]->wd_killed == 0)
-				ch[i]->ping_id = metrics_ask(ch[i]);
+			    ch[i]->pid > 0 && ch[i]->wd_killed == 0) {
+				ch[i]->ping_id = metrics_next_id();
+				metrics_ask(ch[i], ch[i]->ping_id);
+			}
 	}
 }
 
