@@ -31,6 +31,12 @@ for m in @hpke/core @hpke/hybridkem-x-wing @noble/post-quantum openai \
 done
 [ "$(id -u)" -eq 0 ] || fail "the e2e tests start the daemon as root (privilege drop, chroot, /proc/<pid>/mem): run as root"
 [ -x "$build/privatemoded" ] || fail "$build/privatemoded not built"
+# Every daemon here trusts the simulator's AMD chain (test_trust_any_amd_root),
+# which a build without --enable-test-hooks refuses.
+"$build/privatemoded" -V | grep -q "test hooks" || {
+	echo "SKIP: $build/privatemoded has no test hooks (configure --enable-test-hooks)"
+	exit 77
+}
 command -v openssl >/dev/null 2>&1 || fail "openssl CLI not found (the simulator's PKI needs it)"
 id privatemode >/dev/null 2>&1 ||
 	useradd --system --no-create-home --home-dir /nonexistent \
