@@ -2,9 +2,9 @@
 # make check: end-to-end tests.  The real daemon (as root) against the real
 # simulator (tests/sim) and the official SDK clients, with node's test
 # runner, one test file at a time (two daemons never compete for the CPUs).
-# Exit 77 (skip) only when node is missing or PM_TEST_TIERS is set and does
-# not name e2e; missing npm packages or not being root is a failure: CI
-# installs the packages and runs as root.
+# Exit 77 (skip) only when node is missing, PM_TEST_TIERS is set and does
+# not name e2e, or the build has no test hooks; missing npm packages or not
+# being root is a failure: CI installs the packages and runs as root.
 set -u
 NODE=${PM_NODE:-}
 if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
