@@ -52,7 +52,14 @@ kill -0 "$w1" 2>/dev/null || fail "the other worker (pid $w1) died too"
 n=$(count_wd)
 wait_for "WATCHDOG=1 after the worker was replaced" wd_at_least $((n + 2))
 
-k0=$(children keyd | head -1)
+# The keyd of the pair left alone so far: long ready, so pinged (a keyd
+# respawned a moment ago is asked nothing until it holds its secrets).
+i1=$(instance_of worker "$w1")
+k0=
+for k in $(children keyd); do
+	[ "$(instance_of keyd "$k")" = "$i1" ] && k0=$k
+done
+[ -n "$k0" ] || fail "no keyd for worker[$i1]"
 stop_and_replaced keyd "$k0"
 n=$(count_wd)
 wait_for "WATCHDOG=1 after the keyd was replaced" wd_at_least $((n + 2))
@@ -99,6 +106,9 @@ wait_for "the parent to refuse it" \
     log_has "worker\[0\] (pid $worker): unsolicited MSG_METRICS_ANS (id 0, never asked): refused"
 wait_for "the worker gone" gone "$worker"
 wait_for "the pair respawned" all_children_up
-[ "$(processes)" = 2 ] || fail "scrape after the respawn: processes $(processes)"
+# The new keyd answers once it holds its secrets (the scrape asks only
+# ready children): wait for that, not for a time.
+both_answer() { [ "$(processes)" = 2 ]; }
+wait_for "both new processes answering a scrape" both_answer
 pm_stop
 pass "watchdog pets only while children answer, replaces a stopped pair; MSG_METRICS_ANS only when asked"
