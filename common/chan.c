@@ -1,5 +1,8 @@
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -23,6 +26,14 @@
  * block.  Reads dispatch whole frames from the read buffer itself.
  */
 #define CHAN_READ_CHUNK	(64 * 1024)
+#define CHAN_FDS_MAX	16		/* descriptors received, not yet taken */
+
+/* A descriptor to send with the frame that starts at byte `at`. */
+struct fd_out {
+	uint64_t	at;
+	size_t		len;		/* the frame's length */
+	int		fd;
+};
 
 struct chan {
 	int			 fd;
@@ -32,6 +43,7 @@ struct chan {
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	char			 peer[16];
+	unsigned int		 peer_role;	/* R_* */
 	size_t			 data_cap;
 	chan_dispatch_fn	 dispatch;
 	chan_closed_fn		 closed;
@@ -41,15 +53,25 @@ struct chan {
 	int			 in_dispatch;
 	int			 dead;
 	struct chan_peerinfo	 info;
+	/* descriptor passing (SCM_RIGHTS) */
+	uint64_t		 queued;	/* bytes ever queued */
+	uint64_t		 sent;		/* bytes ever written */
+	struct fd_out		*fdout;
+	size_t			 nfdout;
+	int			 accept_fds;
+	int			 fdin[CHAN_FDS_MAX];
+	size_t			 nfdin;
 };
 
-static char	self_role[16] = "?";
-static int	self_instance = -1;
+static char		self_role[16] = "?";
+static unsigned int	self_r;
+static int		self_instance = -1;
 
 void
 chan_set_identity(const char *role, int instance)
 {
 	strlcpy(self_role, role, sizeof(self_role));
+	self_r = ipc_role(role);
 	self_instance = instance;
 }
 
@@ -95,6 +117,12 @@ frame_ok(struct chan *c, const struct msg_hdr *hdr)
 		log_warnx("%s: bad frame header (type %u, flags %u)",
 		    c->peer, hdr->type, hdr->flags);
 		chan_fail(c, "bad frame header");
+		return 0;
+	}
+	if (!msg_allowed(hdr->type, c->peer_role, self_r)) {
+		log_warnx("%s may not send %s to a %s", c->peer,
+		    msg_to_str(hdr->type), self_role);
+		chan_fail(c, "message from the wrong role");
 		return 0;
 	}
 	cap = msg_cap(hdr->type, c->data_cap);
@@ -167,6 +195,79 @@ frames_buffered(struct chan *c)
 	}
 }
 
+static void
+close_fds_in(struct chan *c)
+{
+	while (c->nfdin > 0)
+		close(c->fdin[--c->nfdin]);
+}
+
+/*
+ * recvmsg(2) for a channel that takes descriptors.  The kernel ends a
+ * read after the bytes that carried descriptors, so each arrives with
+ * the start of the frame it belongs to; the frame's handler takes it
+ * (chan_take_fd).
+ */
+static ssize_t
+read_with_fds(struct chan *c, uint8_t *p, size_t len)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int) * CHAN_FDS_MAX)];
+	} cm;
+	struct msghdr	 mh;
+	struct iovec	 iov = { p, len };
+	struct cmsghdr	*cmsg;
+	ssize_t		 n;
+	size_t		 i, nfd;
+	int		 fd;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	if ((n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC)) == -1)
+		return -1;
+	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg != NULL;
+	    cmsg = CMSG_NXTHDR(&mh, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET ||
+		    cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfd; i++) {
+			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int),
+			    sizeof(fd));
+			if (c->nfdin < CHAN_FDS_MAX)
+				c->fdin[c->nfdin++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC) {
+		log_warnx("%s: too many descriptors at once", c->peer);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * A descriptor no frame took, although every frame it could belong to
+ * is complete: the peer sent one unasked.  Refused (closed) and fatal
+ * for the channel.
+ */
+static void
+refuse_stray_fds(struct chan *c)
+{
+	if (c->dead || c->nfdin == 0 || evbuffer_get_length(c->in) > 0)
+		return;
+	log_warnx("%s: refusing %zu descriptor(s) no message asked for",
+	    c->peer, c->nfdin);
+	close_fds_in(c);
+	chan_fail(c, "unexpected descriptor");
+}
+
 /*
  * One read(2) into a static buffer.  With nothing buffered (the usual
  * case: the peer writes whole messages with one writev) the frames are
@@ -183,7 +284,10 @@ on_readable(evutil_socket_t fd, short ev, void *arg)
 	ssize_t		 n;
 	size_t		 used = 0;
 
-	n = read(c->fd, rbuf, sizeof(rbuf));
+	if (c->accept_fds)
+		n = read_with_fds(c, rbuf, sizeof(rbuf));
+	else
+		n = read(c->fd, rbuf, sizeof(rbuf));
 	if (n == 0) {
 		chan_fail(c, "closed by peer");
 		return;
@@ -201,21 +305,80 @@ on_readable(evutil_socket_t fd, short ev, void *arg)
 			fatalx("%s: evbuffer_add", __func__);
 		frames_buffered(c);
 	}
+	refuse_stray_fds(c);
 	explicit_bzero(rbuf, (size_t)n);
 	c->in_dispatch = 0;
 	if (c->dead)
 		chan_free(c);
 }
 
+/* The frame that carries a descriptor, sent with it. */
+static ssize_t
+send_with_fd(struct chan *c, const struct fd_out *fo)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*cmsg;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = evbuffer_pullup(c->out, fo->len);
+	iov.iov_len = fo->len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	cmsg = CMSG_FIRSTHDR(&mh);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fo->fd, sizeof(int));
+	return sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+}
+
+/*
+ * One write of queued bytes: up to the next frame that carries a
+ * descriptor, or that frame with its descriptor, which is then ours no
+ * more.  Returns what write(2) would; *full is set when the socket took
+ * less than it was offered.
+ */
+static ssize_t
+write_some(struct chan *c, int *full)
+{
+	size_t	want = evbuffer_get_length(c->out);
+	ssize_t	n;
+
+	if (c->nfdout > 0 && c->fdout[0].at == c->sent) {
+		want = c->fdout[0].len;
+		if ((n = send_with_fd(c, &c->fdout[0])) > 0) {
+			evbuffer_drain(c->out, (size_t)n);
+			close(c->fdout[0].fd);
+			memmove(c->fdout, c->fdout + 1,
+			    --c->nfdout * sizeof(*c->fdout));
+		}
+	} else {
+		if (c->nfdout > 0)
+			want = MINIMUM(want, c->fdout[0].at - c->sent);
+		n = evbuffer_write_atmost(c->out, c->fd, (ev_ssize_t)want);
+	}
+	if (n > 0)
+		c->sent += (uint64_t)n;
+	*full = n >= 0 && (size_t)n < want;
+	return n;
+}
+
 /* Write what is queued; EV_WRITE only while the socket is full. */
 static void
 flush_out(struct chan *c)
 {
-	size_t	len;
-	int	n;
+	int	full = 0;
 
-	while ((len = evbuffer_get_length(c->out)) > 0) {
-		if ((n = evbuffer_write(c->out, c->fd)) == -1) {
+	while (!full && evbuffer_get_length(c->out) > 0) {
+		if (write_some(c, &full) == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN)
@@ -223,8 +386,6 @@ flush_out(struct chan *c)
 			chan_fail(c, strerror(errno));
 			return;
 		}
-		if ((size_t)n < len)
-			break;	/* short: the socket buffer is full */
 	}
 	if (evbuffer_get_length(c->out) > 0)
 		event_add(c->wev, NULL);
@@ -288,6 +449,8 @@ chan_new(struct event_base *base, int fd, const char *peer, size_t data_cap,
 	    c->in == NULL || c->out == NULL || event_add(c->rev, NULL) == -1)
 		fatalx("%s: libevent setup", __func__);
 	strlcpy(c->peer, peer, sizeof(c->peer));
+	if ((c->peer_role = ipc_role(peer)) == 0)
+		fatalx("%s: unknown peer role %s", __func__, peer);
 	c->data_cap = data_cap < IPC_MAX_DATA_FLOOR ? IPC_MAX_DATA_FLOOR :
 	    data_cap;
 	c->dispatch = dispatch;
@@ -322,6 +485,10 @@ chan_free(struct chan *c)
 	event_free(c->flush);
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);
+	close_fds_in(c);
+	while (c->nfdout > 0)
+		close(c->fdout[--c->nfdout].fd);
+	free(c->fdout);
 	close(c->fd);
 	free(c);
 }
@@ -360,18 +527,56 @@ chan_send(struct chan *c, unsigned int type, uint32_t id, const struct buf *w)
 	evbuffer_add(out, &hdr, sizeof(hdr));
 	if (len > 0)
 		evbuffer_add(out, w->p, len);
+	c->queued += sizeof(hdr) + len;
 	schedule_flush(c);
+}
+
+void
+chan_send_fd(struct chan *c, unsigned int type, uint32_t id,
+    const struct buf *w, int fd)
+{
+	struct fd_out	*fo;
+
+	if (c->dead) {
+		close(fd);
+		return;
+	}
+	c->fdout = xreallocarray(c->fdout, c->nfdout + 1, sizeof(*c->fdout));
+	fo = &c->fdout[c->nfdout++];
+	fo->at = c->queued;
+	fo->len = sizeof(struct msg_hdr) + (w != NULL ? w->len : 0);
+	fo->fd = fd;
+	chan_send(c, type, id, w);
+}
+
+void
+chan_accept_fds(struct chan *c)
+{
+	c->accept_fds = 1;
+}
+
+int
+chan_take_fd(struct chan *c)
+{
+	int	fd;
+
+	if (c->nfdin == 0)
+		return -1;
+	fd = c->fdin[0];
+	memmove(c->fdin, c->fdin + 1, --c->nfdin * sizeof(int));
+	return fd;
 }
 
 int
 chan_flush_sync(struct chan *c, int timeout_ms)
 {
 	struct pollfd	pfd;
+	int		full;
 
 	pfd.fd = c->fd;
 	pfd.events = POLLOUT;
 	while (evbuffer_get_length(c->out) > 0) {
-		if (evbuffer_write(c->out, c->fd) == -1) {
+		if (write_some(c, &full) == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN || poll(&pfd, 1, timeout_ms) <= 0)
@@ -399,6 +604,7 @@ chan_send_secret(struct chan *c, unsigned int type, uint32_t id,
 		return -1;
 	frame_header(&hdr, type, id, w->len);
 	out = c->out;
+	c->queued += sizeof(hdr) + w->len;
 	/*
 	 * The payload is referenced, not copied into the buffer's chains,
 	 * and zeroed by the cleanup once it has been written.

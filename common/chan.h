@@ -1,8 +1,10 @@
 /*
  * A framed, non-blocking IPC channel on one end of a socketpair, driven
  * by libevent.  The first frame in each direction is MSG_HELLO carrying
- * IPC_PROTO_VERSION; a mismatch, an unknown type, a frame over its cap
- * or a payload the handler rejects closes the channel.
+ * IPC_PROTO_VERSION; a mismatch, an unknown type, a type the peer's role
+ * may not send (the peer name is its role: "parent", "worker", "keyd"),
+ * a frame over its cap, a descriptor no frame asked for, or a payload
+ * the handler rejects closes the channel.
  */
 #ifndef PM_CHAN_H
 #define PM_CHAN_H
@@ -34,6 +36,14 @@ void		 chan_send(struct chan *, unsigned int type, uint32_t id,
  * copied into library-owned buffers, and zeroed once written. */
 int		 chan_send_secret(struct chan *, unsigned int type, uint32_t id,
 		    const struct buf *);
+/* Queue a frame and, with it, a descriptor the channel then owns and
+ * closes once sent. */
+void		 chan_send_fd(struct chan *, unsigned int type, uint32_t id,
+		    const struct buf *, int fd);
+/* Take descriptors from the peer (else the kernel discards any). */
+void		 chan_accept_fds(struct chan *);
+/* The oldest descriptor received and not yet taken, or -1. */
+int		 chan_take_fd(struct chan *);
 int		 chan_flush_sync(struct chan *, int timeout_ms);
 uint32_t	 chan_next_id(struct chan *);
 size_t		 chan_pending(const struct chan *);

@@ -557,6 +557,14 @@ config_validate(struct config *c)
 	return errors ? -1 : 0;
 }
 
+int
+config_is_set(const struct config *c, const char *key)
+{
+	const struct keydef	*kd = keydef_find(key);
+
+	return kd != NULL && c->set_line[kd - keydefs] != 0;
+}
+
 void
 config_warn_testonly(const struct config *c)
 {

@@ -57,6 +57,7 @@ struct msgr;
 	X(ca_file,			K_STR,	    NULL,		0, 0,	0,	NULL) \
 	X(amd_cert_chain_genoa,		K_STR,	    "/etc/privatemode/amd/genoa-cert-chain.pem", 0, 0, 0, NULL) \
 	X(amd_cert_chain_milan,		K_STR,	    "/etc/privatemode/amd/milan-cert-chain.pem", 0, 0, 0, NULL) \
+	X(amd_cert_chain_turin,		K_STR,	    "/etc/privatemode/amd/turin-cert-chain.pem", 0, 0, 0, NULL) \
 	X(test_trust_any_amd_root,	K_BOOL,	    "no",		0, 0,	CF_TESTONLY, NULL) \
 	X(test_kds_base_url,		K_STR,	    NULL,		0, 0,	CF_TESTONLY, NULL) \
 	X(test_secret_lifetime,		K_DURATION, "45m",		0, 0,	CF_TESTONLY, NULL) \
@@ -73,7 +74,7 @@ struct msgr;
 	X(client_body_deadline,		K_DURATION, "300s",		0, 0,	0,	NULL) \
 	X(keepalive_timeout,		K_DURATION, "75s",		0, 0,	0,	NULL) \
 	X(upstream_connect_timeout,	K_DURATION, "10s",		0, 0,	0,	NULL) \
-	X(upstream_first_byte_timeout,	K_DURATION, "300s",		0, 0,	0,	NULL) \
+	X(upstream_first_byte_timeout,	K_DURATION, "30m",		0, 0,	0,	NULL) \
 	X(stream_idle_timeout,		K_DURATION, "300s",		0, 0,	0,	NULL) \
 	X(shutdown_timeout,		K_DURATION, "30s",		0, 0,	0,	NULL) \
 	X(metrics_listen,		K_STR,	    "127.0.0.1:9464",	0, 0,	CF_RESTART, NULL)
@@ -127,6 +128,8 @@ int		 config_apply_overrides(struct config *,
 		    const struct overrides *);
 /* Cross-key checks after parsing; reports every problem found. */
 int		 config_validate(struct config *);
+/* Non-zero if the file or the command line set key (not its default). */
+int		 config_is_set(const struct config *, const char *key);
 /* Warn about test-only keys that are set (the daemon logs this loudly). */
 void		 config_warn_testonly(const struct config *);
 /* Resolved worker count (0 = number of online CPUs). */

@@ -10,9 +10,10 @@
 static const struct {
 	const char	*name;
 	size_t		 cap;
+	unsigned int	 from, to;
 } msg_table[] = {
-	[MSG_NONE] = { "MSG_NONE", 0 },
-#define IPC_ROW(n, c, what)	[n] = { #n, c },
+	[MSG_NONE] = { "MSG_NONE", 0, 0, 0 },
+#define IPC_ROW(n, c, from, to, what)	[n] = { #n, c, from, to },
 	IPC_MESSAGES(IPC_ROW)
 #undef IPC_ROW
 };
@@ -23,6 +24,27 @@ msg_to_str(unsigned int type)
 	if (type == MSG_NONE || type >= MSG_TYPE_MAX)
 		return "MSG_UNKNOWN";
 	return msg_table[type].name;
+}
+
+unsigned int
+ipc_role(const char *name)
+{
+	if (strcmp(name, "parent") == 0)
+		return R_PARENT;
+	if (strcmp(name, "worker") == 0)
+		return R_WORKER;
+	if (strcmp(name, "keyd") == 0)
+		return R_KEYD;
+	return 0;
+}
+
+int
+msg_allowed(unsigned int type, unsigned int from, unsigned int to)
+{
+	if (type == MSG_NONE || type >= MSG_TYPE_MAX)
+		return 0;
+	return (msg_table[type].from & from) != 0 &&
+	    (msg_table[type].to & to) != 0;
 }
 
 size_t

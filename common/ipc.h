@@ -8,7 +8,8 @@
  *
  *	parent <-> worker[i]	config, shutdown, metrics
  *	parent <-> keyd[i]	config, secrets, log lines, workspace writes
- *	worker[i] <-> keyd[i]	the data path (sealing requests, TLS bytes)
+ *	worker[i] <-> keyd[i]	the data path (plaintext requests and answers,
+ *				upstream sockets handed to keyd)
  *
  * Frame: a fixed header followed by `len` payload bytes.  Payloads are
  * built and read with the typed msg_put_* / msg_get_* helpers; a reader
@@ -22,7 +23,7 @@
 
 #include "buf.h"
 
-#define IPC_PROTO_VERSION	1
+#define IPC_PROTO_VERSION	2
 
 /* Child file descriptors set up by the parent before exec. */
 #define IPC_FD_PARENT		3	/* channel to the parent */
@@ -35,82 +36,63 @@
 #define IPC_MAX_DATA_FLOOR	(16 * 1024 * 1024)	/* data path minimum */
 #define IPC_MAX_DATA_CEIL	(1024U * 1024 * 1024)	/* absolute limit */
 
+/* Process roles: who may send a message, and to whom. */
+#define R_PARENT	0x01
+#define R_WORKER	0x02
+#define R_KEYD		0x04
+#define R_CHILD		(R_WORKER | R_KEYD)
+#define R_ANY		(R_PARENT | R_WORKER | R_KEYD)
+
 /*
- * Message types: X(name, payload cap, direction).  A cap of 0 means "the
- * channel's data cap", which scales with max_body_size.  Requests that
- * expect an answer carry a request id the answer repeats.
+ * Message types: X(name, payload cap, sender roles, receiver roles,
+ * what).  A cap of 0 means "the channel's data cap", which scales with
+ * max_body_size.  A channel refuses a frame whose type its peer may not
+ * send or this process may not receive.  Requests that expect an answer
+ * carry a request id the answer repeats.
  */
 #define IPC_MESSAGES(X)							\
-	X(MSG_HELLO,		IPC_MAX_SMALL,	"any: protocol version, role, pid") \
-	X(MSG_CONFIG,		IPC_MAX_CONFIG,	"parent->child: non-secret config") \
-	X(MSG_CONFIG_DONE,	IPC_MAX_SMALL,	"child->parent: config applied") \
-	X(MSG_KEYD_FILES,	IPC_MAX_CONFIG * 64, "parent->keyd: CA bundle, AMD chains, manifest") \
-	X(MSG_TLS_KEYPAIR,	IPC_MAX_CONFIG,	"parent->worker: client-facing TLS cert and key") \
-	X(MSG_SANDBOXED,	IPC_MAX_SMALL,	"keyd->parent: sandbox on, send secrets") \
-	X(MSG_SECRETS,		IPC_MAX_SMALL,	"parent->keyd: API key, cache salt") \
-	X(MSG_SECRETS_DONE,	IPC_MAX_SMALL,	"keyd->parent: secrets installed") \
-	X(MSG_SHUTDOWN,		IPC_MAX_SMALL,	"parent->child: drain and exit") \
-	X(MSG_LOG,		IPC_MAX_SMALL,	"keyd->parent: one log line") \
-	X(MSG_STATUS_REQ,	IPC_MAX_SMALL,	"worker->keyd: readiness query") \
-	X(MSG_STATUS_ANS,	IPC_MAX_SMALL,	"keyd->worker: readiness answer") \
-	X(MSG_TEST_SYSCALL,	IPC_MAX_SMALL,	"worker->keyd: test hook, forbidden syscall") \
-	X(MSG_UP_OPEN,		IPC_MAX_SMALL,	"worker->keyd: new upstream connection") \
-	X(MSG_UP_DATA,		0,		"worker->keyd: bytes read from upstream") \
-	X(MSG_UP_EOF,		IPC_MAX_SMALL,	"worker->keyd: upstream closed or failed") \
-	X(MSG_UP_CLOSE,		IPC_MAX_SMALL,	"worker->keyd: connection gone, forget it") \
-	X(MSG_UP_IO,		0,		"keyd->worker: bytes to send, response events") \
-	X(MSG_REQ_SEAL,		0,		"worker->keyd: client request to encrypt and send") \
-	X(MSG_NET_OPEN,		IPC_MAX_SMALL,	"keyd->worker: open a connection for keyd") \
-	X(MSG_NET_STATUS,	IPC_MAX_SMALL,	"worker->keyd: keyd's connection is up, or why not") \
-	X(MSG_MANIFEST_LOG,	IPC_MAX_CONFIG * 16, "keyd->parent: a fetched manifest to log") \
-	X(MSG_MANIFEST_LOGGED,	IPC_MAX_SMALL,	"parent->keyd: logged, or why not") \
-	X(MSG_CACHE_GET,	IPC_MAX_SMALL,	"keyd->parent: cached KDS response for a URL?") \
-	X(MSG_CACHE_ANS,	IPC_MAX_CONFIG * 16, "parent->keyd: found flag, bytes") \
-	X(MSG_CACHE_PUT,	IPC_MAX_CONFIG * 16, "keyd->parent: store a KDS response") \
-	X(MSG_KEYD_STATE,	IPC_MAX_SMALL,	"keyd->parent: secret usable or not, and why") \
-	X(MSG_DUMP,		0,		"worker->parent: a request and its answer to dump") \
-	X(MSG_METRICS_REQ,	IPC_MAX_SMALL,	"parent->child: send your counters") \
-	X(MSG_METRICS_ANS,	IPC_MAX_SMALL,	"child->parent: struct metrics") \
-	X(MSG_METRICS_SCRAPE,	IPC_MAX_SMALL,	"worker->parent: a scrape arrived, aggregate") \
-	X(MSG_METRICS_TEXT,	IPC_MAX_CONFIG,	"parent->worker: the exposition text") \
-	X(MSG_TEST_CLOCK,	IPC_MAX_SMALL,	"worker->keyd: test hook, advance keyd's clock")
+	X(MSG_HELLO,		IPC_MAX_SMALL,	R_ANY, R_ANY,		"protocol version, role, pid") \
+	X(MSG_CONFIG,		IPC_MAX_CONFIG,	R_PARENT, R_CHILD,	"non-secret config") \
+	X(MSG_CONFIG_DONE,	IPC_MAX_SMALL,	R_WORKER, R_PARENT,	"config applied, serving") \
+	X(MSG_KEYD_FILES,	IPC_MAX_CONFIG * 64, R_PARENT, R_KEYD,	"CA bundle, AMD chains, manifest") \
+	X(MSG_TLS_KEYPAIR,	IPC_MAX_CONFIG,	R_PARENT, R_WORKER,	"client-facing TLS cert and key") \
+	X(MSG_SANDBOXED,	IPC_MAX_SMALL,	R_KEYD, R_PARENT,	"sandbox on, send secrets") \
+	X(MSG_SECRETS,		IPC_MAX_SMALL,	R_PARENT, R_KEYD,	"API key, cache salt") \
+	X(MSG_SECRETS_DONE,	IPC_MAX_SMALL,	R_KEYD, R_PARENT,	"secrets installed") \
+	X(MSG_SHUTDOWN,		IPC_MAX_SMALL,	R_PARENT, R_CHILD,	"drain and exit") \
+	X(MSG_LOG,		IPC_MAX_SMALL,	R_KEYD, R_PARENT,	"one log line") \
+	X(MSG_STATUS_REQ,	IPC_MAX_SMALL,	R_WORKER, R_KEYD,	"readiness query") \
+	X(MSG_STATUS_ANS,	IPC_MAX_SMALL,	R_KEYD, R_WORKER,	"readiness answer") \
+	X(MSG_REQ,		0,		R_WORKER, R_KEYD,	"a client request to seal and send") \
+	X(MSG_REQ_CTL,		IPC_MAX_SMALL,	R_WORKER, R_KEYD,	"pause, resume or cancel an exchange") \
+	X(MSG_RESP,		0,		R_KEYD, R_WORKER,	"an exchange's answer events") \
+	X(MSG_NET_OPEN,		IPC_MAX_SMALL,	R_KEYD, R_WORKER,	"connect to a configured origin") \
+	X(MSG_NET_FD,		IPC_MAX_SMALL,	R_WORKER, R_KEYD,	"the connected socket, or why not") \
+	X(MSG_MANIFEST_LOG,	IPC_MAX_CONFIG * 16, R_KEYD, R_PARENT,	"a fetched manifest to log") \
+	X(MSG_MANIFEST_LOGGED,	IPC_MAX_SMALL,	R_PARENT, R_KEYD,	"logged, or why not") \
+	X(MSG_CACHE_GET,	IPC_MAX_SMALL,	R_KEYD, R_PARENT,	"cached KDS response for a URL?") \
+	X(MSG_CACHE_ANS,	IPC_MAX_CONFIG * 16, R_PARENT, R_KEYD,	"found flag, bytes") \
+	X(MSG_CACHE_PUT,	IPC_MAX_CONFIG * 16, R_KEYD, R_PARENT,	"store a KDS response") \
+	X(MSG_KEYD_STATE,	IPC_MAX_SMALL,	R_KEYD, R_PARENT,	"secret usable or not, and why") \
+	X(MSG_DUMP,		0,		R_WORKER, R_PARENT,	"a request and its answer to dump") \
+	X(MSG_METRICS_REQ,	IPC_MAX_SMALL,	R_PARENT, R_CHILD,	"send your counters") \
+	X(MSG_METRICS_ANS,	IPC_MAX_SMALL,	R_CHILD, R_PARENT,	"struct metrics") \
+	X(MSG_METRICS_SCRAPE,	IPC_MAX_SMALL,	R_WORKER, R_PARENT,	"a scrape arrived, aggregate") \
+	X(MSG_METRICS_TEXT,	IPC_MAX_CONFIG,	R_PARENT, R_WORKER,	"the exposition text") \
+	X(MSG_TEST_SYSCALL,	IPC_MAX_SMALL,	R_WORKER, R_KEYD,	"test hook: a forbidden syscall") \
+	X(MSG_TEST_CLOCK,	IPC_MAX_SMALL,	R_WORKER, R_KEYD,	"test hook: advance keyd's clock")
 
 /*
- * The data path.  An upstream connection has a 32-bit id: the worker
- * numbers the ones it opens for client requests (bit 31 clear), keyd the
- * ones it needs for attestation, the secret exchange and downloads (bit
- * 31 set, opened by the worker on MSG_NET_OPEN).  keyd owns the TLS
- * session of every one of them; the worker owns the socket.
- *
- * MSG_UP_IO carries: u32 conn id, bytes to write to the socket, u8 flags
- * (UPF_*), u32 event count, then events (u8 UPE_* type + fields):
- *	UPE_HEAD	u16 status, u32 n, n x (str name, str value)
- *	UPE_DATA	bytes (plaintext for the client)
- *	UPE_END		- (the response is complete)
- *	UPE_ERROR	u16 status, str type, str code, str message
- *	UPE_RETRY	u8 reason (UPR_*), u32 delay ms
+ * The data path (codecs in dpmsg.h).  An exchange is one client request
+ * and its answer; the worker numbers them (the frame id of MSG_REQ,
+ * MSG_REQ_CTL and MSG_RESP).  keyd owns every upstream connection: it
+ * asks its worker to connect to an origin named by its role in the
+ * configuration (MSG_NET_OPEN, never a host name), and the worker hands
+ * the connected socket over (MSG_NET_FD with SCM_RIGHTS) and forgets it.
+ * keyd numbers those requests (the frame id of MSG_NET_OPEN/_FD).
  */
-#define UP_KEYD_ID	0x80000000U	/* id bit: connection opened for keyd */
 
-#define UPF_CLOSE	0x01	/* close the socket once the bytes are out */
-#define UPF_REUSABLE	0x02	/* exchange done, connection may be pooled */
-#define UPF_READY	0x04	/* TLS handshake complete */
-
-enum up_event {
-	UPE_HEAD = 1,
-	UPE_DATA,
-	UPE_END,
-	UPE_ERROR,
-	UPE_RETRY
-};
-
-enum up_retry {
-	UPR_RESET = 1,		/* connection reset: new nonce, 50 ms */
-	UPR_NO_SECRET,		/* "no secret for ID": after a new secret */
-	UPR_STALE		/* pooled connection was dead: same attempt */
-};
-
-/* Routes a client request can take, as MSG_REQ_SEAL names them. */
+/* Routes a client request can take, as MSG_REQ names them. */
 enum route_kind {
 	RK_MODELS = 1,		/* no encryption, passthrough */
 	RK_CHAT,		/* /v1/chat/completions */
@@ -120,10 +102,11 @@ enum route_kind {
 	RK_MESSAGES,		/* Anthropic */
 	RK_UNSTRUCTURED		/* raw body */
 };
+#define RK_MAX	RK_UNSTRUCTURED
 
 enum msg_type {
 	MSG_NONE = 0,
-#define IPC_ENUM(name, cap, what)	name,
+#define IPC_ENUM(name, cap, from, to, what)	name,
 	IPC_MESSAGES(IPC_ENUM)
 #undef IPC_ENUM
 	MSG_TYPE_MAX
@@ -137,6 +120,11 @@ struct msg_hdr {
 } __attribute__((__packed__));
 
 const char	*msg_to_str(unsigned int type);
+/* R_* of a role name ("parent", "worker", "keyd"); 0 if unknown. */
+unsigned int	 ipc_role(const char *);
+/* May a process of role `from` send this type to one of role `to`? */
+int		 msg_allowed(unsigned int type, unsigned int from,
+		    unsigned int to);
 /*
  * The worker<->keyd frame cap: a sealed body (hex makes it 2x, plus the
  * TLS framing) or a decrypted unary answer (up to 128 MiB).

@@ -31,7 +31,14 @@ enum m_route {
 			  0.005, 0.01, 0.025, 0.1 }
 #define M_NIPC		10
 #define M_NREASONS	40	/* attestation failure reasons */
-#define M_NRETRY	4	/* by UPR_* */
+#define M_NRETRY	4	/* by enum m_retry */
+
+/* Why keyd sent a request again (protocol.md 2.8). */
+enum m_retry {
+	MRT_RESET = 1,		/* connection reset: new attempt, 50 ms */
+	MRT_NO_SECRET,		/* "no secret for ID": after a new secret */
+	MRT_STALE		/* a pooled connection was dead: at once */
+};
 
 /* Client limits that refused something (privatemode.conf(5)). */
 enum m_limit {

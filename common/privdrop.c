@@ -42,6 +42,14 @@
 #define SANITIZER_DUMPABLE	0
 #endif
 
+void
+privdrop_not_dumpable(void)
+{
+	/* No core files, no ptrace or /proc/<pid>/mem by same-uid processes. */
+	if (prctl(PR_SET_DUMPABLE, SANITIZER_DUMPABLE, 0, 0, 0) == -1)
+		fatal("PR_SET_DUMPABLE");
+}
+
 static const int parent_caps[] = { CAP_SYS_CHROOT, CAP_DAC_READ_SEARCH };
 static const int child_caps[] = { CAP_SYS_CHROOT };
 
@@ -293,9 +301,8 @@ privdrop(const struct privdrop *pd)
 	if (!SANITIZER_DUMPABLE)
 		set_rlimit(RLIMIT_NPROC, "NPROC", pd->nproc);
 	set_rlimit(RLIMIT_CORE, "CORE", 0);
-	/* No core files, no ptrace by same-uid siblings. */
-	if (prctl(PR_SET_DUMPABLE, SANITIZER_DUMPABLE, 0, 0, 0) == -1)
-		fatal("PR_SET_DUMPABLE");
+	/* Again: the id switch may have changed it. */
+	privdrop_not_dumpable();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal("PR_SET_NO_NEW_PRIVS");
 }

@@ -20,6 +20,11 @@ struct privdrop {
 	long long	 nproc;
 };
 
+/*
+ * Not dumpable (except in sanitizer builds, for LeakSanitizer): every
+ * process calls it first thing, before it reads a byte of its channel.
+ */
+void	privdrop_not_dumpable(void);
 /* The drop sequence; any failure is fatal. */
 void	privdrop(const struct privdrop *);
 /*

@@ -35,6 +35,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "amdchain.h"
 #include "chan.h"
 #include "conf.h"
 #include "ipc.h"
@@ -335,25 +336,32 @@ put_file(struct buf *w, const char *path, const char *what, int required)
 
 /*
  * Everything keyd reads comes from us (only the parent touches the file
- * system): the CA bundle for upstream TLS, AMD's certificate chains and
- * a static manifest.  Read at start-up and on each reload.
+ * system): the CA bundle for upstream TLS, AMD's certificate chains (an
+ * override or the shipped copy, checked: amdchain.c) and a static
+ * manifest.  Read at start-up and on each reload.
  */
 static int
 load_keyd_files(const struct config *c, struct buf *w)
 {
+	struct amd_chains	amd;
+
+	if (amd_chains_load(c, AMD_CHAIN_DIR, &amd) == -1)
+		return -1;
+	amd_chains_log(&amd);
 	buf_init(w, 256 * 1024);
 	if (put_file(w, c->ca_file != NULL ? c->ca_file : SYSTEM_CA_FILE,
-	    "CA bundle", 1) == -1 ||
-	    put_file(w, c->amd_cert_chain_genoa,
-	    "AMD certificate chain (Genoa)", 0) == -1 ||
-	    put_file(w, c->amd_cert_chain_milan,
-	    "AMD certificate chain (Milan)", 0) == -1 ||
-	    put_file(w, c->manifest_path, "setting up secret manager "
-	    "configuration: failed to read manifest file", 1) == -1) {
-		buf_free(w);
-		return -1;
-	}
+	    "CA bundle", 1) == -1)
+		goto fail;
+	amd_chains_put(&amd, w);
+	if (put_file(w, c->manifest_path, "setting up secret manager "
+	    "configuration: failed to read manifest file", 1) == -1)
+		goto fail;
+	amd_chains_free(&amd);
 	return 0;
+ fail:
+	amd_chains_free(&amd);
+	buf_free(w);
+	return -1;
 }
 
 /* --- configuration ------------------------------------------------- */
@@ -1687,7 +1695,8 @@ parent_main(struct parent_opts *o)
 		if (lookup_user(P.conf) == -1 ||
 		    check_secret_file("API key", P.conf->api_key) == -1 ||
 		    check_secret_file("prompt cache salt",
-		    P.conf->prompt_cache_salt) == -1) {
+		    P.conf->prompt_cache_salt) == -1 ||
+		    amd_chains_check(P.conf, AMD_CHAIN_DIR, stdout) == -1) {
 			fprintf(stderr, "%s: configuration invalid\n",
 			    o->conf_path);
 			return 1;

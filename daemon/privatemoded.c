@@ -15,6 +15,7 @@
 #include "log.h"
 #include "parent.h"
 #include "privatemoded.h"
+#include "privdrop.h"
 #include "util.h"
 
 static __dead void
@@ -127,6 +128,12 @@ main(int argc, char *argv[])
 	int			 instance = -1, i, j;
 	char			*a;
 
+	/*
+	 * First of all, in the parent and in every child (exec made it
+	 * dumpable again): nothing of ours may be read by ptrace or
+	 * /proc/<pid>/mem from another process of the same user.
+	 */
+	privdrop_not_dumpable();
 	memset(&o, 0, sizeof(o));
 	o.conf_path = SYSCONFDIR "/privatemode.conf";
 	log_init(1, LOG_INFO, LOG_FORMAT_TEXT);

@@ -7,7 +7,9 @@
 
 #include <event2/event.h>
 
+#include "buf.h"
 #include "conf.h"
+#include "dpmsg.h"
 #include "ipc.h"
 #include "json.h"
 #include "log.h"
@@ -15,24 +17,27 @@
 #include "proxy.h"
 #include "reqid.h"
 #include "server.h"
-#include "upstream.h"
 #include "util.h"
 #include "worker.h"
 
+#define XID_BUCKETS	256
+
+/* An exchange: a client request keyd answers. */
 struct pxreq {
-	struct request	*req;		/* NULL once the client is gone */
+	struct pxreq	*hnext;		/* by xid */
+	uint32_t	 xid;
+	struct request	*req;		/* NULL once answered */
 	enum route_kind	 route;
-	struct upconn	*uc;
-	uint32_t	 attempt;
-	int		 stale_retries;
-	char		 reqid[REQID_LEN + 1];
-	char		*upath;		/* upstream path + query */
-	struct event	*retry_ev;
 	int		 streaming;	/* client response started */
-	uint64_t	 t_seal;	/* MSG_REQ_SEAL sent, until keyd answers */
+	int		 paused;	/* keyd was told to stop reading */
+	uint64_t	 t_sent;	/* MSG_REQ sent, until keyd answers */
 };
 
-static void	px_send(struct pxreq *);
+static struct pxreq	*xids[XID_BUCKETS];
+static uint32_t		 next_xid;
+
+static void	px_abort(struct request *);
+static void	px_writable(struct request *);
 
 static int
 is_json_ctype(const char *ct)
@@ -77,15 +82,8 @@ proxy_head(struct request *r, enum route_kind rk)
 	case RK_COMPLETIONS:
 	case RK_EMBEDDINGS:
 	case RK_MESSAGES:
-		if (check_encoding(r) == -1)
-			return -1;
-		if (!is_json_ctype(ct)) {
-			req_error(r, 415, "invalid_request_error",
-			    "unsupported_media_type", "Content-Type %s is not "
-			    "supported: send application/json", ct);
-			return -1;
-		}
-		return 0;
+		/* The Content-Type is judged with the body (check_json). */
+		return check_encoding(r);
 	case RK_TRANSCRIPTIONS:
 		if (check_encoding(r) == -1)
 			return -1;
@@ -101,13 +99,26 @@ proxy_head(struct request *r, enum route_kind rk)
 	}
 }
 
-/* The JSON body checks a client deserves a clear 400 for. */
+/*
+ * The JSON body checks a client deserves a clear 400 for.  Like the
+ * official proxy, a body that parses as JSON is served whatever its
+ * Content-Type says (curl -d sends application/x-www-form-urlencoded);
+ * one that does not, under a type that is not JSON, gets 415.
+ */
 static int
 check_json(struct request *r)
 {
-	struct json_result	jr;
-	enum json_status	st;
+	const char		*ct = req_header(r, "Content-Type");
+	struct json_result	 jr;
+	enum json_status	 st;
 
+	if (!is_json_ctype(ct) && (r->body.len == 0 ||
+	    json_validate(r->body.p, r->body.len, 0, &jr) != JSON_OK)) {
+		req_error(r, 415, "invalid_request_error",
+		    "unsupported_media_type", "Content-Type %s is not "
+		    "supported: send application/json", ct);
+		return -1;
+	}
 	if (r->body.len == 0) {
 		req_error(r, 400, "invalid_request_error", "invalid_json",
 		    "request body is empty; expected a JSON object");
@@ -134,30 +145,68 @@ check_json(struct request *r)
 	return 0;
 }
 
-/* --- lifecycle ----------------------------------------------------------- */
+/* --- exchanges -------------------------------------------------------------- */
 
+static struct pxreq *
+px_find(uint32_t xid)
+{
+	struct pxreq	*px;
+
+	for (px = xids[xid % XID_BUCKETS]; px != NULL; px = px->hnext)
+		if (px->xid == xid)
+			return px;
+	return NULL;
+}
+
+static struct pxreq *
+px_new(struct request *r, enum route_kind rk)
+{
+	struct pxreq	*px;
+
+	px = xcalloc(1, sizeof(*px));
+	do
+		next_xid++;
+	while (next_xid == 0 || px_find(next_xid) != NULL);
+	px->xid = next_xid;
+	px->req = r;
+	px->route = rk;
+	px->hnext = xids[px->xid % XID_BUCKETS];
+	xids[px->xid % XID_BUCKETS] = px;
+	r->hctx = px;
+	r->on_abort = px_abort;
+	r->on_writable = px_writable;
+	return px;
+}
+
+/* The exchange is over: detach from the request and forget it. */
 static void
 px_free(struct pxreq *px)
 {
-	if (px->retry_ev != NULL)
-		event_free(px->retry_ev);
-	free(px->upath);
-	free(px);
-}
+	struct pxreq	**pp;
 
-/* The request is answered: detach from it and let go of the upstream. */
-static void
-px_done(struct pxreq *px, int reusable)
-{
-	if (px->uc != NULL)
-		upconn_release(px->uc, reusable);
-	px->uc = NULL;
+	for (pp = &xids[px->xid % XID_BUCKETS]; *pp != NULL;
+	    pp = &(*pp)->hnext)
+		if (*pp == px) {
+			*pp = px->hnext;
+			break;
+		}
 	if (px->req != NULL) {
 		px->req->hctx = NULL;
 		px->req->on_abort = NULL;
 		px->req->on_writable = NULL;
 	}
-	px_free(px);
+	free(px);
+}
+
+static void
+px_ctl(struct pxreq *px, enum dp_ctl op)
+{
+	struct buf	m;
+
+	buf_init(&m, 8);
+	dp_ctl_put(&m, op);
+	keyd_send(MSG_REQ_CTL, px->xid, &m);
+	buf_free(&m);
 }
 
 static void
@@ -167,9 +216,7 @@ px_abort(struct request *r)
 
 	/* The client left: the upstream request is cancelled with it. */
 	px->req = NULL;
-	if (px->uc != NULL)
-		upconn_close(px->uc);
-	px->uc = NULL;
+	px_ctl(px, DPC_CANCEL);
 	px_free(px);
 }
 
@@ -178,11 +225,13 @@ px_writable(struct request *r)
 {
 	struct pxreq	*px = r->hctx;
 
-	if (px->uc != NULL)
-		upconn_pause(px->uc, 0);
+	if (px->paused) {
+		px->paused = 0;
+		px_ctl(px, DPC_RESUME);
+	}
 }
 
-/* --- events from keyd ------------------------------------------------------ */
+/* --- the answer ---------------------------------------------------------------- */
 
 /* A failure after the head went out: one error event, then the end. */
 static void
@@ -222,179 +271,148 @@ px_error(struct pxreq *px, int status, const char *type, const char *code,
 	px->req = NULL;
 }
 
-static void
-retry_cb(evutil_socket_t fd, short ev, void *arg)
-{
-	px_send(arg);
-}
-
-static void
-px_retry(struct pxreq *px, int reason, uint32_t delay)
-{
-	struct timeval	tv;
-
-	metrics.retries[reason < M_NRETRY ? reason : 0]++;
-	if (reason == UPR_STALE) {
-		if (++px->stale_retries > 2) {
-			px_error(px, 502, "upstream_error", "upstream_closed",
-			    "upstream keeps closing connections");
-			px_done(px, 0);
-			return;
-		}
-	} else if (++px->attempt > 1) {
-		px_error(px, 502, "upstream_error", "retry_exhausted",
-		    "upstream request failed after a retry");
-		px_done(px, 0);
-		return;
-	}
-	log_debug("request %s: retrying (%s) in %u ms", px->reqid,
-	    reason == UPR_RESET ? "connection reset" :
-	    reason == UPR_NO_SECRET ? "unknown secret" : "stale connection",
-	    delay);
-	if (px->retry_ev == NULL)
-		px->retry_ev = evtimer_new(wenv->base, retry_cb, px);
-	tv.tv_sec = delay / 1000;
-	tv.tv_usec = (delay % 1000) * 1000;
-	evtimer_add(px->retry_ev, &tv);
-}
-
+/* The upstream head as extra header lines, Content-Length and -Type apart. */
 static char *
-head_headers(struct msgr *m, int *status, int64_t *clen, char **ctype)
+head_headers(const struct dp_event *ev, int64_t *clen, char **ctype)
 {
 	struct buf	 h;
-	char		*name, *value;
-	uint32_t	 n, i;
+	int		 i;
 
-	*status = msg_get_u16(m);
-	n = msg_get_u32(m);
 	*clen = -1;
 	*ctype = NULL;
 	buf_init(&h, 256);
-	for (i = 0; i < n && !m->err && i < 128; i++) {
-		name = msg_get_str(m);
-		value = msg_get_str(m);
-		if (name == NULL || value == NULL) {
-			free(name);
-			free(value);
-			break;
-		}
-		if (strcasecmp(name, "Content-Length") == 0)
-			*clen = strtoll(value, NULL, 10);
-		else if (strcasecmp(name, "Content-Type") == 0)
-			*ctype = xstrdup(value);
-		else if (strcasecmp(name, "x-request-id") != 0)
-			buf_addf(&h, "%s: %s\r\n", name, value);
-		free(name);
-		free(value);
+	for (i = 0; i < ev->nh; i++) {
+		if (strcasecmp(ev->hname[i], "Content-Length") == 0)
+			*clen = strtoll(ev->hvalue[i], NULL, 10);
+		else if (strcasecmp(ev->hname[i], "Content-Type") == 0)
+			*ctype = xstrdup(ev->hvalue[i]);
+		else if (strcasecmp(ev->hname[i], "x-request-id") != 0)
+			buf_addf(&h, "%s: %s\r\n", ev->hname[i],
+			    ev->hvalue[i]);
 	}
 	return buf_cstr(&h) == NULL ? NULL : (char *)buf_release(&h, NULL);
 }
 
+/*
+ * The head.  A unary answer with its whole body in the same message goes
+ * out in one write; anything else starts a stream.
+ */
 static void
-px_events(struct upconn *uc, uint8_t flags, struct msgr *m, void *arg)
+px_head(struct pxreq *px, const struct dp_event *ev, struct msgr *m)
 {
-	struct pxreq	*px = arg;
-	struct request	*r = px->req;
-	const uint8_t	*data;
-	char		*hdrs, *ctype, *type, *code, *msg;
-	size_t		 n;
-	uint32_t	 nev, i, delay;
+	struct msgr	 peek = *m;
+	struct dp_event	 data;
+	char		*hdrs, *ctype;
 	int64_t		 clen;
-	int		 status, reason, pause = 0;
 
-	if (px->t_seal != 0) {
-		metrics_observe(&metrics.keyd_ipc, now_us() - px->t_seal, 1);
-		px->t_seal = 0;
+	memset(&data, 0, sizeof(data));
+	hdrs = head_headers(ev, &clen, &ctype);
+	if (clen == 0) {
+		req_respond(px->req, ev->status, ctype, hdrs, "", 0);
+		px->req = NULL;
+	} else if (clen > 0 && dp_resp_next(&peek, &data) == 1 &&
+	    data.type == DPE_DATA && (uint64_t)clen == data.len) {
+		req_respond(px->req, ev->status, ctype, hdrs, data.data,
+		    data.len);
+		px->req = NULL;
+		*m = peek;
+	} else {
+		req_stream_start(px->req, ev->status, ctype, hdrs);
+		px->streaming = 1;
 	}
-	nev = msg_get_u32(m);
-	for (i = 0; i < nev && !m->err; i++) {
-		switch (msg_get_u8(m)) {
-		case UPE_HEAD:
-			hdrs = head_headers(m, &status, &clen, &ctype);
-			upconn_headed(uc);
-			/* A whole unary answer in this message: one write. */
-			if (clen >= 0 && i + 1 < nev && m->left > 0 &&
-			    m->p[0] == UPE_DATA) {
-				(void)msg_get_u8(m);
-				data = msg_get_bytes(m, &n);
-				i++;
-				req_respond(r, status, ctype, hdrs, data, n);
-				px->req = r = NULL;
-			} else if (clen == 0) {
-				req_respond(r, status, ctype, hdrs, "", 0);
-				px->req = r = NULL;
-			} else {
-				req_stream_start(r, status, ctype, hdrs);
-				px->streaming = 1;
-			}
-			free(hdrs);
-			free(ctype);
-			break;
-		case UPE_DATA:
-			data = msg_get_bytes(m, &n);
-			if (r != NULL && px->streaming) {
-				pause |= req_stream_write(r, data, n);
-				metrics.stream_chunks++;
-			}
-			break;
-		case UPE_END:
-			if (r != NULL && px->streaming) {
-				req_stream_end(r);
-				px->req = r = NULL;
-			}
-			break;
-		case UPE_ERROR:
-			status = msg_get_u16(m);
-			type = msg_get_str(m);
-			code = msg_get_str(m);
-			msg = msg_get_str(m);
-			if (type != NULL && code != NULL && msg != NULL) {
-				log_info("request %s: %d %s: %s", px->reqid,
-				    status, code, msg);
-				px_error(px, status, type, code, msg);
-			}
-			r = NULL;
-			free(type);
-			free(code);
-			free(msg);
-			break;
-		case UPE_RETRY:
-			reason = msg_get_u8(m);
-			delay = msg_get_u32(m);
-			if (m->err)
-				break;
-			px->uc = NULL;
-			upconn_release(uc, (flags & UPF_REUSABLE) != 0);
-			px_retry(px, reason, delay);
-			return;
-		default:
-			m->err = 1;
-		}
-	}
-	if (m->err || msg_end(m) == -1) {
-		log_warnx("keyd: malformed MSG_UP_IO");
-		px_error(px, 502, "upstream_error", "internal_error",
-		    "internal error relaying the response");
-		px_done(px, 0);
-		return;
-	}
-	if (px->req == NULL) {
-		/* Answered (or failed): the exchange is over. */
-		px_done(px, (flags & UPF_REUSABLE) != 0);
-		return;
-	}
-	if (flags & UPF_CLOSE) {
-		/* keyd ended the connection without an answer. */
-		px_error(px, 502, "upstream_error", "upstream_closed",
-		    "upstream connection closed");
-		px_done(px, 0);
-		return;
-	}
-	if (pause)
-		upconn_pause(uc, 1);
+	dp_event_free(&data);
+	free(hdrs);
+	free(ctype);
 }
 
-/* --- sending --------------------------------------------------------------- */
+/* One event; 1 when the client's buffer is full. */
+static int
+px_event(struct pxreq *px, const struct dp_event *ev, struct msgr *m)
+{
+	struct request	*r = px->req;
+	int		 full = 0;
+
+	if (ev->type == DPE_ERROR) {
+		log_info("request %s: %d %s: %s", r != NULL ? r->id : "-",
+		    ev->status, ev->code, ev->msg);
+		px_error(px, ev->status, ev->etype, ev->code, ev->msg);
+		return 0;
+	}
+	if (r == NULL)
+		return 0;	/* answered already: nothing more goes out */
+	switch (ev->type) {
+	case DPE_HEAD:
+		if (!px->streaming)
+			px_head(px, ev, m);
+		break;
+	case DPE_DATA:
+		if (px->streaming) {
+			full = req_stream_write(r, ev->data, ev->len);
+			metrics.stream_chunks++;
+		}
+		break;
+	case DPE_END:
+		if (px->streaming)
+			req_stream_end(r);
+		px->req = NULL;
+		break;
+	default:
+		break;
+	}
+	return full;
+}
+
+int
+proxy_answer(uint32_t xid, struct msgr *m)
+{
+	struct pxreq	*px;
+	struct dp_event	 ev;
+	int		 rv, full = 0, over = 0;
+
+	if ((px = px_find(xid)) == NULL)
+		return 0;	/* the client left; keyd had not heard yet */
+	if (px->t_sent != 0) {
+		metrics_observe(&metrics.keyd_ipc, now_us() - px->t_sent, 1);
+		px->t_sent = 0;
+	}
+	while ((rv = dp_resp_next(m, &ev)) == 1) {
+		over |= ev.type == DPE_END || ev.type == DPE_ERROR;
+		full |= px_event(px, &ev, m);
+		dp_event_free(&ev);
+	}
+	if (rv == -1) {
+		log_warnx("keyd: malformed MSG_RESP");
+		px_error(px, 502, "upstream_error", "internal_error",
+		    "internal error relaying the response");
+		px_free(px);
+		return -1;
+	}
+	if (over || px->req == NULL) {
+		px_free(px);
+		return 0;
+	}
+	if (full && !px->paused) {
+		px->paused = 1;
+		px_ctl(px, DPC_PAUSE);
+	}
+	return 0;
+}
+
+void
+proxy_keyd_lost(void)
+{
+	struct pxreq	*px;
+	size_t		 i;
+
+	for (i = 0; i < XID_BUCKETS; i++)
+		while ((px = xids[i]) != NULL) {
+			px_error(px, 502, "upstream_error", "keyd_lost",
+			    "the key daemon serving this request exited");
+			px_free(px);
+		}
+}
+
+/* --- sending ------------------------------------------------------------------- */
 
 static int
 hop_by_hop(const char *name)
@@ -413,45 +431,42 @@ hop_by_hop(const char *name)
 	return 0;
 }
 
+/* Everything keyd needs for the request, in one message. */
 static void
-px_send(struct pxreq *px)
+px_send(struct pxreq *px, const char *upath, const char *reqid)
 {
-	static const struct upuser	 user = { px_events, NULL };
-	struct upuser			 u = user;
-	struct request			*r = px->req;
-	struct buf			 m;
-	int				 i, n = 0;
+	struct request	*r = px->req;
+	const char	*names[HTTP_MAX_HEADERS], *values[HTTP_MAX_HEADERS];
+	struct dp_req	 q;
+	struct buf	 m;
+	int		 i;
 
-	u.arg = px;
-	px->uc = upconn_get(&u);
-	buf_init(&m, r->body.len + 2048);
-	msg_put_u32(&m, upconn_id(px->uc));
-	msg_put_u32(&m, px->attempt);
-	msg_put_u8(&m, (uint8_t)px->route);
-	msg_put_str(&m, px->route == RK_MODELS ? "GET" : "POST");
-	msg_put_str(&m, px->upath);
-	msg_put_str(&m, px->reqid);
-	msg_put_str(&m, r->peer);
-	for (i = 0; i < r->head.nh; i++)
-		if (!hop_by_hop(r->head.h[i].name))
-			n++;
-	msg_put_u32(&m, (uint32_t)n);
+	memset(&q, 0, sizeof(q));
+	q.route = (uint8_t)px->route;
+	q.path = upath;
+	q.reqid = reqid;
+	q.peer = r->peer;
+	q.hname = names;
+	q.hvalue = values;
 	for (i = 0; i < r->head.nh; i++)
 		if (!hop_by_hop(r->head.h[i].name)) {
-			msg_put_str(&m, r->head.h[i].name);
-			msg_put_str(&m, r->head.h[i].value);
+			names[q.nh] = r->head.h[i].name;
+			values[q.nh++] = r->head.h[i].value;
 		}
-	msg_put_bytes(&m, r->body.p, r->body.len);
-	px->t_seal = now_us();
-	keyd_send(MSG_REQ_SEAL, &m);
+	q.body = r->body.p;
+	q.bodylen = r->body.len;
+	buf_init(&m, r->body.len + 2048);
+	dp_req_put(&m, &q);
+	px->t_sent = now_us();
+	keyd_send(MSG_REQ, px->xid, &m);
 	buf_free(&m);
-	upconn_arm_first_byte(px->uc);
 }
 
 void
 proxy_request(struct request *r, enum route_kind rk, const char *upath)
 {
 	struct pxreq	*px;
+	char		 reqid[REQID_LEN + 1];
 
 	if (!keyd_alive()) {
 		req_error(r, 503, "service_unavailable", "keyd_unavailable",
@@ -461,17 +476,11 @@ proxy_request(struct request *r, enum route_kind rk, const char *upath)
 	if ((rk == RK_CHAT || rk == RK_COMPLETIONS || rk == RK_EMBEDDINGS ||
 	    rk == RK_MESSAGES) && check_json(r) == -1)
 		return;
-	px = xcalloc(1, sizeof(*px));
-	px->req = r;
-	px->route = rk;
 	/* One id for the client, the upstream and the logs. */
 	if (r->id_minted)
-		strlcpy(px->reqid, r->id, sizeof(px->reqid));
+		strlcpy(reqid, r->id, sizeof(reqid));
 	else
-		reqid_new(px->reqid);
-	px->upath = xstrdup(upath);
-	r->hctx = px;
-	r->on_abort = px_abort;
-	r->on_writable = px_writable;
-	px_send(px);
+		reqid_new(reqid);
+	px = px_new(r, rk);
+	px_send(px, upath, reqid);
 }

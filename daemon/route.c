@@ -15,6 +15,10 @@
 #include "worker.h"
 #include "proxy.h"
 #include "reqid.h"
+#ifdef TEST_HOOKS
+#include "testhook.h"
+#include "upstream.h"
+#endif
 
 #include <event2/event.h>
 
@@ -38,6 +42,8 @@ static void	h_readyz(struct request *);
 static void	h_metrics(struct request *);
 #ifdef TEST_HOOKS
 static void	h_test_keyd_syscall(struct request *);
+static void	h_test_worker_syscall(struct request *);
+static void	h_test_bad_handover(struct request *);
 static void	h_test_sleep(struct request *);
 static void	h_test_echo(struct request *);
 static void	h_test_keyd_clock(struct request *);
@@ -77,6 +83,10 @@ static const struct route routes[] = {
 #ifdef TEST_HOOKS
 	{ "/__test/keyd-forbidden-syscall", 0, "POST", h_test_keyd_syscall, 0,
 	    NULL, ON_API },
+	{ "/__test/worker-forbidden-syscall", 0, "POST",
+	    h_test_worker_syscall, 0, NULL, ON_API },
+	{ "/__test/bad-handover", 0, "POST", h_test_bad_handover, 0, NULL,
+	    ON_API },
 	{ "/__test/sleep", 0, "GET", h_test_sleep, 0, NULL, ON_API },
 	{ "/__test/echo", 0, "POST", h_test_echo, 0, NULL, ON_API },
 	{ "/__test/keyd-clock", 0, "POST", h_test_keyd_clock, 0, NULL, ON_API },
@@ -315,13 +325,52 @@ h_readyz(struct request *r)
 }
 
 #ifdef TEST_HOOKS
+/* ?call=NAME, the forbidden syscall (testhook.h); "socket" by default. */
+static const char *
+test_call(const struct request *r)
+{
+	if (r->query != NULL && strncmp(r->query, "call=", 5) == 0)
+		return r->query + 5;
+	return "socket";
+}
+
 /* Make keyd attempt a syscall outside its allow-list (tests only). */
 static void
 h_test_keyd_syscall(struct request *r)
 {
 	static const char	body[] = "{\"sent\":true}";
+	struct buf		m;
 
-	keyd_call(MSG_TEST_SYSCALL, NULL, NULL, NULL, 0);
+	buf_init(&m, 32);
+	msg_put_str(&m, test_call(r));
+	keyd_send(MSG_TEST_SYSCALL, 0, &m);
+	buf_free(&m);
+	req_respond(r, 202, "application/json", NULL, body, sizeof(body) - 1);
+}
+
+/* The worker itself attempts one: the answer is never written. */
+static void
+h_test_worker_syscall(struct request *r)
+{
+	test_forbidden_syscall(test_call(r), NULL);
+	req_error(r, 500, "server_error", "sandbox_missing",
+	    "the worker survived a forbidden syscall");
+}
+
+/* ?kind=udp|unconnected|nofd|unasked: see upstream_test_bad_handover. */
+static void
+h_test_bad_handover(struct request *r)
+{
+	static const char	body[] = "{\"armed\":true}";
+	const char		*kind = "";
+
+	if (r->query != NULL && strncmp(r->query, "kind=", 5) == 0)
+		kind = r->query + 5;
+	if (upstream_test_bad_handover(kind) == -1) {
+		req_error(r, 400, "invalid_request_error", "bad_kind",
+		    "unknown hand-over fault %s", kind);
+		return;
+	}
 	req_respond(r, 202, "application/json", NULL, body, sizeof(body) - 1);
 }
 
@@ -396,7 +445,7 @@ h_test_keyd_clock(struct request *r)
 		secs = strtoll(r->query + 2, NULL, 10);
 	buf_init(&m, 16);
 	msg_put_i64(&m, secs);
-	keyd_send(MSG_TEST_CLOCK, &m);
+	keyd_send(MSG_TEST_CLOCK, 0, &m);
 	buf_free(&m);
 	req_respond(r, 202, "application/json", NULL, body, sizeof(body) - 1);
 }

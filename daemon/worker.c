@@ -18,7 +18,9 @@
 #include "metrics.h"
 #include "privatemoded.h"
 #include "privdrop.h"
+#include "proxy.h"
 #include "route.h"
+#include "sandbox.h"
 #include "server.h"
 #include "tls.h"
 #include "upstream.h"
@@ -44,6 +46,7 @@ static struct {
 	int			 nfds;
 	int			 nmetrics;
 	int			 draining;
+	int			 exit_status;
 	struct event		*drain_timer;
 	struct ssl_ctx_st	*tls;		/* client-facing TLS, or NULL */
 	TAILQ_HEAD(, pending)	 pending;
@@ -51,7 +54,11 @@ static struct {
 
 struct worker_env	*wenv = &w.env;
 
+/* Without keyd: time for the error events to reach their clients. */
+#define KEYD_LOST_DRAIN_MS	2000
+
 static void	worker_exit(int);
+static void	worker_drain(int64_t);
 
 /* --- keyd calls --------------------------------------------------- */
 
@@ -132,10 +139,19 @@ parent_send(unsigned int type, const struct buf *m)
 }
 
 void
-keyd_send(unsigned int type, const struct buf *m)
+keyd_send(unsigned int type, uint32_t id, const struct buf *m)
 {
 	if (w.keyd != NULL)
-		chan_send(w.keyd, type, 0, m);
+		chan_send(w.keyd, type, id, m);
+}
+
+void
+keyd_send_fd(unsigned int type, uint32_t id, const struct buf *m, int fd)
+{
+	if (w.keyd != NULL)
+		chan_send_fd(w.keyd, type, id, m, fd);
+	else
+		close(fd);
 }
 
 void
@@ -184,8 +200,10 @@ keyd_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
     void *arg)
 {
 	/* The data path is not request/answer: keyd speaks when it must. */
-	if (hdr->type == MSG_UP_IO || hdr->type == MSG_NET_OPEN)
-		return upstream_keyd_msg(hdr->type, r);
+	if (hdr->type == MSG_RESP)
+		return proxy_answer(hdr->id, r);
+	if (hdr->type == MSG_NET_OPEN)
+		return upstream_open(hdr->id, r);
 	if (answer(0, hdr, r) == -1) {
 		log_warnx("keyd: unsolicited %s (id %u)", msg_to_str(hdr->type),
 		    hdr->id);
@@ -210,8 +228,14 @@ keyd_closed(struct chan *c, const char *why, void *arg)
 		if (cb != NULL)
 			cb(NULL, NULL, cbarg);
 	}
-	/* Without keyd this pair cannot serve: the parent respawns it. */
-	worker_exit(1);
+	/*
+	 * Without keyd this pair cannot serve: every exchange in flight ends
+	 * with an error its client can read, then the worker drains and the
+	 * parent respawns the pair.
+	 */
+	proxy_keyd_lost();
+	w.exit_status = 1;
+	worker_drain(KEYD_LOST_DRAIN_MS);
 }
 
 /* --- lifecycle ---------------------------------------------------- */
@@ -231,7 +255,7 @@ static void
 drain_done(struct server *s, void *arg)
 {
 	log_debug("drained, exiting");
-	worker_exit(0);
+	worker_exit(w.exit_status);
 }
 
 static void
@@ -239,7 +263,7 @@ drain_timeout(evutil_socket_t fd, short ev, void *arg)
 {
 	log_warnx("shutdown timeout: closing %d connection(s)",
 	    server_nconns(w.srv));
-	worker_exit(0);
+	worker_exit(w.exit_status);
 }
 
 static void
@@ -251,7 +275,7 @@ worker_drain(int64_t timeout_ms)
 		return;
 	w.draining = 1;
 	if (w.srv == NULL)
-		worker_exit(0);
+		worker_exit(w.exit_status);
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	w.drain_timer = evtimer_new(w.env.base, drain_timeout, NULL);
@@ -302,7 +326,14 @@ worker_configure(struct msgr *r)
 		fatalx("TLS is configured but no key pair arrived");
 	w.srv = server_new(w.env.base, w.conf, w.fds, w.nfds, w.nmetrics,
 	    w.tls, route_head, route_request);
-	log_debug("serving on %d listener(s)", w.nfds);
+	/* Everything is set up: from here on, the allow-list. */
+	sandbox_worker();
+#ifndef SANDBOX_NONE
+	if (!sandbox_active())
+		fatalx("seccomp filter is not active");
+#endif
+	log_debug("serving on %d listener(s), sandbox %s", w.nfds,
+	    sandbox_name());
 	buf_init(&m, 16);
 	chan_send(w.parent, MSG_CONFIG_DONE, 0, &m);
 	buf_free(&m);

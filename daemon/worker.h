@@ -1,7 +1,8 @@
 /*
  * Network worker process: one per configured worker.  It owns the
- * client connections and the sockets to the upstream, parses HTTP and
- * never holds a key: every secret operation is a request to its keyd.
+ * client connections, parses HTTP, connects upstream for its keyd and
+ * hands the sockets over; it never holds a key nor touches an upstream
+ * byte: every secret operation is a request to its keyd.
  */
 #ifndef PM_WORKER_H
 #define PM_WORKER_H
@@ -35,8 +36,11 @@ uint32_t	parent_call(unsigned int type, const struct buf *, keyd_cb,
 void		parent_cancel(uint32_t id);
 /* A message to the parent that expects no answer. */
 void		parent_send(unsigned int type, const struct buf *);
-/* A message to keyd that expects no answer. */
-void		keyd_send(unsigned int type, const struct buf *);
+/* A message to keyd that expects no answer (id: the data path's). */
+void		keyd_send(unsigned int type, uint32_t id, const struct buf *);
+/* The same with a descriptor keyd takes over (SCM_RIGHTS). */
+void		keyd_send_fd(unsigned int type, uint32_t id, const struct buf *,
+		    int fd);
 /* Forget a pending call (its requester went away); the answer is dropped. */
 void		keyd_cancel(uint32_t id);
 int		keyd_alive(void);

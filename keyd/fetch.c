@@ -1,7 +1,7 @@
 /*
  * keyd's own HTTP requests: attestation and secret exchange with the API
- * endpoint, the CDN manifest and AMD KDS downloads.  keyd asks its worker
- * to open the socket (MSG_NET_OPEN) and keeps the TLS session.
+ * endpoint, the CDN manifest and AMD KDS downloads, each to an origin of
+ * the configuration, on a connection keyd owns (ktun.c).
  *
  * A connection whose response was complete and framed waits a few seconds
  * for the next request to the same origin: a re-attestation is an
@@ -34,17 +34,16 @@
 #define IDLE_SLOTS	3	/* API endpoint, CDN, KDS */
 #define IDLE_KEEP_S	4	/* under Node's 5 s keep-alive default */
 
-/* Where a connection goes: scheme, TLS policy, host and port. */
-struct origin {
-	int		 tls;
+/* Where a connection goes: the origin, and the TLS policy for it. */
+struct dest {
+	enum net_origin	 which;
+	struct origin	 o;
 	int		 policy;
-	char		*host;
-	uint16_t	 port;
 };
 
 struct fetch {
 	struct ktun	*kt;
-	struct origin	 o;
+	struct dest	 d;
 	struct buf	 req;		/* kept for a resend; holds the key */
 	int		 reused;	/* kt came from an idle slot */
 	struct resp	 resp;
@@ -58,72 +57,25 @@ struct fetch {
 
 static struct idle {
 	struct ktun	*kt;		/* NULL: free slot */
-	struct origin	 o;
+	struct dest	 d;
 	struct event	*timer;
 	uint64_t	 since;		/* for evicting the oldest */
 } idle[IDLE_SLOTS];
 
-static uint32_t	next_id;
 static uint64_t	idle_clock;
 
-/* scheme://host[:port]/path into parts. */
 static int
-parse_url(const char *url, int *tls, char **host, uint16_t *port,
-    char **path)
+same_dest(const struct dest *a, const struct dest *b)
 {
-	const char	*p, *slash;
-	char		*hp, *h, *ps;
-
-	if (strncmp(url, "https://", 8) == 0) {
-		*tls = 1;
-		p = url + 8;
-	} else if (strncmp(url, "http://", 7) == 0) {
-		*tls = 0;
-		p = url + 7;
-	} else
-		return -1;
-	slash = strchr(p, '/');
-	hp = slash != NULL ? xstrndup(p, slash - p) : xstrdup(p);
-	*path = xstrdup(slash != NULL ? slash : "/");
-	if (split_hostport(hp, &h, &ps, *tls ? "443" : "80") == -1 ||
-	    *h == '\0' || atoi(ps) <= 0 || atoi(ps) > 65535) {
-		free(hp);
-		free(*path);
-		return -1;
-	}
-	*host = h;
-	*port = (uint16_t)atoi(ps);
-	free(ps);
-	free(hp);
-	return 0;
-}
-
-static int
-same_origin(const struct origin *a, const struct origin *b)
-{
-	return a->tls == b->tls && a->policy == b->policy &&
-	    a->port == b->port && strcmp(a->host, b->host) == 0;
-}
-
-/* Tell the worker to close the socket, then forget the tunnel. */
-static void
-close_tunnel(struct ktun *kt)
-{
-	struct upio	io;
-
-	upio_init(&io);
-	io.flags = UPF_CLOSE;
-	ktun_flush(kt, &io);
-	upio_free(&io);
-	ktun_free(kt);
+	return a->which == b->which && a->policy == b->policy &&
+	    a->o.tls == b->o.tls && a->o.port == b->o.port &&
+	    strcmp(a->o.host, b->o.host) == 0;
 }
 
 static void
 idle_clear(struct idle *s)
 {
 	evtimer_del(s->timer);
-	free(s->o.host);
-	s->o.host = NULL;
 	s->kt = NULL;
 }
 
@@ -134,7 +86,7 @@ idle_expired(evutil_socket_t fd, short ev, void *arg)
 	struct ktun	*kt = s->kt;
 
 	idle_clear(s);
-	close_tunnel(kt);
+	ktun_free(kt);
 }
 
 static struct idle *
@@ -149,31 +101,31 @@ idle_of(const struct ktun *kt)
 }
 
 static struct idle *
-idle_for(const struct origin *o)
+idle_for(const struct dest *d)
 {
 	size_t	i;
 
 	for (i = 0; i < IDLE_SLOTS; i++)
-		if (idle[i].kt != NULL && same_origin(&idle[i].o, o))
+		if (idle[i].kt != NULL && same_dest(&idle[i].d, d))
 			return &idle[i];
 	return NULL;
 }
 
 static void
-park(struct ktun *kt, const struct origin *o)
+park(struct ktun *kt, const struct dest *d)
 {
 	struct timeval	 tv = { IDLE_KEEP_S, 0 };
 	struct idle	*s, *oldest = &idle[0];
 	size_t		 i;
 
-	if ((s = idle_for(o)) == NULL) {
+	if ((s = idle_for(d)) == NULL) {
 		for (i = 0; i < IDLE_SLOTS && idle[i].kt != NULL; i++)
 			if (idle[i].since < oldest->since)
 				oldest = &idle[i];
 		s = i < IDLE_SLOTS ? &idle[i] : oldest;
 	}
 	if (s->kt != NULL) {
-		close_tunnel(s->kt);
+		ktun_free(s->kt);
 		idle_clear(s);
 	}
 	if (s->timer == NULL &&
@@ -181,8 +133,7 @@ park(struct ktun *kt, const struct origin *o)
 		fatalx("%s: evtimer_new", __func__);
 	kt->fx = NULL;
 	s->kt = kt;
-	s->o = *o;
-	s->o.host = xstrdup(o->host);
+	s->d = *d;
 	s->since = ++idle_clock;
 	evtimer_add(s->timer, &tv);
 }
@@ -191,7 +142,7 @@ park(struct ktun *kt, const struct origin *o)
 static int
 reusable(const struct fetch *fx)
 {
-	return fx->kt != NULL && resp_done(&fx->resp) &&
+	return fx->kt != NULL && fx->kt->fd != -1 && resp_done(&fx->resp) &&
 	    fx->resp.keepalive && tun_ready(fx->kt->t);
 }
 
@@ -200,15 +151,14 @@ fetch_free(struct fetch *fx)
 {
 	if (fx->kt != NULL) {
 		if (reusable(fx))
-			park(fx->kt, &fx->o);
+			park(fx->kt, &fx->d);
 		else
-			close_tunnel(fx->kt);
+			ktun_free(fx->kt);
 	}
 	event_free(fx->timer);
 	resp_free(&fx->resp);
 	buf_free(&fx->body);
 	buf_free(&fx->req);	/* wiped: a secret buffer */
-	free(fx->o.host);
 	free(fx);
 }
 
@@ -245,32 +195,20 @@ fetch_timeout(evutil_socket_t fd, short ev, void *arg)
 static int
 connect_fresh(struct fetch *fx)
 {
-	struct buf	m;
-	char		err[256];
+	char	err[256];
 
-	next_id = (next_id + 1) & ~UP_KEYD_ID;
-	fx->kt = ktun_new(UP_KEYD_ID | next_id, KT_FETCH, fx->o.host,
-	    fx->o.tls, fx->o.policy);
+	fx->kt = ktun_new(KT_FETCH, fx->d.which, fx->d.o.host, fx->d.o.tls,
+	    fx->d.policy);
 	fx->kt->fx = fx;
 	fx->reused = 0;
-	if (tun_write(fx->kt->t, fx->req.p, fx->req.len, err,
-	    sizeof(err)) == -1)
-		return -1;
-	buf_init(&m, 64);
-	msg_put_u32(&m, fx->kt->id);
-	msg_put_str(&m, fx->o.host);
-	msg_put_u16(&m, fx->o.port);
-	chan_send(kenv->worker, MSG_NET_OPEN, 0, &m);
-	buf_free(&m);
-	return 0;
+	return tun_write(fx->kt->t, fx->req.p, fx->req.len, err, sizeof(err));
 }
 
 /* The request on an idle connection to the same origin. */
 static int
 connect_reused(struct fetch *fx, struct idle *s)
 {
-	struct upio	io;
-	char		err[256];
+	char	err[256];
 
 	fx->kt = s->kt;
 	fx->kt->fx = fx;
@@ -279,16 +217,36 @@ connect_reused(struct fetch *fx, struct idle *s)
 	if (tun_write(fx->kt->t, fx->req.p, fx->req.len, err,
 	    sizeof(err)) == -1)
 		return -1;
-	upio_init(&io);
-	ktun_flush(fx->kt, &io);
-	upio_free(&io);
+	ktun_flush(fx->kt);
+	return 0;
+}
+
+/*
+ * The URL must be on the origin the worker will connect to: keyd names
+ * the origin, the worker takes its address from its own configuration.
+ */
+static int
+on_origin(const char *url, enum net_origin which, struct dest *d,
+    char **path)
+{
+	struct origin	want;
+
+	if (url_split(url, &d->o, path) == -1)
+		return -1;
+	if (origin_get(kenv->conf, which, &want) == -1 ||
+	    want.tls != d->o.tls || want.port != d->o.port ||
+	    strcmp(want.host, d->o.host) != 0) {
+		free(*path);
+		return -1;
+	}
+	d->which = which;
 	return 0;
 }
 
 int
-fetch_start(const char *method, const char *url, int api_tls_policy,
-    const char *const *hdrs, const void *body, size_t len, fetch_cb cb,
-    void *arg)
+fetch_start(const char *method, enum net_origin which, const char *url,
+    int api_tls_policy, const char *const *hdrs, const void *body, size_t len,
+    fetch_cb cb, void *arg)
 {
 	struct fetch	*fx;
 	struct idle	*s;
@@ -297,18 +255,18 @@ fetch_start(const char *method, const char *url, int api_tls_policy,
 	int		 i, rv;
 
 	fx = xcalloc(1, sizeof(*fx));
-	if (parse_url(url, &fx->o.tls, &fx->o.host, &fx->o.port,
-	    &path) == -1) {
-		log_warnx("bad URL %s", url);
+	if (on_origin(url, which, &fx->d, &path) == -1) {
+		log_warnx("bad URL %s for the %s origin", url,
+		    origin_name(which));
 		free(fx);
 		return -1;
 	}
-	fx->o.policy = api_tls_policy;
+	fx->d.policy = api_tls_policy;
 	fx->cb = cb;
 	fx->arg = arg;
-	snprintf(fx->what, sizeof(fx->what), "%s %s%s", method, fx->o.host,
-	    path);
-	if ((fx->what[sizeof(fx->what) - 2] != '\0'))
+	/* For messages only: cut, and marked so, when long. */
+	if ((size_t)snprintf(fx->what, sizeof(fx->what), "%s %.*s%s", method,
+	    (int)sizeof(fx->what), fx->d.o.host, path) >= sizeof(fx->what))
 		fx->what[sizeof(fx->what) - 2] = '.';
 	resp_init(&fx->resp, 0);
 	buf_init(&fx->body, 0);
@@ -318,9 +276,9 @@ fetch_start(const char *method, const char *url, int api_tls_policy,
 	/* The request carries the API key in clear: a wiped buffer. */
 	buf_init_secret(&fx->req, len + 512);
 	buf_addf(&fx->req, "%s %s HTTP/1.1\r\nHost: %s", method, path,
-	    fx->o.host);
-	if (fx->o.port != (fx->o.tls ? 443 : 80))
-		buf_addf(&fx->req, ":%u", fx->o.port);
+	    fx->d.o.host);
+	if (fx->d.o.port != (fx->d.o.tls ? 443 : 80))
+		buf_addf(&fx->req, ":%u", fx->d.o.port);
 	buf_addf(&fx->req, "\r\nUser-Agent: privatemoded/%s\r\n",
 	    PACKAGE_VERSION);
 	for (i = 0; hdrs != NULL && hdrs[i] != NULL; i++)
@@ -331,7 +289,7 @@ fetch_start(const char *method, const char *url, int api_tls_policy,
 	buf_add(&fx->req, body, len);
 	free(path);
 
-	if ((s = idle_for(&fx->o)) != NULL)
+	if ((s = idle_for(&fx->d)) != NULL)
 		rv = connect_reused(fx, s);
 	else
 		rv = connect_fresh(fx);
@@ -353,7 +311,7 @@ resend(struct fetch *fx)
 		return 0;
 	log_debug("%s: idle connection closed, sending again", fx->what);
 	fx->kt->fx = NULL;
-	close_tunnel(fx->kt);
+	ktun_free(fx->kt);
 	fx->kt = NULL;
 	resp_free(&fx->resp);
 	resp_init(&fx->resp, 0);
@@ -361,25 +319,19 @@ resend(struct fetch *fx)
 }
 
 void
-fetch_net_status(struct ktun *kt, const char *err)
+fetch_connected(struct ktun *kt, const char *err)
 {
 	struct fetch	*fx = kt->fx;
-	struct upio	 io;
-	char		 e[256];
 
-	if (fx == NULL)
-		return;		/* only a new connection gets a status */
+	if (fx == NULL) {
+		ktun_free(kt);
+		return;
+	}
 	if (err[0] != '\0') {
 		fetch_fail(fx, err);
 		return;
 	}
-	if (tun_start(kt->t, e, sizeof(e)) == -1) {
-		fetch_fail(fx, e);
-		return;
-	}
-	upio_init(&io);
-	ktun_flush(kt, &io);
-	upio_free(&io);
+	ktun_flush(kt);
 }
 
 static int
@@ -426,8 +378,9 @@ idle_input(struct ktun *kt, const uint8_t *p, size_t n)
 	if (rv == -1 || plain.len > 0) {
 		if (s != NULL)
 			idle_clear(s);
-		close_tunnel(kt);
-	}
+		ktun_free(kt);
+	} else
+		ktun_flush(kt);
 	buf_free(&plain);
 }
 
@@ -436,7 +389,6 @@ fetch_input(struct ktun *kt, const uint8_t *p, size_t n)
 {
 	struct fetch	*fx = kt->fx;
 	struct buf	 plain;
-	struct upio	 io;
 	char		 err[256];
 
 	if (fx == NULL) {
@@ -461,13 +413,11 @@ fetch_input(struct ktun *kt, const uint8_t *p, size_t n)
 		return;
 	}
 	/* Handshake replies and the like. */
-	upio_init(&io);
-	ktun_flush(kt, &io);
-	upio_free(&io);
+	ktun_flush(kt);
 }
 
 void
-fetch_eof(struct ktun *kt, const char *why)
+fetch_eof(struct ktun *kt, int err, const char *why)
 {
 	struct fetch	*fx = kt->fx;
 	struct idle	*s;
@@ -479,17 +429,12 @@ fetch_eof(struct ktun *kt, const char *why)
 		ktun_free(kt);
 		return;
 	}
+	fx->resp.keepalive = 0;		/* whatever it said, it is closed */
 	if (resp_eof(&fx->resp, &fx_cb, fx) == 0 && resp_done(&fx->resp)) {
 		fetch_complete(fx, fx->resp.head.status, NULL);
 		return;
 	}
 	if (resend(fx))
 		return;
-	/* The worker has closed the socket already. */
-	if (fx->kt != NULL) {
-		fx->kt->fx = NULL;
-		ktun_free(fx->kt);
-		fx->kt = NULL;
-	}
 	fetch_fail(fx, why);
 }

@@ -10,12 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/queue.h>
+
 #include "buf.h"
+#include "dpmsg.h"
 #include "ipc.h"
 
 struct chan;
 struct config;
 struct event_base;
+struct event;
 struct tunnel;
 struct msgr;
 struct pexch;
@@ -24,8 +28,9 @@ struct fetch;
 /* Files the parent read for keyd (MSG_KEYD_FILES). */
 struct keyd_files {
 	int		loaded;
-	int		have_ca, have_genoa, have_milan, have_manifest;
-	struct buf	ca, genoa, milan, manifest;
+	int		have_ca, have_genoa, have_milan, have_turin;
+	int		have_manifest;
+	struct buf	ca, genoa, milan, turin, manifest;
 };
 
 struct keyd_env {
@@ -44,52 +49,65 @@ struct keyd_env {
 
 extern struct keyd_env	*kenv;
 
-/* A connection keyd holds the TLS session of. */
+/*
+ * An upstream connection keyd owns (ktun.c): asked of the worker by
+ * origin (MSG_NET_OPEN), then the connected socket it handed over, with
+ * keyd's TLS session on it.  keyd reads and writes the socket itself.
+ */
 enum ktun_kind { KT_RELAY, KT_FETCH };
 
 struct ktun {
 	struct ktun	*next;		/* hash chain */
-	uint32_t	 id;
+	uint32_t	 id;		/* MSG_NET_OPEN / MSG_NET_FD id */
 	enum ktun_kind	 kind;
+	enum net_origin	 origin;
+	int		 fd;		/* -1 until the worker hands it over */
+	int		 answered;	/* MSG_NET_FD came */
+	int		 orphan;	/* freed before it came */
+	struct event	*rev, *wev;
+	struct event	*timer;		/* the owner's */
+	struct buf	 out;		/* TLS bytes the socket has not taken */
+	int		 want_read;
+	int		 write_err;	/* errno of a failed write, reported
+					   from the read callback */
 	struct tunnel	*t;
 	int		 exchanges;	/* completed on this connection */
-	int		 ready_sent;	/* UPF_READY told to the worker */
+	TAILQ_ENTRY(ktun) pool;		/* KT_RELAY: idle, in relay.c's pool */
+	int		 pooled;
 	struct pexch	*px;		/* KT_RELAY: the current exchange */
 	struct fetch	*fx;		/* KT_FETCH: its request */
 };
 
-struct ktun	*ktun_new(uint32_t id, enum ktun_kind, const char *host,
+/* A new connection to an origin: asks the worker for the socket. */
+struct ktun	*ktun_new(enum ktun_kind, enum net_origin, const char *host,
 		    int tls, int verify);
-struct ktun	*ktun_find(uint32_t id);
 void		 ktun_free(struct ktun *);
+/* MSG_NET_FD: the socket for id, or why there is none; -1 refuses it. */
+int		 ktun_handover(uint32_t id, const char *err, int fd);
+/* Write what TLS has for the socket now. */
+void		 ktun_flush(struct ktun *);
+/* Read the socket or not (a client that stops reading). */
+void		 ktun_read(struct ktun *, int on);
+/* Arm (ms > 0) or stop the relay's timer (relay_timeout). */
+void		 ktun_timer(struct ktun *, int64_t ms);
 
 /*
- * MSG_UP_IO under construction: events are appended, then ktun_flush
- * sends the TLS bytes waiting for the socket plus the events.
+ * What ktun.c tells a connection's owner.  err is an errno value (0 for
+ * a clean end of stream, ETIMEDOUT for keyd's own timers) and why the
+ * text to show.
  */
-struct upio {
-	struct buf	ev;
-	uint32_t	nev;
-	uint8_t		flags;
-};
-
-void	upio_init(struct upio *);
-void	upio_free(struct upio *);
-void	upio_head(struct upio *, int status, const char *const *names,
-	    const char *const *values, int n);
-void	upio_data(struct upio *, const void *, size_t);
-void	upio_end(struct upio *);
-void	upio_error(struct upio *, int status, const char *type,
-	    const char *code, const char *fmt, ...)
-	    __attribute__((__format__(printf, 5, 6)));
-void	upio_retry(struct upio *, int reason, uint32_t delay_ms);
-void	ktun_flush(struct ktun *, struct upio *);
-
-/* relay.c: proxied client requests. */
-int	relay_seal(struct msgr *);
+void	relay_connected(struct ktun *, const char *err);
 void	relay_input(struct ktun *, const uint8_t *, size_t);
-void	relay_eof(struct ktun *, const char *why);
-void	relay_close(struct ktun *);
+void	relay_drained(struct ktun *);
+void	relay_timeout(struct ktun *);
+void	relay_eof(struct ktun *, int err, const char *why);
+void	fetch_connected(struct ktun *, const char *err);
+void	fetch_input(struct ktun *, const uint8_t *, size_t);
+void	fetch_eof(struct ktun *, int err, const char *why);
+
+/* relay.c: proxied client requests (MSG_REQ, MSG_REQ_CTL). */
+int	relay_request(uint32_t xid, struct msgr *);
+int	relay_ctl(uint32_t xid, struct msgr *);
 /* Requests waiting for a secret: run or fail them now. */
 void	relay_secret_ready(void);
 void	relay_secret_failed(int status, const char *code, const char *msg);
@@ -97,12 +115,9 @@ void	relay_secret_failed(int status, const char *code, const char *msg);
 /* fetch.c: keyd's own HTTP requests (attest, secret, manifest, KDS). */
 typedef void	(*fetch_cb)(int status, const uint8_t *body, size_t len,
 		    const char *err, void *arg);
-int	fetch_start(const char *method, const char *url, int api_tls_policy,
-	    const char *const *hdrs, const void *body, size_t len,
-	    fetch_cb, void *arg);
-void	fetch_input(struct ktun *, const uint8_t *, size_t);
-void	fetch_eof(struct ktun *, const char *why);
-void	fetch_net_status(struct ktun *, const char *err);
+int	fetch_start(const char *method, enum net_origin, const char *url,
+	    int api_tls_policy, const char *const *hdrs, const void *body,
+	    size_t len, fetch_cb, void *arg);
 
 /* secret.c: attestation, secret exchange, refresh. */
 struct sx_secret;

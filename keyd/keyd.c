@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "chan.h"
 #include "conf.h"
+#include "dpmsg.h"
 #include "ipc.h"
 #include "kd.h"
 #include "keyd.h"
@@ -27,6 +28,9 @@
 #include "seal.h"
 #include "tunnel.h"
 #include "util.h"
+#ifdef TEST_HOOKS
+#include "testhook.h"
+#endif
 
 /* keyd's life: configured by the parent, sandboxed, then given secrets. */
 enum keyd_state {
@@ -51,13 +55,9 @@ static int	k_manifest_logged(struct chan *, const struct msg_hdr *,
 static int	k_cache_ans(struct chan *, const struct msg_hdr *,
 		    struct msgr *);
 static int	k_metrics(struct chan *, const struct msg_hdr *, struct msgr *);
-static int	k_up_open(struct chan *, const struct msg_hdr *, struct msgr *);
-static int	k_up_data(struct chan *, const struct msg_hdr *, struct msgr *);
-static int	k_up_eof(struct chan *, const struct msg_hdr *, struct msgr *);
-static int	k_up_close(struct chan *, const struct msg_hdr *, struct msgr *);
-static int	k_req_seal(struct chan *, const struct msg_hdr *, struct msgr *);
-static int	k_net_status(struct chan *, const struct msg_hdr *,
-		    struct msgr *);
+static int	k_req(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_req_ctl(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_net_fd(struct chan *, const struct msg_hdr *, struct msgr *);
 #ifdef TEST_HOOKS
 static int	k_test_syscall(struct chan *, const struct msg_hdr *,
 		    struct msgr *);
@@ -84,12 +84,9 @@ static const struct keyd_req {
 	{ MSG_CACHE_ANS,	FROM_PARENT,	KS_READY,	k_cache_ans },
 	{ MSG_METRICS_REQ,	FROM_PARENT,	KS_ANY,		k_metrics },
 	{ MSG_STATUS_REQ,	FROM_WORKER,	KS_SANDBOXED | KS_READY, k_status },
-	{ MSG_UP_OPEN,		FROM_WORKER,	KS_READY,	k_up_open },
-	{ MSG_UP_DATA,		FROM_WORKER,	KS_READY,	k_up_data },
-	{ MSG_UP_EOF,		FROM_WORKER,	KS_READY,	k_up_eof },
-	{ MSG_UP_CLOSE,		FROM_WORKER,	KS_READY,	k_up_close },
-	{ MSG_REQ_SEAL,		FROM_WORKER,	KS_READY,	k_req_seal },
-	{ MSG_NET_STATUS,	FROM_WORKER,	KS_READY,	k_net_status },
+	{ MSG_REQ,		FROM_WORKER,	KS_READY,	k_req },
+	{ MSG_REQ_CTL,		FROM_WORKER,	KS_READY,	k_req_ctl },
+	{ MSG_NET_FD,		FROM_WORKER,	KS_READY,	k_net_fd },
 #ifdef TEST_HOOKS
 	{ MSG_TEST_SYSCALL,	FROM_WORKER,	KS_SANDBOXED | KS_READY,
 	    k_test_syscall },
@@ -210,6 +207,7 @@ k_files(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	if (get_file(r, &f->ca, &f->have_ca) == -1 ||
 	    get_file(r, &f->genoa, &f->have_genoa) == -1 ||
 	    get_file(r, &f->milan, &f->have_milan) == -1 ||
+	    get_file(r, &f->turin, &f->have_turin) == -1 ||
 	    get_file(r, &f->manifest, &f->have_manifest) == -1 ||
 	    msg_end(r) == -1)
 		return -1;
@@ -275,7 +273,8 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	pd.switch_ids = (privflags & PRIV_SWITCH_IDS) != 0;
 	pd.uid = uid;
 	pd.gid = gid;
-	pd.nofile = 16;
+	/* Its channels, and an upstream socket per connection it holds. */
+	pd.nofile = k.conf->max_connections + 128;
 #ifdef SANDBOX_NONE
 	pd.fsize = -1;	/* sanitizer reports go to stderr, maybe a file */
 #else
@@ -433,139 +432,49 @@ k_cache_ans(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 /* --- the data path ------------------------------------------------------ */
 
 static int
-k_up_open(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+k_req(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 {
-	struct ktun	*kt;
-	struct upio	 io;
-	uint32_t	 id;
-	char		*host, err[256];
-
-	id = msg_get_u32(r);
-	host = msg_get_str(r);
-	if (msg_end(r) == -1 || host == NULL || (id & UP_KEYD_ID) ||
-	    ktun_find(id) != NULL) {
-		free(host);
-		return -1;
-	}
-	/* The worker may only open connections to the API endpoint. */
-	if (strcmp(host, k.env.api_host) != 0) {
-		log_warnx("worker asked for a connection to %s", host);
-		free(host);
-		return -1;
-	}
-	free(host);
-	kt = ktun_new(id, KT_RELAY, k.env.api_host, 1, 1);
-	upio_init(&io);
-	if (tun_start(kt->t, err, sizeof(err)) == -1)
-		io.flags |= UPF_CLOSE;
-	ktun_flush(kt, &io);
-	upio_free(&io);
-	return 0;
+	return relay_request(hdr->id, r);
 }
 
 static int
-k_up_data(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+k_req_ctl(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 {
-	struct ktun	*kt;
-	const uint8_t	*p;
-	size_t		 n;
-	uint32_t	 id;
+	return relay_ctl(hdr->id, r);
+}
 
-	id = msg_get_u32(r);
-	p = msg_get_bytes(r, &n);
-	if (msg_end(r) == -1)
+/* The worker's answer to MSG_NET_OPEN: a connected socket, or why not. */
+static int
+k_net_fd(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	char	*err;
+	int	 fd = -1, rv;
+
+	if (dp_fd_get(r, &err) == -1)
 		return -1;
-	if ((kt = ktun_find(id)) == NULL)
-		return 0;	/* closed by us meanwhile */
-	if (kt->kind == KT_RELAY)
-		relay_input(kt, p, n);
-	else
-		fetch_input(kt, p, n);
-	return 0;
-}
-
-static int
-k_up_eof(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
-{
-	struct ktun	*kt;
-	uint32_t	 id;
-	char		*why;
-
-	id = msg_get_u32(r);
-	why = msg_get_str(r);
-	if (msg_end(r) == -1 || why == NULL) {
-		free(why);
-		return -1;
-	}
-	if ((kt = ktun_find(id)) != NULL) {
-		if (kt->kind == KT_RELAY) {
-			relay_eof(kt, why);
-			/* The worker forgets the socket: so do we. */
-			relay_close(kt);
-			ktun_free(kt);
-		} else
-			fetch_eof(kt, why);
-	}
-	free(why);
-	return 0;
-}
-
-static int
-k_up_close(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
-{
-	struct ktun	*kt;
-	uint32_t	 id;
-
-	id = msg_get_u32(r);
-	if (msg_end(r) == -1)
-		return -1;
-	if ((kt = ktun_find(id)) != NULL && kt->kind == KT_RELAY) {
-		relay_close(kt);
-		ktun_free(kt);
-	} else if (kt != NULL)
-		fetch_eof(kt, "connection closed by the worker");
-	return 0;
-}
-
-static int
-k_req_seal(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
-{
-	return relay_seal(r);
-}
-
-static int
-k_net_status(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
-{
-	struct ktun	*kt;
-	uint32_t	 id;
-	char		*err;
-
-	id = msg_get_u32(r);
-	err = msg_get_str(r);
-	if (msg_end(r) == -1 || err == NULL) {
+	if (err[0] == '\0' && (fd = chan_take_fd(c)) == -1) {
+		log_warnx("worker: connection %u handed over without its "
+		    "descriptor", hdr->id);
 		free(err);
 		return -1;
 	}
-	if ((kt = ktun_find(id)) != NULL && kt->kind == KT_FETCH)
-		fetch_net_status(kt, err);
+	rv = ktun_handover(hdr->id, err, fd);
 	free(err);
-	return 0;
+	return rv;
 }
 
 #ifdef TEST_HOOKS
 static int
 k_test_syscall(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 {
-	int	fd;
+	char	*name = msg_get_str(r);
 
-	if (msg_end(r) == -1)
+	if (msg_end(r) == -1 || name == NULL) {
+		free(name);
 		return -1;
-	log_warnx("test hook: attempting socket(2), outside the allow-list");
-	/* Under the filter this never returns: the kernel kills us. */
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	log_warnx("test hook: socket(2) returned %d: no sandbox", fd);
-	if (fd != -1)
-		close(fd);
+	}
+	test_forbidden_syscall(name, keyd_fatal_hook);
+	free(name);
 	return 0;
 }
 
@@ -604,6 +513,8 @@ keyd_main(int instance)
 	    keyd_dispatch, keyd_closed, (void *)(intptr_t)FROM_PARENT);
 	k.worker = chan_new(k.base, IPC_FD_PEER, "worker", 0, keyd_dispatch,
 	    keyd_closed, (void *)(intptr_t)FROM_WORKER);
+	/* Upstream sockets come from the worker, from nobody else. */
+	chan_accept_fds(k.worker);
 	k.env.base = k.base;
 	k.env.parent = k.parent;
 	k.env.worker = k.worker;

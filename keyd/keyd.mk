@@ -1,14 +1,8 @@
 # --- keyd: key daemon, crypto core, attestation -------------------------
 noinst_LIBRARIES += libkeyd.a
-libkeyd_a_SOURCES = keyd/keyd.c keyd/keyd.h keyd/sandbox.h keyd/kd.h \
+libkeyd_a_SOURCES = keyd/keyd.c keyd/keyd.h keyd/kd.h \
 	keyd/fetch.c keyd/ktun.c keyd/multipart.c keyd/multipart.h \
 	keyd/relay.c keyd/resp.c keyd/resp.h keyd/seal.c keyd/seal.h \
 	keyd/secret.c keyd/tunnel.c keyd/tunnel.h
-if SANDBOX_SECCOMP
-libkeyd_a_SOURCES += keyd/sandbox-seccomp.c
-else
-libkeyd_a_SOURCES += keyd/sandbox-null.c
-endif
-EXTRA_DIST += keyd/sandbox-seccomp.c keyd/sandbox-null.c
 include $(srcdir)/keyd/crypto/crypto.mk
 include $(srcdir)/keyd/attest/attest.mk

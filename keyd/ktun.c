@@ -1,21 +1,34 @@
 /*
- * keyd's registry of the connections it holds TLS sessions for, and the
- * MSG_UP_IO messages that carry their bytes and events to the worker.
+ * keyd's upstream connections.  keyd cannot create or connect a socket:
+ * it asks its worker for a connection to an origin (MSG_NET_OPEN), the
+ * worker connects to where its configuration puts that origin and hands
+ * the socket over (MSG_NET_FD, SCM_RIGHTS).  From then on keyd alone
+ * reads and writes it: TLS records through its tunnel (tunnel.c), one
+ * read(2) per readiness into a static buffer, one write(2) per flush,
+ * EV_WRITE only while the socket is full.  What happens on the connection
+ * is its owner's business (relay.c for client requests, fetch.c for
+ * keyd's own), told through the relay_* / fetch_* entry points.
  */
 #include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #ifdef HAVE_MALLOC_TRIM
 #include <malloc.h>
 #endif
-#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "buf.h"
 #include "chan.h"
+#include "dpmsg.h"
 #include "ipc.h"
 #include "kd.h"
 #include "log.h"
@@ -23,9 +36,11 @@
 #include "util.h"
 
 #define KTUN_BUCKETS	256
+#define READ_CHUNK	(64 * 1024)	/* several TLS records per read */
 #define TRIM_QUIET_MS	500
 
 static struct ktun	*buckets[KTUN_BUCKETS];
+static uint32_t		 next_id;
 
 #ifdef HAVE_MALLOC_TRIM
 static struct event	*trim_ev;
@@ -57,23 +72,7 @@ trim_when_quiet(void)
 #endif
 }
 
-struct ktun *
-ktun_new(uint32_t id, enum ktun_kind kind, const char *host, int tls,
-    int verify)
-{
-	struct ktun	*kt;
-
-	kt = xcalloc(1, sizeof(*kt));
-	kt->id = id;
-	kt->kind = kind;
-	kt->t = tun_new(id, host, tls, verify);
-	kt->next = buckets[id % KTUN_BUCKETS];
-	buckets[id % KTUN_BUCKETS] = kt;
-	trim_when_quiet();
-	return kt;
-}
-
-struct ktun *
+static struct ktun *
 ktun_find(uint32_t id)
 {
 	struct ktun	*kt;
@@ -84,146 +83,296 @@ ktun_find(uint32_t id)
 	return NULL;
 }
 
+struct ktun *
+ktun_new(enum ktun_kind kind, enum net_origin origin, const char *host,
+    int tls, int verify)
+{
+	struct ktun	*kt;
+	struct buf	 m;
+
+	kt = xcalloc(1, sizeof(*kt));
+	do
+		next_id++;
+	while (next_id == 0 || ktun_find(next_id) != NULL);
+	kt->id = next_id;
+	kt->kind = kind;
+	kt->origin = origin;
+	kt->fd = -1;
+	kt->want_read = 1;
+	buf_init(&kt->out, 0);
+	kt->t = tun_new(kt->id, host, tls, verify);
+	kt->next = buckets[kt->id % KTUN_BUCKETS];
+	buckets[kt->id % KTUN_BUCKETS] = kt;
+	buf_init(&m, 8);
+	dp_open_put(&m, origin);
+	chan_send(kenv->worker, MSG_NET_OPEN, kt->id, &m);
+	buf_free(&m);
+	trim_when_quiet();
+	return kt;
+}
+
 void
 ktun_free(struct ktun *kt)
 {
 	struct ktun	**pp;
 
+	if (kt == NULL)
+		return;
+	if (!kt->answered) {
+		/*
+		 * The worker's answer is on its way: keep the id until it
+		 * comes, so that it is not taken for a descriptor nobody
+		 * asked for.  Then the socket is closed unused.
+		 */
+		kt->orphan = 1;
+		kt->px = NULL;
+		kt->fx = NULL;
+		return;
+	}
 	for (pp = &buckets[kt->id % KTUN_BUCKETS]; *pp != NULL;
 	    pp = &(*pp)->next)
 		if (*pp == kt) {
 			*pp = kt->next;
 			break;
 		}
+	if (kt->rev != NULL)
+		event_free(kt->rev);
+	if (kt->wev != NULL)
+		event_free(kt->wev);
+	if (kt->timer != NULL)
+		event_free(kt->timer);
+	if (kt->fd != -1)
+		close(kt->fd);
 	tun_free(kt->t);
+	buf_free(&kt->out);
 	free(kt);
 	trim_when_quiet();
 }
 
-void
-upio_init(struct upio *io)
-{
-	buf_init(&io->ev, 0);
-	io->nev = 0;
-	io->flags = 0;
-}
+/* --- I/O ------------------------------------------------------------------ */
 
-void
-upio_free(struct upio *io)
+static void
+owner_input(struct ktun *kt, const uint8_t *p, size_t n)
 {
-	buf_free(&io->ev);
+	if (kt->kind == KT_RELAY)
+		relay_input(kt, p, n);
+	else
+		fetch_input(kt, p, n);
 }
 
 static void
-put_u16(struct buf *b, uint16_t v)
+owner_eof(struct ktun *kt, int err)
 {
-	buf_add(b, &v, sizeof(v));
+	char	why[128];
+
+	if (err == 0)
+		strlcpy(why, "upstream closed the connection", sizeof(why));
+	else
+		snprintf(why, sizeof(why), "%s: %s", kt->write_err != 0 ?
+		    "write" : "read", strerror(err));
+	if (kt->kind == KT_RELAY)
+		relay_eof(kt, err, why);
+	else
+		fetch_eof(kt, err, why);
 }
 
 static void
-put_u32(struct buf *b, uint32_t v)
+on_readable(evutil_socket_t fd, short ev, void *arg)
 {
-	buf_add(b, &v, sizeof(v));
+	static uint8_t	 rbuf[READ_CHUNK];
+	struct ktun	*kt = arg;
+	ssize_t		 n;
+
+	if (kt->write_err != 0) {
+		owner_eof(kt, kt->write_err);
+		return;
+	}
+	n = read(kt->fd, rbuf, sizeof(rbuf));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		owner_eof(kt, n == 0 ? 0 : errno);
+		return;
+	}
+	owner_input(kt, rbuf, (size_t)n);
 }
 
-/* Same encoding as msg_put_str / msg_put_bytes. */
+/* Write kt->out; the rest waits for EV_WRITE. */
 static void
-put_bytes(struct buf *b, const void *p, size_t n)
+write_out(struct ktun *kt)
 {
-	put_u32(b, (uint32_t)n);
-	buf_add(b, p, n);
-}
+	ssize_t	n;
 
-void
-upio_head(struct upio *io, int status, const char *const *names,
-    const char *const *values, int n)
-{
-	int	i;
-
-	buf_addc(&io->ev, UPE_HEAD);
-	put_u16(&io->ev, (uint16_t)status);
-	put_u32(&io->ev, (uint32_t)n);
-	for (i = 0; i < n; i++) {
-		put_bytes(&io->ev, names[i], strlen(names[i]));
-		put_bytes(&io->ev, values[i], strlen(values[i]));
+	while (kt->out.len > 0) {
+		n = write(kt->fd, kt->out.p, kt->out.len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n == -1) {
+			/* Told from the read callback: the owner may free kt. */
+			kt->write_err = errno;
+			kt->out.len = 0;
+			event_active(kt->rev, EV_READ, 0);
+			return;
+		}
+		memmove(kt->out.p, kt->out.p + n, kt->out.len - (size_t)n);
+		kt->out.len -= (size_t)n;
 	}
-	io->nev++;
-}
-
-void
-upio_data(struct upio *io, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	buf_addc(&io->ev, UPE_DATA);
-	put_bytes(&io->ev, p, n);
-	io->nev++;
-}
-
-void
-upio_end(struct upio *io)
-{
-	buf_addc(&io->ev, UPE_END);
-	io->nev++;
-}
-
-void
-upio_error(struct upio *io, int status, const char *type, const char *code,
-    const char *fmt, ...)
-{
-	char	msg[1024];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	buf_addc(&io->ev, UPE_ERROR);
-	put_u16(&io->ev, (uint16_t)status);
-	put_bytes(&io->ev, type, strlen(type));
-	put_bytes(&io->ev, code, strlen(code));
-	put_bytes(&io->ev, msg, strlen(msg));
-	io->nev++;
-}
-
-void
-upio_retry(struct upio *io, int reason, uint32_t delay_ms)
-{
-	buf_addc(&io->ev, UPE_RETRY);
-	buf_addc(&io->ev, (uint8_t)reason);
-	put_u32(&io->ev, delay_ms);
-	io->nev++;
-}
-
-/* Send the socket bytes tunnel kt has pending, with io's events. */
-void
-ktun_flush(struct ktun *kt, struct upio *io)
-{
-	struct buf	m;
-	struct buf	out;
-
-	if (kenv->worker == NULL)
-		return;
-	buf_init(&out, 0);
-	tun_output(kt->t, &out);
-	if (tun_ready(kt->t) && !kt->ready_sent) {
-		io->flags |= UPF_READY;
-		kt->ready_sent = 1;
-		trim_when_quiet();	/* the handshake's garbage is free now */
-	}
-	if (out.len == 0 && io->nev == 0 && io->flags == 0) {
-		buf_free(&out);
+	if (kt->out.len > 0) {
+		event_add(kt->wev, NULL);
 		return;
 	}
-	buf_init(&m, out.len + io->ev.len + 32);
-	msg_put_u32(&m, kt->id);
-	msg_put_bytes(&m, out.p, out.len);
-	msg_put_u8(&m, io->flags);
-	msg_put_u32(&m, io->nev);
-	msg_put_raw(&m, io->ev.p, io->ev.len);
-	chan_send(kenv->worker, MSG_UP_IO, 0, &m);
-	buf_free(&m);
-	buf_free(&out);
-	buf_reset(&io->ev);
-	io->nev = 0;
-	io->flags = 0;
+	event_del(kt->wev);
+	if (kt->kind == KT_RELAY)
+		relay_drained(kt);
+}
+
+static void
+on_writable(evutil_socket_t fd, short ev, void *arg)
+{
+	write_out(arg);
+}
+
+void
+ktun_flush(struct ktun *kt)
+{
+	size_t	had = kt->out.len;
+
+	tun_output(kt->t, &kt->out);
+	if (kt->fd == -1 || kt->write_err != 0 ||
+	    event_pending(kt->wev, EV_WRITE, NULL))
+		return;
+	if (kt->out.len > had || kt->out.len > 0)
+		write_out(kt);
+}
+
+void
+ktun_read(struct ktun *kt, int on)
+{
+	kt->want_read = on;
+	if (kt->rev == NULL)
+		return;
+	if (on)
+		event_add(kt->rev, NULL);
+	else
+		event_del(kt->rev);
+}
+
+static void
+on_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	relay_timeout(arg);
+}
+
+void
+ktun_timer(struct ktun *kt, int64_t ms)
+{
+	struct timeval	tv;
+
+	if (kt->timer == NULL &&
+	    (kt->timer = evtimer_new(kenv->base, on_timer, kt)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	if (ms <= 0) {
+		evtimer_del(kt->timer);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(kt->timer, &tv);
+}
+
+/* --- the hand-over ---------------------------------------------------------- */
+
+/*
+ * What the worker handed over must be a connected TCP socket: anything
+ * else (a file, a pipe, a datagram or an unconnected socket) is refused.
+ */
+static int
+connected_tcp(int fd, char *why, size_t whylen)
+{
+	struct sockaddr_storage	ss;
+	struct stat		st;
+	socklen_t		len;
+	int			type, domain;
+
+	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode)) {
+		snprintf(why, whylen, "not a socket");
+		return 0;
+	}
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_STREAM) {
+		snprintf(why, whylen, "not a stream socket");
+		return 0;
+	}
+	len = sizeof(domain);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1 ||
+	    (domain != AF_INET && domain != AF_INET6)) {
+		snprintf(why, whylen, "not an IPv4 or IPv6 socket");
+		return 0;
+	}
+	len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1) {
+		snprintf(why, whylen, "not connected");
+		return 0;
+	}
+	return 1;
+}
+
+static void
+owner_connected(struct ktun *kt, const char *err)
+{
+	if (kt->kind == KT_RELAY)
+		relay_connected(kt, err);
+	else
+		fetch_connected(kt, err);
+}
+
+int
+ktun_handover(uint32_t id, const char *err, int fd)
+{
+	struct ktun	*kt = ktun_find(id);
+	char		 why[64], terr[256];
+
+	if (kt == NULL || kt->answered || (err[0] == '\0') != (fd != -1)) {
+		log_warnx("worker: refusing a connection for %u that was "
+		    "not asked for", id);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	kt->answered = 1;
+	if (kt->orphan) {
+		if (fd != -1)
+			close(fd);
+		ktun_free(kt);
+		return 0;
+	}
+	if (fd == -1) {
+		owner_connected(kt, err);
+		return 0;
+	}
+	if (!connected_tcp(fd, why, sizeof(why))) {
+		log_warnx("worker: refusing the descriptor for connection "
+		    "%u: %s", id, why);
+		close(fd);
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		fatal("%s: fcntl", __func__);
+	kt->fd = fd;
+	kt->rev = event_new(kenv->base, fd, EV_READ | EV_PERSIST, on_readable,
+	    kt);
+	kt->wev = event_new(kenv->base, fd, EV_WRITE | EV_PERSIST,
+	    on_writable, kt);
+	if (kt->rev == NULL || kt->wev == NULL)
+		fatalx("%s: event_new", __func__);
+	ktun_read(kt, kt->want_read);
+	/* The owner flushes (or frees kt: the answer may be moot by now). */
+	if (tun_start(kt->t, terr, sizeof(terr)) == -1)
+		owner_connected(kt, terr);
+	else
+		owner_connected(kt, "");
+	return 0;
 }

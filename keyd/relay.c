@@ -1,30 +1,45 @@
 /*
- * Relayed exchanges: a client request sealed for the upstream (seal.c),
- * written into the connection's TLS session, and the response read back,
- * decrypted and handed to the worker as events.  Unary bodies are
- * decrypted as one document; event streams line by line, each read's
- * events batched into one message, the response sequence continuing
- * across events (protocol.md 3.6).
+ * Relayed exchanges.  The worker sends a client's request in plaintext
+ * (MSG_REQ); keyd checks that its route and path are ones it may send
+ * (seal_admit), seals it for the upstream (seal.c), writes it on a
+ * connection it owns (ktun.c), reads the answer, decrypts it and sends it
+ * back as events (MSG_RESP): unary bodies as one document, event streams
+ * line by line, everything one upstream read produced in one message.
+ *
+ * keyd keeps the client's plaintext request until the answer has begun,
+ * so that a retry (protocol.md 2.8) is sealed afresh: after a reset before
+ * any answer byte (a new attempt, 50 ms later, once), after a pooled
+ * connection turned out dead (at once, twice at most), and after a 500
+ * saying the deployment does not know our secret (once a new secret is
+ * in).  The worker steers an exchange with MSG_REQ_CTL: a client that
+ * stops reading pauses its connection's reads (bounded memory), a client
+ * that leaves cancels it (the connection closes).
  */
 #include "config.h"
 
 #include <sys/queue.h>
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <event2/event.h>
 #include <sodium.h>
 
 #include "buf.h"
 #include "cerr.h"
+#include "chan.h"
 #include "conf.h"
+#include "dpmsg.h"
 #include "fieldcipher.h"
 #include "ipc.h"
 #include "jsonmut.h"
 #include "kd.h"
 #include "log.h"
+#include "metrics.h"
 #include "resp.h"
 #include "seal.h"
 #include "sx.h"
@@ -33,9 +48,13 @@
 
 #define UNARY_MAX	(128U * 1024 * 1024)	/* Go's MaxUnaryResponseBodyBytes */
 #define SSE_LINE_MAX	(1024 * 1024)
-#define ERRBODY_MAX	(1024 * 1024)		/* buffered to look for retries */
 #define PLAIN_KEEP_MAX	(256 * 1024)		/* relay_input's kept buffer */
 #define NO_SECRET_MARK	"no secret for ID"
+#define XID_BUCKETS	256
+#define POOL_MAX	64		/* idle API connections kept */
+#define POOL_IDLE_MS	60000		/* ... for at most this long */
+#define RESET_DELAY_MS	50		/* protocol.md 2.8 */
+#define STALE_MAX	2		/* dead pooled connections in a row */
 
 enum px_mode {
 	PX_BUFFERED,	/* collect the body, transform once */
@@ -43,17 +62,20 @@ enum px_mode {
 };
 
 struct pexch {
+	struct pexch		*hnext;		/* by xid */
 	TAILQ_ENTRY(pexch)	 wait;		/* waiting for a secret */
 	int			 waiting;
-	struct ktun		*kt;
-	/* the request, kept only until it is sealed */
-	struct seal_in		 in;
-	char			*method, *path, *reqid, *peer, *auth;
-	char			**hname, **hvalue;
-	uint8_t			*body;
-	/* the response */
+	uint32_t		 xid;
+	struct dp_req		 q;		/* until the answer begins */
 	enum route_kind		 route;
-	uint32_t		 attempt;
+	const char		*method;
+	struct ktun		*kt;
+	uint32_t		 attempt;	/* the request id's suffix */
+	int			 stale;		/* dead pooled connections */
+	struct event		*delay;		/* a reset's retry */
+	int			 paused;	/* the client stopped reading */
+	int			 written;	/* request out, waiting for it */
+	/* the answer */
 	struct fc		*fc;
 	int			 decrypt;	/* else passed through */
 	enum px_mode		 mode;
@@ -62,76 +84,180 @@ struct pexch {
 	struct buf		 body_acc;
 	struct buf		 line;
 	struct buf		 out;		/* DATA for this read */
-	struct upio		 io;
+	struct buf		 ev;		/* MSG_RESP under construction */
 	int			 headed;
-	int			 retrying;	/* answered by UPE_RETRY */
+	int			 retrying;	/* the no-secret retry */
 	char			 err[CERR_MAX + 128];
 };
 
-static TAILQ_HEAD(, pexch)	waitq = TAILQ_HEAD_INITIALIZER(waitq);
+static struct pexch		*xids[XID_BUCKETS];
+static TAILQ_HEAD(, pexch)	 waitq = TAILQ_HEAD_INITIALIZER(waitq);
+static TAILQ_HEAD(ktunpool, ktun) pool = TAILQ_HEAD_INITIALIZER(pool);
+static int			 npool;
+
+static void	px_attempt(struct pexch *);
+static void	px_start(struct pexch *);
+
+/* --- exchanges ------------------------------------------------------------ */
+
+static struct pexch *
+px_find(uint32_t xid)
+{
+	struct pexch	*px;
+
+	for (px = xids[xid % XID_BUCKETS]; px != NULL; px = px->hnext)
+		if (px->xid == xid)
+			return px;
+	return NULL;
+}
 
 static void
-px_free_request(struct pexch *px)
+px_unlink(struct pexch *px)
 {
-	int	i;
+	struct pexch	**pp;
 
-	free(px->method);
-	free(px->path);
-	free(px->reqid);
-	free(px->peer);
-	if (px->auth != NULL)
-		sodium_free(px->auth);
-	for (i = 0; i < px->in.nh; i++) {
-		free(px->hname[i]);
-		free(px->hvalue[i]);
+	for (pp = &xids[px->xid % XID_BUCKETS]; *pp != NULL;
+	    pp = &(*pp)->hnext)
+		if (*pp == px) {
+			*pp = px->hnext;
+			return;
+		}
+}
+
+static void
+px_unwait(struct pexch *px)
+{
+	if (px->waiting) {
+		TAILQ_REMOVE(&waitq, px, wait);
+		px->waiting = 0;
 	}
-	free(px->hname);
-	free(px->hvalue);
-	free(px->body);
-	px->method = px->path = px->reqid = px->peer = px->auth = NULL;
-	px->hname = px->hvalue = NULL;
-	px->body = NULL;
-	px->in.nh = 0;
+}
+
+/* The client's plaintext: no longer needed once the answer has begun. */
+static void
+px_forget_request(struct pexch *px)
+{
+	if (px->q.body != NULL)
+		sodium_memzero((void *)(uintptr_t)px->q.body, px->q.bodylen);
+	dp_req_free(&px->q);
+}
+
+static void
+px_answer_reset(struct pexch *px)
+{
+	fc_free(px->fc);
+	px->fc = NULL;
+	resp_free(&px->resp);
+	resp_init(&px->resp, 0);
+	buf_reset(&px->body_acc);
+	buf_reset(&px->line);
+	buf_reset(&px->out);
+	px->headed = px->retrying = px->written = 0;
+	px->decrypt = px->check_retry = 0;
 }
 
 static void
 px_free(struct pexch *px)
 {
-	if (px->waiting)
-		TAILQ_REMOVE(&waitq, px, wait);
-	px_free_request(px);
+	px_unlink(px);
+	px_unwait(px);
+	px_forget_request(px);
+	if (px->delay != NULL)
+		event_free(px->delay);
 	fc_free(px->fc);
 	resp_free(&px->resp);
 	buf_free(&px->body_acc);
 	buf_free(&px->line);
 	buf_free(&px->out);
-	upio_free(&px->io);
+	buf_free(&px->ev);
 	if (px->kt != NULL)
 		px->kt->px = NULL;
 	free(px);
 }
 
-/* The exchange is over; the connection stays for the next one or not. */
+/* Everything this read produced, in one message. */
+static void
+px_send_events(struct pexch *px)
+{
+	if (px->ev.len == 0 || kenv->worker == NULL)
+		return;
+	chan_send(kenv->worker, MSG_RESP, px->xid, &px->ev);
+	buf_reset(&px->ev);
+}
+
+/* --- the pool of idle API connections ------------------------------------- */
+
+static void
+pool_remove(struct ktun *kt)
+{
+	if (kt->pooled) {
+		TAILQ_REMOVE(&pool, kt, pool);
+		kt->pooled = 0;
+		npool--;
+	}
+}
+
+static void
+conn_close(struct ktun *kt)
+{
+	pool_remove(kt);
+	ktun_free(kt);
+}
+
+/* A connection whose exchange is over: keep it for the next, or close. */
+static void
+conn_release(struct ktun *kt, int reusable)
+{
+	kt->px = NULL;
+	if (!reusable || kt->fd == -1 || !tun_ready(kt->t) ||
+	    npool >= POOL_MAX) {
+		conn_close(kt);
+		return;
+	}
+	kt->exchanges++;
+	kt->pooled = 1;
+	TAILQ_INSERT_TAIL(&pool, kt, pool);
+	npool++;
+	ktun_read(kt, 1);	/* the server closing it is news */
+	ktun_timer(kt, POOL_IDLE_MS);
+}
+
+/* Most recently used first: its TCP and TLS state is warmest. */
+static struct ktun *
+conn_get(void)
+{
+	struct ktun	*kt;
+
+	if ((kt = TAILQ_LAST(&pool, ktunpool)) != NULL) {
+		pool_remove(kt);
+		ktun_timer(kt, 0);
+		return kt;
+	}
+	return ktun_new(KT_RELAY, NO_API, kenv->api_host, 1, 1);
+}
+
+/* --- ending an exchange ---------------------------------------------------- */
+
+/* The exchange is over; its connection stays for the next one or not. */
 static void
 px_finish(struct pexch *px, int reusable)
 {
 	struct ktun	*kt = px->kt;
 
-	if (reusable)
-		px->io.flags |= UPF_REUSABLE;
-	else
-		px->io.flags |= UPF_CLOSE;
-	kt->exchanges++;
-	ktun_flush(kt, &px->io);
+	px_send_events(px);
+	px->kt = NULL;
+	if (kt != NULL)
+		conn_release(kt, reusable);
 	px_free(px);
 }
 
 static void
-px_fail(struct pexch *px, int status, const char *code, const char *fmt, ...)
-    __attribute__((__format__(printf, 4, 5)));
+px_fail(struct pexch *px, int status, const char *type, const char *code,
+    const char *fmt, ...) __attribute__((__format__(printf, 5, 6)));
 
 static void
-px_fail(struct pexch *px, int status, const char *code, const char *fmt, ...)
+px_fail(struct pexch *px, int status, const char *type, const char *code,
+    const char *fmt, ...)
 {
 	char	msg[1024];
 	va_list	ap;
@@ -139,162 +265,61 @@ px_fail(struct pexch *px, int status, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	upio_error(&px->io, status, status == 504 ? "timeout_error" :
-	    status >= 500 ? "upstream_error" : "invalid_request_error", code,
-	    "%s", msg);
+	if (px->headed && px->out.len > 0)
+		dp_resp_data(&px->ev, px->out.p, px->out.len);
+	dp_resp_error(&px->ev, status, type, code, msg);
 	px_finish(px, 0);
 }
 
-/* --- sealing --------------------------------------------------------- */
+/* A failure of the upstream connection or its answer. */
+static void
+px_upstream_fail(struct pexch *px, int status, const char *code,
+    const char *fmt, ...) __attribute__((__format__(printf, 4, 5)));
 
 static void
-px_seal(struct pexch *px, const struct sx_secret *sec)
+px_upstream_fail(struct pexch *px, int status, const char *code,
+    const char *fmt, ...)
 {
-	struct seal_err	 e;
-	struct buf	 req;
-	char		 err[256];
+	char	msg[1024];
+	va_list	ap;
 
-	buf_init(&req, px->in.bodylen * 2 + 1024);
-	if (seal_request(&px->in, sec, &req, &px->fc, &e) == -1) {
-		buf_free(&req);
-		px_free_request(px);
-		/* Nothing was written: the connection is still good. */
-		upio_error(&px->io, e.status, e.type, e.code, "%s", e.msg);
-		px_finish(px, 1);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	px_fail(px, status, status == 504 ? "timeout_error" : "upstream_error",
+	    code, "%s", msg);
+}
+
+static void
+delay_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	px_start(arg);
+}
+
+/* Let go of the connection and send the request again later or now. */
+static void
+px_retry(struct pexch *px, enum m_retry why, uint32_t delay_ms)
+{
+	struct timeval	tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+
+	metrics.retries[why]++;
+	log_debug("exchange %u: sending again (%s) in %u ms", px->xid,
+	    why == MRT_RESET ? "connection reset" : why == MRT_STALE ?
+	    "stale connection" : "unknown secret", delay_ms);
+	if (px->kt != NULL) {
+		px->kt->px = NULL;
+		conn_close(px->kt);
+		px->kt = NULL;
+	}
+	if (delay_ms == 0) {
+		px_start(px);
 		return;
 	}
-	px_free_request(px);
-	if (tun_write(px->kt->t, req.p, req.len, err, sizeof(err)) == -1) {
-		buf_free(&req);
-		px_fail(px, 502, "upstream_tls", "%s", err);
-		return;
-	}
-	/* The request held the API key in clear: scrub before freeing. */
-	explicit_bzero(req.p, req.len);
-	buf_free(&req);
-	ktun_flush(px->kt, &px->io);
+	if (px->delay == NULL &&
+	    (px->delay = evtimer_new(kenv->base, delay_cb, px)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	evtimer_add(px->delay, &tv);
 }
-
-static char *
-dup_bounded(struct msgr *r)
-{
-	char	*s = msg_get_str(r);
-
-	return s != NULL ? s : xstrdup("");
-}
-
-int
-relay_seal(struct msgr *r)
-{
-	struct pexch		*px;
-	struct ktun		*kt;
-	const struct sx_secret	*sec;
-	const uint8_t		*body;
-	size_t			 bodylen;
-	uint32_t		 id, nh, i;
-
-	px = xcalloc(1, sizeof(*px));
-	id = msg_get_u32(r);
-	px->attempt = msg_get_u32(r);
-	px->route = msg_get_u8(r);
-	px->method = dup_bounded(r);
-	px->path = dup_bounded(r);
-	px->reqid = dup_bounded(r);
-	px->peer = dup_bounded(r);
-	nh = msg_get_u32(r);
-	if (nh > HTTP_MAX_HEADERS)
-		r->err = 1;
-	px->hname = xcalloc(nh + 1, sizeof(char *));
-	px->hvalue = xcalloc(nh + 1, sizeof(char *));
-	for (i = 0; i < nh && !r->err; i++) {
-		px->hname[i] = dup_bounded(r);
-		px->hvalue[i] = dup_bounded(r);
-		px->in.nh = (int)i + 1;
-	}
-	body = msg_get_bytes(r, &bodylen);
-	if (msg_end(r) == -1 || px->route < RK_MODELS ||
-	    px->route > RK_UNSTRUCTURED || px->attempt > 2) {
-		px_free(px);
-		return -1;
-	}
-	px->body = xmalloc(bodylen + 1);
-	memcpy(px->body, body, bodylen);
-	px->in = (struct seal_in){ px->route, px->method, px->path, px->reqid,
-	    px->peer, px->attempt, px->in.nh, (const char **)px->hname,
-	    (const char **)px->hvalue, px->body, bodylen };
-	buf_init(&px->body_acc, 0);
-	buf_init(&px->line, 0);
-	buf_init(&px->out, 0);
-	upio_init(&px->io);
-	resp_init(&px->resp, strcmp(px->method, "HEAD") == 0);
-
-	if ((kt = ktun_find(id)) == NULL || kt->kind != KT_RELAY) {
-		/* The worker closed it meanwhile. */
-		px_free(px);
-		return 0;
-	}
-	if (kt->px != NULL) {
-		log_warnx("worker: second exchange on connection %u", id);
-		px_free(px);
-		return -1;
-	}
-	kt->px = px;
-	px->kt = kt;
-	if (px->route == RK_MODELS) {
-		px_seal(px, NULL);
-		return 0;
-	}
-	if ((sec = secret_current()) != NULL) {
-		px_seal(px, sec);
-		return 0;
-	}
-	/* No key configured: the client's bearer token may be the key. */
-	for (i = 0; i < (uint32_t)px->in.nh; i++)
-		if (strcasecmp(px->hname[i], "Authorization") == 0 &&
-		    strncmp(px->hvalue[i], "Bearer ", 7) == 0 &&
-		    strchr(px->hvalue[i] + 7, ' ') == NULL &&
-		    px->hvalue[i][7] != '\0')
-			secret_offer_key(px->hvalue[i] + 7,
-			    strlen(px->hvalue[i] + 7));
-	px->waiting = 1;
-	TAILQ_INSERT_TAIL(&waitq, px, wait);
-	/* The offer may have completed synchronously (it never does). */
-	return 0;
-}
-
-void
-relay_secret_ready(void)
-{
-	const struct sx_secret	*sec = secret_current();
-	struct pexch		*px;
-
-	if (sec == NULL)
-		return;
-	while ((px = TAILQ_FIRST(&waitq)) != NULL) {
-		TAILQ_REMOVE(&waitq, px, wait);
-		px->waiting = 0;
-		px_seal(px, sec);
-	}
-}
-
-void
-relay_secret_failed(int status, const char *code, const char *msg)
-{
-	struct pexch	*px;
-
-	while ((px = TAILQ_FIRST(&waitq)) != NULL) {
-		TAILQ_REMOVE(&waitq, px, wait);
-		px->waiting = 0;
-		px_free_request(px);
-		upio_error(&px->io, status, status == 401 ?
-		    "authentication_error" : "service_unavailable", code, "%s",
-		    msg);
-		/* Nothing was written: the connection can be reused. */
-		px_finish(px, 1);
-	}
-}
-
-/* --- the response ------------------------------------------------------ */
 
 static int
 dropped_response_header(const char *n)
@@ -332,7 +357,7 @@ emit_head(struct pexch *px, int64_t clen)
 		names[n] = "Content-Length";
 		values[n++] = len;
 	}
-	upio_head(&px->io, h->status, names, values, n);
+	dp_resp_head(&px->ev, h->status, names, values, n);
 	px->headed = 1;
 }
 
@@ -480,13 +505,12 @@ on_done(void *arg)
 		log_info("upstream does not know our secret: exchanging a "
 		    "new one and retrying");
 		secret_force_update();
-		upio_retry(&px->io, UPR_NO_SECRET, 0);
 		px->retrying = 1;	/* nothing goes to the client */
 		return 0;
 	}
 	if (!px->decrypt || px->body_acc.len == 0) {
 		emit_head(px, (int64_t)px->body_acc.len);
-		upio_data(&px->io, px->body_acc.p, px->body_acc.len);
+		dp_resp_data(&px->ev, px->body_acc.p, px->body_acc.len);
 		return 0;
 	}
 	buf_init(&plain, px->body_acc.len);
@@ -499,127 +523,370 @@ on_done(void *arg)
 		return -1;
 	}
 	emit_head(px, (int64_t)plain.len);
-	upio_data(&px->io, plain.p, plain.len);
+	dp_resp_data(&px->ev, plain.p, plain.len);
 	buf_free(&plain);
 	return 0;
 }
 
 static const struct resp_cb px_cb = { on_head, on_body, on_done };
 
+/* --- sending ---------------------------------------------------------------- */
+
+/*
+ * No key configured: the client's own key may be the API key, sent as
+ * Authorization: Bearer (OpenAI SDKs) or x-api-key (Anthropic SDKs), as
+ * the official proxy takes it (protocol.md 2.9).  1 if there was one.
+ */
+static int
+offer_client_key(const struct pexch *px)
+{
+	const char	*v;
+	uint32_t	 i;
+
+	for (i = 0; i < px->q.nh; i++) {
+		v = px->q.hvalue[i];
+		if (strcasecmp(px->q.hname[i], "Authorization") == 0 &&
+		    strncmp(v, "Bearer ", 7) == 0)
+			v += 7;
+		else if (strcasecmp(px->q.hname[i], "x-api-key") != 0)
+			continue;
+		if (*v == '\0' || strchr(v, ' ') != NULL)
+			continue;
+		secret_offer_key(v, strlen(v));
+		return 1;
+	}
+	return 0;
+}
+
+/* Seal the request for the secret of now and put it on a connection. */
+static void
+px_attempt(struct pexch *px)
+{
+	const struct sx_secret	*sec = NULL;
+	struct seal_in		 in;
+	struct seal_err		 e;
+	struct buf		 req;
+	char			 err[256];
+
+	if (px->route != RK_MODELS && (sec = secret_current()) == NULL)
+		fatalx("%s: no secret", __func__);
+	px_answer_reset(px);
+	in = (struct seal_in){ px->route, px->method, px->q.path,
+	    px->q.reqid, px->q.peer, px->attempt, (int)px->q.nh,
+	    px->q.hname, px->q.hvalue, px->q.body, px->q.bodylen };
+	buf_init(&req, px->q.bodylen * 2 + 1024);
+	if (seal_request(&in, sec, &req, &px->fc, &e) == -1) {
+		buf_free(&req);
+		px_fail(px, e.status, e.type, e.code, "%s", e.msg);
+		return;
+	}
+	px->kt = conn_get();
+	px->kt->px = px;
+	ktun_read(px->kt, !px->paused);
+	if (tun_write(px->kt->t, req.p, req.len, err, sizeof(err)) == -1) {
+		explicit_bzero(req.p, req.len);
+		buf_free(&req);
+		px_upstream_fail(px, 502, "upstream_tls", "%s", err);
+		return;
+	}
+	/* The request held the API key in clear: scrub before freeing. */
+	explicit_bzero(req.p, req.len);
+	buf_free(&req);
+	/*
+	 * Until the request is out, an API that takes none of it for
+	 * stream_idle_timeout (after the connection, if it is new) counts as
+	 * stalled; then the wait for the answer starts (relay_drained).
+	 */
+	ktun_timer(px->kt, kenv->conf->stream_idle_timeout +
+	    (px->kt->fd == -1 ? kenv->conf->upstream_connect_timeout : 0));
+	if (px->kt->fd != -1)
+		ktun_flush(px->kt);
+}
+
+/* Run the exchange now, or once there is a secret. */
+static void
+px_start(struct pexch *px)
+{
+	if (px->route == RK_MODELS || secret_current() != NULL) {
+		px_attempt(px);
+		return;
+	}
+	if (!secret_have_key() && !offer_client_key(px)) {
+		px_fail(px, 401, "authentication_error", "missing_api_key",
+		    "no API key: set api_key in privatemode.conf, or send "
+		    "the key as Authorization: Bearer or x-api-key");
+		return;
+	}
+	px->waiting = 1;
+	TAILQ_INSERT_TAIL(&waitq, px, wait);
+}
+
+int
+relay_request(uint32_t xid, struct msgr *r)
+{
+	struct pexch	*px;
+
+	if (xid == 0 || px_find(xid) != NULL) {
+		log_warnx("worker: exchange id %u reused", xid);
+		return -1;
+	}
+	px = xcalloc(1, sizeof(*px));
+	if (dp_req_get(r, &px->q) == -1 || px->q.route < RK_MODELS ||
+	    px->q.route > RK_MAX) {
+		dp_req_free(&px->q);
+		free(px);
+		return -1;
+	}
+	px->xid = xid;
+	px->route = px->q.route;
+	px->hnext = xids[xid % XID_BUCKETS];
+	xids[xid % XID_BUCKETS] = px;
+	buf_init(&px->body_acc, 0);
+	buf_init(&px->line, 0);
+	buf_init(&px->out, 0);
+	buf_init(&px->ev, 0);
+	resp_init(&px->resp, 0);
+	if ((px->method = seal_admit(px->route, px->q.path)) == NULL) {
+		/* The path is the client's: a refusal, not a broken worker. */
+		log_warnx("refusing to send %s for route kind %d", px->q.path,
+		    px->route);
+		px_fail(px, 400, "invalid_request_error", "bad_request",
+		    "refusing to forward this request line");
+		return 0;
+	}
+	px_start(px);
+	return 0;
+}
+
+int
+relay_ctl(uint32_t xid, struct msgr *r)
+{
+	struct pexch	*px;
+	enum dp_ctl	 op;
+
+	if (dp_ctl_get(r, &op) == -1)
+		return -1;
+	if ((px = px_find(xid)) == NULL)
+		return 0;	/* answered meanwhile */
+	switch (op) {
+	case DPC_PAUSE:
+	case DPC_RESUME:
+		px->paused = op == DPC_PAUSE;
+		if (px->kt == NULL)
+			break;
+		ktun_read(px->kt, !px->paused);
+		/* A client that stops reading is not an upstream stall. */
+		ktun_timer(px->kt, px->paused ? 0 :
+		    kenv->conf->stream_idle_timeout);
+		break;
+	case DPC_CANCEL:
+		/* HTTP/1.1 has one way to cancel a request: close. */
+		if (px->kt != NULL) {
+			px->kt->px = NULL;
+			conn_close(px->kt);
+			px->kt = NULL;
+		}
+		px_free(px);
+		break;
+	}
+	return 0;
+}
+
+void
+relay_secret_ready(void)
+{
+	struct pexch	*px;
+
+	if (secret_current() == NULL)
+		return;
+	while ((px = TAILQ_FIRST(&waitq)) != NULL) {
+		px_unwait(px);
+		px_attempt(px);
+	}
+}
+
+void
+relay_secret_failed(int status, const char *code, const char *msg)
+{
+	struct pexch	*px;
+
+	while ((px = TAILQ_FIRST(&waitq)) != NULL) {
+		px_unwait(px);
+		px_fail(px, status, status == 401 ? "authentication_error" :
+		    "service_unavailable", code, "%s", msg);
+	}
+}
+
+/* --- what the connection tells -------------------------------------------- */
+
+void
+relay_connected(struct ktun *kt, const char *err)
+{
+	struct pexch	*px = kt->px;
+
+	if (err[0] == '\0') {
+		ktun_flush(kt);
+		return;
+	}
+	if (px == NULL) {
+		conn_close(kt);
+		return;
+	}
+	px->kt = NULL;
+	kt->px = NULL;
+	conn_close(kt);
+	/* Nothing was sent: the service is unavailable, try again later. */
+	px_fail(px, 503, "service_unavailable", "upstream_unreachable",
+	    "cannot reach the API at %s: %s", kenv->conf->api_endpoint, err);
+}
+
+void
+relay_drained(struct ktun *kt)
+{
+	struct pexch	*px = kt->px;
+
+	/* The wait for the first answer byte starts once all of it is out. */
+	if (px != NULL && !px->written && !px->headed && tun_ready(kt->t) &&
+	    tun_queued(kt->t) == 0) {
+		px->written = 1;
+		ktun_timer(kt, kenv->conf->upstream_first_byte_timeout);
+	}
+}
+
+/* Bytes on an idle pooled connection: a late ticket, or the end of it. */
+static void
+idle_input(struct ktun *kt, struct buf *plain, int failed)
+{
+	if (failed || plain->len > 0) {
+		conn_close(kt);
+		return;
+	}
+	ktun_flush(kt);
+}
+
 void
 relay_input(struct ktun *kt, const uint8_t *p, size_t n)
 {
 	/*
-	 * Kept between reads (TLS records are at most 16 KiB; a read's
-	 * plaintext is about its ciphertext): a fresh buffer grown to 16 KiB
-	 * and more for every read was a malloc and two reallocs per event.
+	 * Kept between reads (a read's plaintext is about its ciphertext): a
+	 * fresh buffer grown to 16 KiB and more for every read was a malloc
+	 * and two reallocs per event.
 	 */
 	static struct buf	 plain;
 	struct pexch		*px = kt->px;
-	struct upio		 io;
 	char			 err[512];
+	int			 failed;
 
 	if (plain.cap > PLAIN_KEEP_MAX)
 		buf_free(&plain);
 	buf_reset(&plain);
 	err[0] = '\0';
-	if (tun_input(kt->t, p, n, &plain, err, sizeof(err)) == -1) {
-		if (px != NULL) {
-			px_fail(px, 502, "upstream_tls", "%s", err);
-			return;
-		}
-		upio_init(&io);
-		io.flags |= UPF_CLOSE;
-		ktun_flush(kt, &io);
-		upio_free(&io);
+	failed = tun_input(kt->t, p, n, &plain, err, sizeof(err)) == -1;
+	if (px == NULL) {
+		idle_input(kt, &plain, failed);
 		return;
 	}
-	if (px == NULL || px->waiting) {
-		/* Handshake bytes, or a ticket; plaintext here is bogus. */
-		upio_init(&io);
-		if (plain.len > 0)
-			io.flags |= UPF_CLOSE;
-		ktun_flush(kt, &io);
-		upio_free(&io);
+	if (failed) {
+		px_upstream_fail(px, 502, "upstream_tls", "%s", err);
 		return;
 	}
 	px->err[0] = '\0';
-	if (resp_feed(&px->resp, plain.p, plain.len, &px_cb, px, px->err,
-	    sizeof(px->err)) == -1) {
-		if (px->headed)
-			upio_data(&px->io, px->out.p, px->out.len);
-		px_fail(px, 502, "bad_upstream_response", "%s", px->err);
+	if (plain.len > 0 && resp_feed(&px->resp, plain.p, plain.len, &px_cb,
+	    px, px->err, sizeof(px->err)) == -1) {
+		px_upstream_fail(px, 502, "bad_upstream_response", "%s",
+		    px->err);
 		return;
 	}
 	if (px->out.len > 0) {
-		upio_data(&px->io, px->out.p, px->out.len);
+		dp_resp_data(&px->ev, px->out.p, px->out.len);
 		buf_reset(&px->out);
 	}
 	if (resp_done(&px->resp)) {
-		if (!px->retrying)
-			upio_end(&px->io);
+		if (px->retrying) {
+			/* The deployment lost our secret: after a new one. */
+			conn_release(kt, px->resp.keepalive);
+			px->kt = NULL;
+			px->attempt++;
+			px_unwait(px);
+			px->waiting = 1;
+			TAILQ_INSERT_TAIL(&waitq, px, wait);
+			metrics.retries[MRT_NO_SECRET]++;
+			return;
+		}
+		dp_resp_end(&px->ev);
 		px_finish(px, px->resp.keepalive);
 		return;
 	}
-	ktun_flush(kt, &px->io);
+	if (px->headed && px->q.body != NULL)
+		px_forget_request(px);
+	if (px->headed && !px->paused)
+		ktun_timer(kt, kenv->conf->stream_idle_timeout);
+	ktun_flush(kt);
+	px_send_events(px);
 }
 
 /*
- * The worker's socket is gone.  Whatever happens here ends with one last
- * MSG_UP_IO flagged UPF_CLOSE, which lets the worker forget it too.
+ * The connection ended (err 0: closed by the server; else an errno,
+ * ETIMEDOUT for our own timers).  A close-delimited answer is complete
+ * now; a request that got no answer byte may go again.
  */
 void
-relay_eof(struct ktun *kt, const char *why)
+relay_eof(struct ktun *kt, int err, const char *why)
 {
 	struct pexch	*px = kt->px;
-	struct upio	 io;
 
 	if (px == NULL) {
-		upio_init(&io);
-		io.flags = UPF_CLOSE;
-		ktun_flush(kt, &io);
-		upio_free(&io);
+		conn_close(kt);
 		return;
-	}
-	if (px->waiting) {
-		TAILQ_REMOVE(&waitq, px, wait);
-		px->waiting = 0;
-		px_free_request(px);
 	}
 	if (resp_eof(&px->resp, &px_cb, px) == 0 && resp_done(&px->resp)) {
 		if (px->out.len > 0)
-			upio_data(&px->io, px->out.p, px->out.len);
-		upio_end(&px->io);
+			dp_resp_data(&px->ev, px->out.p, px->out.len);
+		buf_reset(&px->out);
+		dp_resp_end(&px->ev);
 		px_finish(px, 0);
 		return;
 	}
-	if (px->resp.received == 0 && px->attempt == 0 &&
-	    strstr(why, "connection reset by peer") != NULL) {
-		/* protocol.md 2.8: new nonce, 50 ms, once. */
-		upio_retry(&px->io, UPR_RESET, 50);
-		px_finish(px, 0);
-		return;
+	if (px->resp.received == 0 && px->q.body != NULL && err != ETIMEDOUT) {
+		if (err == ECONNRESET && px->attempt == 0) {
+			px->attempt++;
+			px_retry(px, MRT_RESET, RESET_DELAY_MS);
+			return;
+		}
+		if (kt->exchanges > 0 && px->stale++ < STALE_MAX) {
+			px_retry(px, MRT_STALE, 0);
+			return;
+		}
 	}
-	if (px->resp.received == 0 && kt->exchanges > 0 &&
-	    strstr(why, "timeout") == NULL) {
-		/* A pooled connection the server had closed: try a fresh one. */
-		upio_retry(&px->io, UPR_STALE, 0);
-		px_finish(px, 0);
-		return;
-	}
-	if (strstr(why, "timeout") != NULL)
-		px_fail(px, 504, "upstream_timeout", "%s", why);
+	if (err == ETIMEDOUT)
+		px_upstream_fail(px, 504, "upstream_timeout", "%s", why);
 	else
-		px_fail(px, 502, "upstream_closed", "upstream connection "
-		    "failed before the response was complete: %s", why);
+		px_upstream_fail(px, 502, "upstream_closed", "upstream "
+		    "connection failed before the response was complete: %s",
+		    why);
 }
 
 void
-relay_close(struct ktun *kt)
+relay_timeout(struct ktun *kt)
 {
-	if (kt->px != NULL) {
-		kt->px->kt = NULL;
-		px_free(kt->px);
-		kt->px = NULL;
+	struct pexch	*px = kt->px;
+	char		 why[128];
+
+	if (px == NULL) {
+		conn_close(kt);		/* idle in the pool long enough */
+		return;
 	}
+	if (px->headed)
+		snprintf(why, sizeof(why), "upstream timeout: nothing received "
+		    "for %lld ms (stream_idle_timeout)",
+		    (long long)kenv->conf->stream_idle_timeout);
+	else if (px->written)
+		snprintf(why, sizeof(why), "upstream timeout: no answer within "
+		    "%lld ms (upstream_first_byte_timeout)",
+		    (long long)kenv->conf->upstream_first_byte_timeout);
+	else
+		snprintf(why, sizeof(why), "upstream timeout: the API took "
+		    "none of the request for %lld ms",
+		    (long long)kenv->conf->stream_idle_timeout);
+	relay_eof(kt, ETIMEDOUT, why);
 }

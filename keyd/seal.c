@@ -459,6 +459,79 @@ seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
 	return 0;
 }
 
+/* --- the oracle ------------------------------------------------------------ */
+
+/*
+ * keyd is a narrow oracle: a route kind maps to the one method and the
+ * fixed upstream path (or subtree) of the official proxy's routes, so that
+ * a worker cannot have the API key attached to any other request.
+ */
+static const struct {
+	enum route_kind	 rk;
+	const char	*method;
+	const char	*path;
+	int		 subtree;	/* path is a prefix ending in '/' */
+} oracle[] = {
+	{ RK_MODELS,		"GET",	"/v1/models",			0 },
+	{ RK_CHAT,		"POST",	"/v1/chat/completions",		0 },
+	{ RK_COMPLETIONS,	"POST",	"/v1/completions",		0 },
+	{ RK_EMBEDDINGS,	"POST",	"/v1/embeddings",		0 },
+	{ RK_TRANSCRIPTIONS,	"POST",	"/v1/audio/transcriptions",	0 },
+	{ RK_MESSAGES,		"POST",	"/v1/messages",			0 },
+	{ RK_UNSTRUCTURED,	"POST",	"/unstructured/",		1 },
+};
+
+/* RFC 3986 path characters, and no "." or ".." segment to climb out. */
+static int
+subtree_ok(const char *p, size_t n)
+{
+	size_t	i, seg = 0;
+
+	for (i = 0; i <= n; i++) {
+		if (i == n || p[i] == '/') {
+			if ((i - seg == 1 && p[seg] == '.') ||
+			    (i - seg == 2 && p[seg] == '.' && p[seg + 1] == '.'))
+				return 0;
+			seg = i + 1;
+			continue;
+		}
+		if (!isalnum((unsigned char)p[i]) &&
+		    strchr("-._~%!$&'()*+,;=:@", p[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* The client's query goes along: printable, no space, no fragment. */
+static int
+query_ok(const char *q)
+{
+	for (; *q != '\0'; q++)
+		if (*q <= ' ' || *q >= 0x7f || *q == '#')
+			return 0;
+	return 1;
+}
+
+const char *
+seal_admit(enum route_kind rk, const char *path)
+{
+	size_t	i, n, plen = strcspn(path, "?");
+
+	if (path[plen] == '?' && !query_ok(path + plen + 1))
+		return NULL;
+	for (i = 0; i < nitems(oracle); i++) {
+		if (oracle[i].rk != rk)
+			continue;
+		n = strlen(oracle[i].path);
+		if (oracle[i].subtree ? plen >= n &&
+		    strncmp(path, oracle[i].path, n) == 0 &&
+		    subtree_ok(path + n, plen - n) :
+		    plen == n && strncmp(path, oracle[i].path, n) == 0)
+			return oracle[i].method;
+	}
+	return NULL;
+}
+
 /* --- the request head ----------------------------------------------------- */
 
 static int
@@ -500,9 +573,33 @@ dropped_header(const char *name, int have_key)
 	/* Ours to set, never the client's. */
 	if (strncasecmp(name, "Privatemode-", 12) == 0)
 		return 1;
-	if (have_key && strcasecmp(name, "Authorization") == 0)
+	if (have_key && (strcasecmp(name, "Authorization") == 0 ||
+	    strcasecmp(name, "x-api-key") == 0))
 		return 1;
 	return 0;
+}
+
+/*
+ * No key configured: the client's own key goes upstream.  An Anthropic
+ * SDK sends it as x-api-key, which the API does not read: it becomes
+ * Authorization: Bearer, unless the client sent an Authorization too.
+ * NULL when the client's headers go as they are.
+ */
+static const char *
+client_key_as_bearer(const struct seal_in *in)
+{
+	const char	*xkey = NULL;
+	int		 i;
+
+	if (kenv->api_key != NULL)
+		return NULL;
+	for (i = 0; i < in->nh; i++) {
+		if (strcasecmp(in->hname[i], "Authorization") == 0)
+			return NULL;
+		if (strcasecmp(in->hname[i], "x-api-key") == 0)
+			xkey = in->hvalue[i];
+	}
+	return xkey;
 }
 
 /*
@@ -541,7 +638,7 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
     const char *ctype, const struct buf *model, const struct buf *shard,
     size_t bodylen, struct buf *out, struct seal_err *e)
 {
-	const char	*xff = NULL;
+	const char	*xff = NULL, *bearer = client_key_as_bearer(in);
 	struct buf	 policy;
 	char		 mac[OCSP_MAC_HEXLEN + 1], attempt_id[128];
 	int		 i, have_key = kenv->api_key != NULL;
@@ -569,7 +666,8 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 			xff = in->hvalue[i];
 		if (dropped_header(in->hname[i], have_key) ||
 		    (ctype != NULL && strcasecmp(in->hname[i],
-		    "Content-Type") == 0))
+		    "Content-Type") == 0) || (bearer != NULL &&
+		    strcasecmp(in->hname[i], "x-api-key") == 0))
 			continue;
 		buf_addf(out, "%s: %s\r\n", in->hname[i], in->hvalue[i]);
 	}
@@ -579,7 +677,8 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 		buf_adds(out, "Authorization: Bearer ");
 		buf_add(out, kenv->api_key, kenv->api_key_len);
 		buf_adds(out, "\r\n");
-	}
+	} else if (bearer != NULL)
+		buf_addf(out, "Authorization: Bearer %s\r\n", bearer);
 	if (in->peer[0] != '\0' && safe_value(in->peer)) {
 		if (xff != NULL)
 			buf_addf(out, "X-Forwarded-For: %s, %s\r\n", xff,

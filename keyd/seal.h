@@ -38,6 +38,11 @@ struct seal_err {
 	char	msg[512];
 };
 
+/*
+ * The method of the upstream request for a route kind and path (with
+ * query), or NULL when keyd does not send that path for that kind.
+ */
+const char *seal_admit(enum route_kind, const char *path);
 /* The upstream request (head + body) into out; fc for the answer. */
 int	seal_request(const struct seal_in *, const struct sx_secret *,
 	    struct buf *out, struct fc **fc, struct seal_err *);

@@ -132,9 +132,13 @@ secret_have_key(void)
 
 /* --- files loaded before the sandbox ----------------------------------- */
 
+/*
+ * The parent picked the file (override or shipped copy), named it in its
+ * log and checked it the same way before sending it.
+ */
 static void
 load_anchor(enum attest_product prod, int have, const struct buf *pem,
-    const char *path, int test_only)
+    int test_only)
 {
 	char	err[256];
 
@@ -142,7 +146,8 @@ load_anchor(enum attest_product prod, int have, const struct buf *pem,
 		return;
 	if (attest_trust_load_pem(&S.trust, prod, (const char *)pem->p,
 	    pem->len, test_only, err, sizeof(err)) != ATT_OK)
-		log_warnx("AMD certificate chain %s refused: %s", path, err);
+		log_warnx("AMD certificate chain (%s) refused: %s",
+		    attest_product_name(prod), err);
 }
 
 void
@@ -160,9 +165,11 @@ secret_init(void)
 	buf_init(&S.crl, 0);
 	attest_trust_init(&S.trust);
 	load_anchor(ATT_PRODUCT_GENOA, f->have_genoa, &f->genoa,
-	    c->amd_cert_chain_genoa, c->test_trust_any_amd_root);
+	    c->test_trust_any_amd_root);
 	load_anchor(ATT_PRODUCT_MILAN, f->have_milan, &f->milan,
-	    c->amd_cert_chain_milan, c->test_trust_any_amd_root);
+	    c->test_trust_any_amd_root);
+	load_anchor(ATT_PRODUCT_TURIN, f->have_turin, &f->turin,
+	    c->test_trust_any_amd_root);
 	if (c->test_kds_base_url != NULL)
 		attest_trust_set_kds_base(&S.trust, c->test_kds_base_url);
 	if (c->manifest_path != NULL) {
@@ -343,7 +350,7 @@ api_post(const char *path, const struct buf *body, fetch_cb cb)
 	auth_headers(hdrs, auth, sizeof(auth), ver, sizeof(ver));
 	snprintf(url, sizeof(url), "https://%s%s", kenv->conf->api_endpoint,
 	    path);
-	rv = fetch_start("POST", url, 1, hdrs, body->p, body->len, cb, NULL);
+	rv = fetch_start("POST", NO_API, url, 1, hdrs, body->p, body->len, cb, NULL);
 	explicit_bzero(auth, sizeof(auth));
 	return rv;
 }
@@ -510,7 +517,7 @@ kds_fetch(const char *url, int is_crl)
 {
 	strlcpy(S.kds_url, url, sizeof(S.kds_url));
 	S.step = ST_KDS;
-	if (fetch_start("GET", url, 0, NULL, NULL, 0, kds_done,
+	if (fetch_start("GET", NO_KDS, url, 0, NULL, NULL, 0, kds_done,
 	    is_crl ? (void *)1 : NULL) == -1)
 		attempt_failed("validating attestation: bad KDS URL %s", url);
 }
@@ -692,7 +699,7 @@ step_ca(void)
 	S.step = ST_MANIFEST;
 	snprintf(url, sizeof(url), "%s/manifest.json?t=%lld",
 	    kenv->conf->cdn_base_url, (long long)wall_ms());
-	if (fetch_start("GET", url, 0, NULL, NULL, 0, manifest_done,
+	if (fetch_start("GET", NO_CDN, url, 0, NULL, NULL, 0, manifest_done,
 	    NULL) == -1)
 		attempt_failed("updating mesh CA: bad CDN URL %s", url);
 }

@@ -240,22 +240,16 @@ tun_free(struct tunnel *t)
 	free(t);
 }
 
-uint32_t
-tun_id(const struct tunnel *t)
-{
-	return t->id;
-}
-
-const char *
-tun_host(const struct tunnel *t)
-{
-	return t->host;
-}
-
 int
 tun_ready(const struct tunnel *t)
 {
 	return t->handshake_done;
+}
+
+size_t
+tun_queued(const struct tunnel *t)
+{
+	return t->queued.len;
 }
 
 static int

@@ -1,8 +1,9 @@
 /*
- * Upstream connections as keyd sees them: a TLS client session over
- * memory BIOs (or plain bytes for http:// URLs).  The worker owns the TCP
- * socket and only carries ciphertext; the TLS keys, and so the API key
- * in the Authorization header, never leave keyd.
+ * keyd's TLS client sessions (or plain bytes for http:// URLs) over memory
+ * BIOs: ktun.c reads the socket into tun_input() and writes what
+ * tun_output() gives, so the socket I/O stays one read and one write per
+ * event.  The TLS keys, and so the API key in the Authorization header,
+ * never leave keyd.
  */
 #ifndef PM_TUNNEL_H
 #define PM_TUNNEL_H
@@ -25,9 +26,9 @@ int		 tun_ctx_init(const struct buf *ca_pem, int insecure, char *err,
 /* Same for a second context that is never insecure (CDN, KDS). */
 struct tunnel	*tun_new(uint32_t id, const char *host, int tls, int verify);
 void		 tun_free(struct tunnel *);
-uint32_t	 tun_id(const struct tunnel *);
-const char	*tun_host(const struct tunnel *);
 int		 tun_ready(const struct tunnel *);	/* handshake done */
+/* Plaintext written before the handshake and not yet sealed. */
+size_t		 tun_queued(const struct tunnel *);
 /*
  * Feed bytes read from the socket; decrypted application bytes are
  * appended to plain.  Returns 0, or -1 with a message (TLS alert,

@@ -24,7 +24,9 @@
 
 /*
  * SHA-256 over the DER of the KDS cert_chain certificates, as published
- * at https://kdsintf.amd.com/vcek/v1/{Milan,Genoa}/cert_chain.
+ * at https://kdsintf.amd.com/vcek/v1/{Milan,Genoa,Turin}/cert_chain.
+ * The copies the package installs (data/amd/) are checked against these
+ * at build time (tests/unit/test_amdchain).
  */
 const char *const attest_amd_fingerprint[ATT_PRODUCT_MAX][2] = {
 	[ATT_PRODUCT_MILAN] = {
@@ -38,6 +40,12 @@ const char *const attest_amd_fingerprint[ATT_PRODUCT_MAX][2] = {
 		    "0A92E8913238A61711BC90EC6E828521",
 		"4C6598D19C18719C5DFD4A7D335F674E"
 		    "5BFE1D8F800CEA2CF270C10D103DB2F1",
+	},
+	[ATT_PRODUCT_TURIN] = {
+		"5B77EF5FE7A7A004FD9032668FBA9D0F"
+		    "DA22F88C4442069A479636A6AE3B3185",
+		"1F084161A44BB6D93778A904877D4819"
+		    "CAFA5D05EF4193B2DED9DD9C73DD3F6A",
 	},
 };
 
@@ -172,9 +180,10 @@ attest_trust_load_pem(struct attest_trust *t, enum attest_product line,
 	enum attest_reason	 rv = ATT_OK;
 	int			 mark;
 
-	if (line != ATT_PRODUCT_MILAN && line != ATT_PRODUCT_GENOA)
+	if (line != ATT_PRODUCT_MILAN && line != ATT_PRODUCT_GENOA &&
+	    line != ATT_PRODUCT_TURIN)
 		return att_err(err, errlen, ATT_ERR_ANCHOR,
-		    "product line must be Milan or Genoa");
+		    "product line must be Milan, Genoa or Turin");
 	if (len == 0 || len > INT32_MAX)
 		return att_err(err, errlen, ATT_ERR_ANCHOR, "empty PEM");
 	mark = ERR_set_mark();

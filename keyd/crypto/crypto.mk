@@ -17,11 +17,12 @@ libkeyd_a_SOURCES += common/json.c common/json.h
 EXTRA_DIST += keyd/crypto/README
 
 # C tests for the crypto core.  The helpers in tc.c parse the vector files
-# (read in place from PM_VECTORS) with json-c.
+# (tests/vectors, or PM_VECTORS when set) with json-c.
 CRYPTO_TEST_LDADD = libkeyd.a libcommon.a $(PM_LIBS)
 CRYPTO_TC = tests/crypto/tc.c tests/crypto/tc.h
 CRYPTO_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/keyd/crypto \
-	-I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests/crypto
+	-I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests/crypto \
+	-DPM_VECTORS_DIR='"$(abs_top_srcdir)/tests/vectors"'
 
 CRYPTO_TESTS = \
 	tests/crypto/test_keccak \
@@ -76,8 +77,7 @@ EXTRA_DIST += tests/crypto/interop.sh tests/crypto/interop_kem.mjs \
 
 # The Go accumulated ML-KEM-768 test at 10 000 iterations (CI runs 100).
 check-long: tests/crypto/test_mlkem
-	PM_VECTORS=$${PM_VECTORS:-'$(abs_top_srcdir)/../shared/vectors'} \
-	    tests/crypto/test_mlkem --accumulated 10000
+	tests/crypto/test_mlkem --accumulated 10000
 .PHONY: check-long
 
 # Benchmark (not a test): make bench-crypto.

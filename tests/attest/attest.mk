@@ -5,6 +5,9 @@ ATTEST_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/keyd/attest \
 ATTEST_TEST_LDADD = libkeyd.a libcommon.a $(PM_LIBS)
 ATTEST_FIXTURE = tests/attest/fixture.c tests/attest/fixture.h
 EXTRA_DIST += tests/attest/sim-crosscheck.sh
+# A real Milan VCEK and the report it signed (provenance in the README).
+EXTRA_DIST += tests/attest/amd/README.md tests/attest/amd/vcek.testcer \
+	tests/attest/amd/attestation.bin
 
 check_PROGRAMS += tests/attest/test_attest_units \
 	tests/attest/test_attest_verify tests/attest/bench_attest \
@@ -12,7 +15,11 @@ check_PROGRAMS += tests/attest/test_attest_units \
 TESTS += tests/attest/test_attest_units tests/attest/test_attest_verify
 
 tests_attest_test_attest_units_SOURCES = tests/attest/test_attest_units.c
-tests_attest_test_attest_units_CPPFLAGS = $(ATTEST_TEST_CPPFLAGS)
+# AMD's chains as shipped and go-sev-guest's real Milan sample, in place.
+tests_attest_test_attest_units_CPPFLAGS = $(ATTEST_TEST_CPPFLAGS) \
+	-DPM_AMD_CHAIN_SRCDIR='"$(abs_top_srcdir)/data/amd"' \
+	-DPM_AMD_SAMPLE_DIR='"$(abs_top_srcdir)/tests/attest/amd"'
+
 tests_attest_test_attest_units_LDADD = $(ATTEST_TEST_LDADD)
 
 tests_attest_test_attest_verify_SOURCES = \

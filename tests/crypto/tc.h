@@ -1,6 +1,6 @@
 /*
  * Helpers shared by the crypto test programs: hex, vector files (parsed
- * with json-c, read in place from PM_VECTORS) and small conveniences.
+ * with json-c, read in place from tests/vectors) and small conveniences.
  */
 #ifndef PM_TEST_TC_H
 #define PM_TEST_TC_H
@@ -16,9 +16,9 @@ uint8_t		*tc_unhex(const char *, size_t *len);
 int		 tc_unhex_into(const char *, uint8_t *out, size_t n);
 /* Lowercase hex of n bytes in a static buffer (for messages). */
 const char	*tc_hex(const uint8_t *, size_t);
-/* Parse PM_VECTORS/<rel> with json-c; exits on failure. */
+/* Parse <vectors>/<rel> with json-c; exits on failure. */
 json_object	*tc_load_json(const char *rel);
-/* Read PM_VECTORS/<rel> into a NUL-terminated buffer; exits on failure. */
+/* Read <vectors>/<rel> into a NUL-terminated buffer; exits on failure. */
 char		*tc_load_text(const char *rel, size_t *len);
 /* String member of an object, or NULL. */
 const char	*tc_str(json_object *, const char *key);

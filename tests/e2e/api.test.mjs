@@ -6,6 +6,7 @@
 // silently truncated stream); timeouts; client disconnects.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import {
@@ -611,9 +612,10 @@ test("anthropic stream cut mid-way (reset-mid-stream) → event: error with {typ
 
 // Backpressure: a stream far larger than the socket buffers on both legs.
 // The simulator waits for "drain" like a real server, so it stalls exactly
-// when the worker stops reading upstream (upconn_pause at the client's
-// high-water mark); a worker that buffered everything would let it finish.
-test("a client that stops reading a long stream: the worker stops reading upstream (the simulator stalls), nothing is lost once it reads again", async (t) => {
+// when keyd stops reading upstream (the worker's MSG_REQ_CTL pause at the
+// client's high-water mark); a proxy that buffered everything would let it
+// finish, and grow by the whole answer.
+test("a client that stops reading a long stream: keyd stops reading upstream (the simulator stalls, keyd's memory stays flat), nothing is lost once it reads again", async (t) => {
 	await fresh();
 	// Default timeouts: a paused client is not an idle stream.
 	const dd = await startDaemon(sim);
@@ -623,6 +625,9 @@ test("a client that stops reading a long stream: the worker stops reading upstre
 		if (san) assert.fail(`sanitizer report:\n${san}`);
 	});
 	const prompt = "p".repeat(16 * 1024), REPEAT = 1500, CHUNKS = 3000;
+	const rss = (pid) => Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024;
+	const keyd = dd.children("keyd")[0];
+	const rss0 = rss(keyd);
 	const res = await new Promise((resolve, reject) => {
 		const req = http.request({
 			host: "127.0.0.1", port: dd.port, method: "POST", path: "/v1/chat/completions",
@@ -642,6 +647,9 @@ test("a client that stops reading a long stream: the worker stops reading upstre
 		return still ? r : null;
 	}, { timeoutMs: 60000, intervalMs: 1000 });
 	assert.ok(rec.eventsWritten < CHUNKS, `held back while the client does not read: ${rec.eventsWritten} of ${CHUNKS} events written`);
+	// The answer is 24 MB; what keyd holds meanwhile is a read or two.
+	const grown = rss(keyd) - rss0;
+	assert.ok(grown < 8 * 1024 * 1024, `keyd grew by ${grown} bytes while the client did not read`);
 	const chunks = [];
 	res.on("data", (c) => chunks.push(c));
 	await new Promise((resolve, reject) => { res.on("end", resolve); res.on("error", reject); res.resume(); });
@@ -722,20 +730,26 @@ test("upstream unreachable after attestation (relay dies) → 502 with a clear m
 	for (const s of socks) s.destroy();
 	await sleep(100);
 	const r = await d3.post("/v1/chat/completions", CHAT, { timeoutMs: 20000 });
-	assert.equal(r.status, 502, r.text);
+	// Nothing reached the API: unavailable, retry later; not a bad gateway.
+	assert.equal(r.status, 503, r.text);
+	assert.equal(r.headers["retry-after"], "1");
 	assert.ok(isOpenAIError(r.json()));
-	assert.match(r.json().error.message, /connect|refused|unreachable/i);
+	assert.equal(r.json().error.code, "upstream_unreachable");
+	assert.match(r.json().error.message, new RegExp(`cannot reach the API at 127\\.0\\.0\\.1:${port}: connect to 127\\.0\\.0\\.1 port ${port}: Connection refused`));
 });
 
-test("upstream unreachable from the start (api_endpoint on a closed port) → 502/503 naming the connection failure", async (t) => {
-	const d4 = await startDaemon(sim, { waitReady: false, over: { api_endpoint: `127.0.0.1:${await closedPort()}` } });
+test("upstream unreachable from the start (api_endpoint on a closed port) → 503 with Retry-After, naming the host and the kernel's error; /readyz keeps the detail", async (t) => {
+	const port = await closedPort();
+	const d4 = await startDaemon(sim, { waitReady: false, over: { api_endpoint: `127.0.0.1:${port}` } });
 	t.after(() => d4.stop());
 	const r = await d4.post("/v1/chat/completions", CHAT, { timeoutMs: 20000 });
-	assert.ok([502, 503].includes(r.status), r.text);
+	assert.equal(r.status, 503, r.text);
+	assert.equal(r.headers["retry-after"], "1");
 	assert.ok(isOpenAIError(r.json()), r.text);
-	assert.match(r.json().error.message, /connect|refused/i);
+	assert.match(r.json().error.message, new RegExp(`127\\.0\\.0\\.1 port ${port}: Connection refused`));
 	const rz = await d4.readyz();
 	assert.equal(rz.status, 503);
+	assert.match(rz.text, /Connection refused/);
 });
 
 // --- transport details ----------------------------------------------------------------

@@ -571,3 +571,33 @@ test("no api_key configured: no traffic at start, a bad client bearer gets 401, 
 	assert.equal((await sim.requests("inference")).at(-1).headers.authorization, "Bearer dummy_key");
 	assert.equal((await sim.requests("secret")).length, sec.length, "no new exchange for another client's key");
 });
+
+test("no api_key configured and no key from the client: 401 at once, in the route's error shape, saying how to configure one; no upstream traffic", async (t) => {
+	await sim.reset();
+	const d = await daemonFor(t, sim, { waitReady: false, over: { api_key: null } });
+	// A bounded wait: the answer must not wait for a secret that cannot come.
+	const oa = await d.post("/v1/chat/completions", CHAT, { timeoutMs: 5000 });
+	assert.equal(oa.status, 401, oa.text);
+	assert.equal(oa.json().error.type, "authentication_error");
+	assert.equal(oa.json().error.code, "missing_api_key");
+	assert.match(oa.json().error.message, /api_key.*privatemode\.conf.*Authorization: Bearer.*x-api-key/);
+	const an = await d.post("/v1/messages", { model: "m", max_tokens: 8, messages: [{ role: "user", content: "hi" }] }, { timeoutMs: 5000 });
+	assert.equal(an.status, 401, an.text);
+	assert.equal(an.json().type, "error");
+	assert.equal(an.json().error.type, "authentication_error");
+	assert.equal((await sim.requests()).length, 0, "nothing went upstream");
+});
+
+test("no api_key configured: an Anthropic client's x-api-key is the key (attestation, exchange and inference carry it as a bearer)", async (t) => {
+	await sim.reset();
+	const d = await daemonFor(t, sim, { waitReady: false, over: { api_key: null } });
+	const r = await d.post("/v1/messages", { model: "m", max_tokens: 8, messages: [{ role: "user", content: "hi" }] },
+		{ headers: { "x-api-key": sim.info.api_key, "anthropic-version": "2023-06-01" }, timeoutMs: 20000 });
+	assert.equal(r.status, 200, r.text);
+	for (const kind of ["attest", "secret", "inference"]) {
+		const recs = await sim.requests(kind);
+		assert.ok(recs.length >= 1, kind);
+		assert.equal(recs.at(-1).headers.authorization, `Bearer ${sim.info.api_key}`, `${kind} carries the client's key`);
+	}
+	assert.equal((await sim.requests("inference")).at(-1).headers["x-api-key"], undefined, "the key goes as a bearer only");
+});

@@ -93,8 +93,16 @@ row("body over max_body_size (chunked) → 413", async () => {
 	assert.equal(statusOf(raw), 413, raw.text.slice(0, 300));
 });
 
-row("wrong content type (text/plain on chat) → 415", async () => {
-	await expectError(await d.post("/v1/chat/completions", JSON.stringify(CHAT), { headers: { "Content-Type": "text/plain" } }), 415);
+row("not JSON under a type that is not JSON (text/plain on chat) → 415", async () => {
+	await expectError(await d.post("/v1/chat/completions", "model=m&prompt=hi", { headers: { "Content-Type": "text/plain" } }), 415);
+});
+
+row("a JSON body under another Content-Type (curl -d: form-urlencoded) is served, as the official proxy does", async () => {
+	for (const ct of ["application/x-www-form-urlencoded", "text/plain", null]) {
+		const r = await d.post("/v1/chat/completions", JSON.stringify(CHAT), { headers: { "Content-Type": ct } });
+		assert.equal(r.status, 200, `${ct}: ${r.text}`);
+		assert.match(r.json().choices[0].message.content, /^Echo: /);
+	}
 });
 
 row("compressed body (Content-Encoding: gzip) → 415 naming the encoding", async () => {

@@ -5,6 +5,8 @@ tests_integration_memscan_SOURCES = tests/integration/memscan.c
 tests_integration_notifyrecv_SOURCES = tests/integration/notifyrecv.c
 INTEGRATION_TESTS = \
 	tests/integration/config_check.sh \
+	tests/integration/amd_chains.sh \
+	tests/integration/demo_chains.sh \
 	tests/integration/proctree.sh \
 	tests/integration/seccomp_kill.sh \
 	tests/integration/respawn.sh \

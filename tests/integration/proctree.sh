@@ -1,7 +1,8 @@
 #!/bin/bash
 # Process tree and privileges of a running daemon: one parent, N workers
-# and N keyds; children unprivileged, without capabilities, keyd under a
-# seccomp filter with no_new_privs; the parent can never be root again.
+# and N keyds; children unprivileged, without capabilities, under their
+# seccomp filters with no_new_privs, none of them dumpable; the parent
+# can never be root again.
 . "$(dirname "$0")/lib.sh"
 require_root
 WORKERS=3 pm_config </dev/null
@@ -46,13 +47,24 @@ check_child() {
 	[ -z "$(ls -A /proc/$pid/root/)" ] || fail "$role $pid chroot not empty"
 }
 
+# A process that is not dumpable has its /proc/<pid> files owned by root.
+check_not_dumpable() {
+	[ "$sandbox" = seccomp ] || return 0
+	[ "$(stat -c %u /proc/$1/environ)" = 0 ] ||
+		fail "$2 $1 is dumpable"
+}
+
 for pid in $(children worker); do
 	check_child "$pid" worker
-	[ "$(status_field "$pid" Seccomp)" = 0 ] ||
-		fail "worker $pid unexpectedly filtered"
+	check_not_dumpable "$pid" worker
+	if [ "$sandbox" = seccomp ]; then
+		[ "$(status_field "$pid" Seccomp)" = 2 ] ||
+			fail "worker $pid Seccomp: $(status_field "$pid" Seccomp)"
+	fi
 done
 for pid in $(children keyd); do
 	check_child "$pid" keyd
+	check_not_dumpable "$pid" keyd
 	if [ "$sandbox" = seccomp ]; then
 		[ "$(status_field "$pid" Seccomp)" = 2 ] ||
 			fail "keyd $pid Seccomp: $(status_field "$pid" Seccomp)"
@@ -72,8 +84,9 @@ set -- $(status_field "$PM_PID" Uid)
 [ "$(status_field "$PM_PID" CapAmb)" = 0000000000040000 ] ||
 	fail "parent CapAmb $(status_field "$PM_PID" CapAmb)"
 [ "$(status_field "$PM_PID" NoNewPrivs)" = 1 ] || fail "parent lacks NNP"
+check_not_dumpable "$PM_PID" parent
 
 [ "$sandbox" = seccomp ] || [ "$sandbox" = none ] || fail "sandbox: $sandbox"
 pm_stop
 [ "$PM_STATUS" -eq 0 ] || fail "exit status $PM_STATUS"
-pass "1 parent, 3 workers, 3 keyds (sandbox $sandbox), privileges dropped, environment clean"
+pass "1 parent, 3 workers, 3 keyds (sandbox $sandbox), privileges dropped, none dumpable, environment clean"

@@ -44,6 +44,23 @@ sleep 0.3
 [ "$(children worker | sort | tr '\n' ' ')" = "$new" ] ||
 	fail "workers changed after a failed reload"
 healthz_ok || fail "healthz after failed reload"
+
+# An AMD chain override that turns into garbage (an HTTP error page saved
+# by a download) fails the reload too, naming the file.
+sed -i '/^bogus_key/d' "$PM_CONF"
+printf '<html>502 Bad Gateway</html>\n' >"$T/genoa.pem"
+echo "amd_cert_chain_genoa $T/genoa.pem" >>"$PM_CONF"
+failed=$(grep -c "reload failed" "$PM_LOG")
+another_failure() {
+	[ "$(grep -c "reload failed" "$PM_LOG")" -gt "$failed" ]
+}
+kill -HUP "$PM_PID"
+wait_for "second reload failure logged" another_failure
+log_has "AMD certificate chain (Genoa) $T/genoa.pem refused: expected exactly two PEM certificates" ||
+	fail "the refused chain is not named"
+[ "$(children worker | sort | tr '\n' ' ')" = "$new" ] ||
+	fail "workers changed after a reload with a bad chain"
+healthz_ok || fail "healthz after the bad-chain reload"
 pm_stop
 [ "$PM_STATUS" -eq 0 ] || fail "exit status $PM_STATUS"
-pass "reload: $(cat "$T/count") requests without failure; broken config rejected"
+pass "reload: $(cat "$T/count") requests without failure; broken config and bad AMD chain rejected"

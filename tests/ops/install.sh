@@ -4,9 +4,11 @@
 #  1. build privatemoded_*.deb with dpkg-buildpackage from a copy of the
 #     source tree (the tree itself is not touched); lintian: no E: or W:;
 #  2. apt-get install it; check the user, the files and directories
-#     (/etc/privatemode, the tmpfiles.d chroot), the conffile (listed in
+#     (/etc/privatemode, the tmpfiles.d chroot, AMD's chains in
+#     /usr/share/privatemoded/amd), the conffile (listed in
 #     DEBIAN/conffiles, equal to what the installed binary generates), the
-#     enabled unit, a production build;
+#     enabled unit, a production build, "privatemoded -t" naming the
+#     shipped chains;
 #  3. run the unit's ExecStart line the way systemd would (systemd is not
 #     PID 1 here), from the unit's own settings: User=/Group= with their
 #     groups, the bounding and ambient capability sets, NoNewPrivileges=,
@@ -15,17 +17,20 @@
 #     strict (everything read-only but the StateDirectory=), a credentials
 #     directory owned by the user for LoadCredential= and %d,
 #     NOTIFY_SOCKET and WATCHDOG_USEC/WATCHDOG_PID; with
-#     /etc/privatemode.conf pointed at the simulated deployment (tests/sim)
-#     and its test chain at AMD's default path.  The installed binary
-#     refuses test_trust_any_amd_root (a production build), so
-#     a. it runs unattested: the process tree (ids, capabilities, chroot,
-#        seccomp), READY=1 with no key daemon attested, /readyz 503 in one
-#        line, WATCHDOG=1 (WatchdogSec=), a drain on SIGTERM;
+#     /etc/privatemode.conf pointed at the simulated deployment
+#     (tests/sim).  The installed binary (a production build) refuses the
+#     simulator's AMD chain as an override and test_trust_any_amd_root,
+#     so
+#     a. it runs with the shipped chains, unattested: the process tree
+#        (ids, capabilities, chroot, seccomp), READY=1 with no key daemon
+#        attested, /readyz 503 in one line, WATCHDOG=1 (WatchdogSec=), a
+#        drain on SIGTERM;
 #     b. this tree's --enable-test-hooks build (PM_BIN) runs in ExecStart's
-#        place with test_trust_any_amd_root, attested: the process tree
-#        again, the API (/v1/models, a chat completion), a reload
-#        (ExecReload=), a drain on SIGTERM (KillMode=mixed) with a stream
-#        in flight (skipped, with a note, if PM_BIN has no test hooks);
+#        place, with the simulator's chain as the Genoa override and
+#        test_trust_any_amd_root, attested: the process tree again, the
+#        API (/v1/models, a chat completion), a reload (ExecReload=), a
+#        drain on SIGTERM (KillMode=mixed) with a stream in flight
+#        (skipped, with a note, if PM_BIN has no test hooks);
 #  4. the same with the documented drop-in for a port below 1024
 #     (examples/low-port.conf), and without its PrivateUsers=no (refused);
 #  5. apt-get purge it; check that only the system user (and the volatile
@@ -195,6 +200,13 @@ cmp -s "$T/expected.conf" /etc/privatemode.conf ||
 # reach amd/; the API key stays root's (LoadCredential= reads it as root).
 check_file /etc/privatemode 750 root:privatemode
 check_file /etc/privatemode/amd 755 root:root
+# AMD's chains come with the package, byte for byte data/amd/.
+for l in genoa milan turin; do
+	f=/usr/share/privatemoded/amd/$l-cert-chain.pem
+	check_file "$f" 644 root:root
+	cmp -s "$f" "$TOP_SRC/data/amd/$l-cert-chain.pem" ||
+		bad "$f is not data/amd/$l-cert-chain.pem"
+done
 [ ! -e /etc/privatemode/api-key ] || bad "the package ships an API key file"
 # tmpfiles.d, run by the postinst: the default chroot_dir, root's.
 check_file /run/privatemoded 755 root:root
@@ -211,6 +223,11 @@ v=$(/usr/sbin/privatemoded -V)
 [[ $v == *"test hooks"* ]] && bad "installed binary has test hooks: $v"
 out=$(/usr/sbin/privatemoded -t 2>&1)
 [[ $out == *"configuration OK"* ]] || bad "privatemoded -t on the shipped conffile: $out"
+# With no override in /etc/privatemode/amd/, the shipped chains, checked.
+for L in Genoa Milan Turin; do
+	[[ $out == *"$L: AMD certificate chain /usr/share/privatemoded/amd/${L,,}-cert-chain.pem (shipped with the daemon), AMD's fingerprints"* ]] ||
+		bad "privatemoded -t does not name the shipped $L chain: $out"
+done
 note "installed and checked the files in $(( $(date +%s) - t2 ))s"
 
 # --- 3. run it as the unit does ------------------------------------------
@@ -223,11 +240,10 @@ sim_start "$NODE" "$TOP_SRC" "$T/sim.json" --state-dir "$T/sim" --quiet \
 # The parent reads the CA file as privatemode.
 chmod -R a+rX "$T/sim"
 
-# The admin's part: the key file, AMD's chain (here: the simulator's test
-# chain) at the default path, and the conffile.
+# The admin's part: the key file and the conffile.  AMD's chains are the
+# ones shipped with the daemon.
 install -m 0600 /dev/null /etc/privatemode/api-key
 sim_field api_key >/etc/privatemode/api-key
-install -m 0644 "$(sim_field trust_anchors.Genoa.cert_chain)" /etc/privatemode/amd/genoa-cert-chain.pem
 {
 	echo
 	echo "# Added by tests/ops/install.sh: the simulated deployment."
@@ -241,13 +257,19 @@ install -m 0644 "$(sim_field trust_anchors.Genoa.cert_chain)" /etc/privatemode/a
 } >>/etc/privatemode.conf
 out=$(/usr/sbin/privatemoded -t 2>&1)
 [[ $out == *"configuration OK"* ]] || fail "privatemoded -t on the edited conffile: $out"
-# The simulated deployment's chain is not AMD's: trusting it takes the
-# test-only test_trust_any_amd_root, which the installed (production)
-# binary refuses.
+# The simulator's chain is not AMD's: the installed (production) binary
+# refuses it as an override, and refuses test_trust_any_amd_root, which
+# would let it pass.
+sim_chain=$(sim_field trust_anchors.Genoa.cert_chain)
+install -m 0644 "$sim_chain" /etc/privatemode/amd/genoa-cert-chain.pem
+out=$(/usr/sbin/privatemoded -t 2>&1)
+[[ $out == *"genoa-cert-chain.pem refused"* && $out == *"configuration invalid"* ]] ||
+	bad "the installed binary takes a Genoa override that is not AMD's: $out"
 { cat /etc/privatemode.conf; echo "test_trust_any_amd_root yes"; } >"$T/test-trust.conf"
 out=$(/usr/sbin/privatemoded -t -f "$T/test-trust.conf" 2>&1)
 [[ $out == *"test_trust_any_amd_root: test-only setting refused"* && $out == *"configuration invalid"* ]] ||
 	bad "the installed binary does not refuse test_trust_any_amd_root: $out"
+rm -f /etc/privatemode/amd/genoa-cert-chain.pem
 # So the run that needs an attested simulator (chat, stream, reload) uses
 # this tree's --enable-test-hooks build in the unit's place, as
 # unit_syscalls.sh does; the installed binary runs first, unattested.
@@ -525,7 +547,11 @@ note "the installed binary ran as the unit does, unattested, in $(( $(date +%s) 
 if [ -z "$TEST_BIN" ]; then
 	note "$PM_BIN has no test hooks: the attested run (chat, stream, reload, drain) is skipped"
 else
+install -m 0644 "$sim_chain" /etc/privatemode/amd/genoa-cert-chain.pem
 echo "test_trust_any_amd_root yes" >>/etc/privatemode.conf
+out=$("$TEST_BIN" -t -f /etc/privatemode.conf 2>&1)
+[[ $out == *"Genoa: AMD certificate chain /etc/privatemode/amd/genoa-cert-chain.pem (override), fingerprints not checked"* ]] ||
+	bad "the test-hooks build's -t does not name the Genoa override: $out"
 RUN_BIN=$TEST_BIN
 
 start_unit
@@ -616,6 +642,7 @@ grep -q '^STOPPING=1' "$T/notify.log" || bad "no STOPPING=1 on SIGTERM"
 note "ran, reloaded and drained as the unit does in $(( $(date +%s) - t3 ))s"
 RUN_BIN=
 sed -i '/^test_trust_any_amd_root yes$/d' /etc/privatemode.conf
+rm -f /etc/privatemode/amd/genoa-cert-chain.pem
 fi	# 3b
 
 # --- 4. the documented drop-in for a port below 1024 ---------------------
@@ -691,13 +718,14 @@ apt-get purge -y -q -o DPkg::Lock::Timeout=300 privatemoded >"$T/purge.log" 2>&1
 rm -f "$MARK"
 dpkg-query -W -f='${Status}' privatemoded 2>/dev/null | grep -qE " (installed|config-files)$" &&
 	bad "dpkg still knows privatemoded after the purge"
-# Gone: the package's files, the API key, AMD's chain at its default
-# path, /etc/privatemode, the workspace.  Kept: the system user and the
+# Gone: the package's files (AMD's chains among them), the API key, the
+# chain override at its default path, /etc/privatemode, the workspace.  Kept: the system user and the
 # volatile /run/privatemoded (tmpfs; see the postrm).
 for f in /usr/sbin/privatemoded /lib/systemd/system/privatemoded.service \
     /usr/share/man/man8/privatemoded.8.gz /usr/share/man/man8/privatemode-keyd.8.gz \
     /usr/share/man/man5/privatemode.conf.5.gz /usr/lib/sysusers.d/privatemoded.conf \
     /usr/lib/tmpfiles.d/privatemoded.conf /usr/share/doc/privatemoded \
+    /usr/share/privatemoded \
     /etc/privatemode.conf /etc/privatemode /var/lib/privatemode \
     /etc/systemd/system/multi-user.target.wants/privatemoded.service; do
 	[ ! -e "$f" ] && [ ! -L "$f" ] || bad "$f is left after the purge"

@@ -29,5 +29,5 @@ trap 'rm -rf "$state"' EXIT
 trap 'exit 130' INT TERM
 # Generate the PKI once before the test files start simulators in parallel.
 "$NODE" "$top/tests/sim/sim.mjs" --state-dir "$state" --setup-only --quiet >/dev/null || exit 1
-SIM_STATE_DIR=$state PM_VECTORS=${PM_VECTORS:-$top/../shared/vectors} \
+SIM_STATE_DIR=$state PM_VECTORS=${PM_VECTORS:-$top/tests/vectors} \
 	"$NODE" --test --test-concurrency=2 --test-reporter=tap "$top"/tests/sim/test/*.test.mjs

@@ -63,13 +63,21 @@ extern const char *t_current;
 	return t_failures == 0 && t_checks > 0 ? 0 : 1;			\
 } while (0)
 
-/* Directory holding ../shared/vectors, from the environment set by make. */
+/*
+ * Directory of the official test vectors (tests/vectors): PM_VECTORS if
+ * set (make check sets it, a caller may point it at another copy), else
+ * the one the build compiled in, so a test binary run by hand finds them.
+ */
+#ifndef PM_VECTORS_DIR
+#define PM_VECTORS_DIR	"tests/vectors"
+#endif
+
 static inline const char *
 t_vectors_dir(void)
 {
 	const char *d = getenv("PM_VECTORS");
 
-	return d != NULL ? d : "../shared/vectors";
+	return d != NULL && d[0] != '\0' ? d : PM_VECTORS_DIR;
 }
 
 #endif

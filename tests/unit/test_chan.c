@@ -1,13 +1,18 @@
 /*
  * IPC channel framing on a real socketpair: whole frames dispatched from
  * the read buffer, frames that arrive in pieces (split at every byte),
- * and each way a peer can fail the channel.
+ * each way a peer can fail the channel (a frame its role may not send
+ * among them), and descriptors passed with the frames that claim them.
+ * This process is a keyd; the channels' peers are workers.
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -104,7 +109,7 @@ stream(struct buf *b, struct buf *big)
 	hello(b);
 	frame(b, MSG_STATUS_REQ, 0, 1, "one", 3);
 	frame(b, MSG_STATUS_REQ, 0, 2, "", 0);
-	frame(b, MSG_UP_DATA, 0, 3, big->p, big->len);
+	frame(b, MSG_REQ, 0, 3, big->p, big->len);
 }
 
 static void
@@ -155,7 +160,7 @@ open_chan(struct event_base *base, int sv[2], struct seen *s)
 	    sizeof(int));
 	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &(int){ 1 << 20 },
 	    sizeof(int));
-	s->c = chan_new(base, sv[0], "peer", 0, on_msg, on_closed, s);
+	s->c = chan_new(base, sv[0], "worker", 0, on_msg, on_closed, s);
 	return s->c;
 }
 
@@ -172,7 +177,7 @@ check_stream(const struct seen *s, const struct buf *big)
 	T_EQ_MEM(s->payload[0].p, "one", 3);
 	T_EQ_INT(s->id[1], 2);
 	T_EQ_INT(s->payload[1].len, 0);
-	T_EQ_INT(s->type[2], MSG_UP_DATA);
+	T_EQ_INT(s->type[2], MSG_REQ);
 	T_EQ_INT(s->payload[2].len, big->len);
 	T_CHECK(s->payload[2].len == big->len &&
 	    memcmp(s->payload[2].p, big->p, big->len) == 0);
@@ -289,6 +294,26 @@ test_failures(struct event_base *base)
 	expect_failure(base, &b, 0, 2, 2, "message rejected");
 	expect_failure(base, &b, 30, 2, 2, "message rejected");
 
+	/* A worker may not send what only the parent sends. */
+	buf_init(&b, 256);
+	hello(&b);
+	frame(&b, MSG_STATUS_REQ, 0, 1, "a", 1);
+	frame(&b, MSG_SECRETS, 0, 2, "k", 1);
+	expect_failure(base, &b, 0, 0, 1, "message from the wrong role");
+	buf_free(&b);
+	/* ... nor what this process sends rather than receives. */
+	buf_init(&b, 256);
+	hello(&b);
+	frame(&b, MSG_RESP, 0, 2, "r", 1);
+	expect_failure(base, &b, 0, 0, 0, "message from the wrong role");
+	buf_free(&b);
+
+	buf_init(&b, 256);
+	hello(&b);
+	frame(&b, MSG_STATUS_REQ, 0, 1, "a", 1);
+	frame(&b, MSG_STATUS_REQ, 0, 2, "b", 1);
+	frame(&b, MSG_STATUS_REQ, 0, 3, "c", 1);
+
 	T_BEGIN("a handler may free its channel; nothing after is read");
 	open_chan(base, sv, &s);
 	s.free_id = 1;
@@ -313,6 +338,140 @@ test_failures(struct event_base *base)
 	buf_free(&b);
 }
 
+/* Write bytes with a descriptor attached, as chan_send_fd does. */
+static void
+send_fd_raw(int sock, const void *p, size_t len, int fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr	 mh;
+	struct iovec	 iov = { (void *)(uintptr_t)p, len };
+	struct cmsghdr	*cmsg;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	cmsg = CMSG_FIRSTHDR(&mh);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	T_EQ_INT(sendmsg(sock, &mh, 0), len);
+}
+
+/*
+ * The descriptor a frame claims (an empty error string, as MSG_NET_FD
+ * says): the handler takes it when it runs, though it may have come in
+ * the same read as frames before it.
+ */
+static int	taken[4];
+static int	ntaken;
+
+static int
+on_fd_msg(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
+    void *arg)
+{
+	char	*err = msg_get_str(r);
+
+	if (hdr->type == MSG_NET_FD && ntaken < 4)
+		taken[ntaken++] = err != NULL && *err == '\0' ?
+		    chan_take_fd(c) : -1;
+	free(err);
+	return msg_end(r);
+}
+
+/* Same file as `fd`? */
+static int
+same_file(int a, int b)
+{
+	struct stat	sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static void
+test_descriptors(struct event_base *base)
+{
+	struct seen	 s;
+	struct buf	 b, one, two;
+	struct chan	*tx;
+	int		 sv[2], pv[2], i;
+
+	T_BEGIN("descriptors arrive with the frames that carry them");
+	memset(&s, 0, sizeof(s));
+	T_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	T_CHECK(pipe(pv) == 0);
+	/* Both ends in this process: the sender calls itself a worker. */
+	chan_set_identity("worker", 0);
+	tx = chan_new(base, sv[1], "keyd", 0, on_msg, on_closed, &s);
+	chan_set_identity("keyd", 0);
+	s.c = chan_new(base, sv[0], "worker", 0, on_fd_msg, on_closed, &s);
+	chan_accept_fds(s.c);
+	buf_init(&one, 8);
+	msg_put_str(&one, "");
+	buf_init(&two, 8);
+	msg_put_str(&two, "x");
+	ntaken = 0;
+	/* A frame without, one with, one without, one with. */
+	chan_send(tx, MSG_NET_FD, 1, &two);
+	chan_send_fd(tx, MSG_NET_FD, 2, &one, dup(pv[0]));
+	chan_send(tx, MSG_NET_FD, 3, &two);
+	chan_send_fd(tx, MSG_NET_FD, 4, &one, dup(pv[1]));
+	pump(base);
+	T_EQ_INT(ntaken, 4);
+	T_EQ_INT(taken[0], -1);
+	T_CHECK(taken[1] >= 0 && same_file(taken[1], pv[0]));
+	T_EQ_INT(taken[2], -1);
+	T_CHECK(taken[3] >= 0 && same_file(taken[3], pv[1]));
+	T_EQ_STR(s.closed, "");
+	for (i = 0; i < ntaken; i++)
+		if (taken[i] >= 0)
+			close(taken[i]);
+	chan_free(tx);
+	seen_free(&s);
+
+	T_BEGIN("a descriptor no frame claims is refused");
+	memset(&s, 0, sizeof(s));
+	T_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	s.c = chan_new(base, sv[0], "worker", 0, on_msg, on_closed, &s);
+	chan_accept_fds(s.c);
+	buf_init(&b, 256);
+	hello(&b);
+	frame(&b, MSG_STATUS_REQ, 0, 1, "a", 1);
+	send_fd_raw(sv[1], b.p, b.len, pv[0]);
+	pump(base);
+	T_EQ_INT(s.n, 1);
+	T_EQ_STR(s.closed, "unexpected descriptor");
+	seen_free(&s);
+	close(sv[1]);
+	buf_free(&b);
+
+	T_BEGIN("a channel that takes none never sees one");
+	open_chan(base, sv, &s);
+	buf_init(&b, 256);
+	hello(&b);
+	frame(&b, MSG_NET_FD, 0, 1, one.p, one.len);
+	ntaken = 0;
+	send_fd_raw(sv[1], b.p, b.len, pv[0]);
+	pump(base);
+	T_EQ_INT(s.n, 1);
+	T_EQ_INT(chan_take_fd(s.c), -1);
+	T_EQ_STR(s.closed, "");
+	seen_free(&s);
+	close(sv[1]);
+	buf_free(&b);
+	buf_free(&one);
+	buf_free(&two);
+	close(pv[0]);
+	close(pv[1]);
+}
+
 int
 main(void)
 {
@@ -320,9 +479,10 @@ main(void)
 
 	if ((base = event_base_new()) == NULL)
 		return 1;
-	chan_set_identity("unit", 0);
+	chan_set_identity("keyd", 0);
 	test_whole_and_split(base);
 	test_failures(base);
+	test_descriptors(base);
 	event_base_free(base);
 	T_DONE();
 }

@@ -92,7 +92,7 @@ test_defaults(void)
 	T_EQ_INT(c->client_body_timeout, 60000);
 	T_EQ_INT(c->keepalive_timeout, 75000);
 	T_EQ_INT(c->upstream_connect_timeout, 10000);
-	T_EQ_INT(c->upstream_first_byte_timeout, 300000);
+	T_EQ_INT(c->upstream_first_byte_timeout, 1800000);
 	T_EQ_INT(c->stream_idle_timeout, 300000);
 	T_EQ_INT(c->shutdown_timeout, 30000);
 	T_EQ_STR(c->metrics_listen, "127.0.0.1:9464");

@@ -3,9 +3,9 @@ UNIT_LDADD = libkeyd.a libcommon.a $(PM_LIBS)
 EXTRA_DIST += tests/unit/t.h tests/unit/resp_trace.h
 
 check_PROGRAMS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
-	tests/unit/test_util tests/unit/test_http
+	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg
 TESTS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
-	tests/unit/test_util tests/unit/test_http
+	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg
 tests_unit_test_ipc_SOURCES = tests/unit/test_ipc.c
 tests_unit_test_ipc_LDADD = $(UNIT_LDADD)
 tests_unit_test_chan_SOURCES = tests/unit/test_chan.c
@@ -16,3 +16,15 @@ tests_unit_test_util_SOURCES = tests/unit/test_util.c
 tests_unit_test_util_LDADD = $(UNIT_LDADD)
 tests_unit_test_http_SOURCES = tests/unit/test_http.c
 tests_unit_test_http_LDADD = $(UNIT_LDADD)
+tests_unit_test_dpmsg_SOURCES = tests/unit/test_dpmsg.c common/metrics.c
+tests_unit_test_dpmsg_LDADD = $(UNIT_LDADD)
+
+# AMD's chains as the parent picks and checks them (daemon/amdchain.c),
+# against the copies in data/amd/: the build-time fingerprint check.
+check_PROGRAMS += tests/unit/test_amdchain
+TESTS += tests/unit/test_amdchain
+tests_unit_test_amdchain_SOURCES = tests/unit/test_amdchain.c \
+	daemon/amdchain.c daemon/amdchain.h
+tests_unit_test_amdchain_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DPM_AMD_CHAIN_SRCDIR='"$(abs_top_srcdir)/data/amd"'
+tests_unit_test_amdchain_LDADD = $(UNIT_LDADD)

@@ -1,3 +1,4 @@
+/* No sandbox: sanitizer and Valgrind builds only (sandbox.h). */
 #include "config.h"
 
 #include <sys/prctl.h>
@@ -5,10 +6,15 @@
 #include "sandbox.h"
 
 /* A note, not a warning: -Werror builds must still succeed. */
-#pragma message("keyd sandbox compiled out: for sanitizer and valgrind builds only")
+#pragma message("sandboxes compiled out: for sanitizer and valgrind builds only")
 
 void
 sandbox_keyd(void)
+{
+}
+
+void
+sandbox_worker(void)
 {
 }
 

@@ -1,0 +1,210 @@
+// Issue 8: the privilege boundary under faults.  keyd owns the upstream
+// sockets its worker connected and handed over; these tests kill either
+// side mid-stream, spoil a hand-over, and cut a client off, and check what
+// each client, the simulator and the process tree see.  Which keyd serves
+// a stream is read off /proc: the keyd holding a TCP socket to the
+// simulator's port.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import {
+	startSim, startDaemon, openStream, readAll, parseSse, sleep, waitFor, scanMemory,
+} from "./lib/harness.mjs";
+
+let sim;
+before(async () => { sim = await startSim(); });
+after(async () => { await sim?.stop(); });
+
+const SLOW = { "X-Sim-Stream-Chunks": "60", "X-Sim-Chunk-Interval-Ms": "100" };
+const CHAT = { model: "m", stream: true, messages: [{ role: "user", content: "hold on" }] };
+
+async function daemon(t, opts = {}) {
+	const d = await startDaemon(sim, { workers: 2, ...opts });
+	t.after(async () => { await d.stop(); });
+	return d;
+}
+
+// ESTABLISHED TCP sockets: [{inode, local port, remote port}].
+function tcpSockets() {
+	const out = [];
+	for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+		let text = "";
+		try { text = fs.readFileSync(f, "utf8"); } catch { continue; }
+		for (const line of text.split("\n").slice(1)) {
+			const c = line.trim().split(/\s+/);
+			if (c.length < 10 || c[3] !== "01") continue;
+			out.push({ inode: c[9], lport: parseInt(c[1].split(":")[1], 16), rport: parseInt(c[2].split(":")[1], 16) });
+		}
+	}
+	return out;
+}
+
+function socketInodes(pid) {
+	const out = new Set();
+	let fds = [];
+	try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { return out; }
+	for (const fd of fds) {
+		let l = "";
+		try { l = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+		const m = /^socket:\[(\d+)\]$/.exec(l);
+		if (m) out.add(m[1]);
+	}
+	return out;
+}
+
+const simPort = () => Number(new URL(sim.info.base_url).port);
+// Connections to the simulator held by pid (streams, pooled and idle ones).
+function upstreamCount(pid) {
+	const mine = socketInodes(pid);
+	return tcpSockets().filter((t) => t.rport === simPort() && mine.has(t.inode)).length;
+}
+function upstreamTotal() {
+	return tcpSockets().filter((t) => t.rport === simPort()).length;
+}
+
+// The worker serving a client stream: it holds the socket whose peer is
+// the client's local port.
+function workerOf(d, s) {
+	const port = s.req.socket.localPort;
+	const theirs = tcpSockets().filter((t) => t.rport === port && t.lport === d.port).map((t) => t.inode);
+	return d.children("worker").find((w) => theirs.some((i) => socketInodes(w).has(i)));
+}
+
+// The instance of a child, from the daemon's log; a pair shares it.
+function instanceOf(d, pid) {
+	return (d.log().match(new RegExp(`(?:worker|keyd)\\[(\\d+)\\] pid ${pid}:`)) ?? [])[1];
+}
+function keydOf(d, worker) {
+	return d.children("keyd").find((k) => instanceOf(d, k) === instanceOf(d, worker));
+}
+
+async function openSlow(d, headers = SLOW) {
+	const s = await openStream(d.url("/v1/chat/completions"), {
+		body: JSON.stringify(CHAT), headers: { "Content-Type": "application/json", ...headers },
+	});
+	assert.equal(s.status, 200);
+	s.done = readAll(s.res, { timeoutMs: 30000 }).then((a) => ({ ...a, events: parseSse(a.text) }));
+	return s;
+}
+
+// Open slow streams until each worker serves at least one; each stream
+// knows its worker.
+async function streamsOnBothPairs(d) {
+	const streams = [];
+	for (let i = 0; i < 40; i++) {
+		const s = await openSlow(d);
+		s.worker = workerOf(d, s);
+		assert.ok(s.worker, "the worker serving the stream");
+		streams.push(s);
+		const used = new Set(streams.map((x) => x.worker));
+		if (d.children("worker").every((w) => used.has(w))) return streams;
+	}
+	throw new Error("40 streams and one worker still serves none");
+}
+
+const isError = (e) => { try { return !!JSON.parse(e.data).error; } catch { return false; } };
+
+test("keyd killed mid-stream: its clients get an error event and a proper end, the other pair's streams finish, the pair is respawned", async (t) => {
+	const d = await daemon(t);
+	const streams = await streamsOnBothPairs(d);
+	const worker = streams[0].worker;
+	const victim = keydOf(d, worker);
+	assert.ok(victim, "the keyd of the first stream's worker");
+	const hit = streams.filter((s) => s.worker === worker);
+	process.kill(victim, "SIGKILL");
+	for (const s of streams) {
+		const r = await s.done;
+		if (s.worker === worker) {
+			assert.ok(r.ended, "an error event, then a proper end (chunked terminator)");
+			assert.ok(isError(r.events.at(-1)), `error event last: ${r.text.slice(-200)}`);
+			assert.match(JSON.parse(r.events.at(-1).data).error.message, /key daemon/);
+		} else
+			assert.equal(r.events.at(-1)?.data, "[DONE]", "the other pair's stream finishes");
+	}
+	assert.ok(hit.length >= 1 && hit.length < streams.length);
+	await d.waitLog(/keyd\[\d\] \(pid \d+\) killed by signal 9/);
+	await waitFor("the pair respawned", () =>
+		d.children("keyd").length === 2 && !d.children("keyd").includes(victim) &&
+		d.children("worker").length === 2 && !d.children("worker").includes(worker), { timeoutMs: 15000 });
+	await d.waitReady();
+});
+
+test("worker killed: its keyd exits and the upstream connections it held close; the other pair is unaffected", async (t) => {
+	const d = await daemon(t);
+	const streams = await streamsOnBothPairs(d);
+	const victim = streams[0].worker;
+	const itsKeyd = keydOf(d, victim);
+	assert.ok(itsKeyd, "the victim's keyd");
+	const held = upstreamCount(itsKeyd);
+	assert.ok(held >= streams.filter((s) => s.worker === victim).length);
+	const before = upstreamTotal();
+	process.kill(victim, "SIGKILL");
+	await waitFor("its keyd exits", () => !fs.existsSync(`/proc/${itsKeyd}`) ||
+		/^State:\s+Z/m.test(fs.readFileSync(`/proc/${itsKeyd}/status`, "utf8")), { timeoutMs: 10000 });
+	await waitFor("its upstream connections closed", () => upstreamTotal() <= before - held, { timeoutMs: 10000 });
+	for (const s of streams) {
+		const r = await s.done;
+		if (s.worker !== victim)
+			assert.equal(r.events.at(-1)?.data, "[DONE]", "the other pair's stream finishes");
+		else
+			assert.ok(!r.ended, "the victim's client sees its connection cut");
+	}
+	await waitFor("the pair respawned", () => d.children("keyd").length === 2 && d.children("worker").length === 2,
+		{ timeoutMs: 15000 });
+});
+
+for (const kind of ["udp", "unconnected", "nofd", "unasked"]) {
+	test(`a spoiled hand-over (${kind}) is refused and logged by keyd; the pair is respawned and serves`, async (t) => {
+		const d = await daemon(t, { workers: 1 });
+		const keyd = d.children("keyd")[0];
+		const armed = await d.post(`/__test/bad-handover?kind=${kind}`, "");
+		assert.equal(armed.status, 202);
+		if (kind !== "unasked") {
+			// A request that needs a new upstream connection.
+			d.get("/v1/models", { timeoutMs: 5000 }).catch(() => {});
+		}
+		const why = {
+			udp: /refusing the descriptor for connection \d+: not a stream socket/,
+			unconnected: /refusing the descriptor for connection \d+: not connected/,
+			nofd: /connection \d+ handed over without its descriptor/,
+			unasked: /refusing a connection for \d+ that was not asked for/,
+		}[kind];
+		await d.waitLog(why);
+		await waitFor("keyd gone", () => !d.children("keyd").includes(keyd), { timeoutMs: 10000 });
+		await waitFor("the pair respawned", () => d.children("keyd").length === 1 && d.children("worker").length === 1,
+			{ timeoutMs: 15000 });
+		await d.waitReady();
+		const r = await d.get("/v1/models");
+		assert.equal(r.status, 200);
+	});
+}
+
+test("a client that disconnects mid-stream: keyd cancels the upstream request (the simulator sees the connection close)", async (t) => {
+	const d = await daemon(t, { workers: 1 });
+	await sim.forgetRequests();
+	const s = await openSlow(d);
+	await new Promise((resolve) => s.res.once("data", resolve));
+	s.req.destroy();
+	const rec = await waitFor("the simulator's record to close", async () => {
+		const r = (await sim.requests("inference")).at(-1);
+		return r?.outcome ? r : null;
+	}, { timeoutMs: 10000 });
+	assert.equal(rec.outcome, "connection closed before the response was complete");
+	assert.ok((rec.eventsWritten ?? 0) < 60, `cancelled early: ${rec.eventsWritten} of 60 events written`);
+});
+
+test("memory scan while streams are open: the API key and the secrets are in the keyds only", async (t) => {
+	const d = await daemon(t);
+	const streams = await streamsOnBothPairs(d);
+	const secrets = (await sim.secrets()).map((s) => Buffer.from(s.secret, "hex"));
+	assert.ok(secrets.length > 0);
+	const needles = [Buffer.from(sim.info.api_key), ...secrets];
+	for (const pid of [d.pid, ...d.children("worker")]) {
+		const { counts } = scanMemory(pid, needles);
+		assert.deepEqual(counts, needles.map(() => 0), `process ${pid} holds a secret`);
+	}
+	for (const pid of d.children("keyd"))
+		assert.ok(scanMemory(pid, [Buffer.from(sim.info.api_key)]).counts[0] > 0,
+			`the scan finds the API key in keyd ${pid} (it finds what it looks for)`);
+	for (const s of streams) s.req.destroy();
+});

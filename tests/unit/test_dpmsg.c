@@ -1,0 +1,295 @@
+/*
+ * The data-path messages (common/dpmsg.c): each encoder against its
+ * decoder, cut payloads and trailing bytes refused, counts checked before
+ * anything is allocated; and keyd's oracle (seal_admit) fed requests
+ * forged through the codec, as a worker that is not what it should be
+ * would send them: only the official proxy's method and path per route
+ * kind are sealed.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "dpmsg.h"
+#include "ipc.h"
+#include "seal.h"
+#include "t.h"
+#include "util.h"
+
+T_GLOBALS;
+
+static const char	*names[] = { "Content-Type", "X-Request-ID" };
+static const char	*values[] = { "application/json", "abc" };
+
+static void
+put_req(struct buf *m, uint8_t route, const char *path)
+{
+	struct dp_req	q;
+
+	memset(&q, 0, sizeof(q));
+	q.route = route;
+	q.path = path;
+	q.reqid = "proxy_0";
+	q.peer = "127.0.0.1";
+	q.nh = 2;
+	q.hname = names;
+	q.hvalue = values;
+	q.body = (const uint8_t *)"{}";
+	q.bodylen = 2;
+	dp_req_put(m, &q);
+}
+
+static void
+test_req(void)
+{
+	struct dp_req	q;
+	struct msgr	r;
+	struct buf	m;
+	size_t		cut, bad = 0;
+
+	T_BEGIN("MSG_REQ round trip");
+	buf_init(&m, 0);
+	put_req(&m, RK_CHAT, "/v1/chat/completions?x=1");
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_req_get(&r, &q), 0);
+	T_EQ_INT(q.route, RK_CHAT);
+	T_EQ_STR(q.path, "/v1/chat/completions?x=1");
+	T_EQ_STR(q.reqid, "proxy_0");
+	T_EQ_STR(q.peer, "127.0.0.1");
+	T_EQ_INT(q.nh, 2);
+	T_EQ_STR(q.hname[1], "X-Request-ID");
+	T_EQ_STR(q.hvalue[0], "application/json");
+	T_EQ_INT(q.bodylen, 2);
+	T_EQ_MEM(q.body, "{}", 2);
+	dp_req_free(&q);
+
+	T_BEGIN("MSG_REQ cut anywhere, or with a byte more, is refused");
+	for (cut = 0; cut < m.len; cut++) {
+		msgr_init(&r, m.p, cut);
+		if (dp_req_get(&r, &q) != -1)
+			bad++;
+	}
+	T_EQ_INT(bad, 0);
+	buf_addc(&m, 0);
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_req_get(&r, &q), -1);
+	buf_free(&m);
+
+	T_BEGIN("MSG_REQ with a header count beyond the limit or the payload");
+	buf_init(&m, 0);
+	msg_put_u8(&m, RK_CHAT);
+	msg_put_str(&m, "/v1/chat/completions");
+	msg_put_str(&m, "id");
+	msg_put_str(&m, "peer");
+	msg_put_u32(&m, 0xffffffffU);
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_req_get(&r, &q), -1);
+	buf_free(&m);
+	buf_init(&m, 0);
+	msg_put_u8(&m, RK_CHAT);
+	msg_put_str(&m, "/v1/chat/completions");
+	msg_put_str(&m, "id");
+	msg_put_str(&m, "peer");
+	msg_put_u32(&m, 50);	/* fewer than HTTP_MAX_HEADERS, more than sent */
+	msg_put_bytes(&m, "", 0);
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_req_get(&r, &q), -1);
+	buf_free(&m);
+
+	T_BEGIN("MSG_REQ with an absent string is refused");
+	buf_init(&m, 0);
+	msg_put_u8(&m, RK_MODELS);
+	msg_put_str(&m, NULL);
+	msg_put_str(&m, "id");
+	msg_put_str(&m, "peer");
+	msg_put_u32(&m, 0);
+	msg_put_bytes(&m, "", 0);
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_req_get(&r, &q), -1);
+	buf_free(&m);
+}
+
+static void
+test_resp(void)
+{
+	static const char *const hn[] = { "Content-Type", "X-A" };
+	static const char *const hv[] = { "text/event-stream", "1" };
+	struct dp_event	ev;
+	struct msgr	r;
+	struct buf	m;
+	size_t		cut, bad = 0;
+
+	T_BEGIN("MSG_RESP events in order");
+	buf_init(&m, 0);
+	dp_resp_head(&m, 200, hn, hv, 2);
+	dp_resp_data(&m, "data: 1\n\n", 9);
+	dp_resp_data(&m, "", 0);	/* nothing: not an event */
+	dp_resp_end(&m);
+	dp_resp_error(&m, 504, "timeout_error", "upstream_timeout", "slow");
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_resp_next(&r, &ev), 1);
+	T_EQ_INT(ev.type, DPE_HEAD);
+	T_EQ_INT(ev.status, 200);
+	T_EQ_INT(ev.nh, 2);
+	T_EQ_STR(ev.hvalue[0], "text/event-stream");
+	dp_event_free(&ev);
+	T_EQ_INT(dp_resp_next(&r, &ev), 1);
+	T_EQ_INT(ev.type, DPE_DATA);
+	T_EQ_INT(ev.len, 9);
+	T_EQ_INT(dp_resp_next(&r, &ev), 1);
+	T_EQ_INT(ev.type, DPE_END);
+	T_EQ_INT(dp_resp_next(&r, &ev), 1);
+	T_EQ_INT(ev.type, DPE_ERROR);
+	T_EQ_INT(ev.status, 504);
+	T_EQ_STR(ev.code, "upstream_timeout");
+	T_EQ_STR(ev.msg, "slow");
+	dp_event_free(&ev);
+	T_EQ_INT(dp_resp_next(&r, &ev), 0);
+
+	T_BEGIN("MSG_RESP cut inside an event fails; an unknown event fails");
+	for (cut = 1; cut < m.len; cut++) {
+		int	rv;
+
+		msgr_init(&r, m.p, cut);
+		while ((rv = dp_resp_next(&r, &ev)) == 1)
+			dp_event_free(&ev);
+		/* A cut between events reads as fewer events, never garbage. */
+		if (rv == 0 && r.left != 0)
+			bad++;
+	}
+	T_EQ_INT(bad, 0);
+	buf_reset(&m);
+	msg_put_u8(&m, 9);
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_resp_next(&r, &ev), -1);
+	buf_free(&m);
+}
+
+static void
+test_small(void)
+{
+	struct msgr	 r;
+	struct buf	 m;
+	enum dp_ctl	 op;
+	enum net_origin	 o;
+	char		*err;
+
+	T_BEGIN("MSG_REQ_CTL, MSG_NET_OPEN and MSG_NET_FD");
+	buf_init(&m, 0);
+	dp_ctl_put(&m, DPC_CANCEL);
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_ctl_get(&r, &op), 0);
+	T_EQ_INT(op, DPC_CANCEL);
+	buf_reset(&m);
+	msg_put_u8(&m, 0);
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_ctl_get(&r, &op), -1);
+	buf_reset(&m);
+	dp_open_put(&m, NO_KDS);
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_open_get(&r, &o), 0);
+	T_EQ_INT(o, NO_KDS);
+	buf_reset(&m);
+	msg_put_u8(&m, NO_MAX + 1);
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_open_get(&r, &o), -1);
+	buf_reset(&m);
+	dp_fd_put(&m, "");
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_fd_get(&r, &err), 0);
+	T_EQ_STR(err, "");
+	free(err);
+	buf_reset(&m);
+	msg_put_str(&m, NULL);
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_fd_get(&r, &err), -1);
+	buf_free(&m);
+}
+
+/* A request forged through the codec, as keyd decodes it, then admitted. */
+static const char *
+admit_forged(uint8_t route, const char *path)
+{
+	struct dp_req	 q;
+	struct msgr	 r;
+	struct buf	 m;
+	const char	*method = "(undecodable)";
+
+	buf_init(&m, 0);
+	put_req(&m, route, path);
+	msgr_init(&r, m.p, m.len);
+	if (dp_req_get(&r, &q) == 0) {
+		method = seal_admit(q.route, q.path);
+		dp_req_free(&q);
+	}
+	buf_free(&m);
+	return method;
+}
+
+static void
+test_oracle(void)
+{
+	static const struct {
+		uint8_t		 route;
+		const char	*path;
+		const char	*method;	/* NULL: refused */
+	} cases[] = {
+		{ RK_MODELS, "/v1/models", "GET" },
+		{ RK_CHAT, "/v1/chat/completions", "POST" },
+		{ RK_CHAT, "/v1/chat/completions?api-version=1", "POST" },
+		{ RK_COMPLETIONS, "/v1/completions", "POST" },
+		{ RK_EMBEDDINGS, "/v1/embeddings", "POST" },
+		{ RK_TRANSCRIPTIONS, "/v1/audio/transcriptions", "POST" },
+		{ RK_MESSAGES, "/v1/messages", "POST" },
+		{ RK_UNSTRUCTURED, "/unstructured/general/v0/general", "POST" },
+		{ RK_UNSTRUCTURED, "/unstructured/", "POST" },
+		/* another route's path, or none of the proxy's */
+		{ RK_CHAT, "/v1/models", NULL },
+		{ RK_MODELS, "/v1/chat/completions", NULL },
+		{ RK_CHAT, "/v1/secrets", NULL },
+		{ RK_EMBEDDINGS, "/v1/embeddings/x", NULL },
+		{ RK_MESSAGES, "/v1/messages/", NULL },
+		{ RK_CHAT, "/v1/chat/completions/../../admin", NULL },
+		{ RK_UNSTRUCTURED, "/unstructured", NULL },
+		{ RK_UNSTRUCTURED, "/unstructured/../v1/chat/completions", NULL },
+		{ RK_UNSTRUCTURED, "/unstructured/a/./b", NULL },
+		{ RK_UNSTRUCTURED, "/unstructured/a/..", NULL },
+		{ RK_UNSTRUCTURED, "/unstructured/a b", NULL },
+		{ RK_UNSTRUCTURED, "/unstructured/a\r\nX-Injected: 1", NULL },
+		{ RK_UNSTRUCTURED, "/unstructured/a#frag", NULL },
+		/* the query: printable, no space, no fragment */
+		{ RK_CHAT, "/v1/chat/completions?a b", NULL },
+		{ RK_CHAT, "/v1/chat/completions?a#b", NULL },
+		{ RK_CHAT, "/v1/chat/completions?\x7f", NULL },
+		{ RK_MODELS, "v1/models", NULL },
+		{ RK_MODELS, "", NULL },
+		/* not a route kind */
+		{ 0, "/v1/models", NULL },
+		{ RK_MAX + 1, "/v1/models", NULL },
+	};
+	const char	*got;
+	size_t		 i;
+
+	T_BEGIN("keyd seals only the official proxy's method and path per route");
+	for (i = 0; i < nitems(cases); i++) {
+		got = admit_forged(cases[i].route, cases[i].path);
+		if (cases[i].method == NULL)
+			T_CHECK(got == NULL);
+		else
+			T_EQ_STR(got != NULL ? got : "(refused)",
+			    cases[i].method);
+	}
+}
+
+int
+main(void)
+{
+	test_req();
+	test_resp();
+	test_small();
+	test_oracle();
+	T_DONE();
+}
