@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "egress.h"
 #include "ipc.h"
 #include "log.h"
 #include "util.h"
@@ -439,8 +440,9 @@ where_of(const struct config *c, const char *key, char *buf, size_t len)
 int
 config_validate(struct config *c)
 {
-	char	w[1200], *cwd, *abs;
-	int	errors = 0, i;
+	struct proxy	proxy;
+	char		w[1200], perr[300], *cwd, *abs;
+	int		errors = 0, i;
 
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		log_warnx("TLS certificate and key must be provided together "
@@ -476,6 +478,14 @@ config_validate(struct config *c)
 	    check_hostport(where_of(c, "metrics_listen", w, sizeof(w)),
 	    c->metrics_listen, "9464", 1) == -1)
 		errors++;
+	memset(&proxy, 0, sizeof(proxy));
+	if (c->https_proxy != NULL && c->https_proxy[0] != '\0' &&
+	    proxy_parse(c->https_proxy, &proxy, perr, sizeof(perr)) == -1) {
+		log_warnx("%s: %s", where_of(c, "https_proxy", w, sizeof(w)),
+		    perr);
+		errors++;
+	}
+	proxy_clear(&proxy);
 #ifdef TEST_HOOKS
 	/* The simulated deployment serves its manifest over plain HTTP. */
 	if (strncmp(c->cdn_base_url, "https://", 8) != 0 &&

@@ -55,6 +55,8 @@ struct msgr;
 	X(log_format,			K_LOGFORMAT, "text",		0, 0,	0,	"log-format") \
 	X(insecure_api_connection,	K_BOOL,	    "no",		0, 0,	CF_TESTONLY | CF_HIDDEN, "insecureAPIConnection") \
 	X(ca_file,			K_STR,	    NULL,		0, 0,	0,	NULL) \
+	X(https_proxy,			K_STR,	    NULL,		0, 0,	0,	NULL) \
+	X(no_proxy,			K_STR,	    NULL,		0, 0,	0,	NULL) \
 	X(amd_cert_chain_genoa,		K_STR,	    "/etc/privatemode/amd/genoa-cert-chain.pem", 0, 0, 0, NULL) \
 	X(amd_cert_chain_milan,		K_STR,	    "/etc/privatemode/amd/milan-cert-chain.pem", 0, 0, 0, NULL) \
 	X(amd_cert_chain_turin,		K_STR,	    "/etc/privatemode/amd/turin-cert-chain.pem", 0, 0, 0, NULL) \

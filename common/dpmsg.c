@@ -199,16 +199,20 @@ dp_open_get(struct msgr *r, enum net_origin *which)
 }
 
 void
-dp_fd_put(struct buf *m, const char *err)
+dp_fd_put(struct buf *m, enum dp_fd_fail why, const char *err)
 {
+	msg_put_u8(m, (uint8_t)why);
 	msg_put_str(m, err);
 }
 
 int
-dp_fd_get(struct msgr *r, char **err)
+dp_fd_get(struct msgr *r, enum dp_fd_fail *why, char **err)
 {
+	*why = msg_get_u8(r);
 	*err = msg_get_str(r);
-	if (msg_end(r) == -1 || *err == NULL) {
+	/* A socket comes with no reason, a reason with no socket. */
+	if (msg_end(r) == -1 || *err == NULL || *why > DPF_PROXY ||
+	    (*why == DPF_OK) != (**err == '\0')) {
 		free(*err);
 		*err = NULL;
 		return -1;

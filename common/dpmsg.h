@@ -83,9 +83,16 @@ int	dp_ctl_get(struct msgr *, enum dp_ctl *);
 
 void	dp_open_put(struct buf *, enum net_origin);
 int	dp_open_get(struct msgr *, enum net_origin *);
-/* err "" when the socket rides along (SCM_RIGHTS), else why there is none. */
-void	dp_fd_put(struct buf *, const char *err);
-int	dp_fd_get(struct msgr *, char **err);
+
+/* Why a worker could not hand a connection over. */
+enum dp_fd_fail {
+	DPF_OK = 0,		/* the socket rides along (SCM_RIGHTS) */
+	DPF_UNREACHABLE,	/* resolving or connecting failed, timed out */
+	DPF_PROXY		/* the egress proxy refused or misbehaved */
+};
+
+void	dp_fd_put(struct buf *, enum dp_fd_fail, const char *err);
+int	dp_fd_get(struct msgr *, enum dp_fd_fail *, char **err);
 
 /* --- MSG_RESP ------------------------------------------------------------- */
 

@@ -38,6 +38,7 @@
 #include "amdchain.h"
 #include "chan.h"
 #include "conf.h"
+#include "egress.h"
 #include "ipc.h"
 #include "log.h"
 #include "metrics.h"
@@ -380,6 +381,8 @@ load_config(struct parent_opts *o)
 	if ((o->cli_salt != NULL || P.cli_has_salt) &&
 	    c->prompt_cache_salt == NULL)
 		c->prompt_cache_salt = xstrdup("");
+	/* HTTPS_PROXY and NO_PROXY, as the official proxy takes them. */
+	egress_from_environment(c);
 	if (config_validate(c) == -1)
 		goto fail;
 	return c;

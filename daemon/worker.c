@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "calls.h"
 #include "chan.h"
 #include "conf.h"
 #include "ipc.h"
@@ -27,15 +28,6 @@
 #include "util.h"
 #include "worker.h"
 
-struct pending {
-	TAILQ_ENTRY(pending)	 entry;
-	int			 to_parent;
-	uint32_t		 id;
-	keyd_cb			 cb;
-	void			*arg;
-	struct event		*timeout;
-};
-
 static struct {
 	struct worker_env	 env;
 	struct config		*conf;
@@ -49,7 +41,8 @@ static struct {
 	int			 exit_status;
 	struct event		*drain_timer;
 	struct ssl_ctx_st	*tls;		/* client-facing TLS, or NULL */
-	TAILQ_HEAD(, pending)	 pending;
+	struct calls		 keyd_calls;	/* waiting for keyd's answer */
+	struct calls		 parent_calls;	/* ... for the parent's */
 } w;
 
 struct worker_env	*wenv = &w.env;
@@ -60,75 +53,32 @@ struct worker_env	*wenv = &w.env;
 static void	worker_exit(int);
 static void	worker_drain(int64_t);
 
-/* --- keyd calls --------------------------------------------------- */
+/* --- calls to keyd and the parent ----------------------------------- */
 
-static void
-pending_free(struct pending *p)
+uint32_t
+keyd_call(unsigned int type, const struct buf *m, call_cb cb, void *arg,
+    int timeout_ms)
 {
-	TAILQ_REMOVE(&w.pending, p, entry);
-	if (p->timeout != NULL)
-		event_free(p->timeout);
-	free(p);
-}
-
-static void
-pending_timeout(evutil_socket_t fd, short ev, void *arg)
-{
-	struct pending	*p = arg;
-	keyd_cb		 cb = p->cb;
-	void		*cbarg = p->arg;
-
-	log_warnx("keyd did not answer request %u in time", p->id);
-	pending_free(p);
-	if (cb != NULL)
-		cb(NULL, NULL, cbarg);
-}
-
-static uint32_t
-call(struct chan *c, unsigned int type, const struct buf *m, keyd_cb cb,
-    void *arg, int timeout_ms)
-{
-	struct pending	*p;
-	struct timeval	 tv;
-
-	p = xcalloc(1, sizeof(*p));
-	p->to_parent = c == w.parent;
-	p->id = chan_next_id(c);
-	p->cb = cb;
-	p->arg = arg;
-	if (timeout_ms > 0) {
-		p->timeout = evtimer_new(w.env.base, pending_timeout, p);
-		tv.tv_sec = timeout_ms / 1000;
-		tv.tv_usec = (timeout_ms % 1000) * 1000;
-		evtimer_add(p->timeout, &tv);
-	}
-	TAILQ_INSERT_TAIL(&w.pending, p, entry);
-	chan_send(c, type, p->id, m);
-	return p->id;
+	return calls_send(&w.keyd_calls, type, m, cb, arg, timeout_ms);
 }
 
 uint32_t
-keyd_call(unsigned int type, const struct buf *m, keyd_cb cb, void *arg,
+parent_call(unsigned int type, const struct buf *m, call_cb cb, void *arg,
     int timeout_ms)
 {
-	return call(w.keyd, type, m, cb, arg, timeout_ms);
+	return calls_send(&w.parent_calls, type, m, cb, arg, timeout_ms);
 }
 
-uint32_t
-parent_call(unsigned int type, const struct buf *m, keyd_cb cb, void *arg,
-    int timeout_ms)
+void
+keyd_cancel(uint32_t id)
 {
-	if (w.parent == NULL) {
-		cb(NULL, NULL, arg);
-		return 0;
-	}
-	return call(w.parent, type, m, cb, arg, timeout_ms);
+	calls_forget(&w.keyd_calls, id);
 }
 
 void
 parent_cancel(uint32_t id)
 {
-	keyd_cancel(id);
+	calls_forget(&w.parent_calls, id);
 }
 
 void
@@ -154,45 +104,10 @@ keyd_send_fd(unsigned int type, uint32_t id, const struct buf *m, int fd)
 		close(fd);
 }
 
-void
-keyd_cancel(uint32_t id)
-{
-	struct pending	*p;
-
-	TAILQ_FOREACH(p, &w.pending, entry)
-		if (p->id == id && id != 0) {
-			/* Keep the slot so the late answer is recognised. */
-			p->cb = NULL;
-			return;
-		}
-}
-
 int
 keyd_alive(void)
 {
 	return w.keyd != NULL;
-}
-
-/* Hand an answer to the call it belongs to; -1 if there is none. */
-static int
-answer(int from_parent, const struct msg_hdr *hdr, struct msgr *r)
-{
-	struct pending	*p;
-	keyd_cb		 cb;
-	void		*cbarg;
-
-	/* Answers mostly arrive in order: the head is the usual match. */
-	TAILQ_FOREACH(p, &w.pending, entry)
-		if (p->id == hdr->id && p->to_parent == from_parent)
-			break;
-	if (p == NULL)
-		return -1;
-	cb = p->cb;
-	cbarg = p->arg;
-	pending_free(p);
-	if (cb != NULL)
-		cb(hdr, r, cbarg);
-	return 0;
 }
 
 static int
@@ -204,7 +119,7 @@ keyd_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		return proxy_answer(hdr->id, r);
 	if (hdr->type == MSG_NET_OPEN)
 		return upstream_open(hdr->id, r);
-	if (answer(0, hdr, r) == -1) {
+	if (calls_answer(&w.keyd_calls, hdr, r) == -1) {
 		log_warnx("keyd: unsolicited %s (id %u)", msg_to_str(hdr->type),
 		    hdr->id);
 		return -1;
@@ -215,19 +130,9 @@ keyd_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 static void
 keyd_closed(struct chan *c, const char *why, void *arg)
 {
-	struct pending	*p;
-	keyd_cb		 cb;
-	void		*cbarg;
-
 	log_warnx("keyd channel lost: %s", why);
 	w.keyd = NULL;
-	while ((p = TAILQ_FIRST(&w.pending)) != NULL) {
-		cb = p->cb;
-		cbarg = p->arg;
-		pending_free(p);
-		if (cb != NULL)
-			cb(NULL, NULL, cbarg);
-	}
+	calls_lost(&w.keyd_calls);
 	/*
 	 * Without keyd this pair cannot serve: every exchange in flight ends
 	 * with an error its client can read, then the worker drains and the
@@ -381,7 +286,12 @@ parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		buf_free(&m);
 		return 0;
 	case MSG_METRICS_TEXT:
-		return answer(1, hdr, r);
+		if (calls_answer(&w.parent_calls, hdr, r) == -1) {
+			log_warnx("parent: unsolicited %s (id %u)",
+			    msg_to_str(hdr->type), hdr->id);
+			return -1;
+		}
+		return 0;
 	default:
 		log_warnx("parent: unexpected %s", msg_to_str(hdr->type));
 		return -1;
@@ -394,6 +304,7 @@ parent_closed(struct chan *c, const char *why, void *arg)
 	/* The supervisor is gone: finish what we have and leave. */
 	log_warnx("parent channel lost: %s", why);
 	w.parent = NULL;
+	calls_lost(&w.parent_calls);
 	worker_drain(w.conf != NULL ? w.conf->shutdown_timeout : 0);
 }
 
@@ -415,7 +326,6 @@ worker_main(int instance)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
 	heap_keep_freed();
-	TAILQ_INIT(&w.pending);
 	w.env.instance = instance;
 	if ((w.env.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -423,6 +333,8 @@ worker_main(int instance)
 	    IPC_MAX_CONFIG, parent_dispatch, parent_closed, NULL);
 	w.keyd = chan_new(w.env.base, IPC_FD_PEER, "keyd", 0, keyd_dispatch,
 	    keyd_closed, NULL);
+	calls_init(&w.parent_calls, w.env.base, w.parent);
+	calls_init(&w.keyd_calls, w.env.base, w.keyd);
 	sigterm = evsignal_new(w.env.base, SIGTERM, worker_signal, NULL);
 	sigint = evsignal_new(w.env.base, SIGINT, worker_signal, NULL);
 	evsignal_add(sigterm, NULL);

@@ -9,15 +9,14 @@
 
 #include <stdint.h>
 
+#include "calls.h"
+
 struct msg_hdr;
 struct msgr;
 struct buf;
 struct config;
 struct event_base;
 
-/* A pending request to keyd; cb runs with the answer, or with hdr NULL
- * if the channel died or timed out. */
-typedef void	(*keyd_cb)(const struct msg_hdr *, struct msgr *, void *arg);
 
 struct worker_env {
 	struct event_base	*base;
@@ -28,10 +27,10 @@ struct worker_env {
 extern struct worker_env	*wenv;
 
 /* Send a request to keyd; returns the request id. */
-uint32_t	keyd_call(unsigned int type, const struct buf *, keyd_cb,
+uint32_t	keyd_call(unsigned int type, const struct buf *, call_cb,
 		    void *arg, int timeout_ms);
 /* A request to the parent (metrics), answered like keyd_call. */
-uint32_t	parent_call(unsigned int type, const struct buf *, keyd_cb,
+uint32_t	parent_call(unsigned int type, const struct buf *, call_cb,
 		    void *arg, int timeout_ms);
 void		parent_cancel(uint32_t id);
 /* A message to the parent that expects no answer. */

@@ -319,7 +319,7 @@ resend(struct fetch *fx)
 }
 
 void
-fetch_connected(struct ktun *kt, const char *err)
+fetch_connected(struct ktun *kt, enum dp_fd_fail fail, const char *err)
 {
 	struct fetch	*fx = kt->fx;
 
@@ -327,7 +327,7 @@ fetch_connected(struct ktun *kt, const char *err)
 		ktun_free(kt);
 		return;
 	}
-	if (err[0] != '\0') {
+	if (fail != DPF_OK) {
 		fetch_fail(fx, err);
 		return;
 	}

@@ -16,6 +16,7 @@
 #include "dpmsg.h"
 #include "ipc.h"
 
+struct calls;
 struct chan;
 struct config;
 struct event_base;
@@ -37,6 +38,7 @@ struct keyd_env {
 	struct event_base	*base;
 	struct config		*conf;
 	struct chan		*parent;
+	struct calls		*parent_calls;	/* waiting for the parent */
 	struct chan		*worker;
 	const char		*api_key;	/* sodium_malloc'd, or NULL */
 	size_t			 api_key_len;
@@ -83,7 +85,8 @@ struct ktun	*ktun_new(enum ktun_kind, enum net_origin, const char *host,
 		    int tls, int verify);
 void		 ktun_free(struct ktun *);
 /* MSG_NET_FD: the socket for id, or why there is none; -1 refuses it. */
-int		 ktun_handover(uint32_t id, const char *err, int fd);
+int		 ktun_handover(uint32_t id, enum dp_fd_fail, const char *err,
+		    int fd);
 /* Write what TLS has for the socket now. */
 void		 ktun_flush(struct ktun *);
 /* Read the socket or not (a client that stops reading). */
@@ -96,12 +99,12 @@ void		 ktun_timer(struct ktun *, int64_t ms);
  * a clean end of stream, ETIMEDOUT for keyd's own timers) and why the
  * text to show.
  */
-void	relay_connected(struct ktun *, const char *err);
+void	relay_connected(struct ktun *, enum dp_fd_fail, const char *err);
 void	relay_input(struct ktun *, const uint8_t *, size_t);
 void	relay_drained(struct ktun *);
 void	relay_timeout(struct ktun *);
 void	relay_eof(struct ktun *, int err, const char *why);
-void	fetch_connected(struct ktun *, const char *err);
+void	fetch_connected(struct ktun *, enum dp_fd_fail, const char *err);
 void	fetch_input(struct ktun *, const uint8_t *, size_t);
 void	fetch_eof(struct ktun *, int err, const char *why);
 
@@ -135,9 +138,5 @@ int	secret_have_key(void);
 void	secret_gauges(uint64_t *age_s, uint64_t *ready);
 /* Test hook: move keyd's clock forward (secret expiry, certificates). */
 void	secret_advance_clock(int64_t seconds);
-/* The parent's answer to MSG_MANIFEST_LOG (err empty: logged). */
-void	secret_manifest_logged(uint32_t id, const char *err);
-/* The parent's answer to MSG_CACHE_GET. */
-void	secret_cache_answer(uint32_t id, int found, const uint8_t *, size_t);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "calls.h"
 #include "chan.h"
 #include "conf.h"
 #include "dpmsg.h"
@@ -50,9 +51,7 @@ static int	k_config(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_secrets(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_shutdown(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_status(struct chan *, const struct msg_hdr *, struct msgr *);
-static int	k_manifest_logged(struct chan *, const struct msg_hdr *,
-		    struct msgr *);
-static int	k_cache_ans(struct chan *, const struct msg_hdr *,
+static int	k_parent_answer(struct chan *, const struct msg_hdr *,
 		    struct msgr *);
 static int	k_metrics(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_req(struct chan *, const struct msg_hdr *, struct msgr *);
@@ -80,8 +79,8 @@ static const struct keyd_req {
 	{ MSG_CONFIG,		FROM_PARENT,	KS_INIT,	k_config },
 	{ MSG_SECRETS,		FROM_PARENT,	KS_SANDBOXED,	k_secrets },
 	{ MSG_SHUTDOWN,		FROM_PARENT,	KS_ANY,		k_shutdown },
-	{ MSG_MANIFEST_LOGGED,	FROM_PARENT,	KS_READY,	k_manifest_logged },
-	{ MSG_CACHE_ANS,	FROM_PARENT,	KS_READY,	k_cache_ans },
+	{ MSG_MANIFEST_LOGGED,	FROM_PARENT,	KS_READY,	k_parent_answer },
+	{ MSG_CACHE_ANS,	FROM_PARENT,	KS_READY,	k_parent_answer },
 	{ MSG_METRICS_REQ,	FROM_PARENT,	KS_ANY,		k_metrics },
 	{ MSG_STATUS_REQ,	FROM_WORKER,	KS_SANDBOXED | KS_READY, k_status },
 	{ MSG_REQ,		FROM_WORKER,	KS_READY,	k_req },
@@ -106,6 +105,7 @@ static struct {
 	char			*salt;		/* sodium_malloc'd, or NULL */
 	size_t			 salt_len;
 	struct keyd_files	 files;
+	struct calls		 parent_calls;
 } k;
 
 struct keyd_env	*kenv = &k.env;
@@ -383,17 +383,15 @@ k_status(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	return 0;
 }
 
+/* MSG_MANIFEST_LOGGED, MSG_CACHE_ANS: answers to keyd's own calls. */
 static int
-k_manifest_logged(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+k_parent_answer(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 {
-	char	*err = msg_get_str(r);
-
-	if (msg_end(r) == -1 || err == NULL) {
-		free(err);
+	if (calls_answer(&k.parent_calls, hdr, r) == -1) {
+		log_warnx("parent: unsolicited %s (id %u)",
+		    msg_to_str(hdr->type), hdr->id);
 		return -1;
 	}
-	secret_manifest_logged(hdr->id, err);
-	free(err);
 	return 0;
 }
 
@@ -411,21 +409,6 @@ k_metrics(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	msg_put_raw(&m, &metrics, sizeof(metrics));
 	chan_send(c, MSG_METRICS_ANS, hdr->id, &m);
 	buf_free(&m);
-	return 0;
-}
-
-static int
-k_cache_ans(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
-{
-	const uint8_t	*p;
-	size_t		 n;
-	uint8_t		 found;
-
-	found = msg_get_u8(r);
-	p = msg_get_bytes(r, &n);
-	if (msg_end(r) == -1)
-		return -1;
-	secret_cache_answer(hdr->id, found, p, n);
 	return 0;
 }
 
@@ -447,18 +430,19 @@ k_req_ctl(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 static int
 k_net_fd(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 {
-	char	*err;
-	int	 fd = -1, rv;
+	enum dp_fd_fail	 why;
+	char		*err;
+	int		 fd = -1, rv;
 
-	if (dp_fd_get(r, &err) == -1)
+	if (dp_fd_get(r, &why, &err) == -1)
 		return -1;
-	if (err[0] == '\0' && (fd = chan_take_fd(c)) == -1) {
+	if (why == DPF_OK && (fd = chan_take_fd(c)) == -1) {
 		log_warnx("worker: connection %u handed over without its "
 		    "descriptor", hdr->id);
 		free(err);
 		return -1;
 	}
-	rv = ktun_handover(hdr->id, err, fd);
+	rv = ktun_handover(hdr->id, why, err, fd);
 	free(err);
 	return rv;
 }
@@ -515,8 +499,10 @@ keyd_main(int instance)
 	    keyd_closed, (void *)(intptr_t)FROM_WORKER);
 	/* Upstream sockets come from the worker, from nobody else. */
 	chan_accept_fds(k.worker);
+	calls_init(&k.parent_calls, k.base, k.parent);
 	k.env.base = k.base;
 	k.env.parent = k.parent;
+	k.env.parent_calls = &k.parent_calls;
 	k.env.worker = k.worker;
 	/* Nothing from the worker is read before the secrets are in. */
 	chan_pause(k.worker, 1);

@@ -321,21 +321,21 @@ connected_tcp(int fd, char *why, size_t whylen)
 }
 
 static void
-owner_connected(struct ktun *kt, const char *err)
+owner_connected(struct ktun *kt, enum dp_fd_fail fail, const char *err)
 {
 	if (kt->kind == KT_RELAY)
-		relay_connected(kt, err);
+		relay_connected(kt, fail, err);
 	else
-		fetch_connected(kt, err);
+		fetch_connected(kt, fail, err);
 }
 
 int
-ktun_handover(uint32_t id, const char *err, int fd)
+ktun_handover(uint32_t id, enum dp_fd_fail fail, const char *err, int fd)
 {
 	struct ktun	*kt = ktun_find(id);
 	char		 why[64], terr[256];
 
-	if (kt == NULL || kt->answered || (err[0] == '\0') != (fd != -1)) {
+	if (kt == NULL || kt->answered || (fail == DPF_OK) != (fd != -1)) {
 		log_warnx("worker: refusing a connection for %u that was "
 		    "not asked for", id);
 		if (fd != -1)
@@ -350,7 +350,7 @@ ktun_handover(uint32_t id, const char *err, int fd)
 		return 0;
 	}
 	if (fd == -1) {
-		owner_connected(kt, err);
+		owner_connected(kt, fail, err);
 		return 0;
 	}
 	if (!connected_tcp(fd, why, sizeof(why))) {
@@ -371,8 +371,8 @@ ktun_handover(uint32_t id, const char *err, int fd)
 	ktun_read(kt, kt->want_read);
 	/* The owner flushes (or frees kt: the answer may be moot by now). */
 	if (tun_start(kt->t, terr, sizeof(terr)) == -1)
-		owner_connected(kt, terr);
+		owner_connected(kt, DPF_UNREACHABLE, terr);
 	else
-		owner_connected(kt, "");
+		owner_connected(kt, DPF_OK, "");
 	return 0;
 }

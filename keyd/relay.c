@@ -720,11 +720,11 @@ relay_secret_failed(int status, const char *code, const char *msg)
 /* --- what the connection tells -------------------------------------------- */
 
 void
-relay_connected(struct ktun *kt, const char *err)
+relay_connected(struct ktun *kt, enum dp_fd_fail fail, const char *err)
 {
 	struct pexch	*px = kt->px;
 
-	if (err[0] == '\0') {
+	if (fail == DPF_OK) {
 		ktun_flush(kt);
 		return;
 	}
@@ -735,6 +735,11 @@ relay_connected(struct ktun *kt, const char *err)
 	px->kt = NULL;
 	kt->px = NULL;
 	conn_close(kt);
+	if (fail == DPF_PROXY) {
+		/* A gateway on the way said no: a bad gateway. */
+		px_upstream_fail(px, 502, "upstream_proxy", "%s", err);
+		return;
+	}
 	/* Nothing was sent: the service is unavailable, try again later. */
 	px_fail(px, 503, "service_unavailable", "upstream_unreachable",
 	    "cannot reach the API at %s: %s", kenv->conf->api_endpoint, err);

@@ -30,6 +30,7 @@
 
 #include "attest.h"
 #include "buf.h"
+#include "calls.h"
 #include "cerr.h"
 #include "chan.h"
 #include "conf.h"
@@ -455,6 +456,8 @@ http_status_error(int status, const uint8_t *body, size_t len,
 
 static void	step_attest(void);
 static void	verify_doc(void);
+static void	cache_answered(const struct msg_hdr *, struct msgr *, void *);
+static void	manifest_logged(const struct msg_hdr *, struct msgr *, void *);
 
 /*
  * KDS collateral, as the Contrast SDK caches it under <workspace>/contrast
@@ -484,7 +487,8 @@ cache_get(const char *url, int is_crl)
 	S.step = ST_KDS_CACHE;
 	buf_init(&m, strlen(url) + 16);
 	msg_put_str(&m, url);
-	chan_send(kenv->parent, MSG_CACHE_GET, ++S.log_id, &m);
+	S.log_id = calls_send(kenv->parent_calls, MSG_CACHE_GET, &m,
+	    cache_answered, NULL, 0);
 	buf_free(&m);
 }
 
@@ -522,11 +526,22 @@ kds_fetch(const char *url, int is_crl)
 		attempt_failed("validating attestation: bad KDS URL %s", url);
 }
 
-void
-secret_cache_answer(uint32_t id, int found, const uint8_t *p, size_t n)
+/* The parent's MSG_CACHE_ANS: found flag, bytes. */
+static void
+cache_answered(const struct msg_hdr *hdr, struct msgr *r, void *arg)
 {
-	if (S.step != ST_KDS_CACHE || id != S.log_id)
+	const uint8_t	*p;
+	size_t		 n;
+	int		 found;
+
+	if (hdr == NULL || S.step != ST_KDS_CACHE || hdr->id != S.log_id)
+		return;		/* the parent is gone, or the attempt */
+	found = msg_get_u8(r);
+	p = msg_get_bytes(r, &n);
+	if (msg_end(r) == -1) {
+		attempt_failed("validating attestation: malformed cache answer");
 		return;
+	}
 	if (S.kds_is_crl) {
 		if (!found || !attest_crl_usable(p, n, now())) {
 			/* Fail closed: no valid CRL, no secret. */
@@ -665,21 +680,29 @@ manifest_done(int status, const uint8_t *body, size_t len, const char *err,
 	/* The parent appends it to <workspace>/manifests before we trust it. */
 	buf_init(&m, len + 16);
 	msg_put_bytes(&m, body, len);
-	chan_send(kenv->parent, MSG_MANIFEST_LOG, ++S.log_id, &m);
-	buf_free(&m);
 	S.step = ST_MANIFEST_LOG;
+	S.log_id = calls_send(kenv->parent_calls, MSG_MANIFEST_LOG, &m,
+	    manifest_logged, NULL, 0);
+	buf_free(&m);
 }
 
-void
-secret_manifest_logged(uint32_t id, const char *err)
+/* The parent's MSG_MANIFEST_LOGGED: "" or why the log failed. */
+static void
+manifest_logged(const struct msg_hdr *hdr, struct msgr *r, void *arg)
 {
-	if (S.step != ST_MANIFEST_LOG || id != S.log_id)
-		return;
-	if (err[0] != '\0') {
+	char	*err;
+
+	if (hdr == NULL || S.step != ST_MANIFEST_LOG || hdr->id != S.log_id)
+		return;		/* the parent is gone, or the attempt */
+	err = msg_get_str(r);
+	if (msg_end(r) == -1 || err == NULL)
+		attempt_failed("updating mesh CA: logging manifest: malformed "
+		    "answer");
+	else if (err[0] != '\0')
 		attempt_failed("updating mesh CA: logging manifest: %s", err);
-		return;
-	}
-	step_attest();
+	else
+		step_attest();
+	free(err);
 }
 
 static void

@@ -67,7 +67,7 @@ mkdir -m 755 "$PM_E2E_SIM_STATE"
 "$NODE" "$top/tests/sim/sim.mjs" --state-dir "$PM_E2E_SIM_STATE" --setup-only --quiet >/dev/null ||
 	fail "simulator setup"
 
-files=${PM_E2E_FILES:-"attest api sdk badinput load features boundary"}
+files=${PM_E2E_FILES:-"attest api sdk badinput load features boundary egress"}
 set --
 for f in $files; do set -- "$@" "$top/tests/e2e/$f.test.mjs"; done
 "$NODE" --test --test-concurrency=1 --test-timeout=180000 --test-reporter=tap "$@"

@@ -175,6 +175,7 @@ test_small(void)
 	struct buf	 m;
 	enum dp_ctl	 op;
 	enum net_origin	 o;
+	enum dp_fd_fail	 why;
 	char		*err;
 
 	T_BEGIN("MSG_REQ_CTL, MSG_NET_OPEN and MSG_NET_FD");
@@ -197,15 +198,37 @@ test_small(void)
 	msgr_init(&r, m.p, m.len);
 	T_EQ_INT(dp_open_get(&r, &o), -1);
 	buf_reset(&m);
-	dp_fd_put(&m, "");
+	dp_fd_put(&m, DPF_OK, "");
 	msgr_init(&r, m.p, m.len);
-	T_EQ_INT(dp_fd_get(&r, &err), 0);
+	T_EQ_INT(dp_fd_get(&r, &why, &err), 0);
+	T_EQ_INT(why, DPF_OK);
 	T_EQ_STR(err, "");
 	free(err);
 	buf_reset(&m);
+	dp_fd_put(&m, DPF_PROXY, "proxy said 403");
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_fd_get(&r, &why, &err), 0);
+	T_EQ_INT(why, DPF_PROXY);
+	free(err);
+	/* A socket with a reason, or a reason-less failure, is malformed. */
+	buf_reset(&m);
+	dp_fd_put(&m, DPF_OK, "but why");
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_fd_get(&r, &why, &err), -1);
+	buf_reset(&m);
+	dp_fd_put(&m, DPF_UNREACHABLE, "");
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_fd_get(&r, &why, &err), -1);
+	buf_reset(&m);
+	msg_put_u8(&m, DPF_PROXY + 1);
+	msg_put_str(&m, "x");
+	msgr_init(&r, m.p, m.len);
+	T_EQ_INT(dp_fd_get(&r, &why, &err), -1);
+	buf_reset(&m);
+	msg_put_u8(&m, DPF_OK);
 	msg_put_str(&m, NULL);
 	msgr_init(&r, m.p, m.len);
-	T_EQ_INT(dp_fd_get(&r, &err), -1);
+	T_EQ_INT(dp_fd_get(&r, &why, &err), -1);
 	buf_free(&m);
 }
 

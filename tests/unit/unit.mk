@@ -3,9 +3,11 @@ UNIT_LDADD = libkeyd.a libcommon.a $(PM_LIBS)
 EXTRA_DIST += tests/unit/t.h tests/unit/resp_trace.h
 
 check_PROGRAMS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
-	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg
+	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg \
+	tests/unit/test_egress
 TESTS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
-	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg
+	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg \
+	tests/unit/test_egress
 tests_unit_test_ipc_SOURCES = tests/unit/test_ipc.c
 tests_unit_test_ipc_LDADD = $(UNIT_LDADD)
 tests_unit_test_chan_SOURCES = tests/unit/test_chan.c
@@ -18,6 +20,8 @@ tests_unit_test_http_SOURCES = tests/unit/test_http.c
 tests_unit_test_http_LDADD = $(UNIT_LDADD)
 tests_unit_test_dpmsg_SOURCES = tests/unit/test_dpmsg.c common/metrics.c
 tests_unit_test_dpmsg_LDADD = $(UNIT_LDADD)
+tests_unit_test_egress_SOURCES = tests/unit/test_egress.c
+tests_unit_test_egress_LDADD = $(UNIT_LDADD)
 
 # AMD's chains as the parent picks and checks them (daemon/amdchain.c),
 # against the copies in data/amd/: the build-time fingerprint check.

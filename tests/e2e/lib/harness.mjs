@@ -447,9 +447,11 @@ export class Daemon {
 
 // Start privatemoded -d -f <conf> in the foreground; wait for its listener
 // and for every worker and keyd to be up; then (waitReady) for /readyz 200.
+// wrap: a command the daemon runs under (it must exec it); env: extra
+// environment variables.
 export async function startDaemon(sim, {
 	workers = 1, over = {}, extra = "", args = [], waitReady = true, readyTimeoutMs = 20000, confText, dir, ca,
-	waitChildren = true,
+	waitChildren = true, wrap = [], env = {},
 } = {}) {
 	dir ??= mkTemp("pm-e2e-");
 	// A directory may be reused (same workspace): fresh config and log.
@@ -460,7 +462,8 @@ export async function startDaemon(sim, {
 	const logPath = path.join(dir, `daemon${sfx}.log`);
 	fs.writeFileSync(confPath, confText ?? simConfig(sim, dir, { workers, over, extra }));
 	const fd = fs.openSync(logPath, "a");
-	const proc = spawn(PM_BIN, ["-d", "-f", confPath, ...args], { stdio: ["ignore", fd, fd] });
+	const argv = [...wrap, PM_BIN, "-d", "-f", confPath, ...args];
+	const proc = spawn(argv[0], argv.slice(1), { stdio: ["ignore", fd, fd], env: { ...process.env, ...env } });
 	fs.closeSync(fd);
 	track(proc.pid, "daemon");
 	const d = new Daemon({ proc, dir, confPath, logPath, workers, ca });
