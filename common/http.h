@@ -60,10 +60,14 @@ const char	*http_reason(int status);
 
 /*
  * Chunked transfer coding decoder.  Feed raw bytes; decoded payload is
- * appended by the callback.  Trailers are read and discarded.
+ * appended by the callback.  Chunk extensions must follow RFC 9112
+ * 7.1.1 (";" name ["=" token or quoted-string], optional white space
+ * around ";" and "=") and are discarded; anything else after the size
+ * ("2 junk") is an error.  Trailers are read and discarded.
  */
 struct http_chunked {
 	int		state;
+	int		ext;		/* where in a chunk extension */
 	uint64_t	remaining;	/* of the current chunk */
 	size_t		linelen;	/* size line / trailer line length */
 	int		digits;

@@ -42,6 +42,7 @@ struct request {
 	char			*path;		/* raw path, no query */
 	char			*query;		/* after '?', or NULL */
 	struct buf		 body;
+	uint64_t		 body_charged;	/* of the server's max_body_buffer */
 	char			 peer[64];	/* client IP, for X-Forwarded-For */
 	char			 id[128];	/* x-request-id */
 	int			 id_minted;	/* ours, not the client's */
