@@ -478,6 +478,12 @@ config_validate(struct config *c)
 	    check_hostport(where_of(c, "metrics_listen", w, sizeof(w)),
 	    c->metrics_listen, "9464", 1) == -1)
 		errors++;
+	if (strcmp(c->upstream_http2, "auto") != 0 &&
+	    strcmp(c->upstream_http2, "off") != 0) {
+		log_warnx("%s: must be auto or off",
+		    where_of(c, "upstream_http2", w, sizeof(w)));
+		errors++;
+	}
 	memset(&proxy, 0, sizeof(proxy));
 	if (c->https_proxy != NULL && c->https_proxy[0] != '\0' &&
 	    proxy_parse(c->https_proxy, &proxy, perr, sizeof(perr)) == -1) {

@@ -75,6 +75,7 @@ struct msgr;
 	X(client_body_timeout,		K_DURATION, "60s",		0, 0,	0,	NULL) \
 	X(client_body_deadline,		K_DURATION, "300s",		0, 0,	0,	NULL) \
 	X(keepalive_timeout,		K_DURATION, "75s",		0, 0,	0,	NULL) \
+	X(upstream_http2,		K_STR,	    "auto",		0, 0,	0,	NULL) \
 	X(upstream_connect_timeout,	K_DURATION, "10s",		0, 0,	0,	NULL) \
 	X(upstream_first_byte_timeout,	K_DURATION, "30m",		0, 0,	0,	NULL) \
 	X(stream_idle_timeout,		K_DURATION, "300s",		0, 0,	0,	NULL) \
