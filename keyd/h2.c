@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <sys/queue.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,14 +31,12 @@
 #define STREAM_WINDOW	(256 * 1024)	/* per stream: what a paused one holds */
 #define CONN_WINDOW	(16 * 1024 * 1024)	/* for every stream together */
 #define MAX_HEADER_LIST	RESP_HEAD_MAX
-
-struct h2 {
-	nghttp2_session	*s;
-	struct ktun	*kt;
-};
+#define FRAME_HDR	9
+#define FRAME_MAX	16384		/* SETTINGS_MAX_FRAME_SIZE, ours */
 
 /* What a stream needs on our side: its request body and its answer's head. */
 struct h2stream {
+	LIST_ENTRY(h2stream) entry;	/* the session's, freed with it */
 	void		*px;		/* relay.c's exchange, NULL once gone */
 	struct buf	 body;		/* request body still to send */
 	size_t		 sent;
@@ -44,8 +44,28 @@ struct h2stream {
 	size_t		 hbytes;	/* header list size, as HPACK counts */
 	int		 status;
 	int		 too_big;	/* head over MAX_HEADER_LIST */
+	int		 collecting;	/* a head is coming in */
+	int		 headed;	/* the final head went to relay.c */
 	int		 remote_closed;	/* END_STREAM from the server */
 };
+
+struct h2 {
+	nghttp2_session		*s;
+	struct ktun		*kt;
+	int			 goaway;	/* the server's */
+	struct buf		 pend;		/* a frame not yet whole */
+	/* nghttp2 does not close the streams of a session it deletes */
+	LIST_HEAD(, h2stream)	 streams;
+};
+
+static void
+stream_free(struct h2stream *st)
+{
+	LIST_REMOVE(st, entry);
+	buf_free(&st->body);
+	buf_free(&st->head);
+	free(st);
+}
 
 /* --- callbacks ------------------------------------------------------------ */
 
@@ -55,15 +75,23 @@ stream_of(nghttp2_session *s, int32_t id)
 	return nghttp2_session_get_stream_user_data(s, id);
 }
 
+/*
+ * The answer's head: the first HEADERS, or the one after an interim (1xx)
+ * answer, which nghttp2 files as HCAT_HEADERS; later ones are trailers.
+ */
 static int
 on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *arg)
 {
 	struct h2stream	*st = stream_of(s, f->hd.stream_id);
 
-	if (st != NULL && f->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+	if (st == NULL || f->hd.type != NGHTTP2_HEADERS || st->headed)
+		return 0;
+	if (f->headers.cat == NGHTTP2_HCAT_RESPONSE ||
+	    f->headers.cat == NGHTTP2_HCAT_HEADERS) {
 		buf_reset(&st->head);
 		st->hbytes = 0;
 		st->status = 0;
+		st->collecting = 1;
 	}
 	return 0;
 }
@@ -75,9 +103,8 @@ on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
 {
 	struct h2stream	*st = stream_of(s, f->hd.stream_id);
 
-	if (st == NULL || f->hd.type != NGHTTP2_HEADERS ||
-	    f->headers.cat != NGHTTP2_HCAT_RESPONSE)
-		return 0;	/* trailers, interim answers: not kept */
+	if (st == NULL || !st->collecting)
+		return 0;	/* trailers: not kept */
 	/* The same limit on a head as over HTTP/1.1, and no more state. */
 	st->hbytes += namelen + valuelen + 32;
 	if (st->hbytes > MAX_HEADER_LIST) {
@@ -119,6 +146,7 @@ on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *arg)
 	struct h2stream	*st;
 
 	if (f->hd.type == NGHTTP2_GOAWAY) {
+		h->goaway = 1;
 		log_debug("API connection %u: GOAWAY, last stream %d, error "
 		    "%u", h->kt->id, f->goaway.last_stream_id,
 		    f->goaway.error_code);
@@ -126,12 +154,12 @@ on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *arg)
 	}
 	if ((st = stream_of(s, f->hd.stream_id)) == NULL || st->px == NULL)
 		return 0;
-	if (f->hd.type == NGHTTP2_HEADERS &&
-	    f->headers.cat == NGHTTP2_HCAT_RESPONSE) {
-		if (st->status >= 200)
+	if (f->hd.type == NGHTTP2_HEADERS && st->collecting) {
+		st->collecting = 0;
+		if (st->status >= 200) {
+			st->headed = 1;
 			deliver_head(st);
-		else
-			buf_reset(&st->head);	/* 1xx: another head follows */
+		}	/* else 1xx: the head follows */
 	}
 	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
 	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
@@ -169,9 +197,17 @@ on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *arg)
 		else
 			relay_h2_closed(st->px, code);
 	}
-	buf_free(&st->body);
-	buf_free(&st->head);
-	free(st);
+	stream_free(st);
+	return 0;
+}
+
+static int
+on_error(nghttp2_session *s, int code, const char *msg, size_t len,
+    void *arg)
+{
+	struct h2	*h = arg;
+
+	log_debug("API connection %u: HTTP/2: %.*s", h->kt->id, (int)len, msg);
 	return 0;
 }
 
@@ -210,6 +246,8 @@ h2_new(struct ktun *kt, char *err, size_t errlen)
 
 	h = xcalloc(1, sizeof(*h));
 	h->kt = kt;
+	LIST_INIT(&h->streams);
+	buf_init(&h->pend, 0);
 	if (nghttp2_session_callbacks_new(&cb) != 0 ||
 	    nghttp2_option_new(&opt) != 0)
 		fatalx("%s: out of memory", __func__);
@@ -220,6 +258,7 @@ h2_new(struct ktun *kt, char *err, size_t errlen)
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
 	    on_stream_close);
+	nghttp2_session_callbacks_set_error_callback2(cb, on_error);
 	/* Window updates are ours to send: per stream, as the client reads. */
 	nghttp2_option_set_no_auto_window_update(opt, 1);
 	rv = nghttp2_session_client_new2(&h->s, cb, h, opt);
@@ -245,9 +284,12 @@ h2_free(struct h2 *h)
 {
 	if (h == NULL)
 		return;
-	/* Streams still open are closed: relay.c has let go of them. */
+	/* Streams still open are dropped: relay.c has let go of them. */
 	if (h->s != NULL)
 		nghttp2_session_del(h->s);
+	while (!LIST_EMPTY(&h->streams))
+		stream_free(LIST_FIRST(&h->streams));
+	buf_free(&h->pend);
 	free(h);
 }
 
@@ -264,13 +306,66 @@ h2_output(struct h2 *h)
 	ktun_flush(h->kt);
 }
 
-int
-h2_input(struct h2 *h, const uint8_t *p, size_t n, char *err, size_t errlen)
+/* How many bytes of p[0..n) are whole frames (or a frame too big). */
+static size_t
+whole_frames(const uint8_t *p, size_t n)
+{
+	size_t	off = 0, len;
+
+	while (n - off >= FRAME_HDR) {
+		len = (size_t)p[off] << 16 | (size_t)p[off + 1] << 8 | p[off + 2];
+		if (len > FRAME_MAX)
+			return n;	/* nghttp2 refuses it, whole or not */
+		if (n - off < FRAME_HDR + len)
+			break;
+		off += FRAME_HDR + len;
+	}
+	return off;
+}
+
+static int
+feed(struct h2 *h, const uint8_t *p, size_t n, char *err, size_t errlen)
 {
 	ssize_t	rv;
 
-	if ((rv = nghttp2_session_mem_recv(h->s, p, n)) < 0) {
+	if (n > 0 && (rv = nghttp2_session_mem_recv(h->s, p, n)) < 0) {
 		snprintf(err, errlen, "HTTP/2: %s", nghttp2_strerror((int)rv));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * nghttp2 gets whole frames only: what it makes of a frame must not depend
+ * on how the reads cut it (it counts a CONTINUATION frame fed in pieces as
+ * many).  A frame cut by a read waits in pend; frames are 16 KiB at most.
+ */
+int
+h2_input(struct h2 *h, const uint8_t *p, size_t n, char *err, size_t errlen)
+{
+	size_t	w;
+
+	if (h->pend.len > 0) {
+		buf_add(&h->pend, p, n);
+		p = h->pend.p;
+		n = h->pend.len;
+	}
+	w = whole_frames(p, n);
+	if (feed(h, p, w, err, errlen) == -1)
+		return -1;
+	if (h->pend.len > 0) {
+		memmove(h->pend.p, h->pend.p + w, n - w);
+		h->pend.len = n - w;
+	} else
+		buf_add(&h->pend, p + w, n - w);
+	/*
+	 * A protocol error ends the session with our GOAWAY, and once that is
+	 * out nghttp2 reads no more: the connection failed, whichever read it
+	 * was in.
+	 */
+	h2_output(h);
+	if (!h->goaway && !nghttp2_session_want_read(h->s)) {
+		snprintf(err, errlen, "HTTP/2: the API broke the protocol");
 		return -1;
 	}
 	return 0;
@@ -371,6 +466,7 @@ h2_submit(struct h2 *h, void *px, const uint8_t *req, size_t len, char *err,
 		return -1;
 	}
 	st = xcalloc(1, sizeof(*st));
+	LIST_INSERT_HEAD(&h->streams, st, entry);
 	st->px = px;
 	buf_init_secret(&st->body, len - off);
 	buf_add(&st->body, req + off, len - off);
@@ -383,9 +479,7 @@ h2_submit(struct h2 *h, void *px, const uint8_t *req, size_t len, char *err,
 	buf_free(&names);
 	if (id < 0) {
 		snprintf(err, errlen, "HTTP/2: %s", nghttp2_strerror(id));
-		buf_free(&st->body);
-		buf_free(&st->head);
-		free(st);
+		stream_free(st);
 		return -1;
 	}
 	return id;
