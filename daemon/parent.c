@@ -1069,8 +1069,7 @@ watchdog_init(void)
 		return;
 	}
 	WD.half_ms = v / 2000;
-	tv.tv_sec = WD.half_ms / 1000;
-	tv.tv_usec = (WD.half_ms % 1000) * 1000;
+	ms_to_tv(WD.half_ms, &tv);
 	WD.ev = event_new(P.base, -1, EV_PERSIST, watchdog_tick, NULL);
 	evtimer_add(WD.ev, &tv);
 	log_info("watchdog: WATCHDOG=1 every %lld ms while every worker and "
@@ -1338,13 +1337,6 @@ pair_free(struct pair *p)
 	event_free(p->respawn);
 	event_free(p->straggler);
 	free(p);
-}
-
-static void
-ms_to_tv(int64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
 }
 
 static void

@@ -428,8 +428,7 @@ h_test_sleep(struct request *r)
 	ctx->ev = evtimer_new(wenv->base, sleep_done, ctx);
 	r->hctx = ctx;
 	r->on_abort = sleep_abort;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	ms_to_tv(ms, &tv);
 	evtimer_add(ctx->ev, &tv);
 }
 

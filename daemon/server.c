@@ -169,8 +169,7 @@ timer_arm(struct conn *c, int64_t ms)
 		evtimer_del(c->timer);
 		return;
 	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	ms_to_tv(ms, &tv);
 	evtimer_add(c->timer, &tv);
 }
 
@@ -761,17 +760,6 @@ req_stream_end(struct request *r)
 }
 
 void
-req_stream_abort(struct request *r)
-{
-	struct conn	*c = r->conn;
-
-	/* No terminating chunk: the client must see a broken body. */
-	c->keepalive = 0;
-	r->streaming = 0;
-	request_done(r);
-}
-
-void
 req_error(struct request *r, int status, const char *type, const char *code,
     const char *fmt, ...)
 {
@@ -1229,12 +1217,6 @@ server_close_listeners(struct server *s)
 }
 
 void
-server_set_config(struct server *s, const struct config *conf)
-{
-	s->conf = conf;
-}
-
-void
 server_close_all(struct server *s)
 {
 	struct conn	*c;
@@ -1289,11 +1271,3 @@ server_nconns(const struct server *s)
 	return s->nconns;
 }
 
-void
-server_free(struct server *s)
-{
-	server_close_all(s);
-	server_close_listeners(s);
-	event_free(s->idle_ev);
-	free(s);
-}

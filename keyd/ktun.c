@@ -278,8 +278,7 @@ ktun_timer(struct ktun *kt, int64_t ms)
 		evtimer_del(kt->timer);
 		return;
 	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	ms_to_tv(ms, &tv);
 	evtimer_add(kt->timer, &tv);
 }
 

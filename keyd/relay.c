@@ -218,8 +218,7 @@ px_timer(struct pexch *px, int64_t ms)
 		evtimer_del(px->timer);
 		return;
 	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	ms_to_tv(ms, &tv);
 	evtimer_add(px->timer, &tv);
 }
 
@@ -454,8 +453,9 @@ delay_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 px_retry(struct pexch *px, enum m_retry why, uint32_t delay_ms)
 {
-	struct timeval	tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+	struct timeval	tv;
 
+	ms_to_tv(delay_ms, &tv);
 	metrics.retries[why]++;
 	log_debug("exchange %u: sending again (%s) in %u ms", px->xid,
 	    why == MRT_RESET ? "connection reset or stream refused" :
