@@ -480,3 +480,20 @@ http_chunked_feed(struct http_chunked *c, const uint8_t *in, size_t len,
 	*used = i;
 	return HTTP_CHUNK_ERROR;
 }
+
+int
+http_hop_by_hop(const char *name)
+{
+	/* RFC 9110 7.6.1, the fields Go's proxy drops, and their old kin. */
+	static const char *const hop[] = {
+		"Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Proxy-Connection", "Te", "Trailer",
+		"Trailers", "Transfer-Encoding", "Upgrade"
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (strcasecmp(name, hop[i]) == 0)
+			return 1;
+	return 0;
+}

@@ -56,6 +56,8 @@ int		 http_head_count(const struct http_head *, const char *name);
 /* Does a comma-separated header list contain token (case-insensitive)? */
 int		 http_token_in(const char *list, const char *token);
 const char	*http_perr_str(enum http_perr);
+/* A field that concerns one connection, never forwarded (hop by hop). */
+int		 http_hop_by_hop(const char *name);
 const char	*http_reason(int status);
 
 /*

@@ -504,22 +504,6 @@ px_conn_lost(struct pexch *px, int err, const char *why, int reused)
 
 /* --- the answer -------------------------------------------------------------- */
 
-static int
-dropped_response_header(const char *n)
-{
-	static const char *const drop[] = {
-		"Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Trailers",
-		"Transfer-Encoding", "Upgrade", "Content-Length"
-	};
-	size_t	i;
-
-	for (i = 0; i < nitems(drop); i++)
-		if (strcasecmp(n, drop[i]) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 emit_head(struct pexch *px, int64_t clen)
 {
@@ -530,7 +514,9 @@ emit_head(struct pexch *px, int64_t clen)
 	int			 i, n = 0;
 
 	for (i = 0; i < h->nh; i++) {
-		if (dropped_response_header(h->h[i].name))
+		/* Content-Length: the worker's to set, for what it sends. */
+		if (http_hop_by_hop(h->h[i].name) ||
+		    strcasecmp(h->h[i].name, "Content-Length") == 0)
 			continue;
 		names[n] = h->h[i].name;
 		values[n++] = h->h[i].value;
