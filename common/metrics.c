@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attest.h"
+#include "attest_reason.h"
 #include "buf.h"
 #include "metrics.h"
 #include "util.h"
