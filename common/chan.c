@@ -274,42 +274,62 @@ refuse_stray_fds(struct chan *c)
  * dispatched from there, and only a trailing partial frame is copied into
  * the input buffer; reserving CHAN_READ_CHUNK in the evbuffer itself made
  * a 64 KiB chain per read, freed again with brk(2).  The static buffer is
- * wiped after each read: keyd reads secrets through it.
+ * wiped after each read: keyd reads secrets through it.  Returns what
+ * read(2) returned (0 at EOF).
  */
-static void
-on_readable(evutil_socket_t fd, short ev, void *arg)
+static ssize_t
+read_once(struct chan *c)
 {
 	static uint8_t	 rbuf[CHAN_READ_CHUNK];
-	struct chan	*c = arg;
 	ssize_t		 n;
 	size_t		 used = 0;
 
+	/* The caller frees a channel that failed in here. */
+	c->in_dispatch = 1;
 	if (c->accept_fds)
 		n = read_with_fds(c, rbuf, sizeof(rbuf));
 	else
 		n = read(c->fd, rbuf, sizeof(rbuf));
-	if (n == 0) {
+	if (n == 0)
 		chan_fail(c, "closed by peer");
-		return;
+	else if (n == -1 && errno != EAGAIN && errno != EINTR)
+		chan_fail(c, strerror(errno));
+	if (n > 0) {
+		if (evbuffer_get_length(c->in) == 0)
+			used = frames_in_place(c, rbuf, (size_t)n);
+		if (!c->dead && used < (size_t)n) {
+			if (evbuffer_add(c->in, rbuf + used,
+			    (size_t)n - used) == -1)
+				fatalx("%s: evbuffer_add", __func__);
+			frames_buffered(c);
+		}
+		refuse_stray_fds(c);
+		explicit_bzero(rbuf, (size_t)n);
 	}
-	if (n == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			chan_fail(c, strerror(errno));
-		return;
-	}
-	c->in_dispatch = 1;
-	if (evbuffer_get_length(c->in) == 0)
-		used = frames_in_place(c, rbuf, (size_t)n);
-	if (!c->dead && used < (size_t)n) {
-		if (evbuffer_add(c->in, rbuf + used, (size_t)n - used) == -1)
-			fatalx("%s: evbuffer_add", __func__);
-		frames_buffered(c);
-	}
-	refuse_stray_fds(c);
-	explicit_bzero(rbuf, (size_t)n);
 	c->in_dispatch = 0;
+	return n;
+}
+
+static void
+on_readable(evutil_socket_t fd, short ev, void *arg)
+{
+	struct chan	*c = arg;
+
+	(void)read_once(c);
 	if (c->dead)
 		chan_free(c);
+}
+
+void
+chan_drain(struct chan *c)
+{
+	/* The peer is gone: what it wrote before it went is still read. */
+	while (!c->dead && read_once(c) > 0)
+		;
+	if (c->dead)
+		chan_free(c);
+	else
+		chan_fail(c, "closed by peer");
 }
 
 /* The frame that carries a descriptor, sent with it. */

@@ -30,6 +30,9 @@ struct chan_peerinfo {
 struct chan	*chan_new(struct event_base *, int fd, const char *peer,
 		    size_t data_cap, chan_dispatch_fn, chan_closed_fn, void *);
 void		 chan_free(struct chan *);
+/* The peer has exited: dispatch what it wrote before, then close (the
+ * closed callback runs). */
+void		 chan_drain(struct chan *);
 void		 chan_send(struct chan *, unsigned int type, uint32_t id,
 		    const struct buf *);
 /* Queue a frame whose payload is a secret: it is referenced, never

@@ -19,6 +19,23 @@
 #include "log.h"
 #include "testhook.h"
 
+/*
+ * Not a system call: a fatal error after enough log lines to fill the
+ * channel they travel on, so that a test can check that the reason still
+ * gets out (keyd's fatal path waits for its channel under its filter).
+ */
+static __dead void
+flood_then_die(void)
+{
+	int	i;
+
+	for (i = 0; i < 4000; i++)
+		log_info("test hook: filling the log channel, line %d of 4000 "
+		    "..........................................................",
+		    i);
+	fatalx("test hook: fatal error on request");
+}
+
 static long
 forbidden(const char *name)
 {
@@ -53,6 +70,8 @@ forbidden(const char *name)
 		return setuid(0);
 	if (strcmp(name, "vmread") == 0)
 		return process_vm_readv(getppid(), &local, 1, &remote, 1, 0);
+	if (strcmp(name, "fatal") == 0)
+		flood_then_die();
 	errno = EINVAL;
 	return -2;
 }

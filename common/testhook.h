@@ -10,7 +10,8 @@
 /*
  * Make the system call `name` ("socket", "connect", "bind", "listen",
  * "accept", "open", "exec", "ptrace", "kill", "tgkill", "setown",
- * "async", "setuid", "vmread"); logs what happens if it returns.  flush,
+ * "async", "setuid", "vmread"), or "fatal" (a fatal error after 4000 log
+ * lines); logs what happens if it returns.  flush,
  * if not NULL, runs after the announcement and before the call (keyd's
  * log lines travel through a channel the kill would cut).
  */

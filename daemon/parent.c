@@ -1421,6 +1421,11 @@ reap_children(void)
 		if (p == NULL)
 			continue;
 		expected = P.shutting_down || p->state == PAIR_DRAINING;
+		/* Its last words (a fatal error's reason) before its exit. */
+		if (p->worker.pid == pid && p->worker.chan != NULL)
+			chan_drain(p->worker.chan);
+		else if (p->keyd.pid == pid && p->keyd.chan != NULL)
+			chan_drain(p->keyd.chan);
 		if (p->worker.pid == pid) {
 			log_exit("worker", p->instance, pid, status, expected);
 			p->worker.pid = 0;

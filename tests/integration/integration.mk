@@ -18,6 +18,7 @@ INTEGRATION_TESTS = \
 	tests/integration/tls.sh \
 	tests/integration/metrics.sh \
 	tests/integration/sdnotify.sh \
+	tests/integration/keyd_fatal.sh \
 	tests/integration/watchdog.sh \
 	tests/integration/readyz.sh
 TESTS += $(INTEGRATION_TESTS)
