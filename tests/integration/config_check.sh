@@ -2,7 +2,14 @@
 # -t checks a configuration and exits 0/1 with a message naming file:line;
 # start-up with a bad config fails the same way.
 . "$(dirname "$0")/lib.sh"
+# Not only the first test on a fresh machine: the user must exist.
+if [ "$(id -u)" -eq 0 ]; then
+	ensure_user
+else
+	printf 'user %s\n' "$(id -un)" >> "$T/user.conf"
+fi
 printf 'listen 127.0.0.1:0\nworkers 2\n' > "$T/good.conf"
+[ -f "$T/user.conf" ] && cat "$T/user.conf" >> "$T/good.conf"
 "$PM_BIN" -t -f "$T/good.conf" > "$T/out" 2>&1 || fail "good config rejected: $(cat "$T/out")"
 grep -q "configuration OK" "$T/out" || fail "no OK message"
 

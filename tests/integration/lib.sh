@@ -35,12 +35,18 @@ pass() {
 	echo "ok $TEST_NAME: $*"
 }
 
-require_root() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root (privilege drop, chroot)"
+# The daemon's default user must exist for a configuration to pass -t; a
+# fresh machine has it only once some test has made it.
+ensure_user() {
 	id privatemode >/dev/null 2>&1 ||
 		useradd --system --no-create-home --home-dir /nonexistent \
 		    --shell /usr/sbin/nologin privatemode ||
 		fail "cannot create user privatemode"
+}
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (privilege drop, chroot)"
+	ensure_user
 }
 
 require_test_hooks() {
