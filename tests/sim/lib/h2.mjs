@@ -55,6 +55,8 @@ class Conn {
 		this.goawayArm = null;
 		this.goawayCount = 0;
 		this.closing = false;
+		this.control = false; // has carried a control-API request
+
 	}
 
 	toJSON() {
@@ -65,7 +67,7 @@ class Conn {
 	// A request (an HTTP/2 stream) starts; it ends with its response.
 	begin(req, res, control) {
 		const id = isH2(req) ? req.stream.id : null;
-		if (control) this.controlStreams++;
+		if (control) { this.controlStreams++; this.control = true; }
 		else {
 			this.streams++;
 			this.openStreams++;
@@ -131,11 +133,11 @@ export class Connections {
 		session.on("error", () => { /* the socket's close records it */ });
 	}
 
-	// All connections but those that carried nothing but control-API
-	// requests (unless `all`), oldest first.
+	// All connections but those that carried control-API requests and no
+	// other since the last reset (unless `all`), oldest first.
 	list(all = false) {
 		return [...this.closed, ...this.live]
-			.filter((c) => all || c.streams > 0 || c.controlStreams === 0)
+			.filter((c) => all || c.streams > 0 || !c.control)
 			.sort((a, b) => a.id - b.id);
 	}
 

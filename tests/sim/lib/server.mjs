@@ -191,7 +191,9 @@ export class Simulator {
 			if (this.records.length > this.opts.maxRecords) this.records.shift();
 		}
 		recordReset(req, res, rec);
-		res.on("finish", () => { rec.status = res.statusCode; this.finishRecord(rec); });
+		// HTTP/2: node's compat response emits finish on any stream close,
+		// even a reset; only an answer we ended is complete.
+		res.on("finish", () => { if (!res.writableEnded) return; rec.status = res.statusCode; this.finishRecord(rec); });
 		res.on("close", () => { if (rec.status === null) { rec.status = res.headersSent ? res.statusCode : null; rec.outcome ??= "connection closed before the response was complete"; this.finishRecord(rec); } });
 
 		// Transport faults that act before any answer.

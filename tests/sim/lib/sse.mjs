@@ -30,8 +30,11 @@ export class EventStream {
 		const cut = ["reset-mid-stream", "rst-stream"].find(at);
 		if (cut) {
 			// Let the events already written reach the peer first: a RST
-			// discards whatever is still unsent in our socket buffer.
-			await new Promise((r) => this.res.write("", r));
+			// discards whatever is still unsent in our socket buffer.  Not
+			// on HTTP/2: there node 20 sends the DATA before an empty write
+			// as garbage when RST_STREAM follows; nghttp2 flushes the
+			// stream's DATA before the RST_STREAM anyway.
+			if (!this.res.stream) await new Promise((r) => this.res.write("", r));
 			await sleep(50);
 			this.rec.outcome = `reset after ${this.count} events`;
 			resetResponse(this.res, this.fired.get(cut).code);

@@ -37,6 +37,7 @@ export async function startSim(extraArgs = []) {
 		requests: (q = "") => ctl("GET", "/requests" + q),
 		secrets: () => ctl("GET", "/secrets"),
 		reset: () => ctl("POST", "/reset"),
+		sessions: (q = "") => ctl("GET", "/sessions" + q),
 		req: (method, p, opts = {}) => request(info.base_url, method, p, { ca, ...opts }),
 		async stop() {
 			if (proc.exitCode !== null) return;
@@ -58,7 +59,7 @@ export async function attestAndExchange(sim, { apiKey = sim.info.api_key } = {})
 		return k.body;
 	};
 	const state = await verifyAttestation(JSON.parse(r.body).AttestationDoc, nonce, sim.manifest, sim.anchors, { fetchKds });
-	const s = await secretExchange(sim.info.base_url, { apiKey, ca: sim.ca, meshCaCert: state.meshCaCert });
+	const s = await secretExchange(sim.info.base_url, { apiKey, ca: sim.ca, meshCaCert: state.meshCaCert, send: sim.req });
 	return { ...s, state, apiKey };
 }
 
