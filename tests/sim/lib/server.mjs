@@ -205,7 +205,11 @@ export class Simulator {
 			// HTTP/2 too: the TCP connection under the session, so every
 			// stream on it ends with "connection reset by peer".
 			rec.outcome = "reset before response";
-			return resetSocket(conn?.socket ?? req.socket);
+			resetSocket(conn?.socket ?? req.socket);
+			// node 18 leaves the session (and its streams) open on a socket
+			// reset under it; after the RST, so the peer sees no GOAWAY first.
+			if (isH2(req)) conn?.session?.destroy();
+			return;
 		}
 		if (fired.has("rst-stream") && fired.get("rst-stream").after === undefined) {
 			const code = fired.get("rst-stream").code;

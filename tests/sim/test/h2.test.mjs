@@ -10,6 +10,7 @@ import tls from "node:tls";
 import { startSim, attestAndExchange, encryptedJson, encryptedHeaders, SALT } from "./harness.mjs";
 import { ClientCipher, decryptSse } from "./client.mjs";
 import { H2, h1, over } from "./h2client.mjs";
+import { RawH2, T, goawayOf, rstCodeOf, settingsOf } from "./h2frames.mjs";
 
 const K = http2.constants;
 const CHAT_REQ = new Set(["model", "stream_options", "max_tokens", "max_completion_tokens", "n", "stream"]);
@@ -35,7 +36,7 @@ const events = (text) => (text.match(/^data: /gm) ?? []).length;
 
 function alpnOf(offer) {
 	return new Promise((resolve, reject) => {
-		const c = tls.connect({ host: "127.0.0.1", port: sim.info.port, ca: sim.ca, ...(offer ? { ALPNProtocols: offer } : {}) }, () => { resolve(c.alpnProtocol); c.end(); });
+		const c = tls.connect({ host: "127.0.0.1", port: sim.info.port, ca: sim.ca, ...(offer ? { ALPNProtocols: offer } : {}) }, () => { resolve(c.alpnProtocol); c.destroy(); });
 		c.on("error", reject);
 	});
 }
@@ -131,14 +132,17 @@ test("--no-h2: ALPN http/1.1 only, an HTTP/2 client is refused, records and sess
 	t.after(() => s1.stop());
 	assert.deepEqual(s1.info.protocols, ["http/1.1"]);
 	const alpn = await new Promise((resolve, reject) => {
-		const c = tls.connect({ host: "127.0.0.1", port: s1.info.port, ca: s1.ca, ALPNProtocols: ["h2", "http/1.1"] }, () => { resolve(c.alpnProtocol); c.end(); });
+		const c = tls.connect({ host: "127.0.0.1", port: s1.info.port, ca: s1.ca, ALPNProtocols: ["h2", "http/1.1"] }, () => { resolve(c.alpnProtocol); c.destroy(); });
 		c.on("error", reject);
 	});
 	assert.equal(alpn, "http/1.1");
-	const c = http2.connect(s1.info.base_url, { ca: s1.ca });
-	const err = await new Promise((resolve) => { c.on("error", resolve); c.on("connect", () => resolve(null)); });
-	c.destroy();
-	assert.ok(err, "node's HTTP/2 client cannot speak to an http/1.1-only server");
+	// A client offering only h2 gets no protocol (node 20 fails the
+	// handshake with no_application_protocol, node 18 picks none).
+	const h2only = await new Promise((resolve) => {
+		const c = tls.connect({ host: "127.0.0.1", port: s1.info.port, ca: s1.ca, ALPNProtocols: ["h2"] }, () => { resolve(c.alpnProtocol); c.destroy(); });
+		c.on("error", (e) => resolve(e.code ?? e.message));
+	});
+	assert.notEqual(h2only, "h2");
 	const r = await h1(s1.info.base_url, "GET", "/manifest.json", { ca: s1.ca });
 	assert.equal(r.status, 200);
 	assert.equal(r.alpn, "http/1.1");
@@ -240,6 +244,40 @@ test("huge-head over h2: X-Sim-Filler-0.. of 'X', 70000 bytes, a header block ov
 	await sim.faults({ "huge-head": { times: 1 } });
 	const r = await chatOver(over(sim, "http/1.1"));
 	assert.equal(r.res.headers["x-sim-filler"], "f".repeat(70000));
+});
+
+test("on the wire (raw frames): the server's SETTINGS; huge-head is HEADERS + CONTINUATION frames, a block over 64 KiB", async () => {
+	await sim.faults({ "huge-head": { times: 1 } });
+	const c = await RawH2.connect(sim.info.port, { ca: sim.ca });
+	try {
+		const st = await c.waitFor((f) => f.type === T.SETTINGS && !(f.flags & 1));
+		assert.deepEqual(settingsOf(st), { 3: 250 }, "only SETTINGS_MAX_CONCURRENT_STREAMS differs from the protocol defaults");
+		// No credentials: a 401 answer, with the filler (huge-head acts before the route).
+		c.request(1, [[":method", "POST"], [":scheme", "https"], [":path", "/v1/chat/completions"], [":authority", `127.0.0.1:${sim.info.port}`]]);
+		await c.waitFor((f) => f.type === T.DATA && f.stream === 1 && (f.flags & 1));
+		const head = c.frames.filter((f) => f.stream === 1 && (f.type === T.HEADERS || f.type === T.CONTINUATION));
+		assert.deepEqual(head.map((f) => f.type), [T.HEADERS, T.CONTINUATION, T.CONTINUATION, T.CONTINUATION, T.CONTINUATION]);
+		assert.ok(head.slice(0, -1).every((f) => f.length === 16384 && !(f.flags & 4)) && head.at(-1).flags & 4);
+		const block = head.reduce((a, f) => a + f.length, 0);
+		assert.ok(block > 70000 && block < 71000, `header block ${block} bytes`);
+	} finally { c.close(); }
+});
+
+test("max-streams-1 against a client that ignores it: after its SETTINGS ACK a second stream costs the session (GOAWAY INTERNAL_ERROR); before it, RST_STREAM REFUSED_STREAM", async () => {
+	const req = [[":method", "POST"], [":scheme", "https"], [":path", "/v1/chat/completions"], [":authority", `127.0.0.1:${sim.info.port}`]];
+	for (const ack of [true, false]) {
+		await sim.faults({ "max-streams-1": { times: 1 } });
+		const c = await RawH2.connect(sim.info.port, { ca: sim.ca, ackSettings: ack });
+		try {
+			assert.deepEqual(settingsOf(await c.waitFor((f) => f.type === T.SETTINGS && !(f.flags & 1))), { 3: 1 });
+			if (ack) await sleep(100); // our ACK has arrived
+			c.request(1, req, { endStream: false }); // stays open
+			c.request(3, req);
+			const f = await c.waitFor((x) => (x.type === T.RST_STREAM && x.stream === 3) || x.type === T.GOAWAY);
+			if (ack) assert.deepEqual([f.type, goawayOf(f)], [T.GOAWAY, { lastStreamId: 1, code: 2 }]);
+			else assert.deepEqual([f.type, rstCodeOf(f)], [T.RST_STREAM, 7]);
+		} finally { c.close(); }
+	}
 });
 
 // --- the HTTP/2 switches --------------------------------------------------
@@ -453,11 +491,12 @@ test("/__sim/sessions: 60 concurrent streams on one session (peak 60); control-o
 	const outs = await Promise.all(Array.from({ length: N }, () => chatOver(t, { stream: true }, { headers: { "X-Sim-Chunk-Interval-Ms": "100" } })));
 	assert.ok(outs.every((o) => o.res.status === 200));
 	const list = await sim.sessions();
-	const mine = list.filter((x) => x.open && x.protocol === "h2");
+	const mine = list.filter((x) => x.remote === `127.0.0.1:${t.h2.localPort}`);
 	assert.equal(mine.length, 1, JSON.stringify(list));
 	assert.equal(mine[0].streams, N);
 	assert.equal(mine[0].peakConcurrentStreams, N);
 	assert.equal(mine[0].openStreams, 0);
+	assert.equal(list.filter((x) => x.streams > 0 && x.protocol === "h2").length, 1, "all on one session");
 	assert.ok(list.every((x) => x.streams > 0 || x.controlStreams === 0), "control-only connections are not listed");
 	const all = await sim.sessions("?all=1");
 	assert.ok(all.length > list.length);
@@ -467,8 +506,10 @@ test("/__sim/sessions: 60 concurrent streams on one session (peak 60); control-o
 	assert.equal((await chatOver(t2)).res.status, 200);
 	await resetKeep();
 	const after = await sim.sessions();
-	assert.deepEqual(after.map((x) => [x.protocol, x.open, x.streams, x.peakConcurrentStreams]), [["h2", true, 0, 0]], "closed ones forgotten, the live one zeroed");
+	assert.ok(after.every((x) => x.open), "closed ones forgotten");
+	const live = after.find((x) => x.remote === `127.0.0.1:${t2.h2.localPort}`);
+	assert.deepEqual([live.protocol, live.streams, live.peakConcurrentStreams], ["h2", 0, 0], "the live one zeroed");
 	assert.equal((await chatOver(t2)).res.status, 200);
-	assert.equal((await sim.sessions())[0].streams, 1);
+	assert.equal((await t2.h2.sessionInfo(sim)).streams, 1);
 	await t2.close();
 });
