@@ -18,7 +18,7 @@ EXTRA_DIST += tests/sim/sim.sh tests/sim/demo.sh tests/sim/simlib.sh tests/sim/s
 	tests/sim/test/http.test.mjs tests/sim/test/inference.test.mjs \
 	tests/sim/test/vectors.test.mjs tests/sim/test/refproxy.mjs \
 	tests/sim/test/sdk.test.mjs tests/sim/test/h2.test.mjs \
-	tests/sim/test/h2client.mjs
+	tests/sim/test/h2client.mjs tests/sim/test/h2frames.mjs
 
 # DEMO_PORT (default 8080), DEMO_MODE (https|http), PM_DAEMON override.
 .PHONY: demo

@@ -482,6 +482,33 @@ test("a client's RST_STREAM CANCEL mid-answer is recorded (rstBy client, outcome
 	} finally { t.h2.destroy(); }
 });
 
+test("per-stream backpressure over h2: a stream whose client stops reading stalls alone (eventsWritten stops), the others flow; it resumes when read", async () => {
+	const t = over(sim, "h2");
+	try {
+		await t.h2.remoteSettings;
+		const cipher = new ClientCipher(s.secret, s.id);
+		const body = cipher.encryptJson(JSON.stringify({ ...CHAT, stream: true }), CHAT_REQ);
+		const st = t.h2.session.request({ ":method": "POST", ":path": "/v1/chat/completions", "content-type": "application/json", ...encryptedHeaders(s, { "X-Sim-Echo-Repeat": "20000", "X-Sim-Stream-Chunks": "600" }) });
+		st.end(body);
+		st.pause(); // no reads: node sends no WINDOW_UPDATE for this stream
+		await new Promise((r) => st.once("response", r));
+		await sleep(500);
+		const stuck = (await t.h2.record(sim, st.id)).eventsWritten;
+		assert.ok(stuck > 0 && stuck < 600, `${stuck} events written`);
+		for (let i = 0; i < 3; i++) assert.equal((await chatOver(t, { stream: true })).res.status, 200, "other streams flow");
+		await sleep(300);
+		assert.equal((await t.h2.record(sim, st.id)).eventsWritten, stuck, "still stalled");
+		let text = "";
+		st.on("data", (d) => { text += d; });
+		st.resume();
+		await new Promise((r) => st.once("end", r));
+		assert.ok(text.endsWith("data: [DONE]\n\n"));
+		const rec = await t.h2.record(sim, st.id);
+		assert.equal(rec.status, 200);
+		assert.ok(rec.eventsWritten > 600);
+	} finally { await t.close(); }
+});
+
 test("/__sim/sessions: 60 concurrent streams on one session (peak 60); control-only connections hidden; reset zeroes live sessions and forgets closed ones", async () => {
 	await resetKeep();
 	await sleep(50);
