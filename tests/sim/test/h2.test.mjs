@@ -282,6 +282,17 @@ test("max-streams-1 against a client that ignores it: after its SETTINGS ACK a s
 
 // --- the HTTP/2 switches --------------------------------------------------
 
+test("control API: the HTTP/2 switches are listed under knownHttp2, not known; options are checked", async () => {
+	const f = JSON.parse((await sim.req("GET", "/__sim/faults")).body);
+	assert.deepEqual(f.knownHttp2, ["goaway", "rst-refused", "rst-stream", "max-streams-1", "window-stall"]);
+	assert.ok(f.knownHttp2.every((n) => !f.known.includes(n)));
+	for (const bad of [{ goaway: { after: -1 } }, { "window-stall": { bytes: "x" } }, { "huge-head": { fieldBytes: 0 } }, { "rst-stream": { code: 2 ** 33 } }])
+		assert.equal((await sim.req("POST", "/__sim/faults", { body: JSON.stringify(bad) })).status, 400, JSON.stringify(bad));
+	const ok = JSON.parse((await sim.req("POST", "/__sim/faults", { body: JSON.stringify({ "rst-stream": { code: "nghttp2_cancel", after: 1 }, goaway: { after: 0, code: 11 } }) })).body);
+	assert.deepEqual(Object.keys(ok.active).sort(), ["goaway", "rst-stream"]);
+	await sim.req("DELETE", "/__sim/faults");
+});
+
 test("rst-refused: RST_STREAM REFUSED_STREAM before the body is read; the retry on a new stream is served; paths and times honoured", async () => {
 	const t = over(sim, "h2");
 	try {
