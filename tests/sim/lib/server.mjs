@@ -27,6 +27,15 @@ function readBody(req) {
 	});
 }
 
+// What a refused stream's record calls the route.
+function kindOf(method, path) {
+	if (path === "/privatemode/v1/attest") return "attest";
+	if (path === "/privatemode/v1/secret") return "secret";
+	if (method === "GET" && path.endsWith("/manifest.json")) return "cdn";
+	if (method === "GET" && path.startsWith("/vcek/v1/")) return "kds";
+	return routeFor(path) ? "inference" : "unknown";
+}
+
 // A request record as returned by GET /__sim/requests.  body is null for
 // a stream refused before its body was read.
 function newRecord(seq, req, url, body) {
@@ -65,27 +74,18 @@ function newRecord(seq, req, url, body) {
 	};
 }
 
-// What a refused stream's record calls the route.
-function kindOf(method, path) {
-	if (path === "/privatemode/v1/attest") return "attest";
-	if (path === "/privatemode/v1/secret") return "secret";
-	if (method === "GET" && path.endsWith("/manifest.json")) return "cdn";
-	if (method === "GET" && path.startsWith("/vcek/v1/")) return "kds";
-	return routeFor(path) ? "inference" : "unknown";
-}
-
 export class Simulator {
 	constructor(st, opts) {
 		this.st = st;
 		this.opts = opts;
 		this.store = new SecretStore(opts.secretTtl);
 		this.faults = new Faults();
-		this.records = [];
-		this.seq = 0;
-		this.sockets = new Set();
 		this.conns = new Connections(opts.maxRecords);
 		this.h2MaxStreams = opts.h2MaxStreams ?? DEFAULT_H2_MAX_STREAMS;
 		this.h2Settings = this.h2MaxStreams;
+		this.records = [];
+		this.seq = 0;
+		this.sockets = new Set();
 	}
 
 	async listen() {
