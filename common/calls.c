@@ -80,8 +80,7 @@ calls_send(struct calls *cs, unsigned int type, const struct buf *m,
 		if ((cl->timeout = evtimer_new(cs->base, call_timeout,
 		    cl)) == NULL)
 			fatalx("%s: evtimer_new", __func__);
-		tv.tv_sec = timeout_ms / 1000;
-		tv.tv_usec = (timeout_ms % 1000) * 1000;
+		ms_to_tv(timeout_ms, &tv);
 		evtimer_add(cl->timeout, &tv);
 	}
 	TAILQ_INSERT_TAIL(&cs->q, cl, entry);

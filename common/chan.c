@@ -629,12 +629,6 @@ chan_next_id(struct chan *c)
 	return c->next_id;
 }
 
-size_t
-chan_pending(const struct chan *c)
-{
-	return evbuffer_get_length(c->out);
-}
-
 const char *
 chan_peer(const struct chan *c)
 {
@@ -645,12 +639,6 @@ const struct chan_peerinfo *
 chan_peerinfo(const struct chan *c)
 {
 	return &c->info;
-}
-
-int
-chan_fd(const struct chan *c)
-{
-	return c->fd;
 }
 
 void

@@ -46,10 +46,8 @@ void		 chan_accept_fds(struct chan *);
 int		 chan_take_fd(struct chan *);
 int		 chan_flush_sync(struct chan *, int timeout_ms);
 uint32_t	 chan_next_id(struct chan *);
-size_t		 chan_pending(const struct chan *);
 const char	*chan_peer(const struct chan *);
 const struct chan_peerinfo *chan_peerinfo(const struct chan *);
-int		 chan_fd(const struct chan *);
 /* Stop reading (backpressure) or resume. */
 void		 chan_pause(struct chan *, int);
 void		 chan_set_data_cap(struct chan *, size_t);

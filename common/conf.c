@@ -478,6 +478,12 @@ config_validate(struct config *c)
 	    check_hostport(where_of(c, "metrics_listen", w, sizeof(w)),
 	    c->metrics_listen, "9464", 1) == -1)
 		errors++;
+	if (strcmp(c->upstream_http2, "auto") != 0 &&
+	    strcmp(c->upstream_http2, "off") != 0) {
+		log_warnx("%s: must be auto or off",
+		    where_of(c, "upstream_http2", w, sizeof(w)));
+		errors++;
+	}
 	memset(&proxy, 0, sizeof(proxy));
 	if (c->https_proxy != NULL && c->https_proxy[0] != '\0' &&
 	    proxy_parse(c->https_proxy, &proxy, perr, sizeof(perr)) == -1) {
@@ -486,12 +492,45 @@ config_validate(struct config *c)
 		errors++;
 	}
 	proxy_clear(&proxy);
+#ifdef TEST_HOOKS
+	/* The simulated deployment serves its manifest over plain HTTP. */
 	if (strncmp(c->cdn_base_url, "https://", 8) != 0 &&
 	    strncmp(c->cdn_base_url, "http://", 7) != 0) {
 		log_warnx("%s: must be an http:// or https:// URL",
 		    where_of(c, "cdn_base_url", w, sizeof(w)));
 		errors++;
 	}
+#else
+	/*
+	 * A production build (no --enable-test-hooks) refuses what only tests
+	 * need: each one undoes a guarantee the daemon exists for.  Without
+	 * TLS verification of the API the key goes to whoever intercepts;
+	 * without AMD's roots any chain passes attestation; a manifest over
+	 * plain HTTP is whatever the network says it is.
+	 */
+	if (strncmp(c->cdn_base_url, "https://", 8) != 0) {
+		log_warnx("%s: must be an https:// URL (plain http:// is for "
+		    "tests, in a build configured with --enable-test-hooks)",
+		    where_of(c, "cdn_base_url", w, sizeof(w)));
+		errors++;
+	}
+	if (c->insecure_api_connection) {
+		log_warnx("%s: test-only setting refused: it turns off the "
+		    "verification of the API's TLS certificate, and this "
+		    "build (configured without --enable-test-hooks) is for "
+		    "production", where_of(c, "insecure_api_connection", w,
+		    sizeof(w)));
+		errors++;
+	}
+	if (c->test_trust_any_amd_root) {
+		log_warnx("%s: test-only setting refused: it accepts AMD "
+		    "certificate chains that are not AMD's, and this build "
+		    "(configured without --enable-test-hooks) is for "
+		    "production", where_of(c, "test_trust_any_amd_root", w,
+		    sizeof(w)));
+		errors++;
+	}
+#endif
 	if (c->chroot_dir[0] != '/') {
 		log_warnx("%s: must be an absolute path",
 		    where_of(c, "chroot_dir", w, sizeof(w)));
@@ -500,6 +539,18 @@ config_validate(struct config *c)
 	if (c->max_body_size < 1024 || c->max_body_size > 256ULL << 20) {
 		log_warnx("%s: must be between 1k and 256M",
 		    where_of(c, "max_body_size", w, sizeof(w)));
+		errors++;
+	}
+	if (c->max_body_buffer < c->max_body_size) {
+		log_warnx("%s: must be at least max_body_size (%llu bytes): a "
+		    "body of the largest size could never be received",
+		    where_of(c, "max_body_buffer", w, sizeof(w)),
+		    (unsigned long long)c->max_body_size);
+		errors++;
+	}
+	if (c->client_body_deadline < 1000) {
+		log_warnx("%s: must be at least 1s",
+		    where_of(c, "client_body_deadline", w, sizeof(w)));
 		errors++;
 	}
 	if (c->max_header_size < 1024 || c->max_header_size > 1 << 20) {

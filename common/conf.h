@@ -67,11 +67,15 @@ struct msgr;
 	X(user,				K_STR,	    PM_DEFAULT_USER,	0, 0,	CF_RESTART, NULL) \
 	X(chroot_dir,			K_STR,	    "/run/privatemoded/empty", 0, 0, CF_RESTART, NULL) \
 	X(max_connections,		K_INT,	    "1024",		1, 1000000, 0,	NULL) \
+	X(max_connections_per_address,	K_INT,	    "256",		0, 1000000, 0,	NULL) \
 	X(max_body_size,		K_SIZE,	    "64M",		0, 0,	0,	NULL) \
+	X(max_body_buffer,		K_SIZE,	    "256M",		0, 0,	0,	NULL) \
 	X(max_header_size,		K_SIZE,	    "64k",		0, 0,	0,	NULL) \
 	X(client_header_timeout,	K_DURATION, "30s",		0, 0,	0,	NULL) \
 	X(client_body_timeout,		K_DURATION, "60s",		0, 0,	0,	NULL) \
+	X(client_body_deadline,		K_DURATION, "300s",		0, 0,	0,	NULL) \
 	X(keepalive_timeout,		K_DURATION, "75s",		0, 0,	0,	NULL) \
+	X(upstream_http2,		K_STR,	    "auto",		0, 0,	0,	NULL) \
 	X(upstream_connect_timeout,	K_DURATION, "10s",		0, 0,	0,	NULL) \
 	X(upstream_first_byte_timeout,	K_DURATION, "30m",		0, 0,	0,	NULL) \
 	X(stream_idle_timeout,		K_DURATION, "300s",		0, 0,	0,	NULL) \

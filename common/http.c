@@ -287,6 +287,101 @@ enum {
 
 #define CHUNK_LINE_MAX	4096
 
+/*
+ * Where in the rest of a size line we are: its chunk extensions, RFC 9112
+ * 7.1.1:  *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ).
+ * They mean nothing to us and are dropped, but they are parsed: a size
+ * line that is not this grammar ("2 junk") is refused, so that no peer
+ * behind or in front of us can read the same bytes as a different size.
+ */
+enum {
+	EXT_END,	/* after the size or an extension: ";", BWS or EOL */
+	EXT_BWS,	/* white space there: only ";" may follow */
+	EXT_NAME0,	/* after ";": BWS, then the name's first tchar */
+	EXT_NAME,	/* in the name */
+	EXT_EQ,		/* BWS after the name: "=" or ";" */
+	EXT_VAL0,	/* after "=": BWS, then a token or a quoted string */
+	EXT_TOKEN,	/* in a token value */
+	EXT_QUOTED,	/* in a quoted-string value */
+	EXT_QPAIR,	/* after a backslash in it */
+	EXT_CR		/* CR seen: LF must follow */
+};
+
+enum ext_step { EXT_MORE, EXT_EOL, EXT_BAD };
+
+/* One byte of a size line after its digits. */
+static enum ext_step
+chunk_ext_byte(struct http_chunked *c, uint8_t b)
+{
+	int	ows = b == ' ' || b == '\t';
+
+	/* A line may end where an extension may (BWS only before ; and =). */
+	if (c->ext == EXT_END || c->ext == EXT_NAME || c->ext == EXT_TOKEN) {
+		if (b == '\n')
+			return EXT_EOL;	/* a bare LF is tolerated */
+		if (b == '\r') {
+			c->ext = EXT_CR;
+			return EXT_MORE;
+		}
+	}
+	switch (c->ext) {
+	case EXT_END:
+	case EXT_BWS:
+	case EXT_EQ:
+		if (ows)
+			c->ext = c->ext == EXT_END ? EXT_BWS : c->ext;
+		else if (b == ';')
+			c->ext = EXT_NAME0;
+		else if (b == '=' && c->ext == EXT_EQ)
+			c->ext = EXT_VAL0;
+		else
+			return EXT_BAD;
+		return EXT_MORE;
+	case EXT_NAME:
+	case EXT_TOKEN:
+		if (is_tchar(b))
+			return EXT_MORE;
+		if (ows)
+			c->ext = c->ext == EXT_NAME ? EXT_EQ : EXT_BWS;
+		else if (b == ';')
+			c->ext = EXT_NAME0;
+		else if (b == '=' && c->ext == EXT_NAME)
+			c->ext = EXT_VAL0;
+		else
+			return EXT_BAD;
+		return EXT_MORE;
+	case EXT_NAME0:
+	case EXT_VAL0:
+		if (ows)
+			return EXT_MORE;
+		if (is_tchar(b))
+			c->ext = c->ext == EXT_NAME0 ? EXT_NAME : EXT_TOKEN;
+		else if (b == '"' && c->ext == EXT_VAL0)
+			c->ext = EXT_QUOTED;
+		else
+			return EXT_BAD;
+		return EXT_MORE;
+	case EXT_QUOTED:
+		/* qdtext: HTAB, SP, VCHAR except '"' and '\\', obs-text */
+		if (b == '"')
+			c->ext = EXT_END;
+		else if (b == '\\')
+			c->ext = EXT_QPAIR;
+		else if (b < 0x20 ? b != '\t' : b == 0x7f)
+			return EXT_BAD;
+		return EXT_MORE;
+	case EXT_QPAIR:
+		/* quoted-pair: "\" ( HTAB / SP / VCHAR / obs-text ) */
+		if (b < 0x20 ? b != '\t' : b == 0x7f)
+			return EXT_BAD;
+		c->ext = EXT_QUOTED;
+		return EXT_MORE;
+	case EXT_CR:
+		return b == '\n' ? EXT_EOL : EXT_BAD;
+	}
+	return EXT_BAD;
+}
+
 void
 http_chunked_init(struct http_chunked *c)
 {
@@ -315,19 +410,24 @@ http_chunked_feed(struct http_chunked *c, const uint8_t *in, size_t len,
 			if (c->digits == 0)
 				goto bad;
 			c->state = CH_EXT;
+			c->ext = EXT_END;
 			c->linelen = 0;
 			break;
 		case CH_EXT:
-			if (in[i] == '\n') {
-				i++;
+			if (++c->linelen > CHUNK_LINE_MAX)
+				goto bad;
+			switch (chunk_ext_byte(c, in[i])) {
+			case EXT_BAD:
+				goto bad;
+			case EXT_EOL:
 				c->digits = 0;
 				c->linelen = 0;
 				c->state = c->remaining == 0 ? CH_TRAILER :
 				    CH_DATA;
 				break;
+			case EXT_MORE:
+				break;
 			}
-			if (++c->linelen > CHUNK_LINE_MAX)
-				goto bad;
 			i++;
 			break;
 		case CH_DATA:
@@ -379,4 +479,21 @@ http_chunked_feed(struct http_chunked *c, const uint8_t *in, size_t len,
  bad:
 	*used = i;
 	return HTTP_CHUNK_ERROR;
+}
+
+int
+http_hop_by_hop(const char *name)
+{
+	/* RFC 9110 7.6.1, the fields Go's proxy drops, and their old kin. */
+	static const char *const hop[] = {
+		"Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Proxy-Connection", "Te", "Trailer",
+		"Trailers", "Transfer-Encoding", "Upgrade"
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (strcasecmp(name, hop[i]) == 0)
+			return 1;
+	return 0;
 }

@@ -56,14 +56,20 @@ int		 http_head_count(const struct http_head *, const char *name);
 /* Does a comma-separated header list contain token (case-insensitive)? */
 int		 http_token_in(const char *list, const char *token);
 const char	*http_perr_str(enum http_perr);
+/* A field that concerns one connection, never forwarded (hop by hop). */
+int		 http_hop_by_hop(const char *name);
 const char	*http_reason(int status);
 
 /*
  * Chunked transfer coding decoder.  Feed raw bytes; decoded payload is
- * appended by the callback.  Trailers are read and discarded.
+ * appended by the callback.  Chunk extensions must follow RFC 9112
+ * 7.1.1 (";" name ["=" token or quoted-string], optional white space
+ * around ";" and "=") and are discarded; anything else after the size
+ * ("2 junk") is an error.  Trailers are read and discarded.
  */
 struct http_chunked {
 	int		state;
+	int		ext;		/* where in a chunk extension */
 	uint64_t	remaining;	/* of the current chunk */
 	size_t		linelen;	/* size line / trailer line length */
 	int		digits;

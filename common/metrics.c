@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attest.h"
+#include "attest_reason.h"
 #include "buf.h"
 #include "metrics.h"
 #include "util.h"
@@ -21,6 +21,10 @@ static const char *const route_names[MR_NROUTES] = {
 };
 static const char *const retry_names[M_NRETRY] = {
 	"none", "connection_reset", "unknown_secret", "stale_connection"
+};
+static const char *const limit_names[ML_NLIMITS] = {
+	"max_connections", "max_connections_per_address", "max_body_buffer",
+	"client_body_deadline"
 };
 
 enum m_route
@@ -199,5 +203,17 @@ metrics_render(const struct metrics *m, size_t *len)
 	buf_addf(&o, "# HELP privatemode_processes Child processes that "
 	    "answered this scrape.\n# TYPE privatemode_processes gauge\n"
 	    "privatemode_processes %llu\n", (unsigned long long)m->processes);
+	buf_addf(&o, "# HELP privatemode_request_body_bytes Client request "
+	    "body bytes held or admitted by the workers (max_body_buffer).\n"
+	    "# TYPE privatemode_request_body_bytes gauge\n"
+	    "privatemode_request_body_bytes %llu\n",
+	    (unsigned long long)m->body_buffer_bytes);
+	buf_adds(&o, "# HELP privatemode_limit_refusals_total Connections and "
+	    "requests refused by a client limit.\n"
+	    "# TYPE privatemode_limit_refusals_total counter\n");
+	for (i = 0; i < ML_NLIMITS; i++)
+		buf_addf(&o, "privatemode_limit_refusals_total{limit=\"%s\"} "
+		    "%llu\n", limit_names[i],
+		    (unsigned long long)m->limit_refusals[i]);
 	return (char *)buf_release(&o, len);
 }

@@ -40,6 +40,15 @@ enum m_retry {
 	MRT_STALE		/* a pooled connection was dead: at once */
 };
 
+/* Client limits that refused something (privatemode.conf(5)). */
+enum m_limit {
+	ML_CONNECTIONS = 0,	/* max_connections: 429 */
+	ML_PER_ADDRESS,		/* max_connections_per_address: 429 */
+	ML_BODY_BUFFER,		/* max_body_buffer: 503 */
+	ML_BODY_DEADLINE,	/* client_body_deadline: 408 */
+	ML_NLIMITS
+};
+
 struct hist {
 	uint64_t	bucket[16];	/* cumulative at render time */
 	uint64_t	count;
@@ -62,6 +71,8 @@ struct metrics {
 	uint64_t	secret_age_s;		/* gauge, max over keyds */
 	uint64_t	secret_ready;		/* gauge: keyds with a secret */
 	uint64_t	processes;		/* gauge: answering children */
+	uint64_t	body_buffer_bytes;	/* gauge: max_body_buffer in use */
+	uint64_t	limit_refusals[ML_NLIMITS];
 };
 
 extern struct metrics	metrics;

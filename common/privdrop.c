@@ -89,21 +89,6 @@ capset_masks(uint64_t eff, uint64_t prm, uint64_t inh)
 }
 
 int
-priv_caps(uint64_t *eff, uint64_t *prm, uint64_t *amb)
-{
-	uint64_t	inh;
-	int		c;
-
-	if (capget_masks(eff, prm, &inh) == -1)
-		return -1;
-	*amb = 0;
-	for (c = 0; c < 64; c++)
-		if (prctl(PR_CAP_AMBIENT, 3 /* IS_SET */, c, 0, 0) == 1)
-			*amb |= 1ULL << c;
-	return 0;
-}
-
-int
 priv_is_root(void)
 {
 	return geteuid() == 0;

@@ -42,7 +42,5 @@ int	priv_have_cap(int cap);
 #define PRIV_SWITCH_IDS	0x02
 /* 1 if we run with root privileges (uid 0). */
 int	priv_is_root(void);
-/* Effective/permitted/ambient capability masks (for tests and logs). */
-int	priv_caps(uint64_t *eff, uint64_t *prm, uint64_t *amb);
 
 #endif

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <sys/time.h>
+
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -429,6 +431,13 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+ms_to_tv(int64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
 }
 
 uint64_t

@@ -68,6 +68,9 @@ void	 sort_small(void *, size_t, size_t,
 
 uint64_t now_ms(void);		/* CLOCK_MONOTONIC */
 uint64_t now_us(void);
+struct timeval;
+/* Milliseconds as the timeval libevent's timers take. */
+void	 ms_to_tv(int64_t, struct timeval *);
 int64_t	 wall_ms(void);		/* CLOCK_REALTIME */
 
 /*

@@ -61,6 +61,10 @@ struct child {
 	pid_t		 pid;		/* 0 when not running */
 	struct chan	*chan;
 	int		 ready;
+	/* MSG_METRICS_REQ/ANS: what we asked (scrapes and watchdog pings). */
+	uint32_t	 last_asked;	/* highest id sent to this process */
+	uint32_t	 ping_id;	/* watchdog ping not yet answered, or 0 */
+	int		 wd_killed;	/* killed by the watchdog: ticks since */
 };
 
 enum pair_state { PAIR_RUNNING, PAIR_DRAINING };
@@ -112,6 +116,8 @@ struct scrape {
 	uint32_t		 id;		/* our id towards the children */
 	uint32_t		 reply_id;	/* the worker's request id */
 	struct pair		*from;		/* the asking worker's pair */
+	struct child		**asked;	/* not answered yet, or NULL */
+	int			 nasked;
 	int			 waiting;
 	struct metrics		 sum;
 	struct event		*timer;
@@ -120,6 +126,7 @@ struct scrape {
 static void	spawn_pair(struct pair *);
 static void	pair_check_dead(struct pair *);
 static int	check_tls(const struct config *);
+static void	asked_reset(struct pair *);
 
 /* --- secrets store -------------------------------------------------- */
 
@@ -780,7 +787,28 @@ dump_request(struct msgr *r)
 	return 0;
 }
 
-static uint32_t	scrape_ids;
+/*
+ * MSG_METRICS_REQ ids, shared by scrapes and watchdog pings so that an
+ * answer names exactly one question.  Never 0: an id of 0 was never
+ * asked (wrapping takes 2^32 questions).
+ */
+static uint32_t	metrics_ids;
+
+static uint32_t
+metrics_next_id(void)
+{
+	if (++metrics_ids == 0)
+		metrics_ids = 1;
+	return metrics_ids;
+}
+
+/* Ask ch for its counters under id. */
+static void
+metrics_ask(struct child *ch, uint32_t id)
+{
+	ch->last_asked = id;
+	chan_send(ch->chan, MSG_METRICS_REQ, id, NULL);
+}
 
 static void
 scrape_finish(struct scrape *sc)
@@ -800,6 +828,7 @@ scrape_finish(struct scrape *sc)
 		buf_free(&m);
 		free(text);
 	}
+	free(sc->asked);
 	free(sc);
 }
 
@@ -816,50 +845,235 @@ scrape_start(struct pair *from, uint32_t reply_id)
 	struct scrape	*sc;
 	struct pair	*p;
 	struct timeval	 tv = { 1, 0 };
+	int		 i;
 
 	sc = xcalloc(1, sizeof(*sc));
-	sc->id = ++scrape_ids;
+	sc->id = metrics_next_id();
 	sc->reply_id = reply_id;
 	sc->from = from;
 	sc->timer = evtimer_new(P.base, scrape_timeout, sc);
 	TAILQ_INSERT_TAIL(&P.scrapes, sc, entry);
+	TAILQ_FOREACH(p, &P.pairs, entry)
+		sc->nasked += 2;
+	sc->asked = xcalloc(sc->nasked > 0 ? sc->nasked : 1,
+	    sizeof(*sc->asked));
+	sc->nasked = 0;
 	TAILQ_FOREACH(p, &P.pairs, entry) {
-		if (p->worker.chan != NULL && p->worker.ready) {
-			chan_send(p->worker.chan, MSG_METRICS_REQ, sc->id, NULL);
-			sc->waiting++;
-		}
-		if (p->keyd.chan != NULL && p->keyd.ready) {
-			chan_send(p->keyd.chan, MSG_METRICS_REQ, sc->id, NULL);
-			sc->waiting++;
-		}
+		if (p->worker.chan != NULL && p->worker.ready)
+			sc->asked[sc->nasked++] = &p->worker;
+		if (p->keyd.chan != NULL && p->keyd.ready)
+			sc->asked[sc->nasked++] = &p->keyd;
 	}
+	for (i = 0; i < sc->nasked; i++)
+		metrics_ask(sc->asked[i], sc->id);
+	sc->waiting = sc->nasked;
 	evtimer_add(sc->timer, &tv);
 }
 
-static void
-scrape_answer(uint32_t id, const struct metrics *m)
+/* 1 if ch's answer belonged to a scrape still waiting for it. */
+static int
+scrape_answer(struct child *ch, uint32_t id, const struct metrics *m)
 {
 	struct scrape	*sc;
+	int		 i;
 
 	TAILQ_FOREACH(sc, &P.scrapes, entry)
 		if (sc->id == id)
 			break;
 	if (sc == NULL)
-		return;		/* late: the scrape timed out */
+		return 0;
+	for (i = 0; i < sc->nasked; i++)
+		if (sc->asked[i] == ch)
+			break;
+	if (i == sc->nasked)
+		return 0;	/* not asked, or answered already */
+	sc->asked[i] = NULL;
 	metrics_add(&sc->sum, m);
 	if (--sc->waiting == 0)
 		scrape_finish(sc);
+	return 1;
 }
 
-/* A pair going away must not be answered to. */
+/*
+ * A pair going away (or respawned) must not be answered to, and its old
+ * processes' answers are not waited for: the scrape's timer ends it.
+ */
 static void
 scrape_forget(struct pair *p)
 {
 	struct scrape	*sc;
+	int		 i;
 
-	TAILQ_FOREACH(sc, &P.scrapes, entry)
+	TAILQ_FOREACH(sc, &P.scrapes, entry) {
 		if (sc->from == p)
 			sc->from = NULL;
+		for (i = 0; i < sc->nasked; i++)
+			if (sc->asked[i] == &p->worker ||
+			    sc->asked[i] == &p->keyd)
+				sc->asked[i] = NULL;
+	}
+}
+
+/*
+ * MSG_METRICS_ANS is accepted only as the answer to a MSG_METRICS_REQ we
+ * sent that process: a scrape's (summed into it), a watchdog ping's, or
+ * a late one to a question it was asked (dropped).  Anything else is a
+ * child speaking out of turn, which would let it feed counters into
+ * every scrape or fake the watchdog's proof of life: refused, logged,
+ * and the channel closed (the pair is respawned).
+ */
+static int
+metrics_answer(struct pair *p, struct child *ch, const char *role,
+    const struct msg_hdr *hdr, struct msgr *r)
+{
+	struct metrics	m;
+
+	/* Copied out: a frame payload need not be 8-byte aligned. */
+	if (msg_get_raw(r, &m, sizeof(m)) == -1 || msg_end(r) == -1)
+		return -1;
+	if (hdr->id != 0 && hdr->id == ch->ping_id) {
+		ch->ping_id = 0;
+		return 0;
+	}
+	if (scrape_answer(ch, hdr->id, &m))
+		return 0;
+	if (hdr->id != 0 && hdr->id <= ch->last_asked) {
+		log_debug("%s[%d]: late MSG_METRICS_ANS %u dropped", role,
+		    p->instance, hdr->id);
+		return 0;
+	}
+	log_warnx("%s[%d] (pid %ld): unsolicited MSG_METRICS_ANS (id %u, "
+	    "never asked): refused, closing its channel", role, p->instance,
+	    (long)ch->pid, hdr->id);
+	return -1;
+}
+
+/* A pair's new processes have been asked nothing yet. */
+static void
+asked_reset(struct pair *p)
+{
+	struct child	*ch[2] = { &p->worker, &p->keyd };
+	int		 i;
+
+	scrape_forget(p);
+	for (i = 0; i < 2; i++) {
+		ch[i]->last_asked = 0;
+		ch[i]->ping_id = 0;
+		ch[i]->wd_killed = 0;
+	}
+}
+
+/* --- watchdog ------------------------------------------------------ */
+
+/*
+ * systemd's watchdog (WatchdogSec= in the unit, WATCHDOG_USEC here).
+ * Every half period the parent pings each serving worker and keyd over
+ * its channel (MSG_METRICS_REQ, which both answer from their event loop
+ * whatever their state) and sends WATCHDOG=1.
+ *
+ * A child that has not answered the previous ping a whole half period
+ * later is stopped (SIGSTOP) or wedged.  The parent then kills its pair,
+ * both halves with SIGKILL, and the ordinary respawn replaces it.  That
+ * costs only that pair's clients; letting systemd's watchdog fire instead
+ * would restart the service: every healthy worker's connections and every
+ * keyd's attestation.  So WATCHDOG=1 means "the parent runs its loop and
+ * every child answers or is being replaced", and the parent stops sending
+ * it only when that stops being true: a child it killed is still there
+ * two ticks later (SIGKILL did not take, e.g. stuck in the kernel), and a
+ * restart of the whole service is the remaining remedy.  A stopped or
+ * wedged parent sends nothing, which is what systemd watches for.
+ */
+static struct {
+	int64_t		 half_ms;	/* 0: no watchdog */
+	struct event	*ev;
+} WD;
+
+static void
+watchdog_kill(struct pair *p, const char *role, const struct child *ch)
+{
+	log_warnx("watchdog: %s[%d] (pid %ld) did not answer within %lld ms: "
+	    "killing worker[%d] and keyd[%d]", role, p->instance,
+	    (long)ch->pid, (long long)WD.half_ms, p->instance, p->instance);
+	if (p->worker.pid > 0)
+		kill(p->worker.pid, SIGKILL);
+	if (p->keyd.pid > 0)
+		kill(p->keyd.pid, SIGKILL);
+	p->worker.wd_killed = p->keyd.wd_killed = 1;
+	p->worker.ping_id = p->keyd.ping_id = 0;
+}
+
+/* -1 if ch was killed two ticks ago and is still there. */
+static int
+watchdog_check(struct pair *p, struct child *ch, const char *role)
+{
+	if (ch->wd_killed > 0)
+		return ch->pid > 0 && ++ch->wd_killed > 2 ? -1 : 0;
+	if (ch->ping_id != 0 && ch->pid > 0)
+		watchdog_kill(p, role, ch);
+	return 0;
+}
+
+static void
+watchdog_tick(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pair	*p;
+	struct child	*ch[2];
+	int		 i, alive = 1;
+
+	TAILQ_FOREACH(p, &P.pairs, entry)
+		if (watchdog_check(p, &p->worker, "worker") == -1 ||
+		    watchdog_check(p, &p->keyd, "keyd") == -1) {
+			log_warnx("watchdog: worker[%d] or keyd[%d] survived "
+			    "SIGKILL: no longer notifying systemd",
+			    p->instance, p->instance);
+			alive = 0;
+		}
+	if (alive)
+		sd_notifyf("WATCHDOG=1");
+	if (P.shutting_down)
+		return;
+	TAILQ_FOREACH(p, &P.pairs, entry) {
+		if (p->state != PAIR_RUNNING)
+			continue;
+		ch[0] = &p->worker;
+		ch[1] = &p->keyd;
+		for (i = 0; i < 2; i++)
+			if (ch[i]->chan != NULL && ch[i]->ready &&
+			    ch[i]->pid > 0 && ch[i]->wd_killed == 0) {
+				ch[i]->ping_id = metrics_next_id();
+				metrics_ask(ch[i], ch[i]->ping_id);
+			}
+	}
+}
+
+/* WATCHDOG_USEC (and WATCHDOG_PID, when systemd names a process) as
+ * sd_watchdog_enabled(3) reads them. */
+static void
+watchdog_init(void)
+{
+	const char	*usec = getenv("WATCHDOG_USEC");
+	const char	*pid = getenv("WATCHDOG_PID"), *err;
+	long long	 v;
+	struct timeval	 tv;
+
+	if (usec == NULL)
+		return;
+	if (pid != NULL && (parse_int(pid, 1, INT_MAX, &v, &err) == -1 ||
+	    v != (long long)getpid())) {
+		log_debug("watchdog: WATCHDOG_PID %s is not us", pid);
+		return;
+	}
+	if (parse_int(usec, 2000, 24LL * 3600 * 1000000, &v, &err) == -1) {
+		log_warnx("watchdog: WATCHDOG_USEC \"%s\" %s: no watchdog",
+		    usec, err);
+		return;
+	}
+	WD.half_ms = v / 2000;
+	ms_to_tv(WD.half_ms, &tv);
+	WD.ev = event_new(P.base, -1, EV_PERSIST, watchdog_tick, NULL);
+	evtimer_add(WD.ev, &tv);
+	log_info("watchdog: WATCHDOG=1 every %lld ms while every worker and "
+	    "keyd answers", (long long)WD.half_ms);
 }
 
 static void
@@ -952,15 +1166,9 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 			return -1;
 		scrape_start(p, hdr->id);
 		return 0;
-	case MSG_METRICS_ANS: {
-		/* Copied out: a frame payload need not be 8-byte aligned. */
-		struct metrics	m;
-
-		if (msg_get_raw(r, &m, sizeof(m)) == -1 || msg_end(r) == -1)
-			return -1;
-		scrape_answer(hdr->id, &m);
-		return 0;
-	}
+	case MSG_METRICS_ANS:
+		return metrics_answer(p, is_keyd ? &p->keyd : &p->worker,
+		    is_keyd ? "keyd" : "worker", hdr, r);
 	case MSG_MANIFEST_LOG:
 		if (!is_keyd)
 			return -1;
@@ -1054,6 +1262,7 @@ spawn_pair(struct pair *p)
 	close(wk[0]);
 	close(wk[1]);
 	p->worker.ready = p->keyd.ready = 0;
+	asked_reset(p);
 	p->worker.chan = chan_new(P.base, pw[0], "worker",
 	    ipc_data_cap(P.conf->max_body_size), child_dispatch, child_closed, p);
 	p->keyd.chan = chan_new(P.base, pk[0], "keyd", IPC_MAX_CONFIG,
@@ -1128,13 +1337,6 @@ pair_free(struct pair *p)
 	event_free(p->respawn);
 	event_free(p->straggler);
 	free(p);
-}
-
-static void
-ms_to_tv(int64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (ms % 1000) * 1000;
 }
 
 static void
@@ -1439,6 +1641,18 @@ daemonize(void)
 	}
 }
 
+/* Said at every start: a test build must never pass for a real one. */
+static void
+warn_test_build(void)
+{
+#ifdef TEST_HOOKS
+	log_warnx("THIS BUILD HAS TEST HOOKS (--enable-test-hooks): "
+	    "unauthenticated /__test/ routes (one kills keyd on request) and "
+	    "insecure test-only settings are accepted; never run it in "
+	    "production");
+#endif
+}
+
 static int
 check_secret_file(const char *what, const char *value)
 {
@@ -1490,6 +1704,7 @@ parent_main(struct parent_opts *o)
 	if (!o->foreground)
 		log_init(0, log_getlevel(), P.conf->log_format);
 	log_info("Privatemode encryption proxy, version v%s", PACKAGE_VERSION);
+	warn_test_build();
 	config_warn_testonly(P.conf);
 
 	if ((P.self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
@@ -1541,6 +1756,7 @@ parent_main(struct parent_opts *o)
 		evsignal_add(ev, NULL);
 	}
 	P.kill_timer = evtimer_new(P.base, kill_timer_cb, NULL);
+	watchdog_init();
 	spawn_generation();
 	log_info("started %d worker(s), listening on %d socket(s)",
 	    config_workers(P.conf), P.nlfds);

@@ -46,6 +46,11 @@ version(void)
 	    ""
 #endif
 	    );
+#ifdef TEST_HOOKS
+	printf("WARNING: built with --enable-test-hooks: unauthenticated "
+	    "/__test/ routes and insecure test-only settings; not for "
+	    "production\n");
+#endif
 	exit(0);
 }
 

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "dpmsg.h"
+#include "http.h"
 #include "ipc.h"
 #include "json.h"
 #include "log.h"
@@ -414,19 +415,19 @@ proxy_keyd_lost(void)
 
 /* --- sending ------------------------------------------------------------------- */
 
+/* What keyd never gets: hop-by-hop fields, and what keyd sets itself. */
 static int
-hop_by_hop(const char *name)
+not_forwarded(const char *name)
 {
-	static const char *const h[] = {
-		"Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Trailers",
-		"Transfer-Encoding", "Upgrade", "Host", "Content-Length",
-		"Expect", "Accept-Encoding"
+	static const char *const own[] = {
+		"Host", "Content-Length", "Expect", "Accept-Encoding"
 	};
 	size_t	i;
 
-	for (i = 0; i < nitems(h); i++)
-		if (strcasecmp(name, h[i]) == 0)
+	if (http_hop_by_hop(name))
+		return 1;
+	for (i = 0; i < nitems(own); i++)
+		if (strcasecmp(name, own[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -449,7 +450,7 @@ px_send(struct pxreq *px, const char *upath, const char *reqid)
 	q.hname = names;
 	q.hvalue = values;
 	for (i = 0; i < r->head.nh; i++)
-		if (!hop_by_hop(r->head.h[i].name)) {
+		if (!not_forwarded(r->head.h[i].name)) {
 			names[q.nh] = r->head.h[i].name;
 			values[q.nh++] = r->head.h[i].value;
 		}

@@ -31,7 +31,11 @@ struct route {
 	route_fn	 fn;		/* NULL: proxied to the API */
 	enum route_kind	 rk;
 	const char	*upath;		/* upstream path; NULL: as requested */
+	int		 where;		/* ON_API and/or ON_METRICS */
 };
+
+#define ON_API		0x01	/* the API listeners */
+#define ON_METRICS	0x02	/* metrics_listen */
 
 static void	h_healthz(struct request *);
 static void	h_readyz(struct request *);
@@ -43,6 +47,7 @@ static void	h_test_bad_handover(struct request *);
 static void	h_test_sleep(struct request *);
 static void	h_test_echo(struct request *);
 static void	h_test_keyd_clock(struct request *);
+static void	h_test_metrics_ans(struct request *);
 #endif
 
 /*
@@ -51,30 +56,42 @@ static void	h_test_keyd_clock(struct request *);
  * /v1/v1/models.  They are rewritten to the canonical upstream path.
  */
 static const struct route routes[] = {
-	{ "/v1/chat/completions", 0, "POST", NULL, RK_CHAT, NULL },
-	{ "/chat/completions", 0, "POST", NULL, RK_CHAT, "/v1/chat/completions" },
-	{ "/v1/completions", 0, "POST", NULL, RK_COMPLETIONS, NULL },
-	{ "/completions", 0, "POST", NULL, RK_COMPLETIONS, "/v1/completions" },
-	{ "/v1/embeddings", 0, "POST", NULL, RK_EMBEDDINGS, NULL },
-	{ "/embeddings", 0, "POST", NULL, RK_EMBEDDINGS, "/v1/embeddings" },
-	{ "/v1/audio/transcriptions", 0, "POST", NULL, RK_TRANSCRIPTIONS, NULL },
-	{ "/v1/messages", 0, "POST", NULL, RK_MESSAGES, NULL },
-	{ "/unstructured/", 1, "POST", NULL, RK_UNSTRUCTURED, NULL },
-	{ "/v1/models", 0, "GET", NULL, RK_MODELS, NULL },
-	{ "/v1/v1/models", 0, "GET", NULL, RK_MODELS, "/v1/models" },
-	{ "/models", 0, "GET", NULL, RK_MODELS, "/v1/models" },
-	{ "/healthz",	0, "GET,HEAD",	h_healthz, 0, NULL },
-	{ "/readyz",	0, "GET,HEAD",	h_readyz, 0, NULL },
-	{ "/metrics",	0, "GET",	h_metrics, 0, NULL },
+	{ "/v1/chat/completions", 0, "POST", NULL, RK_CHAT, NULL, ON_API },
+	{ "/chat/completions", 0, "POST", NULL, RK_CHAT,
+	    "/v1/chat/completions", ON_API },
+	{ "/v1/completions", 0, "POST", NULL, RK_COMPLETIONS, NULL, ON_API },
+	{ "/completions", 0, "POST", NULL, RK_COMPLETIONS,
+	    "/v1/completions", ON_API },
+	{ "/v1/embeddings", 0, "POST", NULL, RK_EMBEDDINGS, NULL, ON_API },
+	{ "/embeddings", 0, "POST", NULL, RK_EMBEDDINGS,
+	    "/v1/embeddings", ON_API },
+	{ "/v1/audio/transcriptions", 0, "POST", NULL, RK_TRANSCRIPTIONS,
+	    NULL, ON_API },
+	{ "/v1/messages", 0, "POST", NULL, RK_MESSAGES, NULL, ON_API },
+	{ "/unstructured/", 1, "POST", NULL, RK_UNSTRUCTURED, NULL, ON_API },
+	{ "/v1/models", 0, "GET", NULL, RK_MODELS, NULL, ON_API },
+	{ "/v1/v1/models", 0, "GET", NULL, RK_MODELS, "/v1/models", ON_API },
+	{ "/models", 0, "GET", NULL, RK_MODELS, "/v1/models", ON_API },
+	/*
+	 * /readyz on the API port says only ready or not and why in a few
+	 * words of ours; its detail (attestation, TCB, the last error, which
+	 * may be an upstream's text) is for the metrics listener.
+	 */
+	{ "/healthz",	0, "GET,HEAD",	h_healthz, 0, NULL, ON_API | ON_METRICS },
+	{ "/readyz",	0, "GET,HEAD",	h_readyz, 0, NULL, ON_API | ON_METRICS },
+	{ "/metrics",	0, "GET",	h_metrics, 0, NULL, ON_METRICS },
 #ifdef TEST_HOOKS
 	{ "/__test/keyd-forbidden-syscall", 0, "POST", h_test_keyd_syscall, 0,
-	    NULL },
+	    NULL, ON_API },
 	{ "/__test/worker-forbidden-syscall", 0, "POST",
-	    h_test_worker_syscall, 0, NULL },
-	{ "/__test/bad-handover", 0, "POST", h_test_bad_handover, 0, NULL },
-	{ "/__test/sleep", 0, "GET", h_test_sleep, 0, NULL },
-	{ "/__test/echo", 0, "POST", h_test_echo, 0, NULL },
-	{ "/__test/keyd-clock", 0, "POST", h_test_keyd_clock, 0, NULL },
+	    h_test_worker_syscall, 0, NULL, ON_API },
+	{ "/__test/bad-handover", 0, "POST", h_test_bad_handover, 0, NULL,
+	    ON_API },
+	{ "/__test/sleep", 0, "GET", h_test_sleep, 0, NULL, ON_API },
+	{ "/__test/echo", 0, "POST", h_test_echo, 0, NULL, ON_API },
+	{ "/__test/keyd-clock", 0, "POST", h_test_keyd_clock, 0, NULL, ON_API },
+	{ "/__test/metrics-ans", 0, "POST", h_test_metrics_ans, 0, NULL,
+	    ON_API },
 #endif
 };
 
@@ -118,8 +135,9 @@ route_head(struct request *r)
 
 	assign_request_id(r);
 	rt = route_find(r->path);
-	/* metrics_listen serves /metrics alone; the API port never does. */
-	if (rt != NULL && (rt->fn == h_metrics) != r->metrics_listener)
+	/* metrics_listen serves its routes only, the API port never those. */
+	if (rt != NULL &&
+	    !(rt->where & (r->metrics_listener ? ON_METRICS : ON_API)))
 		rt = NULL;
 	if (rt != NULL)
 		r->mroute = rt->fn == NULL ? metrics_route(rt->rk) :
@@ -226,6 +244,33 @@ readyz_abort(struct request *r)
 	free(ctx);
 }
 
+/*
+ * The API port's reason: keyd's own words for the states before an
+ * attestation has run, otherwise a fixed sentence.  An attestation's
+ * error may carry an upstream's text, which is for the metrics listener
+ * and the log only.
+ */
+static const char *
+brief_reason(const char *detail)
+{
+	static const char *const own[] = {
+		"keyd starting", "keyd unavailable", "attestation pending",
+		"attestation in progress", "no API key yet"
+	};
+	static const char	 key[] = "\"reason\":\"";
+	const char		*p;
+	size_t			 i;
+
+	if ((p = strstr(detail, key)) != NULL) {
+		p += sizeof(key) - 1;
+		for (i = 0; i < nitems(own); i++)
+			if (strncmp(p, own[i], strlen(own[i])) == 0)
+				return own[i];
+	}
+	return "not attested: the reason is on the metrics listener's /readyz "
+	    "and in the log";
+}
+
 static void
 readyz_answer(const struct msg_hdr *hdr, struct msgr *m, void *arg)
 {
@@ -249,6 +294,14 @@ readyz_answer(const struct msg_hdr *hdr, struct msgr *m, void *arg)
 	if (detail == NULL)
 		detail = xstrdup("{\"ready\":false,\"reason\":\"keyd "
 		    "unavailable\"}");
+	if (!r->metrics_listener) {
+		char	*brief;
+
+		xasprintf(&brief, ready ? "{\"ready\":true}" :
+		    "{\"ready\":false,\"reason\":\"%s\"}", brief_reason(detail));
+		free(detail);
+		detail = brief;
+	}
 	req_respond(r, ready ? 200 : 503, "application/json",
 	    ready ? NULL : "Retry-After: 1\r\n", detail, strlen(detail));
 	free(detail);
@@ -259,13 +312,13 @@ h_readyz(struct request *r)
 {
 	struct readyz_ctx	*ctx;
 
-	if (!keyd_alive()) {
-		req_error(r, 503, "service_unavailable", "keyd_unavailable",
-		    "keyd is not running");
-		return;
-	}
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->req = r;
+	if (!keyd_alive()) {
+		/* No keyd to ask: "keyd unavailable", in /readyz's shape. */
+		readyz_answer(NULL, NULL, ctx);
+		return;
+	}
 	r->hctx = ctx;
 	r->on_abort = readyz_abort;
 	ctx->call = keyd_call(MSG_STATUS_REQ, NULL, readyz_answer, ctx, 5000);
@@ -375,8 +428,7 @@ h_test_sleep(struct request *r)
 	ctx->ev = evtimer_new(wenv->base, sleep_done, ctx);
 	r->hctx = ctx;
 	r->on_abort = sleep_abort;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	ms_to_tv(ms, &tv);
 	evtimer_add(ctx->ev, &tv);
 }
 
@@ -393,6 +445,20 @@ h_test_keyd_clock(struct request *r)
 	buf_init(&m, 16);
 	msg_put_i64(&m, secs);
 	keyd_send(MSG_TEST_CLOCK, 0, &m);
+	buf_free(&m);
+	req_respond(r, 202, "application/json", NULL, body, sizeof(body) - 1);
+}
+
+/* Counters the parent never asked for (it must refuse them). */
+static void
+h_test_metrics_ans(struct request *r)
+{
+	static const char	body[] = "{\"sent\":true}";
+	struct buf		m;
+
+	buf_init(&m, sizeof(metrics));
+	msg_put_raw(&m, &metrics, sizeof(metrics));
+	parent_send(MSG_METRICS_ANS, &m);
 	buf_free(&m);
 	req_respond(r, 202, "application/json", NULL, body, sizeof(body) - 1);
 }

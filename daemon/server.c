@@ -20,6 +20,7 @@
 #include <event2/listener.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/ssl.h>
+#include <sodium.h>
 
 #include "bevio.h"
 #include "conf.h"
@@ -34,6 +35,8 @@
 #define LOW_WATER	(64 * 1024)	/* resume producers below this */
 #define PIPELINE_MAX	(64 * 1024)	/* buffered input while handling */
 #define REJECT_MAX	64		/* concurrent 429 answers in flight */
+#define BODY_PREALLOC	(64 * 1024)	/* body bytes allocated before they arrive */
+#define ADDR_BUCKETS	256		/* per-address connection counts */
 
 enum conn_state {
 	CS_HEAD,	/* waiting for / reading a request head */
@@ -47,9 +50,21 @@ enum conn_state {
 #define DRAIN_IDLE_GRACE_MS 1000	/* idle connections when draining */
 #define LINGER_BYTES	(1024 * 1024)	/* ... and max bytes discarded */
 
+/*
+ * Open connections per client address (max_connections_per_address): an
+ * IPv4 address, or the /64 prefix of an IPv6 one (what one subscriber
+ * gets), as 16 bytes.
+ */
+struct addrslot {
+	struct addrslot		*next;
+	uint8_t			 key[16];
+	unsigned int		 count;
+};
+
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 	struct server		*srv;
+	struct addrslot		*slot;		/* counted here, or NULL */
 	struct bufferevent	*bev;
 	struct bevio		*io;		/* plain sockets: direct I/O */
 	struct event		*timer;
@@ -67,6 +82,7 @@ struct conn {
 	/* body framing */
 	int			 chunked;
 	uint64_t		 body_left;	/* Content-Length remaining */
+	uint64_t		 body_deadline;	/* now_ms() the body must be in by */
 	struct http_chunked	 ch;
 };
 
@@ -92,6 +108,10 @@ struct server {
 	void			*idle_arg;
 	struct event		*idle_ev;
 	SSL_CTX			*tls;
+	/* Request body bytes held or announced, all connections together. */
+	uint64_t		 body_bytes;
+	struct addrslot		*addrs[ADDR_BUCKETS];
+	uint8_t			 addr_hkey[crypto_shorthash_KEYBYTES];
 };
 
 static void	conn_close(struct conn *);
@@ -126,13 +146,18 @@ conn_timeout(evutil_socket_t fd, short ev, void *arg)
 	default:
 		return;
 	}
-	if (c->req != NULL && !c->req->started) {
+	if (c->req == NULL || c->req->started)
+		conn_close(c);
+	else if (c->state == CS_BODY && now_ms() >= c->body_deadline) {
+		metrics.limit_refusals[ML_BODY_DEADLINE]++;
+		req_error(c->req, 408, "invalid_request_error",
+		    "request_timeout", "the request body did not arrive within "
+		    "client_body_deadline (%lld ms)",
+		    (long long)c->srv->conf->client_body_deadline);
+	} else
 		req_error(c->req, 408, "invalid_request_error",
 		    "request_timeout", "timed out reading the request %s",
 		    c->state == CS_HEAD ? "header" : "body");
-		return;
-	}
-	conn_close(c);
 }
 
 static void
@@ -144,9 +169,27 @@ timer_arm(struct conn *c, int64_t ms)
 		evtimer_del(c->timer);
 		return;
 	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	ms_to_tv(ms, &tv);
 	evtimer_add(c->timer, &tv);
+}
+
+/*
+ * While a body is read: client_body_timeout from the last read, but never
+ * past client_body_deadline from the end of the head.  The deadline is not
+ * moved by reads, so a client sending a byte now and then cannot hold a
+ * connection (and its share of max_body_buffer) for longer than that.
+ */
+static void
+body_timer_arm(struct conn *c)
+{
+	uint64_t	now = now_ms();
+	int64_t		ms = c->srv->conf->client_body_timeout;
+
+	if (c->body_deadline <= now)
+		ms = 1;
+	else if (ms <= 0 || (uint64_t)ms > c->body_deadline - now)
+		ms = (int64_t)(c->body_deadline - now);
+	timer_arm(c, ms);
 }
 
 /* --- connections ------------------------------------------------- */
@@ -168,6 +211,70 @@ peer_string(const struct sockaddr *sa, char *buf, size_t len)
 			inet_ntop(AF_INET6, &s6->sin6_addr, buf, len);
 	} else
 		strlcpy(buf, "unknown", len);
+}
+
+/* The counting key of a client address; -1 if it is not IP. */
+static int
+addr_key(const struct sockaddr *sa, uint8_t key[16])
+{
+	const struct sockaddr_in6	*s6;
+
+	memset(key, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		/* As a v4-mapped address: one key whichever socket it came on. */
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return -1;
+	s6 = (const struct sockaddr_in6 *)sa;
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		memcpy(key, &s6->sin6_addr, 16);
+	else
+		memcpy(key, &s6->sin6_addr, 8);	/* the /64 */
+	return 0;
+}
+
+/* The count for key, created at 0 if absent. */
+static struct addrslot *
+addr_slot(struct server *s, const uint8_t key[16])
+{
+	struct addrslot	*a;
+	uint8_t		 h[crypto_shorthash_BYTES];
+	size_t		 b;
+
+	/* Keyed: clients cannot pick addresses that share one bucket. */
+	crypto_shorthash(h, key, 16, s->addr_hkey);
+	b = h[0] % ADDR_BUCKETS;
+	for (a = s->addrs[b]; a != NULL; a = a->next)
+		if (memcmp(a->key, key, 16) == 0)
+			return a;
+	a = xcalloc(1, sizeof(*a));
+	memcpy(a->key, key, 16);
+	a->next = s->addrs[b];
+	s->addrs[b] = a;
+	return a;
+}
+
+/* Drop a slot whose count is back to 0. */
+static void
+addr_release(struct server *s, struct addrslot *a)
+{
+	struct addrslot	**pp;
+	uint8_t		  h[crypto_shorthash_BYTES];
+
+	if (a->count > 0)
+		return;
+	crypto_shorthash(h, a->key, 16, s->addr_hkey);
+	for (pp = &s->addrs[h[0] % ADDR_BUCKETS]; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			free(a);
+			return;
+		}
+	fatalx("%s: slot not found", __func__);
 }
 
 static void
@@ -199,6 +306,10 @@ conn_close(struct conn *c)
 	else {
 		TAILQ_REMOVE(&s->conns, c, entry);
 		s->nconns--;
+	}
+	if (c->slot != NULL) {
+		c->slot->count--;
+		addr_release(s, c->slot);
 	}
 	event_free(c->timer);
 	bevio_free(c->io);
@@ -279,17 +390,26 @@ conn_written(struct bufferevent *bev, void *arg)
 		r->on_writable(r);
 }
 
+/*
+ * A connection over a limit gets 429 before its request is read: no
+ * route is known yet, so the body is OpenAI's shape, which the Anthropic
+ * SDK also retries on.
+ */
 static void
-write_canned_429(struct conn *c)
+write_canned_429(struct conn *c, int per_address)
 {
-	static const char body[] = "{\"error\":{\"message\":\"too many "
+	static const char total[] = "{\"error\":{\"message\":\"too many "
 	    "connections\",\"type\":\"rate_limit_error\",\"param\":null,"
 	    "\"code\":\"too_many_connections\"}}";
+	static const char addr[] = "{\"error\":{\"message\":\"too many "
+	    "connections from this address\",\"type\":\"rate_limit_error\","
+	    "\"param\":null,\"code\":\"too_many_connections_from_address\"}}";
+	const char	*body = per_address ? addr : total;
 
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
 	    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json"
 	    "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %zu"
-	    "\r\n\r\n%s", sizeof(body) - 1, body);
+	    "\r\n\r\n%s", strlen(body), body);
 	c->state = CS_CLOSING;
 	c->unread = 1;
 }
@@ -301,13 +421,27 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct listener	*ls = arg;
 	struct server	*s = ls->srv;
 	struct conn	*c;
-	int		 one = 1;
+	struct addrslot	*slot = NULL;
+	uint8_t		 key[16];
+	int		 one = 1, over_total, over_addr = 0;
 
 	if (s->draining) {
 		close(fd);
 		return;
 	}
-	if (s->nconns >= s->conf->max_connections && s->nreject >= REJECT_MAX) {
+	/* The metrics listener is for monitoring: no per-address count. */
+	if (!ls->metrics && s->conf->max_connections_per_address > 0 &&
+	    addr_key(sa, key) == 0) {
+		slot = addr_slot(s, key);
+		over_addr = slot->count >=
+		    (unsigned long long)s->conf->max_connections_per_address;
+	}
+	over_total = s->nconns >= s->conf->max_connections;
+	if ((over_total || over_addr) && s->nreject >= REJECT_MAX) {
+		if (slot != NULL)
+			addr_release(s, slot);
+		metrics.limit_refusals[over_total ? ML_CONNECTIONS :
+		    ML_PER_ADDRESS]++;
 		close(fd);
 		return;
 	}
@@ -329,6 +463,8 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 		c->bev = bufferevent_socket_new(s->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
+		if (slot != NULL)
+			addr_release(s, slot);
 		close(fd);
 		free(c);
 		return;
@@ -336,13 +472,24 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	c->timer = evtimer_new(s->base, conn_timeout, c);
 	bufferevent_setcb(c->bev, conn_read, conn_written, conn_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, LOW_WATER, 0);
-	if (s->nconns >= s->conf->max_connections) {
+	if (over_total || over_addr) {
+		if (over_addr && !over_total)
+			log_debug("%s: over max_connections_per_address (%lld)",
+			    c->peer, s->conf->max_connections_per_address);
+		if (slot != NULL)
+			addr_release(s, slot);
+		metrics.limit_refusals[over_total ? ML_CONNECTIONS :
+		    ML_PER_ADDRESS]++;
 		c->rejecting = 1;
 		s->nreject++;
-		write_canned_429(c);
+		write_canned_429(c, !over_total);
 		bufferevent_enable(c->bev, EV_WRITE);
 		timer_arm(c, 5000);
 		return;
+	}
+	if (slot != NULL) {
+		slot->count++;
+		c->slot = slot;
 	}
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);
 	s->nconns++;
@@ -401,6 +548,8 @@ request_new(struct conn *c)
 static void
 request_free(struct request *r)
 {
+	r->srv->body_bytes -= r->body_charged;
+	metrics.body_buffer_bytes = r->srv->body_bytes;
 	if (r->dump != NULL) {
 		buf_free(r->dump);
 		free(r->dump);
@@ -611,17 +760,6 @@ req_stream_end(struct request *r)
 }
 
 void
-req_stream_abort(struct request *r)
-{
-	struct conn	*c = r->conn;
-
-	/* No terminating chunk: the client must see a broken body. */
-	c->keepalive = 0;
-	r->streaming = 0;
-	request_done(r);
-}
-
-void
 req_error(struct request *r, int status, const char *type, const char *code,
     const char *fmt, ...)
 {
@@ -731,6 +869,39 @@ body_append(const uint8_t *p, size_t n, void *arg)
 	buf_add(&r->body, p, n);
 }
 
+/*
+ * Count up to total bytes of r's body against max_body_buffer, the
+ * worker's budget for request bodies over all its connections; -1 (and
+ * nothing counted) if they do not fit.  A body is counted from its head
+ * (Content-Length) or as it arrives (chunked) until the request is freed,
+ * since the worker keeps it for a retry.
+ */
+static int
+body_charge(struct request *r, uint64_t total)
+{
+	struct server	*s = r->srv;
+
+	if (total <= r->body_charged)
+		return 0;
+	if (s->body_bytes - r->body_charged + total > s->conf->max_body_buffer)
+		return -1;
+	s->body_bytes += total - r->body_charged;
+	r->body_charged = total;
+	metrics.body_buffer_bytes = s->body_bytes;
+	return 0;
+}
+
+static void
+body_over_budget(struct request *r)
+{
+	log_debug("%s: request body over max_body_buffer (%llu bytes held)",
+	    r->peer, (unsigned long long)r->srv->body_bytes);
+	metrics.limit_refusals[ML_BODY_BUFFER]++;
+	req_error(r, 503, "service_unavailable", "body_buffer_full",
+	    "the proxy is receiving too many request bodies at once "
+	    "(max_body_buffer); retry later");
+}
+
 /* The whole request is in: hand it over. */
 static void
 conn_dispatch(struct conn *c)
@@ -766,7 +937,7 @@ read_body(struct conn *c)
 		if (c->body_left == 0)
 			conn_dispatch(c);
 		else
-			timer_arm(c, conf->client_body_timeout);
+			body_timer_arm(c);
 		return;
 	}
 	while ((n = evbuffer_get_length(in)) > 0) {
@@ -785,12 +956,16 @@ read_body(struct conn *c)
 			    (unsigned long long)conf->max_body_size);
 			return;
 		}
+		if (body_charge(r, r->body.len) == -1) {
+			body_over_budget(r);
+			return;
+		}
 		if (rv == HTTP_CHUNK_DONE) {
 			conn_dispatch(c);
 			return;
 		}
 	}
-	timer_arm(c, conf->client_body_timeout);
+	body_timer_arm(c);
 }
 
 /* Validate framing headers and start on the body. */
@@ -834,6 +1009,14 @@ begin_body(struct conn *c)
 		return;
 	}
 	c->body_left = clen;
+	/*
+	 * A body of known length counts in full from here: once admitted it
+	 * is never refused halfway for what other connections hold.
+	 */
+	if (body_charge(r, clen) == -1) {
+		body_over_budget(r);
+		return;
+	}
 	if ((expect = http_head_get(&r->head, "Expect")) != NULL) {
 		if (strcasecmp(expect, "100-continue") != 0) {
 			req_error(r, 417, "invalid_request_error",
@@ -846,8 +1029,13 @@ begin_body(struct conn *c)
 			evbuffer_add(bufferevent_get_output(c->bev),
 			    "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	}
-	if (!c->chunked)
-		buf_reserve(&r->body, (size_t)clen);
+	/*
+	 * Memory follows the bytes that arrive: a head announcing 64 MiB and
+	 * sending nothing costs BODY_PREALLOC at most, not the announced size.
+	 */
+	if (!c->chunked && clen > 0)
+		buf_reserve(&r->body, (size_t)MINIMUM(clen, BODY_PREALLOC));
+	c->body_deadline = now_ms() + (uint64_t)conf->client_body_deadline;
 	c->state = CS_BODY;
 	read_body(c);
 }
@@ -992,6 +1180,7 @@ server_new(struct event_base *base, const struct config *conf, const int *fds,
 	s = xcalloc(1, sizeof(*s));
 	s->base = base;
 	s->tls = tls;
+	pubrand(s->addr_hkey, sizeof(s->addr_hkey));
 	s->conf = conf;
 	s->on_head = on_head;
 	s->on_request = on_request;
@@ -1025,12 +1214,6 @@ server_close_listeners(struct server *s)
 	free(s->ls);
 	s->ls = NULL;
 	s->nls = 0;
-}
-
-void
-server_set_config(struct server *s, const struct config *conf)
-{
-	s->conf = conf;
 }
 
 void
@@ -1088,11 +1271,3 @@ server_nconns(const struct server *s)
 	return s->nconns;
 }
 
-void
-server_free(struct server *s)
-{
-	server_close_all(s);
-	server_close_listeners(s);
-	event_free(s->idle_ev);
-	free(s);
-}

@@ -42,6 +42,7 @@ struct request {
 	char			*path;		/* raw path, no query */
 	char			*query;		/* after '?', or NULL */
 	struct buf		 body;
+	uint64_t		 body_charged;	/* of the server's max_body_buffer */
 	char			 peer[64];	/* client IP, for X-Forwarded-For */
 	char			 id[128];	/* x-request-id */
 	int			 id_minted;	/* ours, not the client's */
@@ -71,8 +72,6 @@ struct request {
 struct server	*server_new(struct event_base *, const struct config *,
 		    const int *fds, int nfds, int nmetrics,
 		    struct ssl_ctx_st *tls, server_head_fn, server_request_fn);
-void		 server_free(struct server *);
-void		 server_set_config(struct server *, const struct config *);
 /* Stop accepting, finish in-flight requests, call idle when done. */
 void		 server_drain(struct server *, server_idle_fn, void *);
 /* Close every connection now. */
@@ -88,8 +87,6 @@ void	req_stream_start(struct request *, int status, const char *ctype,
  * producing until on_writable is called. */
 int	req_stream_write(struct request *, const void *, size_t);
 void	req_stream_end(struct request *);
-/* Abort a streamed response (the client sees an incomplete chunked body). */
-void	req_stream_abort(struct request *);
 /* OpenAI-style error JSON (or an SSE error event if the client asked for
  * text/event-stream). */
 void	req_error(struct request *, int status, const char *type,

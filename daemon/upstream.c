@@ -410,8 +410,7 @@ upstream_open(uint32_t id, struct msgr *r)
 		no->o.port = no->proxy.port;
 	}
 	no->timer = evtimer_new(wenv->base, no_timeout, no);
-	tv.tv_sec = wenv->conf->upstream_connect_timeout / 1000;
-	tv.tv_usec = (wenv->conf->upstream_connect_timeout % 1000) * 1000;
+	ms_to_tv(wenv->conf->upstream_connect_timeout, &tv);
 	evtimer_add(no->timer, &tv);
 	no_resolve(no);
 	return 0;

@@ -181,8 +181,7 @@ worker_drain(int64_t timeout_ms)
 	w.draining = 1;
 	if (w.srv == NULL)
 		worker_exit(w.exit_status);
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	ms_to_tv(timeout_ms, &tv);
 	w.drain_timer = evtimer_new(w.env.base, drain_timeout, NULL);
 	evtimer_add(w.drain_timer, &tv);
 	server_drain(w.srv, drain_done, NULL);

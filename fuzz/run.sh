@@ -16,7 +16,7 @@ case " ${PM_TEST_TIERS:-fuzz} " in
 *) echo "fuzz tier not selected (PM_TEST_TIERS=$PM_TEST_TIERS)"; exit 77 ;;
 esac
 
-for t in json fieldmsg http multipart; do
+for t in json fieldmsg http multipart h2; do
 	bin=$build/fuzz/fuzz_$t
 	work=$build/fuzz/work-$t
 	if [ ! -x "$bin" ]; then

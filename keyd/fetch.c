@@ -197,8 +197,9 @@ connect_fresh(struct fetch *fx)
 {
 	char	err[256];
 
+	/* keyd's own requests stay HTTP/1.1: one at a time per origin. */
 	fx->kt = ktun_new(KT_FETCH, fx->d.which, fx->d.o.host, fx->d.o.tls,
-	    fx->d.policy);
+	    fx->d.policy, 0);
 	fx->kt->fx = fx;
 	fx->reused = 0;
 	return tun_write(fx->kt->t, fx->req.p, fx->req.len, err, sizeof(err));

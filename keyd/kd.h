@@ -25,6 +25,7 @@ struct tunnel;
 struct msgr;
 struct pexch;
 struct fetch;
+struct h2;
 
 /* Files the parent read for keyd (MSG_KEYD_FILES). */
 struct keyd_files {
@@ -58,6 +59,9 @@ extern struct keyd_env	*kenv;
  */
 enum ktun_kind { KT_RELAY, KT_FETCH };
 
+/* What an API connection speaks: known once TLS has agreed on it. */
+enum ktun_proto { KP_UNKNOWN, KP_H1, KP_H2 };
+
 struct ktun {
 	struct ktun	*next;		/* hash chain */
 	uint32_t	 id;		/* MSG_NET_OPEN / MSG_NET_FD id */
@@ -74,15 +78,25 @@ struct ktun {
 					   from the read callback */
 	struct tunnel	*t;
 	int		 exchanges;	/* completed on this connection */
-	TAILQ_ENTRY(ktun) pool;		/* KT_RELAY: idle, in relay.c's pool */
-	int		 pooled;
-	struct pexch	*px;		/* KT_RELAY: the current exchange */
-	struct fetch	*fx;		/* KT_FETCH: its request */
+	/* KT_RELAY */
+	enum ktun_proto	 proto;
+	struct h2	*h2;		/* KP_H2: the session */
+	TAILQ_ENTRY(ktun) list;		/* in one of relay.c's lists */
+	int		 listed;	/* which one (relay.c) */
+	struct pexch	*px;		/* KP_H1: the current exchange */
+	TAILQ_HEAD(, pexch) pxs;	/* KP_H2: its streams; KP_UNKNOWN:
+					   the exchanges waiting for it */
+	int		 npx;
+	/* KT_FETCH */
+	struct fetch	*fx;		/* its request */
 };
 
-/* A new connection to an origin: asks the worker for the socket. */
+/*
+ * A new connection to an origin: asks the worker for the socket.
+ * offer_h2: TLS offers HTTP/2 before HTTP/1.1.
+ */
 struct ktun	*ktun_new(enum ktun_kind, enum net_origin, const char *host,
-		    int tls, int verify);
+		    int tls, int verify, int offer_h2);
 void		 ktun_free(struct ktun *);
 /* MSG_NET_FD: the socket for id, or why there is none; -1 refuses it. */
 int		 ktun_handover(uint32_t id, enum dp_fd_fail, const char *err,
@@ -107,6 +121,32 @@ void	relay_eof(struct ktun *, int err, const char *why);
 void	fetch_connected(struct ktun *, enum dp_fd_fail, const char *err);
 void	fetch_input(struct ktun *, const uint8_t *, size_t);
 void	fetch_eof(struct ktun *, int err, const char *why);
+
+/* h2.c: HTTP/2 on an API connection, for relay.c. */
+#define H2_REFUSED_STREAM	0x7	/* RFC 9113 7: never processed */
+#define H2_HEAD_TOO_BIG		0x10000	/* not an HTTP/2 code: our head limit */
+struct h2	*h2_new(struct ktun *, char *err, size_t errlen);
+void		 h2_free(struct h2 *);
+/* Feed decrypted bytes; -1 on a connection error. */
+int		 h2_input(struct h2 *, const uint8_t *, size_t, char *err,
+		    size_t errlen);
+/* What the session has to send, into the TLS tunnel and out. */
+void		 h2_output(struct h2 *);
+/* A sealed HTTP/1.1 request as a new stream; its id, or -1. */
+int32_t		 h2_submit(struct h2 *, void *px, const uint8_t *, size_t,
+		    char *err, size_t errlen);
+void		 h2_cancel(struct h2 *, int32_t stream);
+/* The client read n more bytes of the stream: window for the server. */
+void		 h2_consume(struct h2 *, int32_t stream, size_t n);
+/* How many more streams the server takes now (0 after a GOAWAY). */
+int		 h2_room(const struct h2 *, int active);
+/* After a GOAWAY, every stream is done: nothing more will come. */
+int		 h2_finished(const struct h2 *);
+const char	*h2_code_str(uint32_t);
+/* What h2.c tells relay.c of a stream. */
+void	relay_h2_head(void *px, const char *head, size_t len);
+void	relay_h2_data(void *px, const uint8_t *, size_t);
+void	relay_h2_closed(void *px, uint32_t code);
 
 /* relay.c: proxied client requests (MSG_REQ, MSG_REQ_CTL). */
 int	relay_request(uint32_t xid, struct msgr *);

@@ -85,7 +85,7 @@ ktun_find(uint32_t id)
 
 struct ktun *
 ktun_new(enum ktun_kind kind, enum net_origin origin, const char *host,
-    int tls, int verify)
+    int tls, int verify, int offer_h2)
 {
 	struct ktun	*kt;
 	struct buf	 m;
@@ -100,7 +100,7 @@ ktun_new(enum ktun_kind kind, enum net_origin origin, const char *host,
 	kt->fd = -1;
 	kt->want_read = 1;
 	buf_init(&kt->out, 0);
-	kt->t = tun_new(kt->id, host, tls, verify);
+	kt->t = tun_new(kt->id, host, tls, verify, offer_h2);
 	kt->next = buckets[kt->id % KTUN_BUCKETS];
 	buckets[kt->id % KTUN_BUCKETS] = kt;
 	buf_init(&m, 8);
@@ -143,6 +143,7 @@ ktun_free(struct ktun *kt)
 		event_free(kt->timer);
 	if (kt->fd != -1)
 		close(kt->fd);
+	h2_free(kt->h2);
 	tun_free(kt->t);
 	buf_free(&kt->out);
 	free(kt);
@@ -277,8 +278,7 @@ ktun_timer(struct ktun *kt, int64_t ms)
 		evtimer_del(kt->timer);
 		return;
 	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	ms_to_tv(ms, &tv);
 	evtimer_add(kt->timer, &tv);
 }
 

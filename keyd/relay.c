@@ -1,19 +1,30 @@
 /*
  * Relayed exchanges.  The worker sends a client's request in plaintext
  * (MSG_REQ); keyd checks that its route and path are ones it may send
- * (seal_admit), seals it for the upstream (seal.c), writes it on a
+ * (seal_admit), seals it for the upstream (seal.c), puts it on a
  * connection it owns (ktun.c), reads the answer, decrypts it and sends it
  * back as events (MSG_RESP): unary bodies as one document, event streams
- * line by line, everything one upstream read produced in one message.
+ * line by line, everything one upstream read produced in one message per
+ * exchange.
+ *
+ * Connections to the API speak HTTP/1.1 (one exchange at a time, idle ones
+ * pooled) or, where the API picks it by ALPN and upstream_http2 allows,
+ * HTTP/2 (h2.c): one connection carries every exchange as a stream, and
+ * another is opened only when the server's concurrent-stream limit is
+ * reached.  Until TLS has agreed on the protocol, exchanges wait on the
+ * new connection; if it turns out to be HTTP/1.1, all but the first go
+ * elsewhere.
  *
  * keyd keeps the client's plaintext request until the answer has begun,
- * so that a retry (protocol.md 2.8) is sealed afresh: after a reset before
- * any answer byte (a new attempt, 50 ms later, once), after a pooled
- * connection turned out dead (at once, twice at most), and after a 500
- * saying the deployment does not know our secret (once a new secret is
- * in).  The worker steers an exchange with MSG_REQ_CTL: a client that
- * stops reading pauses its connection's reads (bounded memory), a client
- * that leaves cancels it (the connection closes).
+ * so that a retry (protocol.md 2.8) is sealed afresh: after a reset, a
+ * refused stream or a GOAWAY before any answer byte (a new attempt, 50 ms
+ * later, once), after a pooled connection turned out dead (at once, twice
+ * at most), and after a 500 saying the deployment does not know our
+ * secret (once a new secret is in).  The worker steers an exchange with
+ * MSG_REQ_CTL: a client that stops reading pauses its exchange (HTTP/1.1:
+ * keyd stops reading the connection; HTTP/2: the stream's window stays
+ * shut), a client that leaves cancels it (HTTP/1.1: the connection
+ * closes; HTTP/2: RST_STREAM CANCEL).
  */
 #include "config.h"
 
@@ -51,10 +62,11 @@
 #define PLAIN_KEEP_MAX	(256 * 1024)		/* relay_input's kept buffer */
 #define NO_SECRET_MARK	"no secret for ID"
 #define XID_BUCKETS	256
-#define POOL_MAX	64		/* idle API connections kept */
+#define POOL_MAX	64		/* idle HTTP/1.1 connections kept */
 #define POOL_IDLE_MS	60000		/* ... for at most this long */
 #define RESET_DELAY_MS	50		/* protocol.md 2.8 */
 #define STALE_MAX	2		/* dead pooled connections in a row */
+#define WAITERS_MAX	100		/* on a connection not yet agreed */
 
 enum px_mode {
 	PX_BUFFERED,	/* collect the body, transform once */
@@ -64,17 +76,23 @@ enum px_mode {
 struct pexch {
 	struct pexch		*hnext;		/* by xid */
 	TAILQ_ENTRY(pexch)	 wait;		/* waiting for a secret */
+	TAILQ_ENTRY(pexch)	 onconn;	/* on its connection's pxs */
 	int			 waiting;
 	uint32_t		 xid;
 	struct dp_req		 q;		/* until the answer begins */
 	enum route_kind		 route;
 	const char		*method;
 	struct ktun		*kt;
+	int32_t			 stream;	/* HTTP/2 stream id */
+	struct buf		 sealed;	/* the request until it is sent */
 	uint32_t		 attempt;	/* the request id's suffix */
 	int			 stale;		/* dead pooled connections */
-	struct event		*delay;		/* a reset's retry */
+	struct event		*delay;		/* a retry's wait */
+	struct event		*timer;		/* the upstream's deadlines */
 	int			 paused;	/* the client stopped reading */
+	size_t			 unconsumed;	/* HTTP/2 window held back */
 	int			 written;	/* request out, waiting for it */
+	uint64_t		 received;	/* answer bytes seen */
 	/* the answer */
 	struct fc		*fc;
 	int			 decrypt;	/* else passed through */
@@ -87,16 +105,30 @@ struct pexch {
 	struct buf		 ev;		/* MSG_RESP under construction */
 	int			 headed;
 	int			 retrying;	/* the no-secret retry */
+	int			 failed;	/* HTTP/2: err, at the close */
 	char			 err[CERR_MAX + 128];
 };
 
+/* Where relay.c keeps an API connection (kt->listed). */
+enum { L_NONE, L_POOL, L_H2, L_AGREEING };
+
 static struct pexch		*xids[XID_BUCKETS];
 static TAILQ_HEAD(, pexch)	 waitq = TAILQ_HEAD_INITIALIZER(waitq);
-static TAILQ_HEAD(ktunpool, ktun) pool = TAILQ_HEAD_INITIALIZER(pool);
+static TAILQ_HEAD(ktunlist, ktun) pool = TAILQ_HEAD_INITIALIZER(pool),
+				 h2s = TAILQ_HEAD_INITIALIZER(h2s),
+				 agreeing = TAILQ_HEAD_INITIALIZER(agreeing);
 static int			 npool;
+static int			 h1_seen;	/* the API picked HTTP/1.1 */
 
 static void	px_attempt(struct pexch *);
 static void	px_start(struct pexch *);
+static void	px_place(struct pexch *);
+static void	px_conn_lost(struct pexch *, int err, const char *why,
+		    int reused);
+static int	on_body(void *, const uint8_t *, size_t);
+static int	on_head(void *);
+static int	on_done(void *);
+static const struct resp_cb px_cb;
 
 /* --- exchanges ------------------------------------------------------------ */
 
@@ -133,6 +165,14 @@ px_unwait(struct pexch *px)
 	}
 }
 
+static void
+px_wait_secret(struct pexch *px)
+{
+	px_unwait(px);
+	px->waiting = 1;
+	TAILQ_INSERT_TAIL(&waitq, px, wait);
+}
+
 /* The client's plaintext: no longer needed once the answer has begun. */
 static void
 px_forget_request(struct pexch *px)
@@ -140,6 +180,7 @@ px_forget_request(struct pexch *px)
 	if (px->q.body != NULL)
 		sodium_memzero((void *)(uintptr_t)px->q.body, px->q.bodylen);
 	dp_req_free(&px->q);
+	buf_free(&px->sealed);
 }
 
 static void
@@ -152,27 +193,10 @@ px_answer_reset(struct pexch *px)
 	buf_reset(&px->body_acc);
 	buf_reset(&px->line);
 	buf_reset(&px->out);
-	px->headed = px->retrying = px->written = 0;
+	px->headed = px->retrying = px->written = px->failed = 0;
 	px->decrypt = px->check_retry = 0;
-}
-
-static void
-px_free(struct pexch *px)
-{
-	px_unlink(px);
-	px_unwait(px);
-	px_forget_request(px);
-	if (px->delay != NULL)
-		event_free(px->delay);
-	fc_free(px->fc);
-	resp_free(&px->resp);
-	buf_free(&px->body_acc);
-	buf_free(&px->line);
-	buf_free(&px->out);
-	buf_free(&px->ev);
-	if (px->kt != NULL)
-		px->kt->px = NULL;
-	free(px);
+	px->received = 0;
+	px->unconsumed = 0;
 }
 
 /* Everything this read produced, in one message. */
@@ -185,58 +209,181 @@ px_send_events(struct pexch *px)
 	buf_reset(&px->ev);
 }
 
-/* --- the pool of idle API connections ------------------------------------- */
+static void
+px_timer(struct pexch *px, int64_t ms)
+{
+	struct timeval	tv;
+
+	if (ms <= 0) {
+		evtimer_del(px->timer);
+		return;
+	}
+	ms_to_tv(ms, &tv);
+	evtimer_add(px->timer, &tv);
+}
+
+/* --- connections ------------------------------------------------------------ */
+
+static struct ktunlist *
+list_of(int l)
+{
+	return l == L_POOL ? &pool : l == L_H2 ? &h2s : &agreeing;
+}
 
 static void
-pool_remove(struct ktun *kt)
+conn_list(struct ktun *kt, int l)
 {
-	if (kt->pooled) {
-		TAILQ_REMOVE(&pool, kt, pool);
-		kt->pooled = 0;
-		npool--;
+	if (kt->listed != L_NONE) {
+		TAILQ_REMOVE(list_of(kt->listed), kt, list);
+		if (kt->listed == L_POOL)
+			npool--;
+	}
+	kt->listed = l;
+	if (l != L_NONE) {
+		TAILQ_INSERT_TAIL(list_of(l), kt, list);
+		if (l == L_POOL)
+			npool++;
 	}
 }
 
+/* Close a connection; exchanges still on it hear why (err: an errno). */
 static void
-conn_close(struct ktun *kt)
+conn_close(struct ktun *kt, int err, const char *why)
 {
-	pool_remove(kt);
+	struct pexch	*px;
+	int		 reused = kt->exchanges > 0;
+
+	conn_list(kt, L_NONE);
+	if ((px = kt->px) != NULL) {
+		kt->px = NULL;
+		px->kt = NULL;
+		px_conn_lost(px, err, why, reused);
+	}
+	while ((px = TAILQ_FIRST(&kt->pxs)) != NULL) {
+		TAILQ_REMOVE(&kt->pxs, px, onconn);
+		kt->npx--;
+		px->kt = NULL;
+		px->stream = 0;
+		px_conn_lost(px, err, why, reused);
+	}
 	ktun_free(kt);
 }
 
-/* A connection whose exchange is over: keep it for the next, or close. */
+static int
+offer_h2(void)
+{
+	return strcmp(kenv->conf->upstream_http2, "off") != 0;
+}
+
+/*
+ * A connection for an exchange: a stream on an HTTP/2 connection with
+ * room, an idle HTTP/1.1 one (most recently used: its TCP and TLS state is
+ * warmest), a place on a connection whose protocol is not agreed yet (when
+ * the API may pick HTTP/2), or a new one.
+ */
+static struct ktun *
+conn_get(void)
+{
+	struct ktun	*kt;
+
+	TAILQ_FOREACH(kt, &h2s, list)
+		if (h2_room(kt->h2, kt->npx) > 0)
+			return kt;
+	if ((kt = TAILQ_LAST(&pool, ktunlist)) != NULL) {
+		conn_list(kt, L_NONE);
+		ktun_timer(kt, 0);
+		return kt;
+	}
+	if (offer_h2() && !h1_seen)
+		TAILQ_FOREACH(kt, &agreeing, list)
+			if (kt->npx < WAITERS_MAX)
+				return kt;
+	kt = ktun_new(KT_RELAY, NO_API, kenv->api_host, 1, 1, offer_h2());
+	TAILQ_INIT(&kt->pxs);
+	if (offer_h2())
+		conn_list(kt, L_AGREEING);
+	else
+		kt->proto = KP_H1;
+	return kt;
+}
+
+/* An HTTP/1.1 connection whose exchange is over: keep it, or close it. */
 static void
 conn_release(struct ktun *kt, int reusable)
 {
 	kt->px = NULL;
 	if (!reusable || kt->fd == -1 || !tun_ready(kt->t) ||
 	    npool >= POOL_MAX) {
-		conn_close(kt);
+		conn_close(kt, 0, "");
 		return;
 	}
 	kt->exchanges++;
-	kt->pooled = 1;
-	TAILQ_INSERT_TAIL(&pool, kt, pool);
-	npool++;
+	conn_list(kt, L_POOL);
 	ktun_read(kt, 1);	/* the server closing it is news */
 	ktun_timer(kt, POOL_IDLE_MS);
 }
 
-/* Most recently used first: its TCP and TLS state is warmest. */
-static struct ktun *
-conn_get(void)
+/* An HTTP/2 stream is over: the connection stays for the others. */
+static void
+conn_unstream(struct pexch *px)
 {
-	struct ktun	*kt;
+	struct ktun	*kt = px->kt;
 
-	if ((kt = TAILQ_LAST(&pool, ktunpool)) != NULL) {
-		pool_remove(kt);
-		ktun_timer(kt, 0);
-		return kt;
-	}
-	return ktun_new(KT_RELAY, NO_API, kenv->api_host, 1, 1);
+	TAILQ_REMOVE(&kt->pxs, px, onconn);
+	kt->npx--;
+	kt->exchanges++;
+	px->kt = NULL;
+	px->stream = 0;
+	if (kt->npx == 0 && kt->proto == KP_H2)
+		ktun_timer(kt, POOL_IDLE_MS);
 }
 
 /* --- ending an exchange ---------------------------------------------------- */
+
+/* Off its connection (cancelled, failed or retried): HTTP/2 resets it. */
+static void
+px_detach(struct pexch *px, int close_h1)
+{
+	struct ktun	*kt = px->kt;
+
+	if (kt == NULL)
+		return;
+	if (kt->proto == KP_H2) {
+		if (px->stream > 0) {
+			h2_cancel(kt->h2, px->stream);
+			h2_output(kt->h2);
+		}
+		conn_unstream(px);
+	} else if (kt->proto == KP_UNKNOWN) {
+		TAILQ_REMOVE(&kt->pxs, px, onconn);
+		kt->npx--;
+		px->kt = NULL;
+	} else {
+		kt->px = NULL;
+		px->kt = NULL;
+		if (close_h1)
+			conn_close(kt, 0, "");
+	}
+}
+
+static void
+px_free(struct pexch *px)
+{
+	px_detach(px, 1);
+	px_unlink(px);
+	px_unwait(px);
+	px_forget_request(px);
+	if (px->delay != NULL)
+		event_free(px->delay);
+	event_free(px->timer);
+	fc_free(px->fc);
+	resp_free(&px->resp);
+	buf_free(&px->body_acc);
+	buf_free(&px->line);
+	buf_free(&px->out);
+	buf_free(&px->ev);
+	free(px);
+}
 
 /* The exchange is over; its connection stays for the next one or not. */
 static void
@@ -245,9 +392,12 @@ px_finish(struct pexch *px, int reusable)
 	struct ktun	*kt = px->kt;
 
 	px_send_events(px);
-	px->kt = NULL;
-	if (kt != NULL)
+	if (kt != NULL && kt->proto == KP_H2)
+		conn_unstream(px);
+	else if (kt != NULL && kt->proto == KP_H1) {
+		px->kt = NULL;
 		conn_release(kt, reusable);
+	}
 	px_free(px);
 }
 
@@ -268,7 +418,10 @@ px_fail(struct pexch *px, int status, const char *type, const char *code,
 	if (px->headed && px->out.len > 0)
 		dp_resp_data(&px->ev, px->out.p, px->out.len);
 	dp_resp_error(&px->ev, status, type, code, msg);
-	px_finish(px, 0);
+	/* A stream that did not end well is reset; a connection closed. */
+	px_send_events(px);
+	px_detach(px, 1);
+	px_free(px);
 }
 
 /* A failure of the upstream connection or its answer. */
@@ -300,17 +453,15 @@ delay_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 px_retry(struct pexch *px, enum m_retry why, uint32_t delay_ms)
 {
-	struct timeval	tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+	struct timeval	tv;
 
+	ms_to_tv(delay_ms, &tv);
 	metrics.retries[why]++;
 	log_debug("exchange %u: sending again (%s) in %u ms", px->xid,
-	    why == MRT_RESET ? "connection reset" : why == MRT_STALE ?
-	    "stale connection" : "unknown secret", delay_ms);
-	if (px->kt != NULL) {
-		px->kt->px = NULL;
-		conn_close(px->kt);
-		px->kt = NULL;
-	}
+	    why == MRT_RESET ? "connection reset or stream refused" :
+	    why == MRT_STALE ? "stale connection" : "unknown secret", delay_ms);
+	px_detach(px, 1);
+	px_timer(px, 0);
 	if (delay_ms == 0) {
 		px_start(px);
 		return;
@@ -321,21 +472,37 @@ px_retry(struct pexch *px, enum m_retry why, uint32_t delay_ms)
 	evtimer_add(px->delay, &tv);
 }
 
-static int
-dropped_response_header(const char *n)
+/*
+ * The exchange's connection (or stream) ended before the answer did.  A
+ * request that got no answer byte may go again: once, with a new attempt,
+ * after a reset or a refusal; at once, twice at most, when a connection
+ * that had served before turned out dead.
+ */
+static void
+px_conn_lost(struct pexch *px, int err, const char *why, int reused)
 {
-	static const char *const drop[] = {
-		"Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Trailers",
-		"Transfer-Encoding", "Upgrade", "Content-Length"
-	};
-	size_t	i;
-
-	for (i = 0; i < nitems(drop); i++)
-		if (strcasecmp(n, drop[i]) == 0)
-			return 1;
-	return 0;
+	if (px->received == 0 && px->q.body != NULL && err != ETIMEDOUT) {
+		/* ECONNREFUSED here: an HTTP/2 stream refused or cut by GOAWAY. */
+		if ((err == ECONNRESET || err == ECONNREFUSED) &&
+		    px->attempt == 0) {
+			px->attempt++;
+			px_retry(px, MRT_RESET, RESET_DELAY_MS);
+			return;
+		}
+		if (err != ECONNREFUSED && reused && px->stale++ < STALE_MAX) {
+			px_retry(px, MRT_STALE, 0);
+			return;
+		}
+	}
+	if (err == ETIMEDOUT)
+		px_upstream_fail(px, 504, "upstream_timeout", "%s", why);
+	else
+		px_upstream_fail(px, 502, "upstream_closed", "upstream "
+		    "connection failed before the response was complete: %s",
+		    why);
 }
+
+/* --- the answer -------------------------------------------------------------- */
 
 static void
 emit_head(struct pexch *px, int64_t clen)
@@ -347,7 +514,9 @@ emit_head(struct pexch *px, int64_t clen)
 	int			 i, n = 0;
 
 	for (i = 0; i < h->nh; i++) {
-		if (dropped_response_header(h->h[i].name))
+		/* Content-Length: the worker's to set, for what it sends. */
+		if (http_hop_by_hop(h->h[i].name) ||
+		    strcasecmp(h->h[i].name, "Content-Length") == 0)
 			continue;
 		names[n] = h->h[i].name;
 		values[n++] = h->h[i].value;
@@ -530,6 +699,120 @@ on_done(void *arg)
 
 static const struct resp_cb px_cb = { on_head, on_body, on_done };
 
+/* --- HTTP/2 streams (h2.c calls these) --------------------------------------- */
+
+/* The stream's head, as an HTTP/1.1 head text: parsed as one. */
+void
+relay_h2_head(void *arg, const char *text, size_t len)
+{
+	struct pexch	*px = arg;
+
+	px->received += len;
+	http_head_free(&px->resp.head);
+	if (http_head_parse(&px->resp.head, text, len, 0) != HTTP_OK) {
+		snprintf(px->err, sizeof(px->err), "malformed answer head");
+		px->failed = 1;		/* reported when the stream closes */
+		return;
+	}
+	if (on_head(px) == -1)
+		px->failed = 1;
+	if (!px->paused)
+		px_timer(px, kenv->conf->stream_idle_timeout);
+}
+
+void
+relay_h2_data(void *arg, const uint8_t *p, size_t n)
+{
+	struct pexch	*px = arg;
+
+	px->received += n;
+	if (px->failed)
+		return;
+	if (on_body(px, p, n) == -1) {
+		px->failed = 1;
+		return;
+	}
+	/* The stream's window opens again only as the client reads. */
+	if (px->paused)
+		px->unconsumed += n;
+	else {
+		h2_consume(px->kt->h2, px->stream, n);
+		px_timer(px, kenv->conf->stream_idle_timeout);
+	}
+}
+
+void
+relay_h2_closed(void *arg, uint32_t code)
+{
+	struct pexch	*px = arg;
+
+	px->stream = 0;		/* closed: nothing to reset */
+	if (px->failed) {
+		px_upstream_fail(px, 502, "bad_upstream_response", "%s",
+		    px->err);
+		return;
+	}
+	if (code == H2_HEAD_TOO_BIG) {
+		px_upstream_fail(px, 502, "bad_upstream_response", "upstream "
+		    "answer head larger than %u bytes", RESP_HEAD_MAX);
+		return;
+	}
+	if (code == H2_REFUSED_STREAM) {
+		/* Never processed (a refusal, or above a GOAWAY's last id). */
+		conn_unstream(px);
+		px_conn_lost(px, ECONNREFUSED, "upstream refused the stream", 0);
+		return;
+	}
+	if (code != 0) {
+		px_upstream_fail(px, 502, "upstream_reset", "upstream reset "
+		    "the stream: %s", h2_code_str(code));
+		return;
+	}
+	if (!px->headed && px->resp.head.status == 0) {
+		px_upstream_fail(px, 502, "bad_upstream_response", "upstream "
+		    "ended the stream without an answer");
+		return;
+	}
+	if (on_done(px) == -1) {
+		px_upstream_fail(px, 502, "bad_upstream_response", "%s",
+		    px->err);
+		return;
+	}
+	if (px->out.len > 0) {
+		dp_resp_data(&px->ev, px->out.p, px->out.len);
+		buf_reset(&px->out);
+	}
+	if (px->retrying) {
+		/* The deployment lost our secret: after a new one. */
+		conn_unstream(px);
+		px->attempt++;
+		metrics.retries[MRT_NO_SECRET]++;
+		px_timer(px, 0);
+		px_wait_secret(px);
+		return;
+	}
+	dp_resp_end(&px->ev);
+	px_finish(px, 1);
+}
+
+/* After HTTP/2 input: each stream's events of this read, in one message. */
+static void
+h2_after_input(struct ktun *kt)
+{
+	struct pexch	*px;
+
+	TAILQ_FOREACH(px, &kt->pxs, onconn) {
+		if (px->out.len > 0) {
+			dp_resp_data(&px->ev, px->out.p, px->out.len);
+			buf_reset(&px->out);
+		}
+		if (px->headed && px->q.body != NULL)
+			px_forget_request(px);
+		px_send_events(px);
+	}
+	h2_output(kt->h2);
+}
+
 /* --- sending ---------------------------------------------------------------- */
 
 /*
@@ -565,8 +848,6 @@ px_attempt(struct pexch *px)
 	const struct sx_secret	*sec = NULL;
 	struct seal_in		 in;
 	struct seal_err		 e;
-	struct buf		 req;
-	char			 err[256];
 
 	if (px->route != RK_MODELS && (sec = secret_current()) == NULL)
 		fatalx("%s: no secret", __func__);
@@ -574,33 +855,76 @@ px_attempt(struct pexch *px)
 	in = (struct seal_in){ px->route, px->method, px->q.path,
 	    px->q.reqid, px->q.peer, px->attempt, (int)px->q.nh,
 	    px->q.hname, px->q.hvalue, px->q.body, px->q.bodylen };
-	buf_init(&req, px->q.bodylen * 2 + 1024);
-	if (seal_request(&in, sec, &req, &px->fc, &e) == -1) {
-		buf_free(&req);
+	/* It holds the API key in clear: a buffer wiped as it goes. */
+	buf_free(&px->sealed);
+	buf_init_secret(&px->sealed, px->q.bodylen * 2 + 1024);
+	if (seal_request(&in, sec, &px->sealed, &px->fc, &e) == -1) {
 		px_fail(px, e.status, e.type, e.code, "%s", e.msg);
 		return;
 	}
-	px->kt = conn_get();
-	px->kt->px = px;
-	ktun_read(px->kt, !px->paused);
-	if (tun_write(px->kt->t, req.p, req.len, err, sizeof(err)) == -1) {
-		explicit_bzero(req.p, req.len);
-		buf_free(&req);
+	px_place(px);
+}
+
+/* The sealed request onto its connection, now that it speaks. */
+static void
+px_send(struct pexch *px)
+{
+	struct ktun	*kt = px->kt;
+	char		 err[256];
+	int32_t		 id;
+
+	if (kt->proto == KP_H2) {
+		id = h2_submit(kt->h2, px, px->sealed.p, px->sealed.len, err,
+		    sizeof(err));
+		buf_free(&px->sealed);
+		if (id < 0) {
+			px_upstream_fail(px, 502, "upstream_http2", "%s", err);
+			return;
+		}
+		px->stream = id;
+		ktun_timer(kt, 0);
+		/* Request bodies are small: the wait for the answer starts. */
+		px->written = 1;
+		px_timer(px, kenv->conf->upstream_first_byte_timeout);
+		h2_output(kt->h2);
+		return;
+	}
+	kt->px = px;
+	if (tun_write(kt->t, px->sealed.p, px->sealed.len, err,
+	    sizeof(err)) == -1) {
+		buf_free(&px->sealed);
 		px_upstream_fail(px, 502, "upstream_tls", "%s", err);
 		return;
 	}
-	/* The request held the API key in clear: scrub before freeing. */
-	explicit_bzero(req.p, req.len);
-	buf_free(&req);
+	buf_free(&px->sealed);
 	/*
 	 * Until the request is out, an API that takes none of it for
-	 * stream_idle_timeout (after the connection, if it is new) counts as
-	 * stalled; then the wait for the answer starts (relay_drained).
+	 * stream_idle_timeout counts as stalled; then the wait for the
+	 * answer starts (relay_drained).
 	 */
-	ktun_timer(px->kt, kenv->conf->stream_idle_timeout +
-	    (px->kt->fd == -1 ? kenv->conf->upstream_connect_timeout : 0));
-	if (px->kt->fd != -1)
-		ktun_flush(px->kt);
+	px_timer(px, kenv->conf->stream_idle_timeout);
+	if (kt->fd != -1)
+		ktun_flush(kt);
+}
+
+/* A connection for the exchange: now, or once it has agreed on HTTP. */
+static void
+px_place(struct pexch *px)
+{
+	struct ktun	*kt = conn_get();
+
+	px->kt = kt;
+	if (kt->proto == KP_H2 || kt->proto == KP_UNKNOWN) {
+		TAILQ_INSERT_TAIL(&kt->pxs, px, onconn);
+		kt->npx++;
+	}
+	ktun_read(kt, 1);
+	if (kt->proto == KP_UNKNOWN) {
+		px_timer(px, kenv->conf->upstream_connect_timeout +
+		    kenv->conf->stream_idle_timeout);
+		return;
+	}
+	px_send(px);
 }
 
 /* Run the exchange now, or once there is a secret. */
@@ -617,8 +941,35 @@ px_start(struct pexch *px)
 		    "the key as Authorization: Bearer or x-api-key");
 		return;
 	}
-	px->waiting = 1;
-	TAILQ_INSERT_TAIL(&waitq, px, wait);
+	px_wait_secret(px);
+}
+
+static void
+px_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pexch	*px = arg;
+	struct ktun	*kt = px->kt;
+	char		 why[160];
+
+	if (px->headed)
+		snprintf(why, sizeof(why), "upstream timeout: nothing received "
+		    "for %lld ms (stream_idle_timeout)",
+		    (long long)kenv->conf->stream_idle_timeout);
+	else if (px->written)
+		snprintf(why, sizeof(why), "upstream timeout: no answer within "
+		    "%lld ms (upstream_first_byte_timeout)",
+		    (long long)kenv->conf->upstream_first_byte_timeout);
+	else
+		snprintf(why, sizeof(why), "upstream timeout: the API took "
+		    "none of the request for %lld ms",
+		    (long long)kenv->conf->stream_idle_timeout);
+	/* HTTP/1.1: the connection goes with it; HTTP/2: the stream. */
+	if (kt != NULL && kt->proto == KP_H1) {
+		kt->px = NULL;
+		px->kt = NULL;
+		conn_close(kt, 0, "");
+	}
+	px_conn_lost(px, ETIMEDOUT, why, 0);
 }
 
 int
@@ -645,7 +996,10 @@ relay_request(uint32_t xid, struct msgr *r)
 	buf_init(&px->line, 0);
 	buf_init(&px->out, 0);
 	buf_init(&px->ev, 0);
+	buf_init_secret(&px->sealed, 0);
 	resp_init(&px->resp, 0);
+	if ((px->timer = evtimer_new(kenv->base, px_timeout, px)) == NULL)
+		fatalx("%s: evtimer_new", __func__);
 	if ((px->method = seal_admit(px->route, px->q.path)) == NULL) {
 		/* The path is the client's: a refusal, not a broken worker. */
 		log_warnx("refusing to send %s for route kind %d", px->q.path,
@@ -662,30 +1016,33 @@ int
 relay_ctl(uint32_t xid, struct msgr *r)
 {
 	struct pexch	*px;
+	struct ktun	*kt;
 	enum dp_ctl	 op;
 
 	if (dp_ctl_get(r, &op) == -1)
 		return -1;
 	if ((px = px_find(xid)) == NULL)
 		return 0;	/* answered meanwhile */
+	kt = px->kt;
 	switch (op) {
 	case DPC_PAUSE:
 	case DPC_RESUME:
 		px->paused = op == DPC_PAUSE;
-		if (px->kt == NULL)
-			break;
-		ktun_read(px->kt, !px->paused);
 		/* A client that stops reading is not an upstream stall. */
-		ktun_timer(px->kt, px->paused ? 0 :
-		    kenv->conf->stream_idle_timeout);
+		px_timer(px, px->paused ? 0 : kenv->conf->stream_idle_timeout);
+		if (kt == NULL)
+			break;
+		if (kt->proto == KP_H1)
+			ktun_read(kt, !px->paused);
+		else if (kt->proto == KP_H2 && !px->paused &&
+		    px->stream > 0) {
+			h2_consume(kt->h2, px->stream, px->unconsumed);
+			px->unconsumed = 0;
+			h2_output(kt->h2);
+		}
 		break;
 	case DPC_CANCEL:
-		/* HTTP/1.1 has one way to cancel a request: close. */
-		if (px->kt != NULL) {
-			px->kt->px = NULL;
-			conn_close(px->kt);
-			px->kt = NULL;
-		}
+		/* HTTP/1.1 cancels by closing, HTTP/2 by RST_STREAM CANCEL. */
 		px_free(px);
 		break;
 	}
@@ -722,27 +1079,26 @@ relay_secret_failed(int status, const char *code, const char *msg)
 void
 relay_connected(struct ktun *kt, enum dp_fd_fail fail, const char *err)
 {
-	struct pexch	*px = kt->px;
+	struct pexch	*px;
 
 	if (fail == DPF_OK) {
 		ktun_flush(kt);
 		return;
 	}
-	if (px == NULL) {
-		conn_close(kt);
-		return;
+	/* Nothing was sent on it: every exchange waiting for it fails. */
+	conn_list(kt, L_NONE);
+	while ((px = kt->px != NULL ? kt->px : TAILQ_FIRST(&kt->pxs)) != NULL) {
+		px_detach(px, 0);
+		if (fail == DPF_PROXY)
+			/* A gateway on the way said no: a bad gateway. */
+			px_upstream_fail(px, 502, "upstream_proxy", "%s", err);
+		else
+			/* Unavailable: try again later. */
+			px_fail(px, 503, "service_unavailable",
+			    "upstream_unreachable", "cannot reach the API at "
+			    "%s: %s", kenv->conf->api_endpoint, err);
 	}
-	px->kt = NULL;
-	kt->px = NULL;
-	conn_close(kt);
-	if (fail == DPF_PROXY) {
-		/* A gateway on the way said no: a bad gateway. */
-		px_upstream_fail(px, 502, "upstream_proxy", "%s", err);
-		return;
-	}
-	/* Nothing was sent: the service is unavailable, try again later. */
-	px_fail(px, 503, "service_unavailable", "upstream_unreachable",
-	    "cannot reach the API at %s: %s", kenv->conf->api_endpoint, err);
+	ktun_free(kt);
 }
 
 void
@@ -751,53 +1107,73 @@ relay_drained(struct ktun *kt)
 	struct pexch	*px = kt->px;
 
 	/* The wait for the first answer byte starts once all of it is out. */
-	if (px != NULL && !px->written && !px->headed && tun_ready(kt->t) &&
-	    tun_queued(kt->t) == 0) {
+	if (kt->proto == KP_H1 && px != NULL && !px->written &&
+	    !px->headed && tun_ready(kt->t) && tun_queued(kt->t) == 0) {
 		px->written = 1;
-		ktun_timer(kt, kenv->conf->upstream_first_byte_timeout);
+		px_timer(px, kenv->conf->upstream_first_byte_timeout);
 	}
 }
 
-/* Bytes on an idle pooled connection: a late ticket, or the end of it. */
+/*
+ * TLS is done and says which protocol: HTTP/2 takes every exchange that
+ * waited; HTTP/1.1 the first, the others go elsewhere.
+ */
+static int
+conn_agreed(struct ktun *kt)
+{
+	struct pexch	*px, *first;
+	char		 err[256];
+
+	if (tun_h2(kt->t)) {
+		if ((kt->h2 = h2_new(kt, err, sizeof(err))) == NULL) {
+			conn_close(kt, EPROTO, err);
+			return -1;
+		}
+		kt->proto = KP_H2;
+		conn_list(kt, L_H2);
+		TAILQ_FOREACH(px, &kt->pxs, onconn)
+			px_send(px);
+		h2_output(kt->h2);
+		return 0;
+	}
+	kt->proto = KP_H1;
+	h1_seen = 1;
+	conn_list(kt, L_NONE);
+	first = TAILQ_FIRST(&kt->pxs);
+	while ((px = TAILQ_FIRST(&kt->pxs)) != NULL) {
+		TAILQ_REMOVE(&kt->pxs, px, onconn);
+		kt->npx--;
+		if (px == first)
+			continue;
+		px->kt = NULL;
+		px_place(px);
+	}
+	if (first == NULL) {
+		conn_release(kt, 1);
+		return 0;
+	}
+	px_send(first);
+	return 0;
+}
+
+/* Bytes on an idle HTTP/1.1 connection: a late ticket, or the end of it. */
 static void
 idle_input(struct ktun *kt, struct buf *plain, int failed)
 {
 	if (failed || plain->len > 0) {
-		conn_close(kt);
+		conn_close(kt, 0, "");
 		return;
 	}
 	ktun_flush(kt);
 }
 
-void
-relay_input(struct ktun *kt, const uint8_t *p, size_t n)
+static void
+h1_input(struct ktun *kt, struct pexch *px, struct buf *plain)
 {
-	/*
-	 * Kept between reads (a read's plaintext is about its ciphertext): a
-	 * fresh buffer grown to 16 KiB and more for every read was a malloc
-	 * and two reallocs per event.
-	 */
-	static struct buf	 plain;
-	struct pexch		*px = kt->px;
-	char			 err[512];
-	int			 failed;
-
-	if (plain.cap > PLAIN_KEEP_MAX)
-		buf_free(&plain);
-	buf_reset(&plain);
-	err[0] = '\0';
-	failed = tun_input(kt->t, p, n, &plain, err, sizeof(err)) == -1;
-	if (px == NULL) {
-		idle_input(kt, &plain, failed);
-		return;
-	}
-	if (failed) {
-		px_upstream_fail(px, 502, "upstream_tls", "%s", err);
-		return;
-	}
 	px->err[0] = '\0';
-	if (plain.len > 0 && resp_feed(&px->resp, plain.p, plain.len, &px_cb,
-	    px, px->err, sizeof(px->err)) == -1) {
+	px->received += plain->len;
+	if (plain->len > 0 && resp_feed(&px->resp, plain->p, plain->len,
+	    &px_cb, px, px->err, sizeof(px->err)) == -1) {
 		px_upstream_fail(px, 502, "bad_upstream_response", "%s",
 		    px->err);
 		return;
@@ -809,13 +1185,12 @@ relay_input(struct ktun *kt, const uint8_t *p, size_t n)
 	if (resp_done(&px->resp)) {
 		if (px->retrying) {
 			/* The deployment lost our secret: after a new one. */
-			conn_release(kt, px->resp.keepalive);
 			px->kt = NULL;
+			conn_release(kt, px->resp.keepalive);
 			px->attempt++;
-			px_unwait(px);
-			px->waiting = 1;
-			TAILQ_INSERT_TAIL(&waitq, px, wait);
 			metrics.retries[MRT_NO_SECRET]++;
+			px_timer(px, 0);
+			px_wait_secret(px);
 			return;
 		}
 		dp_resp_end(&px->ev);
@@ -825,26 +1200,75 @@ relay_input(struct ktun *kt, const uint8_t *p, size_t n)
 	if (px->headed && px->q.body != NULL)
 		px_forget_request(px);
 	if (px->headed && !px->paused)
-		ktun_timer(kt, kenv->conf->stream_idle_timeout);
+		px_timer(px, kenv->conf->stream_idle_timeout);
 	ktun_flush(kt);
 	px_send_events(px);
 }
 
+void
+relay_input(struct ktun *kt, const uint8_t *p, size_t n)
+{
+	/*
+	 * Kept between reads (a read's plaintext is about its ciphertext): a
+	 * fresh buffer grown to 16 KiB and more for every read was a malloc
+	 * and two reallocs per event.
+	 */
+	static struct buf	 plain;
+	char			 err[512];
+	int			 failed;
+
+	if (plain.cap > PLAIN_KEEP_MAX)
+		buf_free(&plain);
+	buf_reset(&plain);
+	err[0] = '\0';
+	failed = tun_input(kt->t, p, n, &plain, err, sizeof(err)) == -1;
+	if (failed) {
+		conn_close(kt, EPROTO, err);
+		return;
+	}
+	if (kt->proto == KP_UNKNOWN && tun_ready(kt->t) &&
+	    conn_agreed(kt) == -1)
+		return;
+	switch (kt->proto) {
+	case KP_UNKNOWN:
+		/* Handshake bytes; application bytes here are bogus. */
+		if (plain.len > 0)
+			conn_close(kt, EPROTO, "application data before the "
+			    "TLS handshake completed");
+		else
+			ktun_flush(kt);
+		return;
+	case KP_H2:
+		if (plain.len > 0 && h2_input(kt->h2, plain.p, plain.len, err,
+		    sizeof(err)) == -1) {
+			conn_close(kt, EPROTO, err);
+			return;
+		}
+		h2_after_input(kt);
+		if (h2_finished(kt->h2))
+			conn_close(kt, 0, "");
+		return;
+	case KP_H1:
+		if (kt->px == NULL)
+			idle_input(kt, &plain, 0);
+		else
+			h1_input(kt, kt->px, &plain);
+		return;
+	}
+}
+
 /*
- * The connection ended (err 0: closed by the server; else an errno,
- * ETIMEDOUT for our own timers).  A close-delimited answer is complete
- * now; a request that got no answer byte may go again.
+ * The connection ended (err 0: closed by the server; else an errno).  A
+ * close-delimited HTTP/1.1 answer is complete now; every other exchange
+ * on it hears that its connection is gone.
  */
 void
 relay_eof(struct ktun *kt, int err, const char *why)
 {
 	struct pexch	*px = kt->px;
 
-	if (px == NULL) {
-		conn_close(kt);
-		return;
-	}
-	if (resp_eof(&px->resp, &px_cb, px) == 0 && resp_done(&px->resp)) {
+	if (kt->proto == KP_H1 && px != NULL &&
+	    resp_eof(&px->resp, &px_cb, px) == 0 && resp_done(&px->resp)) {
 		if (px->out.len > 0)
 			dp_resp_data(&px->ev, px->out.p, px->out.len);
 		buf_reset(&px->out);
@@ -852,46 +1276,13 @@ relay_eof(struct ktun *kt, int err, const char *why)
 		px_finish(px, 0);
 		return;
 	}
-	if (px->resp.received == 0 && px->q.body != NULL && err != ETIMEDOUT) {
-		if (err == ECONNRESET && px->attempt == 0) {
-			px->attempt++;
-			px_retry(px, MRT_RESET, RESET_DELAY_MS);
-			return;
-		}
-		if (kt->exchanges > 0 && px->stale++ < STALE_MAX) {
-			px_retry(px, MRT_STALE, 0);
-			return;
-		}
-	}
-	if (err == ETIMEDOUT)
-		px_upstream_fail(px, 504, "upstream_timeout", "%s", why);
-	else
-		px_upstream_fail(px, 502, "upstream_closed", "upstream "
-		    "connection failed before the response was complete: %s",
-		    why);
+	conn_close(kt, err, why);
 }
 
+/* An idle connection (pooled HTTP/1.1, HTTP/2 without streams) expired. */
 void
 relay_timeout(struct ktun *kt)
 {
-	struct pexch	*px = kt->px;
-	char		 why[128];
-
-	if (px == NULL) {
-		conn_close(kt);		/* idle in the pool long enough */
-		return;
-	}
-	if (px->headed)
-		snprintf(why, sizeof(why), "upstream timeout: nothing received "
-		    "for %lld ms (stream_idle_timeout)",
-		    (long long)kenv->conf->stream_idle_timeout);
-	else if (px->written)
-		snprintf(why, sizeof(why), "upstream timeout: no answer within "
-		    "%lld ms (upstream_first_byte_timeout)",
-		    (long long)kenv->conf->upstream_first_byte_timeout);
-	else
-		snprintf(why, sizeof(why), "upstream timeout: the API took "
-		    "none of the request for %lld ms",
-		    (long long)kenv->conf->stream_idle_timeout);
-	relay_eof(kt, ETIMEDOUT, why);
+	if (kt->px == NULL && kt->npx == 0)
+		conn_close(kt, 0, "");
 }

@@ -40,12 +40,6 @@ resp_done(const struct resp *r)
 	return r->state == RS_DONE;
 }
 
-int
-resp_headed(const struct resp *r)
-{
-	return r->state != RS_HEAD;
-}
-
 static int
 finish(struct resp *r, const struct resp_cb *cb, void *arg)
 {

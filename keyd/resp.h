@@ -46,6 +46,5 @@ int	resp_feed(struct resp *, const uint8_t *, size_t,
  * (done called), -1 if the response is incomplete. */
 int	resp_eof(struct resp *, const struct resp_cb *, void *);
 int	resp_done(const struct resp *);
-int	resp_headed(const struct resp *);
 
 #endif

@@ -15,6 +15,7 @@
 #include "cerr.h"
 #include "conf.h"
 #include "fieldcipher.h"
+#include "http.h"
 #include "json.h"
 #include "jsonmut.h"
 #include "kd.h"
@@ -560,13 +561,13 @@ static int
 dropped_header(const char *name, int have_key)
 {
 	static const char *const drop[] = {
-		"Host", "Content-Length", "Transfer-Encoding", "Connection",
-		"Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-		"Proxy-Connection", "Te", "Trailer", "Trailers", "Upgrade",
-		"Expect", "Accept-Encoding", "X-Forwarded-For"
+		"Host", "Content-Length", "Expect", "Accept-Encoding",
+		"X-Forwarded-For"
 	};
 	size_t	i;
 
+	if (http_hop_by_hop(name))
+		return 1;
 	for (i = 0; i < nitems(drop); i++)
 		if (strcasecmp(name, drop[i]) == 0)
 			return 1;

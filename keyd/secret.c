@@ -298,8 +298,7 @@ timer_in(int64_t ms, void (*fn)(evutil_socket_t, short, void *))
 
 	evtimer_del(S.timer);
 	evtimer_assign(S.timer, kenv->base, fn, NULL);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	ms_to_tv(ms, &tv);
 	evtimer_add(S.timer, &tv);
 }
 

@@ -128,7 +128,7 @@ make_ctx(X509_STORE *store, int verify, char *err, size_t errlen)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
 	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
-	/* HTTP/1.1 only: we speak it on both sides. */
+	/* HTTP/1.1 unless a tunnel offers HTTP/2 as well (tun_new). */
 	SSL_CTX_set_alpn_protos(ctx, (const unsigned char *)"\x08http/1.1", 9);
 	/*
 	 * An idle session (a pooled connection, a stream between chunks)
@@ -188,7 +188,7 @@ tun_ctx_init(const struct buf *ca_pem, int insecure, char *err, size_t errlen)
 }
 
 struct tunnel *
-tun_new(uint32_t id, const char *host, int tls, int verify)
+tun_new(uint32_t id, const char *host, int tls, int verify, int offer_h2)
 {
 	struct tunnel	*t;
 	struct in6_addr	 a6;
@@ -215,6 +215,9 @@ tun_new(uint32_t id, const char *host, int tls, int verify)
 	SSL_set_bio(t->ssl, t->rbio, t->wbio);
 	SSL_set_connect_state(t->ssl);
 	SSL_set_app_data(t->ssl, t->host);
+	if (offer_h2 && SSL_set_alpn_protos(t->ssl,
+	    (const unsigned char *)"\x02h2\x08http/1.1", 12) != 0)
+		fatalx("SSL_set_alpn_protos");
 	is_ip = inet_pton(AF_INET, host, &a4) == 1 ||
 	    inet_pton(AF_INET6, host, &a6) == 1;
 	if (is_ip)
@@ -244,6 +247,18 @@ int
 tun_ready(const struct tunnel *t)
 {
 	return t->handshake_done;
+}
+
+int
+tun_h2(const struct tunnel *t)
+{
+	const unsigned char	*proto;
+	unsigned int		 len;
+
+	if (t->ssl == NULL || !t->handshake_done)
+		return 0;
+	SSL_get0_alpn_selected(t->ssl, &proto, &len);
+	return len == 2 && memcmp(proto, "h2", 2) == 0;
 }
 
 size_t

@@ -23,8 +23,11 @@ struct ssl_ctx_st;
  */
 int		 tun_ctx_init(const struct buf *ca_pem, int insecure, char *err,
 		    size_t errlen);
-/* Same for a second context that is never insecure (CDN, KDS). */
-struct tunnel	*tun_new(uint32_t id, const char *host, int tls, int verify);
+/* A session to host; offer_h2: ALPN offers h2 before http/1.1. */
+struct tunnel	*tun_new(uint32_t id, const char *host, int tls, int verify,
+		    int offer_h2);
+/* Did the server pick HTTP/2 (once the handshake is done)? */
+int		 tun_h2(const struct tunnel *);
 void		 tun_free(struct tunnel *);
 int		 tun_ready(const struct tunnel *);	/* handshake done */
 /* Plaintext written before the handshake and not yet sealed. */

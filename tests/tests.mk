@@ -26,6 +26,8 @@ EXTRA_DIST += tests/vectors/README.md \
 	tests/vectors/wycheproof/mlkem_768_test.json
 TESTS += tests/lint/data_sha256.sh
 EXTRA_DIST += tests/lint/data_sha256.sh
+TESTS += tests/lint/layering.sh
+EXTRA_DIST += tests/lint/layering.sh
 # The whole daemon under Valgrind; runs only in a --with-sandbox=none build.
 TESTS += tests/valgrind/valgrind.sh
 EXTRA_DIST += tests/valgrind/valgrind.sh

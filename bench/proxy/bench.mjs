@@ -86,7 +86,7 @@ const AUTH = `Bearer ${sim.info.api_key}`;
 const simCa = fs.readFileSync(sim.info.ca_file);
 
 log("starting privatemoded (2 workers)");
-const ours = await startDaemon(daemonBin, dir, daemonConf(sim, dir, { max_connections: 4096 }));
+const ours = await startDaemon(daemonBin, dir, daemonConf(sim, dir, { max_connections: 4096, max_connections_per_address: 0 }));
 await waitReady(ours);
 
 log("starting nginx (worker_processes 2)");

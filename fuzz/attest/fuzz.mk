@@ -16,7 +16,8 @@ ATTEST_FUZZ_SRC = chain.c codec.c coord.c idkey.c manifest.c proto.c \
 ATTEST_FUZZ_DEPS = $(ATTEST_FUZZ_SRC:%=$(top_srcdir)/keyd/attest/%) \
 	$(top_srcdir)/keyd/attest/attest.h $(top_srcdir)/keyd/attest/attest_int.h \
 	$(top_srcdir)/common/util.h $(top_srcdir)/keyd/crypto/p384.c \
-	$(top_srcdir)/keyd/crypto/p384.h
+	$(top_srcdir)/keyd/crypto/p384.h $(top_srcdir)/common/attest_reason.c \
+	$(top_srcdir)/common/attest_reason.h
 ATTEST_FUZZERS = fuzz/attest/fuzz_proto fuzz/attest/fuzz_report \
 	fuzz/attest/fuzz_json
 
@@ -24,7 +25,8 @@ fuzz/attest/libattest-fuzz.a: $(ATTEST_FUZZ_DEPS)
 	$(AM_V_GEN)rm -rf fuzz/attest/obj && $(MKDIR_P) fuzz/attest/obj && \
 	(cd fuzz/attest/obj && $(CLANG) $(ATTEST_FUZZ_CFLAGS) -c \
 	    $(ATTEST_FUZZ_SRC:%=$(abs_top_srcdir)/keyd/attest/%) \
-	    $(abs_top_srcdir)/keyd/crypto/p384.c) && \
+	    $(abs_top_srcdir)/keyd/crypto/p384.c \
+	    $(abs_top_srcdir)/common/attest_reason.c) && \
 	rm -f $@ && $(AR) cr $@ fuzz/attest/obj/*.o && $(RANLIB) $@
 
 fuzz/attest/fuzz_proto: $(top_srcdir)/fuzz/attest/fuzz_proto.c \

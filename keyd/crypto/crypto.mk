@@ -10,8 +10,7 @@ libkeyd_a_SOURCES += \
 	keyd/crypto/sx.c keyd/crypto/sx.h \
 	keyd/crypto/shardkey.c keyd/crypto/shardkey.h \
 	keyd/crypto/ocsp.c keyd/crypto/ocsp.h \
-	keyd/crypto/p384.c keyd/crypto/p384.h \
-	keyd/crypto/reqid.c keyd/crypto/reqid.h
+	keyd/crypto/p384.c keyd/crypto/p384.h
 # The JSON scanner lives in common/ but only keyd links it for now.
 libkeyd_a_SOURCES += common/json.c common/json.h
 EXTRA_DIST += keyd/crypto/README

@@ -120,12 +120,6 @@ sx_begin(struct sx **sxp, struct buf *body, struct cerr *err)
 	return rv;
 }
 
-const uint8_t *
-sx_public_key(const struct sx *sx)
-{
-	return sx->pk;
-}
-
 void
 sx_free(struct sx *sx)
 {

@@ -55,8 +55,6 @@ int	sx_begin_seed(struct sx **, const uint8_t seed[XWING_SEED_BYTES],
 int	sx_finish(struct sx *, const uint8_t *resp, size_t resplen,
 	    X509 *mesh_ca, time_t now, struct sx_secret **, struct cerr *);
 
-/* The 1216-byte public key of the exchange. */
-const uint8_t	*sx_public_key(const struct sx *);
 
 void	sx_free(struct sx *);
 void	sx_secret_free(struct sx_secret *);

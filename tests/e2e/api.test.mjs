@@ -648,8 +648,12 @@ test("a client that stops reading a long stream: keyd stops reading upstream (th
 	}, { timeoutMs: 60000, intervalMs: 1000 });
 	assert.ok(rec.eventsWritten < CHUNKS, `held back while the client does not read: ${rec.eventsWritten} of ${CHUNKS} events written`);
 	// The answer is 24 MB; what keyd holds meanwhile is a read or two.
+	// (ASan's quarantine keeps freed memory resident: not a measure there.)
 	const grown = rss(keyd) - rss0;
-	assert.ok(grown < 8 * 1024 * 1024, `keyd grew by ${grown} bytes while the client did not read`);
+	if (process.env.ASAN_OPTIONS)
+		t.diagnostic(`keyd grew by ${grown} bytes (not checked under ASan)`);
+	else
+		assert.ok(grown < 8 * 1024 * 1024, `keyd grew by ${grown} bytes while the client did not read`);
 	const chunks = [];
 	res.on("data", (c) => chunks.push(c));
 	await new Promise((resolve, reject) => { res.on("end", resolve); res.on("error", reject); res.resume(); });

@@ -44,6 +44,10 @@ test("happy path: attests at start, /readyz 200 with the manifest hash, exactly 
 	assert.equal(rz.json.manifest_sha256, sha256(sim.manifest).toString("hex"), "manifest_sha256 = SHA-256 of the sim's manifest");
 	assert.deepEqual(rz.json.tcb, { bootloader: 10, tee: 0, snp: 28, microcode: 88 });
 	assert.ok(Math.abs(Date.parse(rz.json.last_attestation) - Date.now()) < 120000, `last_attestation ${rz.json.last_attestation}`);
+	// The detail above came from metrics_listen; the API port says ready, no more.
+	const api = await d.apiReadyz();
+	assert.equal(api.status, 200, api.text);
+	assert.equal(api.text, '{"ready":true}');
 
 	const recs = await sim.requests();
 	const k = kinds(recs);
@@ -495,6 +499,12 @@ describe("negative matrix: every attestation / secret-exchange tampering fails c
 			assert.equal(rz.status, 503);
 			assert.equal(rz.json.ready, false);
 			assert.match(rz.json.reason, reason, withLog(d, rz.text));
+			// The API port: not ready and why in fixed words, not the error.
+			const api = await d.apiReadyz();
+			assert.equal(api.status, 503, api.text);
+			assert.match(api.json.reason, /^not attested: /, api.text);
+			assert.doesNotMatch(api.text, reason);
+			assert.ok(!api.text.includes(rz.json.reason), api.text);
 			const k = kinds(await s.requests());
 			assert.equal(k.inference ?? 0, 0, "no inference request reached the deployment");
 			assert.ok(k.attest >= 1);

@@ -2,9 +2,9 @@
 # make check: end-to-end tests.  The real daemon (as root) against the real
 # simulator (tests/sim) and the official SDK clients, with node's test
 # runner, one test file at a time (two daemons never compete for the CPUs).
-# Exit 77 (skip) only when node is missing or PM_TEST_TIERS is set and does
-# not name e2e; missing npm packages or not being root is a failure: CI
-# installs the packages and runs as root.
+# Exit 77 (skip) only when node is missing, PM_TEST_TIERS is set and does
+# not name e2e, or the build has no test hooks; missing npm packages or not
+# being root is a failure: CI installs the packages and runs as root.
 set -u
 NODE=${PM_NODE:-}
 if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
@@ -31,6 +31,12 @@ for m in @hpke/core @hpke/hybridkem-x-wing @noble/post-quantum openai \
 done
 [ "$(id -u)" -eq 0 ] || fail "the e2e tests start the daemon as root (privilege drop, chroot, /proc/<pid>/mem): run as root"
 [ -x "$build/privatemoded" ] || fail "$build/privatemoded not built"
+# Every daemon here trusts the simulator's AMD chain (test_trust_any_amd_root),
+# which a build without --enable-test-hooks refuses.
+"$build/privatemoded" -V | grep -q "test hooks" || {
+	echo "SKIP: $build/privatemoded has no test hooks (configure --enable-test-hooks)"
+	exit 77
+}
 command -v openssl >/dev/null 2>&1 || fail "openssl CLI not found (the simulator's PKI needs it)"
 id privatemode >/dev/null 2>&1 ||
 	useradd --system --no-create-home --home-dir /nonexistent \

@@ -70,6 +70,13 @@ raw_http 2 'POST /__test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConten
 expect 400 bad_content_length "$T/r" "conflicting Content-Length"
 raw_http 2 'POST /__test/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n' > "$T/r"
 expect 400 invalid_chunked_body "$T/r" "malformed chunk size"
+# Chunk extensions (RFC 9112 7.1.1): ";name=value" and quoted values are
+# read and dropped; anything else after the size is refused.
+raw_http 2 'POST /__test/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2 junk\r\nab\r\n0\r\n\r\n' > "$T/r"
+expect 400 invalid_chunked_body "$T/r" "chunk extension without ';'"
+raw_http 2 'POST /__test/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2;name=value\r\nab\r\n3 ; q="a;\\" b"\r\ncde\r\n0\r\n\r\n' > "$T/r"
+expect 200 "" "$T/r" "valid chunk extensions"
+grep -q '"bytes":5' "$T/r" || fail "chunk extensions: body length: $(cat "$T/r")"
 raw_http 2 'POST /__test/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n' > "$T/r"
 expect 501 unsupported_transfer_encoding "$T/r" "unknown transfer coding"
 raw_http 2 'POST /__test/echo HTTP/1.1\r\nHost: x\r\nExpect: tea\r\nContent-Length: 1\r\n\r\nx' > "$T/r"

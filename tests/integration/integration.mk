@@ -14,8 +14,11 @@ INTEGRATION_TESTS = \
 	tests/integration/drain.sh \
 	tests/integration/memscan.sh \
 	tests/integration/http_errors.sh \
+	tests/integration/limits.sh \
 	tests/integration/tls.sh \
 	tests/integration/metrics.sh \
-	tests/integration/sdnotify.sh
+	tests/integration/sdnotify.sh \
+	tests/integration/watchdog.sh \
+	tests/integration/readyz.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh

@@ -21,6 +21,8 @@ wait_for "READY=1 after reload" two_readies
 pm_stop
 wait "$recv"
 grep -q "STOPPING=1" "$T/n1" || fail "no STOPPING=1"
+# No WATCHDOG_USEC, no watchdog (watchdog.sh has the other case).
+grep -q "WATCHDOG=1" "$T/n1" && fail "WATCHDOG=1 without WATCHDOG_USEC"
 
 # 2. A key and an unreachable API: READY=1 still comes, after the first
 # attestation round failed, and the status says so.

@@ -15,12 +15,22 @@
 #     UMask=, PrivateUsers= (a user namespace mapping only root and the
 #     user, set up before the id switch as systemd does), ProtectSystem=
 #     strict (everything read-only but the StateDirectory=), a credentials
-#     directory owned by the user for LoadCredential= and %d, and
-#     NOTIFY_SOCKET; with /etc/privatemode.conf pointed at the simulated
-#     deployment (tests/sim) and its test chain as the Genoa override.
-#     Check the process tree (ids, capabilities, chroot, seccomp), the API
-#     (/v1/models, a chat completion), READY=1, a reload (ExecReload=), a
-#     drain on SIGTERM (KillMode=mixed) with a stream in flight;
+#     directory owned by the user for LoadCredential= and %d,
+#     NOTIFY_SOCKET and WATCHDOG_USEC/WATCHDOG_PID; with
+#     /etc/privatemode.conf pointed at the simulated deployment
+#     (tests/sim).  The installed binary (a production build) refuses the
+#     simulator's AMD chain as an override and test_trust_any_amd_root,
+#     so
+#     a. it runs with the shipped chains, unattested: the process tree
+#        (ids, capabilities, chroot, seccomp), READY=1 with no key daemon
+#        attested, /readyz 503 in one line, WATCHDOG=1 (WatchdogSec=), a
+#        drain on SIGTERM;
+#     b. this tree's --enable-test-hooks build (PM_BIN) runs in ExecStart's
+#        place, with the simulator's chain as the Genoa override and
+#        test_trust_any_amd_root, attested: the process tree again, the
+#        API (/v1/models, a chat completion), a reload (ExecReload=), a
+#        drain on SIGTERM (KillMode=mixed) with a stream in flight
+#        (skipped, with a note, if PM_BIN has no test hooks);
 #  4. the same with the documented drop-in for a port below 1024
 #     (examples/low-port.conf), and without its PrivateUsers=no (refused);
 #  5. apt-get purge it; check that only the system user (and the volatile
@@ -230,18 +240,16 @@ sim_start "$NODE" "$TOP_SRC" "$T/sim.json" --state-dir "$T/sim" --quiet \
 # The parent reads the CA file as privatemode.
 chmod -R a+rX "$T/sim"
 
-# The admin's part: the key file, an override of AMD's Genoa chain (here:
-# the simulator's test chain) at its default path, and the conffile.
+# The admin's part: the key file and the conffile.  AMD's chains are the
+# ones shipped with the daemon.
 install -m 0600 /dev/null /etc/privatemode/api-key
 sim_field api_key >/etc/privatemode/api-key
-install -m 0644 "$(sim_field trust_anchors.Genoa.cert_chain)" /etc/privatemode/amd/genoa-cert-chain.pem
 {
 	echo
 	echo "# Added by tests/ops/install.sh: the simulated deployment."
 	echo "api_endpoint $(sim_field api_endpoint)"
 	echo "cdn_base_url $(sim_field cdn_base_url)"
 	echo "ca_file $(sim_field ca_file)"
-	echo "test_trust_any_amd_root yes"
 	echo "test_kds_base_url $(sim_field kds_base_url)"
 	echo "listen 127.0.0.1:0"
 	echo "metrics_listen 127.0.0.1:0"
@@ -249,10 +257,28 @@ install -m 0644 "$(sim_field trust_anchors.Genoa.cert_chain)" /etc/privatemode/a
 } >>/etc/privatemode.conf
 out=$(/usr/sbin/privatemoded -t 2>&1)
 [[ $out == *"configuration OK"* ]] || fail "privatemoded -t on the edited conffile: $out"
-[[ $out == *"Genoa: AMD certificate chain /etc/privatemode/amd/genoa-cert-chain.pem (override), fingerprints not checked"* ]] ||
-	bad "privatemoded -t does not name the Genoa override: $out"
-[[ $out == *"Milan: AMD certificate chain /usr/share/privatemoded/amd/milan-cert-chain.pem (shipped with the daemon)"* ]] ||
-	bad "privatemoded -t does not name the shipped Milan chain next to the override: $out"
+# The simulator's chain is not AMD's: the installed (production) binary
+# refuses it as an override, and refuses test_trust_any_amd_root, which
+# would let it pass.
+sim_chain=$(sim_field trust_anchors.Genoa.cert_chain)
+install -m 0644 "$sim_chain" /etc/privatemode/amd/genoa-cert-chain.pem
+out=$(/usr/sbin/privatemoded -t 2>&1)
+[[ $out == *"genoa-cert-chain.pem refused"* && $out == *"configuration invalid"* ]] ||
+	bad "the installed binary takes a Genoa override that is not AMD's: $out"
+{ cat /etc/privatemode.conf; echo "test_trust_any_amd_root yes"; } >"$T/test-trust.conf"
+out=$(/usr/sbin/privatemoded -t -f "$T/test-trust.conf" 2>&1)
+[[ $out == *"test_trust_any_amd_root: test-only setting refused"* && $out == *"configuration invalid"* ]] ||
+	bad "the installed binary does not refuse test_trust_any_amd_root: $out"
+rm -f /etc/privatemode/amd/genoa-cert-chain.pem
+# So the run that needs an attested simulator (chat, stream, reload) uses
+# this tree's --enable-test-hooks build in the unit's place, as
+# unit_syscalls.sh does; the installed binary runs first, unattested.
+TEST_BIN=
+if "$PM_BIN" -V 2>/dev/null | grep -q "test hooks"; then
+	TEST_BIN=$T/privatemoded-test-hooks
+	install -m 0755 "$PM_BIN" "$TEST_BIN"
+fi
+RUN_BIN=
 
 # systemd's part, from the installed unit and the drop-ins in DROPINS.
 INSTALLED_UNIT=/lib/systemd/system/privatemoded.service
@@ -332,6 +358,19 @@ start_unit() {
 	chown "$user" "$T/credentials"
 	read -r -a cmd <<<"$(eff ExecStart)"
 	cmd=("${cmd[@]//%d/$T/credentials}")
+	# A build tree's binary looks for its configuration below its own
+	# prefix: name the package's.
+	[ -z "$RUN_BIN" ] || cmd=("$RUN_BIN" -f /etc/privatemode.conf "${cmd[@]:1}")
+	# WatchdogSec=: systemd passes it in microseconds, with the main pid.
+	wd=$(eff WatchdogSec)
+	wd_usec=
+	case $wd in
+	'') ;;
+	*ms) wd_usec=$(( ${wd%ms} * 1000 )) ;;
+	*min) wd_usec=$(( ${wd%min} * 60000000 )) ;;
+	*s) wd_usec=$(( ${wd%s} * 1000000 )) ;;
+	*) wd_usec=$(( wd * 1000000 )) ;;
+	esac
 	# The id switch with what the unit grants.
 	inner=(--reuid="$uid" --inh-caps="-all${amb:+,$amb}")
 	[ -z "$amb" ] || inner+=(--ambient-caps="$amb")
@@ -360,6 +399,7 @@ start_unit() {
 		    USER="$user" LOGNAME="$user" HOME="$state" SHELL=/usr/sbin/nologin \
 		    CREDENTIALS_DIRECTORY="$T/credentials" STATE_DIRECTORY="$state" \
 		    NOTIFY_SOCKET="$T/notify.sock" \
+		    ${wd_usec:+WATCHDOG_USEC=$wd_usec WATCHDOG_PID=$BASHPID} \
 		    "${pre[@]}" "${inner[@]}" "${cmd[@]}"
 	) >"$T/daemon.log" 2>&1 &
 	PM_PID=$!
@@ -425,6 +465,95 @@ ids_of() {	# pid Uid|Gid: the four ids, space-separated
 	awk -v f="$2:" '$1 == f { print $2, $3, $4, $5 }' "/proc/$1/status"
 }
 
+check_tree() {
+	# The process tree.  The parent: the unit's user and group, in a user
+	# namespace that maps only root and that user, with exactly CAP_SYS_CHROOT
+	# (effective, permitted, inheritable, ambient, bounding), no_new_privs.
+	want=$(capmask $(eff AmbientCapabilities list))
+	[ "$(ids_of "$PM_PID" Uid)" = "$uid $uid $uid $uid" ] ||
+		bad "the parent's uids are $(ids_of "$PM_PID" Uid), want privatemode ($uid)"
+	[ "$(ids_of "$PM_PID" Gid)" = "$gid $gid $gid $gid" ] ||
+		bad "the parent's gids are $(ids_of "$PM_PID" Gid), want privatemode ($gid)"
+	[ "$(awk '$1 == "Groups:" { $1 = ""; print }' /proc/$PM_PID/status | xargs)" = "$(id -G privatemode)" ] ||
+		bad "the parent's groups: $(grep ^Groups: /proc/$PM_PID/status), want $(id -G privatemode)"
+	for f in CapEff CapPrm CapInh CapAmb CapBnd; do
+		[ "$(status_of "$PM_PID" $f)" = "$want" ] ||
+			bad "the parent's $f is $(status_of "$PM_PID" $f), want $want (CAP_SYS_CHROOT only)"
+	done
+	[ "$(status_of "$PM_PID" NoNewPrivs)" = 1 ] || bad "the parent has no no_new_privs"
+	[ "$(eff PrivateUsers)" = yes ] || bad "PrivateUsers= is not yes"
+	[ "$(readlink /proc/$PM_PID/ns/user)" != "$(readlink /proc/self/ns/user)" ] ||
+		bad "PrivateUsers=yes, but the parent is in the host's user namespace"
+	[ "$(awk '{ print $1 "-" $2 "-" $3 }' /proc/$PM_PID/uid_map | xargs)" = "0-0-1 $uid-$uid-1" ] ||
+		bad "the parent's uid_map: $(cat /proc/$PM_PID/uid_map)"
+	kids=$(pgrep -P "$PM_PID" | wc -l)
+	[ "$kids" -eq 2 ] || bad "the parent has $kids children, want a worker and a keyd"
+	for p in $(pgrep -P "$PM_PID"); do
+		role=$(tr '\0' ' ' </proc/$p/cmdline | sed -n 's/.*-T \([a-z]*\).*/\1/p')
+		[ "$(ids_of "$p" Uid)" = "$uid $uid $uid $uid" ] || bad "$role runs as uids $(ids_of "$p" Uid)"
+		for f in CapEff CapPrm CapInh CapAmb; do
+			[ "$(status_of "$p" $f)" = 0000000000000000 ] || bad "$role has capabilities: $f $(status_of "$p" $f)"
+		done
+		[ "$(status_of "$p" NoNewPrivs)" = 1 ] || bad "$role has no no_new_privs"
+		[ "$(readlink /proc/$p/root)" = /run/privatemoded/empty ] ||
+			bad "$role is not chrooted into /run/privatemoded/empty (root: $(readlink /proc/$p/root))"
+		if [ "$role" = keyd ]; then
+			[ "$(status_of "$p" Seccomp)" = 2 ] || bad "keyd has no seccomp filter"
+		fi
+	done
+}
+
+# 3a. The installed binary as the unit runs it.  The simulator's chain is
+# not AMD's, so it serves but does not attest: READY=1 after the first
+# round, /readyz 503, and the sandbox as it will be in production.
+start_unit
+port=$(wait_listen)
+[ "$port" != 0 ] || fail "the daemon never listened"
+url="http://127.0.0.1:$port"
+for i in $(seq 1 100); do
+	curl -sf -o /dev/null --max-time 2 "$url/healthz" && break
+	sleep 0.1
+done
+body=$(curl -s --max-time 5 "$url/healthz")
+[ "$body" = '{"status":"ok"}' ] || bad "/healthz answered: $body"
+for i in $(seq 1 600); do grep -q '^READY=1' "$T/notify.log" && break; sleep 0.1; done
+grep -q '^STATUS=serving; 0 of 1 key daemons attested' "$T/notify.log" ||
+	bad "the installed binary: no READY=1 with 0 of 1 key daemons attested (got: $(tr '\n' ' ' <"$T/notify.log"))"
+check_tree
+# /readyz on the API port: not ready, in fixed words (the next round may
+# be under way), never the attestation's own error.
+rz=$(curl -s -o "$T/readyz" -w '%{http_code}' --max-time 10 "$url/readyz")
+[ "$rz" = 503 ] && grep -Eq '^\{"ready":false,"reason":"(not attested: |attestation in progress)' "$T/readyz" ||
+	bad "the installed binary, unattested: /readyz answered $rz: $(cat "$T/readyz")"
+
+# WatchdogSec=: WATCHDOG=1 every half of it while the children answer.
+if [ -n "$(eff WatchdogSec)" ]; then
+	for i in $(seq 1 $(( wd_usec / 100000 + 100 ))); do
+		grep -q '^WATCHDOG=1' "$T/notify.log" && break
+		sleep 0.1
+	done
+	grep -q '^WATCHDOG=1' "$T/notify.log" ||
+		bad "no WATCHDOG=1 within WatchdogSec=$(eff WatchdogSec) (got: $(tr '\n' ' ' <"$T/notify.log"))"
+	grep -q 'watchdog: WATCHDOG=1 every' "$T/daemon.log" ||
+		bad "the daemon did not take WATCHDOG_USEC=$wd_usec"
+fi
+
+stop_unit
+[ "$STOP_STATUS" = 0 ] || bad "the installed binary exited with status $STOP_STATUS after SIGTERM"
+grep -q '^STOPPING=1' "$T/notify.log" || bad "the installed binary: no STOPPING=1 on SIGTERM"
+note "the installed binary ran as the unit does, unattested, in $(( $(date +%s) - t3 ))s"
+
+# 3b. Attested, with this tree's test-hooks build in ExecStart's place.
+if [ -z "$TEST_BIN" ]; then
+	note "$PM_BIN has no test hooks: the attested run (chat, stream, reload, drain) is skipped"
+else
+install -m 0644 "$sim_chain" /etc/privatemode/amd/genoa-cert-chain.pem
+echo "test_trust_any_amd_root yes" >>/etc/privatemode.conf
+out=$("$TEST_BIN" -t -f /etc/privatemode.conf 2>&1)
+[[ $out == *"Genoa: AMD certificate chain /etc/privatemode/amd/genoa-cert-chain.pem (override), fingerprints not checked"* ]] ||
+	bad "the test-hooks build's -t does not name the Genoa override: $out"
+RUN_BIN=$TEST_BIN
+
 start_unit
 port=$(wait_listen)
 [ "$port" != 0 ] || fail "the daemon never listened"
@@ -438,49 +567,15 @@ done
 body=$(curl -s --max-time 5 "$url/healthz")
 [ "$body" = '{"status":"ok"}' ] || bad "/healthz answered: $body"
 
-# Type=notify: READY=1 once the worker serves and keyd's first attestation
-# round is over (here: attested).
+# READY=1 once the worker serves and keyd's first attestation round is
+# over (here: attested).
 for i in $(seq 1 300); do grep -q '^READY=1' "$T/notify.log" && break; sleep 0.1; done
 grep -q '^READY=1' "$T/notify.log" ||
 	bad "no READY=1 on NOTIFY_SOCKET (got: $(tr '\n' ' ' <"$T/notify.log"))"
 grep -q '^STATUS=serving; 1 of 1 key daemons attested' "$T/notify.log" ||
 	bad "STATUS= does not report the attested key daemon (got: $(tr '\n' ' ' <"$T/notify.log"))"
 
-# The process tree.  The parent: the unit's user and group, in a user
-# namespace that maps only root and that user, with exactly CAP_SYS_CHROOT
-# (effective, permitted, inheritable, ambient, bounding), no_new_privs.
-want=$(capmask $(eff AmbientCapabilities list))
-[ "$(ids_of "$PM_PID" Uid)" = "$uid $uid $uid $uid" ] ||
-	bad "the parent's uids are $(ids_of "$PM_PID" Uid), want privatemode ($uid)"
-[ "$(ids_of "$PM_PID" Gid)" = "$gid $gid $gid $gid" ] ||
-	bad "the parent's gids are $(ids_of "$PM_PID" Gid), want privatemode ($gid)"
-[ "$(awk '$1 == "Groups:" { $1 = ""; print }' /proc/$PM_PID/status | xargs)" = "$(id -G privatemode)" ] ||
-	bad "the parent's groups: $(grep ^Groups: /proc/$PM_PID/status), want $(id -G privatemode)"
-for f in CapEff CapPrm CapInh CapAmb CapBnd; do
-	[ "$(status_of "$PM_PID" $f)" = "$want" ] ||
-		bad "the parent's $f is $(status_of "$PM_PID" $f), want $want (CAP_SYS_CHROOT only)"
-done
-[ "$(status_of "$PM_PID" NoNewPrivs)" = 1 ] || bad "the parent has no no_new_privs"
-[ "$(eff PrivateUsers)" = yes ] || bad "PrivateUsers= is not yes"
-[ "$(readlink /proc/$PM_PID/ns/user)" != "$(readlink /proc/self/ns/user)" ] ||
-	bad "PrivateUsers=yes, but the parent is in the host's user namespace"
-[ "$(awk '{ print $1 "-" $2 "-" $3 }' /proc/$PM_PID/uid_map | xargs)" = "0-0-1 $uid-$uid-1" ] ||
-	bad "the parent's uid_map: $(cat /proc/$PM_PID/uid_map)"
-kids=$(pgrep -P "$PM_PID" | wc -l)
-[ "$kids" -eq 2 ] || bad "the parent has $kids children, want a worker and a keyd"
-for p in $(pgrep -P "$PM_PID"); do
-	role=$(tr '\0' ' ' </proc/$p/cmdline | sed -n 's/.*-T \([a-z]*\).*/\1/p')
-	[ "$(ids_of "$p" Uid)" = "$uid $uid $uid $uid" ] || bad "$role runs as uids $(ids_of "$p" Uid)"
-	for f in CapEff CapPrm CapInh CapAmb; do
-		[ "$(status_of "$p" $f)" = 0000000000000000 ] || bad "$role has capabilities: $f $(status_of "$p" $f)"
-	done
-	[ "$(status_of "$p" NoNewPrivs)" = 1 ] || bad "$role has no no_new_privs"
-	[ "$(readlink /proc/$p/root)" = /run/privatemoded/empty ] ||
-		bad "$role is not chrooted into /run/privatemoded/empty (root: $(readlink /proc/$p/root))"
-	if [ "$role" = keyd ]; then
-		[ "$(status_of "$p" Seccomp)" = 2 ] || bad "keyd has no seccomp filter"
-	fi
-done
+check_tree
 
 # /readyz: attested against the simulated deployment.
 rz=$(curl -s -o "$T/readyz" -w '%{http_code}' --max-time 10 "$url/readyz")
@@ -545,6 +640,10 @@ CURL_PID=
 	bad "the stream in flight at SIGTERM was not finished (curl $st): $(tail -c 300 "$T/stream")"
 grep -q '^STOPPING=1' "$T/notify.log" || bad "no STOPPING=1 on SIGTERM"
 note "ran, reloaded and drained as the unit does in $(( $(date +%s) - t3 ))s"
+RUN_BIN=
+sed -i '/^test_trust_any_amd_root yes$/d' /etc/privatemode.conf
+rm -f /etc/privatemode/amd/genoa-cert-chain.pem
+fi	# 3b
 
 # --- 4. the documented drop-in for a port below 1024 ---------------------
 t4=$(date +%s)

@@ -5,6 +5,7 @@ AM_TESTS_ENVIRONMENT += PM_MANDOC='$(MANDOC)'; export PM_MANDOC;
 OPS_TESTS = \
 	tests/ops/man_lint.sh \
 	tests/ops/conf_keys.sh \
+	tests/ops/test_switches.sh \
 	tests/ops/unit_consistency.sh \
 	tests/ops/unit_security.sh \
 	tests/ops/unit_syscalls.sh \

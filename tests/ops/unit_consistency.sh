@@ -2,8 +2,9 @@
 # debian/ agrees with the daemon:
 #  * the unit's ExecStart (with %d pointing at a credentials directory
 #    holding api-key) is a command line "privatemoded -t" accepts;
-#  * LoadCredential=, the %d path and ConditionPathExists= name the same
-#    credential and key file;
+#  * LoadCredential=, the %d path and AssertPathExists= name the same
+#    credential and key file (a missing key fails "systemctl start"; a
+#    ConditionPathExists= would skip the unit without a word);
 #  * User=/Group=, the sysusers user, StateDirectory= and the tmpfiles.d
 #    chroot match the daemon's defaults (privatemoded -K): the unit starts
 #    the daemon as that user, so the chroot must come root-owned from
@@ -15,6 +16,9 @@
 #    seccomp);
 #  * TimeoutStopSec= exceeds the default shutdown_timeout plus the
 #    parent's 2 s kill grace; KillMode=mixed, Type=notify, NotifyAccess=main;
+#  * WatchdogSec= is set (the parent sends WATCHDOG=1 every half of it,
+#    daemon/parent.c reads WATCHDOG_USEC), long enough for a loaded
+#    machine, and Restart= restarts the service when it fires;
 #  * Documentation= names pages that exist in man/.
 . "$PM_TOP_SRCDIR/tests/ops/lib.sh"
 require_tier lint
@@ -56,8 +60,10 @@ cred_src=${cred#*:}
 [ -n "$cred_id" ] && [ "$cred_src" != "$cred" ] || bad "LoadCredential= is not ID:PATH: $cred"
 printf '%s\n' "$exec_start" | grep -q -- "--apiKey=@%d/$cred_id\\( \\|$\\)" ||
 	bad "ExecStart does not read the key from %d/$cred_id"
-[ "$(unit_get ConditionPathExists)" = "$cred_src" ] ||
-	bad "ConditionPathExists= is not the credential's source $cred_src"
+[ "$(unit_get AssertPathExists)" = "$cred_src" ] ||
+	bad "AssertPathExists= is not the credential's source $cred_src"
+unit_get ConditionPathExists | grep -q . &&
+	bad "ConditionPathExists= skips the unit silently; a missing key must fail the start (AssertPathExists=)"
 mkdir -m 0700 "$T/cred"
 echo "test-key-$$" >"$T/cred/$cred_id"
 runas=nobody
@@ -136,6 +142,19 @@ done
 [ "$(unit_get NotifyAccess)" = main ] || bad "NotifyAccess= is not main"
 [ "$(unit_get KillMode)" = mixed ] || bad "KillMode= is not mixed"
 unit_get ExecReload | grep -q -- '-HUP \$MAINPID' || bad "ExecReload= does not send SIGHUP to \$MAINPID"
+wd=$(unit_get WatchdogSec)
+if [ -z "$wd" ]; then
+	bad "no WatchdogSec=: a stopped parent would go unnoticed"
+else
+	[ "$(seconds_of "$wd")" -ge 10 ] ||
+		bad "WatchdogSec=$wd: under 10s a loaded machine may miss a ping"
+	grep -q 'WATCHDOG_USEC' "$TOP_SRC/daemon/parent.c" ||
+		bad "WatchdogSec= is set but daemon/parent.c does not read WATCHDOG_USEC"
+fi
+case $(unit_get Restart) in
+on-failure|on-abnormal|on-watchdog|always) ;;
+*) bad "Restart=$(unit_get Restart) does not restart the service when the watchdog fires" ;;
+esac
 # READY=1 waits for the first attestation round: ATTEMPTS attempts, each
 # ending at the latest in one fetch timeout, with retry-go's back-off of
 # RETRY_BASE_MS, 2 * RETRY_BASE_MS, ... between them (keyd/secret.c,

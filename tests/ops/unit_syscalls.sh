@@ -21,6 +21,10 @@ require_tool curl
 [ -x "$PM_BIN" ] || fail "$PM_BIN not built"
 "$PM_BIN" -V | grep -q "sandbox seccomp" ||
 	skip "not a production-shaped build ($("$PM_BIN" -V)): sanitizer builds make other system calls"
+# The simulated deployment's AMD chain needs test_trust_any_amd_root, which
+# a build without test hooks refuses.
+"$PM_BIN" -V | grep -q "test hooks" ||
+	skip "needs a --enable-test-hooks build to attest the simulated deployment"
 NODE=${PM_NODE:-}
 [ -n "$NODE" ] || NODE=$(command -v node || true)
 [ -n "$NODE" ] || skip "node not found (the simulated deployment needs it)"

@@ -293,6 +293,7 @@ test_failures(struct event_base *base)
 	frame(&b, MSG_STATUS_REQ, 0, 3, "c", 1);
 	expect_failure(base, &b, 0, 2, 2, "message rejected");
 	expect_failure(base, &b, 30, 2, 2, "message rejected");
+	buf_free(&b);
 
 	/* A worker may not send what only the parent sends. */
 	buf_init(&b, 256);

@@ -129,10 +129,13 @@ test_every_key(void)
 	    "user nobody\n"
 	    "chroot_dir /var/empty\n"
 	    "max_connections 0x10\n"
+	    "max_connections_per_address 7\n"
 	    "max_body_size 8M\n"
+	    "max_body_buffer 9M\n"
 	    "max_header_size 16k\n"
 	    "client_header_timeout 250ms\n"
 	    "client_body_timeout 2m\n"
+	    "client_body_deadline 3m\n"
 	    "keepalive_timeout 5\n"
 	    "upstream_connect_timeout 1s\n"
 	    "upstream_first_byte_timeout 1h\n"
@@ -167,16 +170,76 @@ test_every_key(void)
 	T_EQ_STR(c->user, "nobody");
 	T_EQ_STR(c->chroot_dir, "/var/empty");
 	T_EQ_INT(c->max_connections, 16);
+	T_EQ_INT(c->max_connections_per_address, 7);
 	T_CHECK(c->max_body_size == 8ULL << 20);
+	T_CHECK(c->max_body_buffer == 9ULL << 20);
 	T_CHECK(c->max_header_size == 16ULL << 10);
 	T_EQ_INT(c->client_header_timeout, 250);
 	T_EQ_INT(c->client_body_timeout, 120000);
+	T_EQ_INT(c->client_body_deadline, 180000);
 	T_EQ_INT(c->keepalive_timeout, 5000);
 	T_EQ_INT(c->upstream_connect_timeout, 1000);
 	T_EQ_INT(c->upstream_first_byte_timeout, 3600000);
 	T_EQ_INT(c->stream_idle_timeout, 90000);
 	T_EQ_INT(c->shutdown_timeout, 0);
 	T_EQ_STR(c->metrics_listen, "none");
+#ifdef TEST_HOOKS
+	T_EQ_INT(config_validate(c), 0);
+#else
+	/* insecure_api_connection and the http:// CDN: test_switches(). */
+	T_EQ_INT(config_validate(c), -1);
+#endif
+	config_free(c);
+}
+
+/*
+ * The settings only tests need: a --enable-test-hooks build takes them, a
+ * production build refuses each with an error naming it.
+ */
+static void
+test_switches(void)
+{
+	static const struct {
+		const char	*text;
+		const char	*msg;
+	} t[] = {
+		{ "insecure_api_connection yes\n",
+		    "t.conf:1: insecure_api_connection: test-only setting "
+		    "refused: it turns off the verification of the API's TLS "
+		    "certificate, and this build (configured without "
+		    "--enable-test-hooks) is for production" },
+		{ "test_trust_any_amd_root yes\n",
+		    "t.conf:1: test_trust_any_amd_root: test-only setting "
+		    "refused: it accepts AMD certificate chains that are not "
+		    "AMD's, and this build (configured without "
+		    "--enable-test-hooks) is for production" },
+		{ "cdn_base_url http://127.0.0.1:9/cdn\n",
+		    "t.conf:1: cdn_base_url: must be an https:// URL (plain "
+		    "http:// is for tests, in a build configured with "
+		    "--enable-test-hooks)" },
+	};
+	struct config	*c;
+	size_t		 i;
+
+#ifdef TEST_HOOKS
+	T_BEGIN("test switches: a test build takes them");
+#else
+	T_BEGIN("test switches: a production build refuses them");
+#endif
+	for (i = 0; i < nitems(t); i++) {
+#ifdef TEST_HOOKS
+		c = config_new();
+		T_EQ_INT(parse(c, t[i].text), 0);
+		T_EQ_INT(config_validate(c), 0);
+		config_free(c);
+#else
+		expect_invalid(t[i].text, t[i].msg);
+#endif
+	}
+	/* "no" and https are fine everywhere. */
+	c = config_new();
+	T_EQ_INT(parse(c, "insecure_api_connection no\ntest_trust_any_amd_root "
+	    "no\ncdn_base_url https://cdn.example/v2\n"), 0);
 	T_EQ_INT(config_validate(c), 0);
 	config_free(c);
 }
@@ -281,8 +344,16 @@ test_validation(void)
 	    "t.conf:1: metrics_listen: bad address \"localhost:99999\"");
 	expect_invalid("listen [::1\n",
 	    "t.conf:1: listen: bad address \"[::1\"");
+#ifdef TEST_HOOKS
 	expect_invalid("cdn_base_url ftp://x\n",
 	    "t.conf:1: cdn_base_url: must be an http:// or https:// URL");
+#endif
+	expect_invalid("max_body_size 8M\nmax_body_buffer 4M\n",
+	    "t.conf:2: max_body_buffer: must be at least max_body_size "
+	    "(8388608 bytes): a body of the largest size could never be "
+	    "received");
+	expect_invalid("client_body_deadline 500ms\n",
+	    "t.conf:1: client_body_deadline: must be at least 1s");
 	expect_invalid("chroot_dir relative\n",
 	    "t.conf:1: chroot_dir: must be an absolute path");
 	expect_invalid("max_body_size 100\n",
@@ -382,6 +453,7 @@ main(void)
 	test_syntax();
 	test_errors();
 	test_validation();
+	test_switches();
 	test_overrides();
 	test_marshal();
 	T_DONE();

@@ -156,6 +156,30 @@ test_chunked(void)
 		{ "x\r\n", HTTP_CHUNK_ERROR, "", 0 },
 		{ "2\r\nabX\r\n", HTTP_CHUNK_ERROR, "ab", 0 },
 		{ "1000000000000000\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		/* Chunk extensions, RFC 9112 7.1.1: accepted and dropped. */
+		{ "2;name=value\r\nab\r\n0\r\n\r\n", HTTP_CHUNK_DONE, "ab",
+		    23 },
+		{ "2 ; a ; b = c;d\r\nab\r\n0;last\r\n\r\n", HTTP_CHUNK_DONE,
+		    "ab", 31 },
+		{ "2;q=\"a \\\" ;\tb\"\r\nab\r\n0\r\n\r\n", HTTP_CHUNK_DONE,
+		    "ab", 25 },
+		{ "2;q=\"\x80\"\nab\n0\n\n", HTTP_CHUNK_DONE, "ab", 14 },
+		/* ... anything else after the size is refused. */
+		{ "2 junk\r\nab\r\n0\r\n\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2 \r\nab\r\n0\r\n\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;\r\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;=v\r\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;a=\r\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;a b\r\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;a=b c\r\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;a=b=c\r\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;a=\"open\r\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;a=\"x\"y\r\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;a\rb\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;a=\"\x01\"\r\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "0 x\r\n\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;a \r\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
+		{ "2;a=b \r\nab\r\n", HTTP_CHUNK_ERROR, "", 0 },
 	};
 	struct buf		 whole, piece;
 	enum http_chunk_rv	 rv;

@@ -338,6 +338,11 @@ export class Daemon {
 	}
 
 	get ws() { return path.join(this.dir, "ws"); }
+	// metrics_listen's port, once the daemon has logged it (null: none).
+	get mport() {
+		const m = /listening on 127\.0\.0\.1:(\d+) \(metrics\)/.exec(this.log());
+		return m ? Number(m[1]) : null;
+	}
 	// ca set: the daemon serves HTTPS (tls_cert/tls_key) with that certificate.
 	get base() { return `${this.ca ? "https" : "http"}://127.0.0.1:${this.port}`; }
 	url(p) { return this.base + p; }
@@ -375,7 +380,18 @@ export class Daemon {
 		return this.req("POST", p, { ...opts, headers, body: typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body) });
 	}
 
+	// /readyz with its detail: from metrics_listen when there is one (the
+	// API port answers one line, apiReadyz), else from the API port.
 	async readyz() {
+		const r = this.mport
+			? await request(`http://127.0.0.1:${this.mport}/readyz`, { timeoutMs: 8000 })
+			: await this.get("/readyz", { timeoutMs: 8000 });
+		let j = null;
+		try { j = r.json(); } catch { /* not JSON */ }
+		return { status: r.status, json: j, text: r.text };
+	}
+
+	async apiReadyz() {
 		const r = await this.get("/readyz", { timeoutMs: 8000 });
 		let j = null;
 		try { j = r.json(); } catch { /* not JSON */ }

@@ -10,8 +10,9 @@ export function simConfig(sim, dir, { workers = 1, over = {}, extra = "" } = {})
 		workers: String(workers),
 		workspace: path.join(dir, "ws"),
 		shutdown_timeout: "5s",
-		// Never the fixed default port: daemons run side by side.
-		metrics_listen: "none",
+		// Never the fixed default port: daemons run side by side.  The
+		// harness reads /readyz's detail there (the API port has one line).
+		metrics_listen: "127.0.0.1:0",
 	};
 	if (sim) {
 		Object.assign(base, {

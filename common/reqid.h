@@ -1,5 +1,6 @@
 /*
- * Per-request identifiers: the Privatemode-User-Request-ID value
+ * Per-request identifiers, minted by the worker and used by keyd (so they
+ * live in common/): the Privatemode-User-Request-ID value
  * "proxy_<uuidv7>" (RFC 9562 version 7, lowercase canonical form) with
  * its "_<attempt>" suffix, and the random prompt-cache salt (32 random
  * bytes, standard base64, 44 characters).  Randomness comes from
