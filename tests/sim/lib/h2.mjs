@@ -56,6 +56,8 @@ class Conn {
 		this.goawayCount = 0;
 		this.closing = false;
 		this.control = false; // has carried a control-API request
+		this.controlBusy = 0;
+		this.closeWhenIdle = false;
 
 	}
 
@@ -67,7 +69,7 @@ class Conn {
 	// A request (an HTTP/2 stream) starts; it ends with its response.
 	begin(req, res, control) {
 		const id = isH2(req) ? req.stream.id : null;
-		if (control) { this.controlStreams++; this.control = true; }
+		if (control) { this.controlStreams++; this.control = true; this.controlBusy++; }
 		else {
 			this.streams++;
 			this.openStreams++;
@@ -75,9 +77,19 @@ class Conn {
 		}
 		if (id !== null) this.live.add(id);
 		res.once("close", () => {
-			if (!control) this.openStreams--;
+			if (!control) this.openStreams--; else this.controlBusy--;
 			if (id !== null) { this.live.delete(id); this.closeAfterGoaway(); }
+			else if (this.closeWhenIdle) setImmediate(() => this.socket.end());
 		});
+	}
+
+	// POST /__sim/sessions/close: HTTP/2 closes gracefully (GOAWAY, the
+	// streams in progress finish); an HTTP/1.1 connection closes now if idle,
+	// else after the answer in progress.
+	close() {
+		if (this.session) { if (!this.session.closed) this.session.close(); return; }
+		if (this.openStreams === 0 && this.controlBusy === 0) this.socket.end();
+		else this.closeWhenIdle = true;
 	}
 
 	sendGoaway(lastStreamId, code, triggerStreamId) {
@@ -139,6 +151,13 @@ export class Connections {
 		return [...this.closed, ...this.live]
 			.filter((c) => all || c.streams > 0 || !c.control)
 			.sort((a, b) => a.id - b.id);
+	}
+
+	// Close every live connection but `except` (the caller's); their ids.
+	closeAll(except) {
+		const ids = [];
+		for (const c of this.live) if (c !== except) { c.close(); ids.push(c.id); }
+		return ids.sort((a, b) => a - b);
 	}
 
 	// POST /__sim/reset: forget closed connections; live ones stay listed

@@ -214,6 +214,7 @@ export class Simulator {
 		if (fired.has("rst-stream") && fired.get("rst-stream").after === undefined) {
 			const code = fired.get("rst-stream").code;
 			resetResponse(res, code);
+			rec.kind = kindOf(req.method, path);
 			rec.outcome = `RST_STREAM ${h2ErrorName(req.stream.simRstCode)} before response`;
 			return;
 		}
@@ -357,6 +358,7 @@ export class Simulator {
 			if (p === "/__sim/info" && m === "GET") return sendJson(res, 200, this.info);
 			if (p === "/__sim/sessions" && m === "GET") return sendJson(res, 200, this.conns.list(url.searchParams.get("all") === "1"));
 			if (p === "/__sim/sessions" && m === "DELETE") { this.conns.reset(); return sendJson(res, 200, { ok: true }); }
+			if (p === "/__sim/sessions/close" && m === "POST") return sendJson(res, 200, { closing: this.conns.closeAll(connOf(req)) });
 			return sendText(res, 404, "404 page not found\n");
 		} catch (e) {
 			return sendJson(res, 400, { error: e.message });

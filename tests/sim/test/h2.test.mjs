@@ -318,6 +318,7 @@ test("rst-stream: before the head with INTERNAL_ERROR or a chosen code; after N 
 		assert.equal(e.rstCode, K.NGHTTP2_INTERNAL_ERROR);
 		let rec = await t.h2.record(sim, e.id);
 		assert.equal(rec.outcome, "RST_STREAM INTERNAL_ERROR before response");
+		assert.equal(rec.kind, "inference");
 		assert.equal(rec.status, null);
 		assert.equal(rec.rstBy, "server");
 
@@ -421,6 +422,24 @@ test("max-streams-1: the next new session advertises SETTINGS_MAX_CONCURRENT_STR
 	const t2 = over(sim, "h2");
 	try { assert.equal((await t2.h2.remoteSettings).maxConcurrentStreams, 250); } finally { await t2.close(); }
 	assert.deepEqual(JSON.parse((await sim.req("GET", "/__sim/faults")).body).active, {});
+});
+
+test("POST /__sim/sessions/close: live sessions get GOAWAY and close (streams in progress finish), so a client reconnects and meets max-streams-1", async () => {
+	const t = over(sim, "h2");
+	assert.equal((await t.h2.remoteSettings).maxConcurrentStreams, 250);
+	const { res } = await chatOver(t, { stream: true }, { raw: true, headers: { "X-Sim-Chunk-Interval-Ms": "100" } });
+	await sim.faults({ "max-streams-1": { times: 1 } });
+	const r = JSON.parse((await sim.req("POST", "/__sim/sessions/close")).body);
+	assert.ok(r.closing.includes((await t.h2.sessionInfo(sim)).id));
+	const got = await res.result;
+	assert.equal(got.how, "end", "the stream in progress finished");
+	assert.ok(got.text.endsWith("data: [DONE]\n\n"));
+	await t.h2.closed;
+	assert.deepEqual(t.h2.goaways[0], { code: 0, last: res.id });
+	const t2 = over(sim, "h2");
+	try {
+		assert.equal((await t2.h2.remoteSettings).maxConcurrentStreams, 1);
+	} finally { await t2.close(); }
 });
 
 test("window-stall over h2: head and half the body, then no DATA; the session and its other streams go on; the client's CANCEL is recorded", async () => {
