@@ -12,7 +12,10 @@ const USAGE = `usage: node sim.mjs [options]
   --state-dir DIR         PKI cache and manifest (default: $TMPDIR/privatemoded-sim)
   --port N                listen port on 127.0.0.1 (default 0 = ephemeral)
   --host ADDR             loopback address to bind (default 127.0.0.1)
-  --http                  serve plain HTTP instead of HTTPS
+  --http                  serve plain HTTP/1.1 instead of HTTPS
+  --no-h2                 HTTPS with HTTP/1.1 only (ALPN http/1.1); default: HTTP/2
+                          and HTTP/1.1 on the same port (ALPN h2, http/1.1)
+  --h2-max-streams N      SETTINGS_MAX_CONCURRENT_STREAMS of HTTP/2 sessions (default 250)
   --api-key KEY           accepted bearer token (default sim-api-key)
   --any-key               accept any (or no) Authorization header
   --secret-ttl S          secret lifetime in seconds (default 3600)
@@ -35,6 +38,8 @@ try {
 			port: { type: "string", default: "0" },
 			host: { type: "string", default: "127.0.0.1" },
 			http: { type: "boolean", default: false },
+			"no-h2": { type: "boolean", default: false },
+			"h2-max-streams": { type: "string", default: "250" },
 			"api-key": { type: "string", default: "sim-api-key" },
 			"any-key": { type: "boolean", default: false },
 			"secret-ttl": { type: "string", default: "3600" },
@@ -76,6 +81,8 @@ const opts = {
 	host: args.host,
 	port: num("port", 0),
 	http: args.http,
+	noH2: args["no-h2"],
+	h2MaxStreams: Math.min(num("h2-max-streams", 1), 2 ** 32 - 1),
 	apiKey: args["api-key"],
 	anyKey: args["any-key"],
 	secretTtl: num("secret-ttl", 1),
@@ -106,6 +113,8 @@ function info(port) {
 		ready: port !== null,
 		pid: process.pid,
 		scheme,
+		protocols: opts.http || opts.noH2 ? ["http/1.1"] : ["h2", "http/1.1"],
+		h2_max_streams: opts.http || opts.noH2 ? null : opts.h2MaxStreams,
 		host: opts.host,
 		port,
 		base_url: base,

@@ -6,7 +6,7 @@ EXTRA_DIST += tests/sim/sim.sh tests/sim/demo.sh tests/sim/simlib.sh tests/sim/s
 	tests/sim/pki.sh tests/sim/manifest.template.json \
 	tests/sim/coordinator-policy.toml tests/sim/README.md \
 	tests/sim/lib/coordinator.mjs tests/sim/lib/faults.mjs \
-	tests/sim/lib/fieldcipher.mjs tests/sim/lib/http.mjs \
+	tests/sim/lib/fieldcipher.mjs tests/sim/lib/h2.mjs tests/sim/lib/http.mjs \
 	tests/sim/lib/idkey.mjs tests/sim/lib/inference.mjs \
 	tests/sim/lib/multipart.mjs tests/sim/lib/protobuf.mjs \
 	tests/sim/lib/secretsvc.mjs tests/sim/lib/server.mjs \
@@ -17,7 +17,8 @@ EXTRA_DIST += tests/sim/sim.sh tests/sim/demo.sh tests/sim/simlib.sh tests/sim/s
 	tests/sim/test/attest.test.mjs tests/sim/test/faults.test.mjs \
 	tests/sim/test/http.test.mjs tests/sim/test/inference.test.mjs \
 	tests/sim/test/vectors.test.mjs tests/sim/test/refproxy.mjs \
-	tests/sim/test/sdk.test.mjs
+	tests/sim/test/sdk.test.mjs tests/sim/test/h2.test.mjs \
+	tests/sim/test/h2client.mjs tests/sim/test/h2frames.mjs
 
 # DEMO_PORT (default 8080), DEMO_MODE (https|http), PM_DAEMON override.
 .PHONY: demo

@@ -8,8 +8,11 @@
 //   paths   path prefixes a transport or inference fault applies to
 //           (default: the encrypted inference routes, not /v1/models)
 //   status, message  for upstream-error
+//   code    HTTP/2 error code (number or name) for rst-stream and goaway
+//   fieldBytes  huge-head over HTTP/2: bytes per filler field
 import { ATTESTATION_FAULTS } from "./coordinator.mjs";
 import { SECRET_FAULTS } from "./secretsvc.mjs";
+import { h2ErrorCode } from "./http.mjs";
 
 export const TRANSPORT_FAULTS = [
 	"reset", "reset-mid-stream", "stall-stream", "truncate-sse", "slow-first-byte", "non-json-sse", "slow-read",
@@ -17,7 +20,15 @@ export const TRANSPORT_FAULTS = [
 ];
 export const INFERENCE_FAULTS = ["no-secret", "wrong-seq", "upstream-error"];
 export const GLOBAL_FAULTS = ["unauthorized"];
+// Switches added with HTTP/2 (lib/h2.mjs).  All but window-stall act on
+// HTTP/2 only: an HTTP/1.1 request neither fires nor consumes them.  GET
+// /__sim/faults lists them apart from `known` (README.md says why).
+export const H2_FAULTS = ["goaway", "rst-refused", "rst-stream", "max-streams-1"];
+export const HTTP2_ERA_FAULTS = [...H2_FAULTS, "window-stall"];
 export const ALL_FAULTS = [...GLOBAL_FAULTS, ...TRANSPORT_FAULTS, ...INFERENCE_FAULTS, ...ATTESTATION_FAULTS, ...SECRET_FAULTS];
+const KNOWN = [...ALL_FAULTS, ...HTTP2_ERA_FAULTS];
+// Faults limited to `paths` (default: the encrypted inference routes).
+const PATH_FAULTS = [...TRANSPORT_FAULTS, ...INFERENCE_FAULTS, "goaway", "rst-refused", "rst-stream", "window-stall"];
 
 const DEFAULT_PATHS = ["/v1/chat/", "/v1/completions", "/v1/embeddings", "/v1/audio/", "/v1/messages", "/unstructured/"];
 
@@ -25,12 +36,16 @@ export class Faults {
 	constructor() { this.active = new Map(); }
 
 	static normalise(name, opts) {
-		if (!ALL_FAULTS.includes(name)) throw new Error(`unknown fault ${JSON.stringify(name)}`);
+		if (!KNOWN.includes(name)) throw new Error(`unknown fault ${JSON.stringify(name)}`);
 		if (opts === false || opts === null) return null;
 		const o = opts === true || opts === undefined ? {} : { ...opts };
 		if (o.once) o.times = 1;
 		delete o.once;
 		if (o.times !== undefined && !(Number.isInteger(o.times) && o.times > 0)) throw new Error(`${name}: times must be a positive integer`);
+		for (const k of ["after", "bytes", "fieldBytes"])
+			if (o[k] !== undefined && !(Number.isInteger(o[k]) && o[k] >= 0)) throw new Error(`${name}: ${k} must be an integer >= 0`);
+		if (o.fieldBytes === 0) throw new Error(`${name}: fieldBytes must be > 0`);
+		if (o.code !== undefined) h2ErrorCode(o.code); // throws on an unknown name
 		return o;
 	}
 
@@ -52,7 +67,7 @@ export class Faults {
 	peek(name, path) {
 		const o = this.active.get(name);
 		if (!o) return null;
-		if (path !== undefined && TRANSPORT_FAULTS.concat(INFERENCE_FAULTS).includes(name)) {
+		if (path !== undefined && PATH_FAULTS.includes(name)) {
 			const paths = o.paths ?? DEFAULT_PATHS;
 			if (!paths.some((p) => path.startsWith(p))) return null;
 		}

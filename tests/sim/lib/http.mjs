@@ -37,3 +37,38 @@ export function resetSocket(sock) {
 	}
 	sock.destroy();
 }
+
+// HTTP/2 error codes (RFC 9113 §7) by name.
+export const H2_ERRORS = Object.freeze({
+	NO_ERROR: 0x0, PROTOCOL_ERROR: 0x1, INTERNAL_ERROR: 0x2, FLOW_CONTROL_ERROR: 0x3, SETTINGS_TIMEOUT: 0x4,
+	STREAM_CLOSED: 0x5, FRAME_SIZE_ERROR: 0x6, REFUSED_STREAM: 0x7, CANCEL: 0x8, COMPRESSION_ERROR: 0x9,
+	CONNECT_ERROR: 0xa, ENHANCE_YOUR_CALM: 0xb, INADEQUATE_SECURITY: 0xc, HTTP_1_1_REQUIRED: 0xd,
+});
+
+export function h2ErrorName(code) {
+	return Object.keys(H2_ERRORS).find((k) => H2_ERRORS[k] === code) ?? `0x${code.toString(16)}`;
+}
+
+// A code given as a number or a name ("CANCEL", "NGHTTP2_CANCEL", "cancel").
+export function h2ErrorCode(v, dflt = H2_ERRORS.INTERNAL_ERROR) {
+	if (v === undefined || v === null) return dflt;
+	if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) return v;
+	const n = typeof v === "string" ? v.toUpperCase().replace(/^NGHTTP2_/, "") : null;
+	if (n !== null && Object.hasOwn(H2_ERRORS, n)) return H2_ERRORS[n];
+	throw new Error(`unknown HTTP/2 error code ${JSON.stringify(v)}`);
+}
+
+// Cut one answer short.  HTTP/2: RST_STREAM with `code` (default
+// INTERNAL_ERROR) on this stream only, the session and its other streams go
+// on; the stream is marked so the record says the server sent it.
+// HTTP/1.1: a TCP RST of the connection (resetSocket).
+export function resetResponse(res, code) {
+	const st = res.stream;
+	if (st) {
+		const c = h2ErrorCode(code);
+		st.simRstCode = c;
+		if (!st.closed && !st.destroyed) st.close(c);
+		return;
+	}
+	resetSocket(res.socket);
+}

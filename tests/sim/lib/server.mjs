@@ -1,14 +1,18 @@
 // The simulated Privatemode deployment on one loopback listener: API
 // gateway routes (attest, secret, inference), the CDN's manifest, AMD's KDS
-// and the test-only control API under /__sim/.
+// and the test-only control API under /__sim/.  Over TLS it speaks HTTP/2
+// and HTTP/1.1 (ALPN h2, http/1.1; --no-h2: http/1.1 only); plain --http
+// is HTTP/1.1.
 import http from "node:http";
+import http2 from "node:http2";
 import https from "node:https";
 import { X509Certificate } from "node:crypto";
 import { attest, vendorMaterial, ATTESTATION_FAULTS } from "./coordinator.mjs";
 import { exchange, SecretStore, SECRET_FAULTS } from "./secretsvc.mjs";
-import { Faults, GLOBAL_FAULTS, INFERENCE_FAULTS, TRANSPORT_FAULTS, ALL_FAULTS } from "./faults.mjs";
+import { Faults, GLOBAL_FAULTS, INFERENCE_FAULTS, TRANSPORT_FAULTS, ALL_FAULTS, HTTP2_ERA_FAULTS } from "./faults.mjs";
 import { routeFor, runInference } from "./inference.mjs";
-import { httpError, resetSocket, sendJson, sendText } from "./http.mjs";
+import { H2_ERRORS, h2ErrorName, httpError, resetResponse, resetSocket, sendJson, sendText } from "./http.mjs";
+import { Connections, DEFAULT_H2_MAX_STREAMS, H2_MAX_SEND_HEADER_BLOCK, admit, connOf, hugeHead, isH2, protocolOf, recordReset, stallBody } from "./h2.mjs";
 import { stalled } from "./sse.mjs";
 import { tcbParts } from "./snp.mjs";
 
@@ -23,9 +27,19 @@ function readBody(req) {
 	});
 }
 
-// A request record as returned by GET /__sim/requests.
+// What a refused stream's record calls the route.
+function kindOf(method, path) {
+	if (path === "/privatemode/v1/attest") return "attest";
+	if (path === "/privatemode/v1/secret") return "secret";
+	if (method === "GET" && path.endsWith("/manifest.json")) return "cdn";
+	if (method === "GET" && path.startsWith("/vcek/v1/")) return "kds";
+	return routeFor(path) ? "inference" : "unknown";
+}
+
+// A request record as returned by GET /__sim/requests.  body is null for
+// a stream refused before its body was read.
 function newRecord(seq, req, url, body) {
-	const text = body.toString("utf8");
+	const text = body === null ? null : body.toString("utf8");
 	return {
 		id: seq,
 		time: new Date().toISOString(),
@@ -36,11 +50,14 @@ function newRecord(seq, req, url, body) {
 		path: url.pathname,
 		query: url.search,
 		httpVersion: req.httpVersion,
+		protocol: protocolOf(req),
+		streamId: isH2(req) ? req.stream.id : null,
+		sessionId: connOf(req)?.id ?? null,
 		headers: { ...req.headers },
 		rawHeaders: req.rawHeaders,
-		bodyLength: body.length,
-		body: Buffer.from(text, "utf8").equals(body) ? text : null,
-		bodyBase64: body.toString("base64"),
+		bodyLength: body === null ? null : body.length,
+		body: body !== null && Buffer.from(text, "utf8").equals(body) ? text : null,
+		bodyBase64: body === null ? null : body.toString("base64"),
 		kind: null,
 		faults: [],
 		secretId: null,
@@ -51,6 +68,9 @@ function newRecord(seq, req, url, body) {
 		status: null,
 		outcome: null,
 		error: null,
+		rstCode: null,
+		rstName: null,
+		rstBy: null,
 	};
 }
 
@@ -60,6 +80,9 @@ export class Simulator {
 		this.opts = opts;
 		this.store = new SecretStore(opts.secretTtl);
 		this.faults = new Faults();
+		this.conns = new Connections(opts.maxRecords);
+		this.h2MaxStreams = opts.h2MaxStreams ?? DEFAULT_H2_MAX_STREAMS;
+		this.h2Settings = this.h2MaxStreams;
 		this.records = [];
 		this.seq = 0;
 		this.sockets = new Set();
@@ -69,9 +92,20 @@ export class Simulator {
 		const handler = (req, res) => this.handle(req, res).catch((e) => {
 			try { if (!res.headersSent) sendText(res, 500, `simulator error: ${e.stack}`); else res.destroy(); } catch { /* gone */ }
 		});
-		this.server = this.opts.http
-			? http.createServer(handler)
-			: https.createServer({ key: this.st.keys.tls, cert: this.st.pem.tlsCert }, handler);
+		const tls = { key: this.st.keys.tls, cert: this.st.pem.tlsCert };
+		if (this.opts.http) this.server = http.createServer(handler);
+		else if (this.opts.noH2) this.server = https.createServer({ ...tls, ALPNProtocols: ["http/1.1"] }, handler);
+		else {
+			this.server = http2.createSecureServer({
+				...tls, allowHTTP1: true, maxSendHeaderBlockLength: H2_MAX_SEND_HEADER_BLOCK,
+				settings: { maxConcurrentStreams: this.h2MaxStreams },
+			}, handler);
+			this.server.on("session", (s) => this.conns.attachSession(s));
+		}
+		// Before the server's own listener, which makes the HTTP/2 session
+		// from the settings max-streams-1 may have changed.
+		if (this.opts.http) this.server.on("connection", (s) => this.conns.attach(s, "http/1.1"));
+		else this.server.prependListener("secureConnection", (s) => this.onSecureConnection(s));
 		this.server.keepAliveTimeout = 75_000;
 		this.server.headersTimeout = 80_000;
 		this.server.requestTimeout = 0;
@@ -92,6 +126,39 @@ export class Simulator {
 		});
 	}
 
+	onSecureConnection(sock) {
+		const h2 = sock.alpnProtocol === "h2";
+		const conn = this.conns.attach(sock, h2 ? "h2" : "http/1.1");
+		if (!h2) return;
+		// max-streams-1: SETTINGS_MAX_CONCURRENT_STREAMS 1 in this session's
+		// initial SETTINGS (node reads the server's settings when it creates
+		// the session, right after this listener).
+		const one = this.faults.take(["max-streams-1"]).has("max-streams-1");
+		const mcs = one ? 1 : this.h2MaxStreams;
+		if (mcs !== this.h2Settings) {
+			this.server.updateSettings({ maxConcurrentStreams: mcs });
+			this.h2Settings = mcs;
+		}
+		conn.settings = { maxConcurrentStreams: mcs };
+		if (one) conn.faults.push("max-streams-1");
+	}
+
+	// A stream refused unprocessed (HTTP/2): RST_STREAM REFUSED_STREAM.
+	refuse(req, res, url, control, r) {
+		if (!control) {
+			const rec = newRecord(++this.seq, req, url, null);
+			if (this.opts.maxRecords > 0) {
+				this.records.push(rec);
+				if (this.records.length > this.opts.maxRecords) this.records.shift();
+			}
+			rec.kind = kindOf(req.method, url.pathname);
+			rec.faults = [r.fault];
+			rec.outcome = r.outcome;
+			recordReset(req, res, rec);
+		}
+		resetResponse(res, H2_ERRORS.REFUSED_STREAM);
+	}
+
 	authOk(req) {
 		if (this.opts.anyKey) return true;
 		return req.headers.authorization === `Bearer ${this.opts.apiKey}`;
@@ -100,6 +167,13 @@ export class Simulator {
 	async handle(req, res) {
 		const url = new URL(req.url, "http://sim.invalid");
 		const path = url.pathname;
+		const control = path.startsWith("/__sim/") || path === "/__sim";
+		const conn = connOf(req);
+		conn?.begin(req, res, control);
+		if (conn && isH2(req)) {
+			const refusal = admit(conn, this.faults, req, path, control);
+			if (refusal) return this.refuse(req, res, url, control, refusal);
+		}
 		// slow-read: leave the request body unread for a while, as a busy
 		// API would; the client's writes block meanwhile.
 		const slow = path.startsWith("/__sim") ? null : this.faults.take(["slow-read"], path).get("slow-read");
@@ -116,20 +190,37 @@ export class Simulator {
 			this.records.push(rec);
 			if (this.records.length > this.opts.maxRecords) this.records.shift();
 		}
-		res.on("finish", () => { rec.status = res.statusCode; this.finishRecord(rec); });
+		recordReset(req, res, rec);
+		// HTTP/2: node's compat response emits finish on any stream close,
+		// even a reset; only an answer we ended is complete.
+		res.on("finish", () => { if (!res.writableEnded) return; rec.status = res.statusCode; this.finishRecord(rec); });
 		res.on("close", () => { if (rec.status === null) { rec.status = res.headersSent ? res.statusCode : null; rec.outcome ??= "connection closed before the response was complete"; this.finishRecord(rec); } });
 
 		// Transport faults that act before any answer.
-		const fired = this.faults.take([...TRANSPORT_FAULTS, ...INFERENCE_FAULTS], path);
+		const fired = this.faults.take([...TRANSPORT_FAULTS, ...INFERENCE_FAULTS, "window-stall", ...(isH2(req) ? ["rst-stream"] : [])], path);
 		const g = this.faults.take(GLOBAL_FAULTS);
 		for (const [k, v] of g) fired.set(k, v);
 		rec.faults = [...fired.keys(), ...(slow ? ["slow-read"] : [])];
 		if (fired.has("reset")) {
+			// HTTP/2 too: the TCP connection under the session, so every
+			// stream on it ends with "connection reset by peer".
 			rec.outcome = "reset before response";
-			return resetSocket(req.socket);
+			resetSocket(conn?.socket ?? req.socket);
+			// node 18 leaves the session (and its streams) open on a socket
+			// reset under it; after the RST, so the peer sees no GOAWAY first.
+			if (isH2(req)) conn?.session?.destroy();
+			return;
+		}
+		if (fired.has("rst-stream") && fired.get("rst-stream").after === undefined) {
+			const code = fired.get("rst-stream").code;
+			resetResponse(res, code);
+			rec.kind = kindOf(req.method, path);
+			rec.outcome = `RST_STREAM ${h2ErrorName(req.stream.simRstCode)} before response`;
+			return;
 		}
 		if (fired.has("slow-first-byte")) await sleep(fired.get("slow-first-byte").delayMs ?? 2000);
-		if (fired.has("huge-head")) res.setHeader("X-Sim-Filler", "f".repeat(fired.get("huge-head").bytes ?? 70000));
+		if (fired.has("huge-head")) hugeHead(res, fired.get("huge-head"), isH2(req));
+		if (fired.has("window-stall")) stallBody(res, rec, fired.get("window-stall"));
 
 		if (path === "/privatemode/v1/attest") return this.attestRoute(req, res, body, rec, fired);
 		if (path === "/privatemode/v1/secret") return this.secretRoute(req, res, body, rec, fired);
@@ -248,7 +339,7 @@ export class Simulator {
 				if (id) this.store.delete(id); else this.store.clear();
 				return sendJson(res, 200, { ok: true });
 			}
-			if (p === "/__sim/faults" && m === "GET") return sendJson(res, 200, { active: this.faults.list(), known: ALL_FAULTS });
+			if (p === "/__sim/faults" && m === "GET") return sendJson(res, 200, { active: this.faults.list(), known: ALL_FAULTS, knownHttp2: HTTP2_ERA_FAULTS });
 			if (p === "/__sim/faults" && (m === "POST" || m === "PUT" || m === "PATCH")) {
 				const spec = JSON.parse(body.toString("utf8") || "{}");
 				this.faults.set(spec, m !== "PATCH");
@@ -257,6 +348,7 @@ export class Simulator {
 			if (p === "/__sim/faults" && m === "DELETE") { this.faults.clear(); return sendJson(res, 200, { active: {} }); }
 			if (p === "/__sim/reset" && m === "POST") {
 				this.faults.clear();
+				this.conns.reset();
 				this.lastAttestFaults = null;
 				this.records = [];
 				if (url.searchParams.get("secrets") !== "keep") this.store.clear();
@@ -264,6 +356,9 @@ export class Simulator {
 				return sendJson(res, 200, { ok: true });
 			}
 			if (p === "/__sim/info" && m === "GET") return sendJson(res, 200, this.info);
+			if (p === "/__sim/sessions" && m === "GET") return sendJson(res, 200, this.conns.list(url.searchParams.get("all") === "1"));
+			if (p === "/__sim/sessions" && m === "DELETE") { this.conns.reset(); return sendJson(res, 200, { ok: true }); }
+			if (p === "/__sim/sessions/close" && m === "POST") return sendJson(res, 200, { closing: this.conns.closeAll(connOf(req)) });
 			return sendText(res, 404, "404 page not found\n");
 		} catch (e) {
 			return sendJson(res, 400, { error: e.message });

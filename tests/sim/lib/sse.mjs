@@ -1,5 +1,5 @@
 // Server-sent events writer with the stream faults applied between events.
-import { resetSocket } from "./http.mjs";
+import { resetResponse } from "./http.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -25,13 +25,19 @@ export class EventStream {
 			const o = this.fired.get(name);
 			return o && this.count === (o.after ?? 1);
 		};
-		if (at("reset-mid-stream")) {
+		// reset-mid-stream: TCP RST (HTTP/1.1) or RST_STREAM INTERNAL_ERROR
+		// (HTTP/2); rst-stream (HTTP/2 only): RST_STREAM with its `code`.
+		const cut = ["reset-mid-stream", "rst-stream"].find(at);
+		if (cut) {
 			// Let the events already written reach the peer first: a RST
-			// discards whatever is still unsent in our socket buffer.
-			await new Promise((r) => this.res.write("", r));
+			// discards whatever is still unsent in our socket buffer.  Not
+			// on HTTP/2: there node 20 sends the DATA before an empty write
+			// as garbage when RST_STREAM follows; nghttp2 flushes the
+			// stream's DATA before the RST_STREAM anyway.
+			if (!this.res.stream) await new Promise((r) => this.res.write("", r));
 			await sleep(50);
 			this.rec.outcome = `reset after ${this.count} events`;
-			resetSocket(this.res.socket);
+			resetResponse(this.res, this.fired.get(cut).code);
 			this.dead = true;
 			return false;
 		}

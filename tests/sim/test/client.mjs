@@ -266,10 +266,11 @@ export function hpkeExport(sharedSecret) {
 	return labeledExpand(exporter, "sec", e, 32);
 }
 
-export async function secretExchange(base, { apiKey, ca, meshCaCert, now = new Date() }) {
+// send(method, path, opts): another transport (an HTTP/2 client) instead of request().
+export async function secretExchange(base, { apiKey, ca, meshCaCert, now = new Date(), send = (m, p, o) => request(base, m, p, o) }) {
 	const kp = ml_kem768_x25519.keygen();
 	const pk = Buffer.from(kp.publicKey);
-	const res = await request(base, "POST", "/privatemode/v1/secret", { ca, headers: { Authorization: `Bearer ${apiKey}`, "Privatemode-Version": "v1.40.0" }, body: JSON.stringify({ PublicKey: pk.toString("base64") }) });
+	const res = await send("POST", "/privatemode/v1/secret", { ca, headers: { Authorization: `Bearer ${apiKey}`, "Privatemode-Version": "v1.40.0" }, body: JSON.stringify({ PublicKey: pk.toString("base64") }) });
 	if (res.status === 401) fail(`Unauthorized: ${res.body}`);
 	if (res.status !== 200) fail(`unexpected status code: ${res.status}: ${res.body}`);
 	const j = JSON.parse(res.body);

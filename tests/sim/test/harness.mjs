@@ -13,7 +13,8 @@ const SIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "si
 export const STATE_DIR = process.env.SIM_STATE_DIR ?? path.join(os.tmpdir(), `privatemoded-sim-test-${process.getuid?.() ?? 0}`);
 
 export async function startSim(extraArgs = []) {
-	const proc = spawn(process.execPath, [SIM, "--state-dir", STATE_DIR, "--quiet", ...extraArgs], { stdio: ["ignore", "pipe", "inherit"] });
+	// SIM_NODE: run the simulator under another node (e.g. 18) than the tests.
+	const proc = spawn(process.env.SIM_NODE || process.execPath, [SIM, "--state-dir", STATE_DIR, "--quiet", ...extraArgs], { stdio: ["ignore", "pipe", "inherit"] });
 	const info = await new Promise((resolve, reject) => {
 		let buf = "";
 		const t = setTimeout(() => reject(new Error("simulator did not start in 60 s")), 60000);
@@ -37,6 +38,7 @@ export async function startSim(extraArgs = []) {
 		requests: (q = "") => ctl("GET", "/requests" + q),
 		secrets: () => ctl("GET", "/secrets"),
 		reset: () => ctl("POST", "/reset"),
+		sessions: (q = "") => ctl("GET", "/sessions" + q),
 		req: (method, p, opts = {}) => request(info.base_url, method, p, { ca, ...opts }),
 		async stop() {
 			if (proc.exitCode !== null) return;
@@ -58,7 +60,7 @@ export async function attestAndExchange(sim, { apiKey = sim.info.api_key } = {})
 		return k.body;
 	};
 	const state = await verifyAttestation(JSON.parse(r.body).AttestationDoc, nonce, sim.manifest, sim.anchors, { fetchKds });
-	const s = await secretExchange(sim.info.base_url, { apiKey, ca: sim.ca, meshCaCert: state.meshCaCert });
+	const s = await secretExchange(sim.info.base_url, { apiKey, ca: sim.ca, meshCaCert: state.meshCaCert, send: sim.req });
 	return { ...s, state, apiKey };
 }
 

@@ -29,6 +29,9 @@ test("CLI: bad flags and unknown faults exit 2; --setup-only prints the JSON lin
 	assert.equal(run("--host", "0.0.0.0").status, 2);
 	assert.equal(run("--port", "x").status, 2);
 	assert.equal(run("--report-version", "6").status, 2);
+	assert.equal(run("--h2-max-streams", "0").status, 2);
+	assert.equal(run("--fault", "rst-stream:code=NOPE").status, 2);
+	assert.equal(run("--fault", "goaway:after=-1").status, 2);
 	const r = run("--setup-only");
 	assert.equal(r.status, 0);
 	const j = JSON.parse(r.stdout);
