@@ -48,6 +48,11 @@ of(void *px)
 /* --- stand-ins for relay.c and ktun.c --------------------------------------- */
 
 void
+relay_h2_sent(void *px)
+{
+}
+
+void
 relay_h2_head(void *px, const char *head, size_t len)
 {
 	struct strace	*s = of(px);

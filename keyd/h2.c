@@ -53,6 +53,7 @@ struct h2 {
 	nghttp2_session		*s;
 	struct ktun		*kt;
 	int			 goaway;	/* the server's */
+	int			 settled;	/* its first SETTINGS came */
 	struct buf		 pend;		/* a frame not yet whole */
 	/* nghttp2 does not close the streams of a session it deletes */
 	LIST_HEAD(, h2stream)	 streams;
@@ -145,6 +146,13 @@ on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *arg)
 	struct h2	*h = arg;
 	struct h2stream	*st;
 
+	if (f->hd.type == NGHTTP2_SETTINGS &&
+	    !(f->hd.flags & NGHTTP2_FLAG_ACK)) {
+		h->settled = 1;
+		log_debug("API connection %u: SETTINGS, up to %u streams",
+		    h->kt->id, nghttp2_session_get_remote_settings(s,
+		    NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS));
+	}
 	if (f->hd.type == NGHTTP2_GOAWAY) {
 		h->goaway = 1;
 		log_debug("API connection %u: GOAWAY, last stream %d, error "
@@ -225,6 +233,8 @@ read_body(nghttp2_session *s, int32_t id, uint8_t *out, size_t len,
 		/* Sealed values, but there is no need to keep them. */
 		buf_free(&st->body);
 		st->sent = 0;
+		if (st->px != NULL)
+			relay_h2_sent(st->px);
 	}
 	return (ssize_t)n;
 }
@@ -385,6 +395,12 @@ h2_room(const struct h2 *h, int active)
 	    (int)MINIMUM(max, (uint32_t)INT32_MAX) - active : 0;
 }
 
+int
+h2_settled(const struct h2 *h)
+{
+	return h->settled;
+}
+
 /* Nothing more to come or go (after a GOAWAY, every stream done). */
 int
 h2_finished(const struct h2 *h)
@@ -482,6 +498,8 @@ h2_submit(struct h2 *h, void *px, const uint8_t *req, size_t len, char *err,
 		stream_free(st);
 		return -1;
 	}
+	if (len == off)
+		relay_h2_sent(px);	/* nothing to send but the head */
 	return id;
 }
 

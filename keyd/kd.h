@@ -72,6 +72,7 @@ struct ktun {
 	int		 orphan;	/* freed before it came */
 	struct event	*rev, *wev;
 	struct event	*timer;		/* the owner's */
+	struct event	*soon;		/* ktun_soon() */
 	struct buf	 out;		/* TLS bytes the socket has not taken */
 	int		 want_read;
 	int		 write_err;	/* errno of a failed write, reported
@@ -84,9 +85,11 @@ struct ktun {
 	TAILQ_ENTRY(ktun) list;		/* in one of relay.c's lists */
 	int		 listed;	/* which one (relay.c) */
 	struct pexch	*px;		/* KP_H1: the current exchange */
-	TAILQ_HEAD(, pexch) pxs;	/* KP_H2: its streams; KP_UNKNOWN:
-					   the exchanges waiting for it */
+	TAILQ_HEAD(, pexch) pxs;	/* KP_H2: its streams and those
+					   waiting for room; KP_UNKNOWN: the
+					   exchanges waiting for it */
 	int		 npx;
+	int		 nstreams;	/* KP_H2: open streams */
 	/* KT_FETCH */
 	struct fetch	*fx;		/* its request */
 };
@@ -107,6 +110,8 @@ void		 ktun_flush(struct ktun *);
 void		 ktun_read(struct ktun *, int on);
 /* Arm (ms > 0) or stop the relay's timer (relay_timeout). */
 void		 ktun_timer(struct ktun *, int64_t ms);
+/* Call relay_soon() for it once the current callback is done. */
+void		 ktun_soon(struct ktun *);
 
 /*
  * What ktun.c tells a connection's owner.  err is an errno value (0 for
@@ -117,6 +122,7 @@ void	relay_connected(struct ktun *, enum dp_fd_fail, const char *err);
 void	relay_input(struct ktun *, const uint8_t *, size_t);
 void	relay_drained(struct ktun *);
 void	relay_timeout(struct ktun *);
+void	relay_soon(struct ktun *);
 void	relay_eof(struct ktun *, int err, const char *why);
 void	fetch_connected(struct ktun *, enum dp_fd_fail, const char *err);
 void	fetch_input(struct ktun *, const uint8_t *, size_t);
@@ -140,10 +146,13 @@ void		 h2_cancel(struct h2 *, int32_t stream);
 void		 h2_consume(struct h2 *, int32_t stream, size_t n);
 /* How many more streams the server takes now (0 after a GOAWAY). */
 int		 h2_room(const struct h2 *, int active);
+/* Has the server's first SETTINGS come (its stream limit is known)? */
+int		 h2_settled(const struct h2 *);
 /* After a GOAWAY, every stream is done: nothing more will come. */
 int		 h2_finished(const struct h2 *);
 const char	*h2_code_str(uint32_t);
 /* What h2.c tells relay.c of a stream. */
+void	relay_h2_sent(void *px);	/* the request body is all out */
 void	relay_h2_head(void *px, const char *head, size_t len);
 void	relay_h2_data(void *px, const uint8_t *, size_t);
 void	relay_h2_closed(void *px, uint32_t code);

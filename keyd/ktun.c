@@ -141,6 +141,8 @@ ktun_free(struct ktun *kt)
 		event_free(kt->wev);
 	if (kt->timer != NULL)
 		event_free(kt->timer);
+	if (kt->soon != NULL)
+		event_free(kt->soon);
 	if (kt->fd != -1)
 		close(kt->fd);
 	h2_free(kt->h2);
@@ -280,6 +282,21 @@ ktun_timer(struct ktun *kt, int64_t ms)
 	}
 	ms_to_tv(ms, &tv);
 	evtimer_add(kt->timer, &tv);
+}
+
+static void
+on_soon(evutil_socket_t fd, short ev, void *arg)
+{
+	relay_soon(arg);
+}
+
+void
+ktun_soon(struct ktun *kt)
+{
+	if (kt->soon == NULL &&
+	    (kt->soon = event_new(kenv->base, -1, 0, on_soon, kt)) == NULL)
+		fatalx("%s: event_new", __func__);
+	event_active(kt->soon, 0, 0);
 }
 
 /* --- the hand-over ---------------------------------------------------------- */

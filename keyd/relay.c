@@ -84,6 +84,7 @@ struct pexch {
 	const char		*method;
 	struct ktun		*kt;
 	int32_t			 stream;	/* HTTP/2 stream id */
+	int			 submitted;	/* HTTP/2: a stream of kt */
 	struct buf		 sealed;	/* the request until it is sent */
 	uint32_t		 attempt;	/* the request id's suffix */
 	int			 stale;		/* dead pooled connections */
@@ -105,7 +106,6 @@ struct pexch {
 	struct buf		 ev;		/* MSG_RESP under construction */
 	int			 headed;
 	int			 retrying;	/* the no-secret retry */
-	int			 failed;	/* HTTP/2: err, at the close */
 	char			 err[CERR_MAX + 128];
 };
 
@@ -123,6 +123,7 @@ static int			 h1_seen;	/* the API picked HTTP/1.1 */
 static void	px_attempt(struct pexch *);
 static void	px_start(struct pexch *);
 static void	px_place(struct pexch *);
+static void	px_send(struct pexch *);
 static void	px_conn_lost(struct pexch *, int err, const char *why,
 		    int reused);
 static int	on_body(void *, const uint8_t *, size_t);
@@ -193,7 +194,7 @@ px_answer_reset(struct pexch *px)
 	buf_reset(&px->body_acc);
 	buf_reset(&px->line);
 	buf_reset(&px->out);
-	px->headed = px->retrying = px->written = px->failed = 0;
+	px->headed = px->retrying = px->written = 0;
 	px->decrypt = px->check_retry = 0;
 	px->received = 0;
 	px->unconsumed = 0;
@@ -246,6 +247,23 @@ conn_list(struct ktun *kt, int l)
 	}
 }
 
+/* Take an exchange off its connection's list (HTTP/2, or not agreed). */
+static void
+px_off_conn(struct pexch *px)
+{
+	struct ktun	*kt = px->kt;
+
+	TAILQ_REMOVE(&kt->pxs, px, onconn);
+	kt->npx--;
+	if (px->submitted) {
+		kt->nstreams--;
+		kt->exchanges++;
+	}
+	px->submitted = 0;
+	px->stream = 0;
+	px->kt = NULL;
+}
+
 /* Close a connection; exchanges still on it hear why (err: an errno). */
 static void
 conn_close(struct ktun *kt, int err, const char *why)
@@ -253,6 +271,8 @@ conn_close(struct ktun *kt, int err, const char *why)
 	struct pexch	*px;
 	int		 reused = kt->exchanges > 0;
 
+	log_debug("API connection %u: closed%s%s", kt->id, *why ? ": " : "",
+	    why);
 	conn_list(kt, L_NONE);
 	if ((px = kt->px) != NULL) {
 		kt->px = NULL;
@@ -260,10 +280,7 @@ conn_close(struct ktun *kt, int err, const char *why)
 		px_conn_lost(px, err, why, reused);
 	}
 	while ((px = TAILQ_FIRST(&kt->pxs)) != NULL) {
-		TAILQ_REMOVE(&kt->pxs, px, onconn);
-		kt->npx--;
-		px->kt = NULL;
-		px->stream = 0;
+		px_off_conn(px);
 		px_conn_lost(px, err, why, reused);
 	}
 	ktun_free(kt);
@@ -286,8 +303,13 @@ conn_get(void)
 {
 	struct ktun	*kt;
 
+	/*
+	 * Until the server's SETTINGS say how many streams it takes, an
+	 * HTTP/2 connection takes exchanges to send once they do.
+	 */
 	TAILQ_FOREACH(kt, &h2s, list)
-		if (h2_room(kt->h2, kt->npx) > 0)
+		if (h2_settled(kt->h2) ? h2_room(kt->h2, kt->npx) > 0 :
+		    kt->npx < WAITERS_MAX)
 			return kt;
 	if ((kt = TAILQ_LAST(&pool, ktunlist)) != NULL) {
 		conn_list(kt, L_NONE);
@@ -300,6 +322,7 @@ conn_get(void)
 				return kt;
 	kt = ktun_new(KT_RELAY, NO_API, kenv->api_host, 1, 1, offer_h2());
 	TAILQ_INIT(&kt->pxs);
+	log_debug("API connection %u: new", kt->id);
 	if (offer_h2())
 		conn_list(kt, L_AGREEING);
 	else
@@ -329,13 +352,34 @@ conn_unstream(struct pexch *px)
 {
 	struct ktun	*kt = px->kt;
 
-	TAILQ_REMOVE(&kt->pxs, px, onconn);
-	kt->npx--;
-	kt->exchanges++;
-	px->kt = NULL;
-	px->stream = 0;
+	px_off_conn(px);
 	if (kt->npx == 0 && kt->proto == KP_H2)
 		ktun_timer(kt, POOL_IDLE_MS);
+}
+
+/*
+ * The exchanges waiting on an HTTP/2 connection go out as its stream
+ * limit allows, once the server's SETTINGS have said what it is; those
+ * for which there is no room now go to another connection.
+ */
+static void
+h2_fill(struct ktun *kt)
+{
+	struct pexch	*px, *next;
+
+	if (!h2_settled(kt->h2))
+		return;
+	for (px = TAILQ_FIRST(&kt->pxs); px != NULL; px = next) {
+		next = TAILQ_NEXT(px, onconn);
+		if (px->submitted)
+			continue;
+		if (h2_room(kt->h2, kt->nstreams) > 0) {
+			px_send(px);	/* may free px; next is intact */
+			continue;
+		}
+		px_off_conn(px);
+		px_place(px);
+	}
 }
 
 /* --- ending an exchange ---------------------------------------------------- */
@@ -349,15 +393,14 @@ px_detach(struct pexch *px, int close_h1)
 	if (kt == NULL)
 		return;
 	if (kt->proto == KP_H2) {
+		/* Perhaps inside nghttp2's callbacks: the RST goes out soon. */
 		if (px->stream > 0) {
 			h2_cancel(kt->h2, px->stream);
-			h2_output(kt->h2);
+			ktun_soon(kt);
 		}
 		conn_unstream(px);
 	} else if (kt->proto == KP_UNKNOWN) {
-		TAILQ_REMOVE(&kt->pxs, px, onconn);
-		kt->npx--;
-		px->kt = NULL;
+		px_off_conn(px);
 	} else {
 		kt->px = NULL;
 		px->kt = NULL;
@@ -701,6 +744,17 @@ static const struct resp_cb px_cb = { on_head, on_body, on_done };
 
 /* --- HTTP/2 streams (h2.c calls these) --------------------------------------- */
 
+void
+relay_h2_sent(void *arg)
+{
+	struct pexch	*px = arg;
+
+	if (!px->written && px->resp.head.status == 0) {
+		px->written = 1;
+		px_timer(px, kenv->conf->upstream_first_byte_timeout);
+	}
+}
+
 /* The stream's head, as an HTTP/1.1 head text: parsed as one. */
 void
 relay_h2_head(void *arg, const char *text, size_t len)
@@ -710,12 +764,15 @@ relay_h2_head(void *arg, const char *text, size_t len)
 	px->received += len;
 	http_head_free(&px->resp.head);
 	if (http_head_parse(&px->resp.head, text, len, 0) != HTTP_OK) {
-		snprintf(px->err, sizeof(px->err), "malformed answer head");
-		px->failed = 1;		/* reported when the stream closes */
+		px_upstream_fail(px, 502, "bad_upstream_response",
+		    "malformed upstream response head");
 		return;
 	}
-	if (on_head(px) == -1)
-		px->failed = 1;
+	if (on_head(px) == -1) {
+		px_upstream_fail(px, 502, "bad_upstream_response", "%s",
+		    px->err);
+		return;
+	}
 	if (!px->paused)
 		px_timer(px, kenv->conf->stream_idle_timeout);
 }
@@ -726,10 +783,10 @@ relay_h2_data(void *arg, const uint8_t *p, size_t n)
 	struct pexch	*px = arg;
 
 	px->received += n;
-	if (px->failed)
-		return;
 	if (on_body(px, p, n) == -1) {
-		px->failed = 1;
+		/* Whole events out, then the error; the stream is reset. */
+		px_upstream_fail(px, 502, "bad_upstream_response", "%s",
+		    px->err);
 		return;
 	}
 	/* The stream's window opens again only as the client reads. */
@@ -747,14 +804,10 @@ relay_h2_closed(void *arg, uint32_t code)
 	struct pexch	*px = arg;
 
 	px->stream = 0;		/* closed: nothing to reset */
-	if (px->failed) {
-		px_upstream_fail(px, 502, "bad_upstream_response", "%s",
-		    px->err);
-		return;
-	}
 	if (code == H2_HEAD_TOO_BIG) {
+		/* The words of the HTTP/1.1 reader for the same limit. */
 		px_upstream_fail(px, 502, "bad_upstream_response", "upstream "
-		    "answer head larger than %u bytes", RESP_HEAD_MAX);
+		    "response head too large (over %u bytes)", RESP_HEAD_MAX);
 		return;
 	}
 	if (code == H2_REFUSED_STREAM) {
@@ -795,7 +848,10 @@ relay_h2_closed(void *arg, uint32_t code)
 	px_finish(px, 1);
 }
 
-/* After HTTP/2 input: each stream's events of this read, in one message. */
+/*
+ * After HTTP/2 input: each stream's events of this read, in one message;
+ * then the exchanges waiting for room (SETTINGS, closed streams).
+ */
 static void
 h2_after_input(struct ktun *kt)
 {
@@ -810,6 +866,7 @@ h2_after_input(struct ktun *kt)
 			px_forget_request(px);
 		px_send_events(px);
 	}
+	h2_fill(kt);
 	h2_output(kt->h2);
 }
 
@@ -882,10 +939,16 @@ px_send(struct pexch *px)
 			return;
 		}
 		px->stream = id;
+		px->submitted = 1;
+		kt->nstreams++;
 		ktun_timer(kt, 0);
-		/* Request bodies are small: the wait for the answer starts. */
-		px->written = 1;
-		px_timer(px, kenv->conf->upstream_first_byte_timeout);
+		/*
+		 * Until the body is out (flow control may hold it back), an
+		 * API that takes none of it counts as stalled; then the wait
+		 * for the answer starts (relay_h2_sent).
+		 */
+		if (!px->written)
+			px_timer(px, kenv->conf->stream_idle_timeout);
 		h2_output(kt->h2);
 		return;
 	}
@@ -919,7 +982,8 @@ px_place(struct pexch *px)
 		kt->npx++;
 	}
 	ktun_read(kt, 1);
-	if (kt->proto == KP_UNKNOWN) {
+	if (kt->proto == KP_UNKNOWN || (kt->proto == KP_H2 &&
+	    !h2_settled(kt->h2))) {
 		px_timer(px, kenv->conf->upstream_connect_timeout +
 		    kenv->conf->stream_idle_timeout);
 		return;
@@ -951,7 +1015,8 @@ px_timeout(evutil_socket_t fd, short ev, void *arg)
 	struct ktun	*kt = px->kt;
 	char		 why[160];
 
-	if (px->headed)
+	/* The head came (if not yet sent on: a unary answer is collected). */
+	if (px->resp.head.status > 0)
 		snprintf(why, sizeof(why), "upstream timeout: nothing received "
 		    "for %lld ms (stream_idle_timeout)",
 		    (long long)kenv->conf->stream_idle_timeout);
@@ -1124,6 +1189,8 @@ conn_agreed(struct ktun *kt)
 	struct pexch	*px, *first;
 	char		 err[256];
 
+	log_debug("API connection %u: %s, %d exchange(s) waiting", kt->id,
+	    tun_h2(kt->t) ? "HTTP/2" : "HTTP/1.1", kt->npx);
 	if (tun_h2(kt->t)) {
 		if ((kt->h2 = h2_new(kt, err, sizeof(err))) == NULL) {
 			conn_close(kt, EPROTO, err);
@@ -1131,8 +1198,7 @@ conn_agreed(struct ktun *kt)
 		}
 		kt->proto = KP_H2;
 		conn_list(kt, L_H2);
-		TAILQ_FOREACH(px, &kt->pxs, onconn)
-			px_send(px);
+		h2_fill(kt);
 		h2_output(kt->h2);
 		return 0;
 	}
@@ -1141,12 +1207,11 @@ conn_agreed(struct ktun *kt)
 	conn_list(kt, L_NONE);
 	first = TAILQ_FIRST(&kt->pxs);
 	while ((px = TAILQ_FIRST(&kt->pxs)) != NULL) {
-		TAILQ_REMOVE(&kt->pxs, px, onconn);
-		kt->npx--;
+		px_off_conn(px);
 		if (px == first)
-			continue;
-		px->kt = NULL;
-		px_place(px);
+			px->kt = kt;	/* the one this connection serves */
+		else
+			px_place(px);
 	}
 	if (first == NULL) {
 		conn_release(kt, 1);
@@ -1277,6 +1342,14 @@ relay_eof(struct ktun *kt, int err, const char *why)
 		return;
 	}
 	conn_close(kt, err, why);
+}
+
+/* Output another part of keyd queued for an HTTP/2 connection. */
+void
+relay_soon(struct ktun *kt)
+{
+	if (kt->proto == KP_H2)
+		h2_output(kt->h2);
 }
 
 /* An idle connection (pooled HTTP/1.1, HTTP/2 without streams) expired. */

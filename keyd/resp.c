@@ -113,7 +113,8 @@ feed_head(struct resp *r, const uint8_t *p, size_t n,
 	 * came in one read or in many.
 	 */
 	if ((end == 0 ? r->pend.len : end) > RESP_HEAD_MAX) {
-		snprintf(err, errlen, "upstream response head too large");
+		snprintf(err, errlen, "upstream response head too large "
+		    "(over %u bytes)", RESP_HEAD_MAX);
 		return -1;
 	}
 	if (end == 0)

@@ -135,8 +135,9 @@ test("worker killed: its keyd exits and the upstream connections it held close; 
 	const victim = streams[0].worker;
 	const itsKeyd = keydOf(d, victim);
 	assert.ok(itsKeyd, "the victim's keyd");
+	// One per stream over HTTP/1.1, one for them all over HTTP/2.
 	const held = upstreamCount(itsKeyd);
-	assert.ok(held >= streams.filter((s) => s.worker === victim).length);
+	assert.ok(held >= 1);
 	const before = upstreamTotal();
 	process.kill(victim, "SIGKILL");
 	await waitFor("its keyd exits", () => !fs.existsSync(`/proc/${itsKeyd}`) ||
@@ -189,7 +190,9 @@ test("a client that disconnects mid-stream: keyd cancels the upstream request (t
 		const r = (await sim.requests("inference")).at(-1);
 		return r?.outcome ? r : null;
 	}, { timeoutMs: 10000 });
-	assert.equal(rec.outcome, "connection closed before the response was complete");
+	// HTTP/1.1 cancels by closing the connection, HTTP/2 by RST_STREAM CANCEL.
+	assert.equal(rec.outcome, rec.protocol === "h2" ? "client cancelled (RST_STREAM CANCEL)" :
+		"connection closed before the response was complete");
 	assert.ok((rec.eventsWritten ?? 0) < 60, `cancelled early: ${rec.eventsWritten} of 60 events written`);
 });
 

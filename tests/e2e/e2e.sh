@@ -67,7 +67,24 @@ mkdir -m 755 "$PM_E2E_SIM_STATE"
 "$NODE" "$top/tests/sim/sim.mjs" --state-dir "$PM_E2E_SIM_STATE" --setup-only --quiet >/dev/null ||
 	fail "simulator setup"
 
-files=${PM_E2E_FILES:-"attest api sdk badinput load features boundary egress"}
-set --
-for f in $files; do set -- "$@" "$top/tests/e2e/$f.test.mjs"; done
-"$NODE" --test --test-concurrency=1 --test-timeout=180000 --test-reporter=tap "$@"
+run_files() {
+	local list=$1 f
+	set --
+	for f in $list; do set -- "$@" "$top/tests/e2e/$f.test.mjs"; done
+	"$NODE" --test --test-concurrency=1 --test-timeout=180000 \
+	    --test-reporter=tap "$@"
+}
+
+# Every file against a simulator that offers HTTP/2 and HTTP/1.1 (keyd
+# speaks HTTP/2 to it); then the API and SDK suites again against one that
+# offers HTTP/1.1 only (keyd's fallback): a matrix, not a second copy.
+files=${PM_E2E_FILES:-"attest api sdk badinput load features boundary egress h2"}
+http1=${PM_E2E_HTTP1_FILES-"api sdk"}
+[ -z "${PM_E2E_FILES+set}" ] || http1=${PM_E2E_HTTP1_FILES:-}
+status=0
+run_files "$files" || status=1
+if [ -n "$http1" ]; then
+	echo "# the same over HTTP/1.1 (simulator --no-h2): $http1"
+	PM_E2E_SIM_ARGS=--no-h2 run_files "$http1" || status=1
+fi
+exit $status

@@ -300,9 +300,11 @@ export class Sim {
 	}
 }
 
+// PM_E2E_SIM_ARGS (e2e.sh's matrix): extra simulator flags, e.g. --no-h2.
 export async function startSim(args = [], { stateDir = SIM_STATE, timeoutMs = 60000 } = {}) {
 	fs.mkdirSync(stateDir, { recursive: true, mode: 0o755 });
-	const proc = spawn(process.execPath, [SIM_JS, "--state-dir", stateDir, "--quiet", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+	const extra = (process.env.PM_E2E_SIM_ARGS ?? "").split(/\s+/).filter(Boolean);
+	const proc = spawn(process.execPath, [SIM_JS, "--state-dir", stateDir, "--quiet", ...args, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
 	track(proc.pid, "sim");
 	let stderr = "";
 	proc.stderr.on("data", (d) => { stderr += d; });
