@@ -15,6 +15,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "multipart.h"
 #include "proxy.h"
 #include "reqid.h"
 #include "server.h"
@@ -143,6 +144,41 @@ check_json(struct request *r)
 		    "request body must be a JSON object");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * A form keyd will take: the worker parses it with keyd's own parser
+ * first, so that keyd only ever sees a body the worker validated, and a
+ * client gets its 400 without a trip to keyd.
+ */
+static int
+check_multipart(struct request *r)
+{
+	struct mp_form		 form;
+	const struct mp_part	*model;
+	const char		*msg;
+	char			 boundary[128];
+
+	if (mp_boundary(req_header(r, "Content-Type"), boundary,
+	    sizeof(boundary), &msg) == -1) {
+		req_error(r, 400, "invalid_request_error", "invalid_multipart",
+		    "%s", msg);
+		return -1;
+	}
+	if (mp_parse(r->body.p, r->body.len, boundary, &form, &msg) == -1) {
+		req_error(r, 400, "invalid_request_error", "invalid_multipart",
+		    "parsing multipart form: %s", msg);
+		return -1;
+	}
+	model = mp_value(&form, "model");
+	if (model == NULL || model->len == 0) {
+		mp_free(&form);
+		req_error(r, 400, "invalid_request_error", "missing_model",
+		    "no model specified in request");
+		return -1;
+	}
+	mp_free(&form);
 	return 0;
 }
 
@@ -476,6 +512,8 @@ proxy_request(struct request *r, enum route_kind rk, const char *upath)
 	}
 	if ((rk == RK_CHAT || rk == RK_COMPLETIONS || rk == RK_EMBEDDINGS ||
 	    rk == RK_MESSAGES) && check_json(r) == -1)
+		return;
+	if (rk == RK_TRANSCRIPTIONS && check_multipart(r) == -1)
 		return;
 	/* One id for the client, the upstream and the logs. */
 	if (r->id_minted)
