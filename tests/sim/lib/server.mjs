@@ -10,6 +10,7 @@ import { Faults, GLOBAL_FAULTS, INFERENCE_FAULTS, TRANSPORT_FAULTS, ALL_FAULTS }
 import { routeFor, runInference } from "./inference.mjs";
 import { httpError, resetSocket, sendJson, sendText } from "./http.mjs";
 import { stalled } from "./sse.mjs";
+import { Replay } from "./replay.mjs";
 import { tcbParts } from "./snp.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -54,6 +55,13 @@ function newRecord(seq, req, url, body) {
 	};
 }
 
+// The record of a request under --replay: the fields the handlers set,
+// no copies of the body.
+function replayRecord(seq) {
+	return { id: seq, kind: null, faults: [], secretId: null, requestNonce: null, decrypted: null,
+		requestSeqs: [], responseSeqs: [], status: null, outcome: null, error: null };
+}
+
 export class Simulator {
 	constructor(st, opts) {
 		this.st = st;
@@ -63,6 +71,7 @@ export class Simulator {
 		this.records = [];
 		this.seq = 0;
 		this.sockets = new Set();
+		this.replay = opts.replay ? new Replay(this) : null;
 	}
 
 	async listen() {
@@ -111,7 +120,8 @@ export class Simulator {
 		const body = await readBody(req);
 		if (path.startsWith("/__sim/") || path === "/__sim") return this.control(req, res, url, body);
 
-		const rec = newRecord(++this.seq, req, url, body);
+		// --replay records nothing: a record copies the body twice.
+		const rec = this.replay ? replayRecord(++this.seq) : newRecord(++this.seq, req, url, body);
 		if (this.opts.maxRecords > 0) {
 			this.records.push(rec);
 			if (this.records.length > this.opts.maxRecords) this.records.shift();
@@ -153,6 +163,7 @@ export class Simulator {
 			const o = fired.get("upstream-error");
 			return httpError(req, res, o.status ?? 503, o.message ?? "simulated upstream error");
 		}
+		if (this.replay) return this.replay.serve(req, res, path, body, fired, () => runInference(h, this, req, res, body, rec, fired));
 		await runInference(h, this, req, res, body, rec, fired);
 	}
 
@@ -259,6 +270,7 @@ export class Simulator {
 				this.faults.clear();
 				this.lastAttestFaults = null;
 				this.records = [];
+				this.replay?.reset();
 				if (url.searchParams.get("secrets") !== "keep") this.store.clear();
 				for (const r of stalled) r.destroy();
 				return sendJson(res, 200, { ok: true });
