@@ -25,9 +25,10 @@
 //
 // Pacing: X-Sim-Chunk-Interval-Ms as without --replay (a pause before
 // every write but the first), each stream on its own clock (absolute
-// deadlines, no drift); with X-Sim-Chunk-Align: 1 every paced stream
-// writes on one shared tick of that interval, as a model server batching
-// its sequences does.  Faults are never recorded (a request that fires one
+// deadlines to a fraction of a millisecond, no drift, the second write a
+// random part of the interval late: independent streams); with
+// X-Sim-Chunk-Align: 1 every paced stream writes on one shared tick of
+// that interval, as a model server batching its sequences does.  Faults are never recorded (a request that fires one
 // is handled normally), and /__sim/reset forgets the templates.
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -113,6 +114,7 @@ export class Replay {
 		this.templates = new Map();
 		this.keys = new Map(); // secret id -> KeyTables
 		this.ticks = new Map(); // interval -> {timer, waiters}
+		this.pacer = new Pacer();
 		this.served = 0;
 	}
 
@@ -263,21 +265,35 @@ export class Replay {
 		const every = Number.isFinite(iv) && iv > 0 ? iv : 0;
 		const align = every > 0 && req.headers["x-sim-chunk-align"] === "1";
 		const t0 = performance.now();
-		let from = 0;
-		for (let i = 0; i < t.cuts.length; i++) {
-			if (i > 0 && every > 0) {
-				if (align) await this.tick(every);
-				else {
-					const wait = t0 + i * every - performance.now();
-					if (wait > 0) await sleep(wait);
-				}
-			}
+		const piece = (i) => b.subarray(i ? t.cuts[i - 1] : 0, t.cuts[i]);
+		const last = t.cuts.length - 1;
+		if (every > 0 && !align) {
+			// Each write at its own deadline (the pacer), not in a timer
+			// turn with the other streams due in the same millisecond; the
+			// second one a random fraction of the interval late, so that
+			// streams started together are out of step, as independent
+			// streams are.
+			const phase = Math.random() * every;
+			return new Promise((resolve) => {
+				let i = 0;
+				const step = () => {
+					if (res.destroyed) { resolve(); return; }
+					if (i === last) { res.end(piece(i)); resolve(); return; }
+					const ok = res.write(piece(i++));
+					// http corks the socket until the next tick, and the
+					// pacer may keep the loop for a few ms: send it now.
+					res.socket?.uncork();
+					const next = () => this.pacer.at(t0 + phase + i * every, step);
+					if (ok) next(); else drained(res).then(next);
+				};
+				step();
+			});
+		}
+		for (let i = 0; i <= last; i++) {
+			if (i > 0 && align) await this.tick(every);
 			if (res.destroyed) return;
-			const last = i === t.cuts.length - 1;
-			const piece = b.subarray(from, t.cuts[i]);
-			from = t.cuts[i];
-			if (last) { res.end(piece); return; }
-			if (!res.write(piece)) await drained(res);
+			if (i === last) { res.end(piece(i)); return; }
+			if (!res.write(piece(i))) await drained(res);
 		}
 	}
 
@@ -296,6 +312,83 @@ export class Replay {
 			this.ticks.set(every, k);
 		}
 		return new Promise((r) => k.waiters.push(r));
+	}
+}
+
+// Deadlines finer than Node's timers: those have a resolution of one
+// millisecond, so 64 streams paced 20 ms apart would write in clusters of
+// three or four per timer turn and a proxy would get them in batches.  The
+// pacer arms a timer for a few milliseconds before the earliest deadline,
+// then sleeps the rest in Atomics.wait (a futex with a fractional timeout)
+// and writes when it is due; it hands the event loop back at least every
+// 4 ms (new requests wait that long at most).
+class Pacer {
+	constructor() {
+		this.q = []; // binary heap of {at, fn} by at
+		this.timer = null;
+		this.timerAt = Infinity;
+		this.running = false;
+		this.i32 = new Int32Array(new SharedArrayBuffer(4));
+	}
+	at(when, fn) {
+		const q = this.q;
+		q.push({ at: when, fn });
+		for (let i = q.length - 1; i > 0;) {
+			const p = (i - 1) >> 1;
+			if (q[p].at <= q[i].at) break;
+			[q[p], q[i]] = [q[i], q[p]];
+			i = p;
+		}
+		if (!this.running) this.arm();
+	}
+	pop() {
+		const q = this.q, top = q[0], end = q.pop();
+		if (q.length) {
+			q[0] = end;
+			for (let i = 0; ;) {
+				const l = 2 * i + 1, r = l + 1;
+				let m = i;
+				if (l < q.length && q[l].at < q[m].at) m = l;
+				if (r < q.length && q[r].at < q[m].at) m = r;
+				if (m === i) break;
+				[q[m], q[i]] = [q[i], q[m]];
+				i = m;
+			}
+		}
+		return top;
+	}
+	arm() {
+		if (!this.q.length) return;
+		const first = this.q[0].at;
+		if (this.timer && this.timerAt <= first) return;
+		this.disarm();
+		this.timerAt = first;
+		// A timer fires up to a millisecond and more late: arm it early.
+		const wait = first - performance.now() - 3;
+		const go = () => { this.timer = null; this.timerAt = Infinity; this.run(); };
+		this.timer = wait > 1 ? { t: setTimeout(go, wait) } : { i: setImmediate(go) };
+	}
+	disarm() {
+		if (this.timer?.t) clearTimeout(this.timer.t);
+		if (this.timer?.i) clearImmediate(this.timer.i);
+		this.timer = null;
+		this.timerAt = Infinity;
+	}
+	run() {
+		this.running = true;
+		const start = performance.now();
+		try {
+			while (this.q.length) {
+				const now = performance.now();
+				const d = this.q[0].at - now;
+				if (d > 4 || now - start > 4) break;
+				if (d > 0.02) Atomics.wait(this.i32, 0, 0, d);
+				try { this.pop().fn(); } catch { /* a write to a gone stream */ }
+			}
+		} finally {
+			this.running = false;
+		}
+		this.arm();
 	}
 }
 
