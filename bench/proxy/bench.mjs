@@ -542,7 +542,7 @@ const sumRoles = (runs, key) => {
 };
 // System calls per unit from a trace, by role, with each role's most
 // frequent calls.
-function traceText(tr, top = 4) {
+function traceText(tr, top = 5) {
 	if (!tr || !tr.units) return { total: NaN, text: "-", byRole: {} };
 	const by = {};
 	for (const [pid, s] of tr) {
@@ -552,7 +552,8 @@ function traceText(tr, top = 4) {
 		for (const [c, n] of Object.entries(s.calls)) e.calls[c] = (e.calls[c] ?? 0) + n;
 	}
 	const total = sum(Object.values(by), (e) => e.n) / tr.units;
-	const parts = Object.entries(by).filter(([, e]) => e.n / tr.units >= 0.05)
+	const all = sum(Object.values(by), (e) => e.n);
+	const parts = Object.entries(by).filter(([, e]) => e.n >= 0.02 * all)
 		.sort((a, b) => ROLE_ORDER.indexOf(a[0]) - ROLE_ORDER.indexOf(b[0]))
 		.map(([r, e]) => `${r} ${fx(e.n / tr.units)}: ` + Object.entries(e.calls).sort((a, b) => b[1] - a[1]).slice(0, top)
 			.map(([c, n]) => `${c} ${fx(n / tr.units)}`).join(" "));
@@ -568,9 +569,11 @@ function batchText(tr, unit) {
 
 // A perf profile as CPU µs per unit: samples / frequency / units.
 const shortDso = (d) => (d === "[kernel.kallsyms]" ? "kernel" : d.replace(/\.so[.\d]*$/, "").replace(/^lib/, "lib"));
-function profText(pr, topN = 6) {
+function profText(pr, roleCpu, topN = 6) {
 	if (!pr || !pr.units) return { dsos: "-", syms: "-" };
-	const us = (nSamples) => (nSamples / PROFILE_HZ / pr.units) * 1e6;
+	// perf's cpu-clock samples (no PMU in this guest) undercount short
+	// runs: shares within a role are used, scaled to that role's CPU per
+	// unit from /proc in the measured window.
 	const by = {};
 	for (const d of pr.dsos) {
 		const r = pr.roles.get(d.pid) ?? "?";
@@ -583,58 +586,67 @@ function profText(pr, topN = 6) {
 		const e = by[pr.roles.get(x.pid) ?? "?"];
 		if (e) e.sym[x.sym] = (e.sym[x.sym] ?? 0) + x.n;
 	}
-	const roles = Object.entries(by).filter(([, e]) => us(e.n) >= 0.05).sort((a, b) => b[1].n - a[1].n);
-	const top = (m) => Object.entries(m).sort((a, b) => b[1] - a[1]).slice(0, topN).filter(([, n]) => us(n) >= 0.05);
+	const us = (r, k) => (by[r].n ? (k / by[r].n) * (roleCpu[r] ?? 0) : 0);
+	const roles = Object.keys(by).filter((r) => (roleCpu[r] ?? 0) >= 0.05).sort((a, b) => (roleCpu[b] ?? 0) - (roleCpu[a] ?? 0));
+	const top = (r, m) => Object.entries(m).sort((a, b) => b[1] - a[1]).slice(0, topN).filter(([, k]) => us(r, k) >= 0.05);
 	return {
-		dsos: roles.map(([r, e]) => `${r} ${f1(us(e.n))}: ` + top(e.dso).map(([d, n]) => `${d} ${f1(us(n))}`).join(", ")).join("; "),
-		syms: roles.map(([r, e]) => `${r}: ` + top(e.sym).map(([d, n]) => `${d} ${f1(us(n))}`).join(", ")).join("; "),
+		dsos: roles.map((r) => `${r} ${f1(roleCpu[r])} = ` + top(r, by[r].dso).map(([d, k]) => `${d} ${f1(us(r, k))}`).join(" + ")).join("; "),
+		syms: roles.map((r) => `${r}: ` + top(r, by[r].sym).map(([d, k]) => `${d} ${f1(us(r, k))}`).join(", ")).join("; "),
 	};
 }
 
 let missed = 0;
 const targetCell = (ok, what) => { if (!ok) missed++; return `${what}  ${mark(ok)}`; };
+const note = (text) => rows.push({ note: text });
 for (const ph of phases) {
 	const o = res.ours[ph.key], n = res.nginx[ph.key];
 	const per = (runs, f) => median(runs.map((r) => f(r) / r.units));
+	const units = (runs) => sum(runs, (r) => r.units);
 	const ratios = o.map((r, i) => (r.cpu / r.units) / (n[i].cpu / n[i].units));
 	const mr = median(ratios);
 	const cpuO = per(o, (r) => r.cpu), cpuN = per(n, (r) => r.cpu);
 	const cpuOk = ph.target ? mr <= ph.target : true;
 	row(ph.title, f1(cpuO), f1(cpuN), `${mr.toFixed(2)}x`, ph.target ? targetCell(cpuOk, `<= ${ph.target}x`) : ph.info ?? "");
+	note(`load: ${ph.what}`);
 	if (REPEAT > 1) row("  ratio per repetition", "", "", "", ratios.map((x) => x.toFixed(2)).join(" "));
-	const units = (runs) => sum(runs, (r) => r.units);
-	const split = (runs) => `${byRoleText(sumRoles(runs, "byRole"), units(runs))} (sys ${Math.round((100 * sum(runs, (r) => r.sys)) / sum(runs, (r) => r.cpu))} %)`;
-	row(`  CPU us / ${ph.unit} by role (kernel share)`, split(o), split(n), "", "");
 	const wO = per(o, (r) => r.vcs), wN = per(n, (r) => r.vcs);
-	const wakeSplit = (runs) => `${fx(per(runs, (r) => r.vcs))} (${byRoleText(sumRoles(runs, "vcsByRole"), units(runs), fx)})`;
 	const wakeOk = ph.wake ? wO <= ph.wake : true;
-	row(`  wake-ups / ${ph.unit} (by role)`, wakeSplit(o), wakeSplit(n), ratio(wO, wN), ph.wake ? targetCell(wakeOk, `<= ${ph.wake}`) : "");
-	const rate = (runs) => `${f1(median(runs.map((r) => r.units / (r.wallUs / 1e6))))}/s`;
-	row(`  ${ph.unit}s/s measured (median), errors`, `${rate(o)}, ${sum(o, (r) => r.errors)}`, `${rate(n)}, ${sum(n, (r) => r.errors)}`, "",
-		ph.unit === "event" && ph.key !== "stream" ? "" : "");
+	row(`  wake-ups / ${ph.unit}`, fx(wO), fx(wN), ratio(wO, wN), ph.wake ? targetCell(wakeOk, `<= ${ph.wake}`) : "");
+	const rate = (runs) => `${Math.round(median(runs.map((r) => r.units / (r.wallUs / 1e6))))} (${sum(runs, (r) => r.errors)})`;
+	row(`  ${ph.unit}s/s (errors)`, rate(o), rate(n), "", "");
 	const simPct = (runs) => `${Math.round(median(runs.map((r) => (100 * r.simCpu) / r.wallUs)))} %`;
-	row("  simulator CPU, % of one core (median)", simPct(o), simPct(n), "", REPLAY ? "replaying (--replay)" : "computing every answer");
+	row("  simulator CPU, % of one core", simPct(o), simPct(n), "", "");
 	const tO = traceText(o[0]?.trace), tN = traceText(n[0]?.trace);
+	const bO = batchText(o[0]?.trace, ph.unit), bN = batchText(n[0]?.trace, ph.unit);
 	if (TRACE) {
 		row(`  syscalls / ${ph.unit} (perf, rep. 1)`, fx(tO.total), fx(tN.total), ratio(tO.total, tN.total), "");
-		row("    ours by role, top calls", tO.text, "", "", "");
-		row("    nginx by role, top calls", "", tN.text, "", "");
-		const bO = batchText(o[0]?.trace, ph.unit), bN = batchText(n[0]?.trace, ph.unit);
-		row("  upstream batch: per wake-up that read it", bO.text, bN.text, ratio(bO.per, bN.per), "");
-		const pO = profText(o[0]?.prof), pN = profText(n[0]?.prof);
-		row(`  profile, us / ${ph.unit} by role and object`, pO.dsos, pN.dsos, "", "");
-		if (!cpuOk || !wakeOk) row("    top symbols, us / " + ph.unit, pO.syms, pN.syms, "", "");
+		row(`  upstream ${ph.unit}s per wake-up reading it`, fx(bO.per), fx(bN.per), ratio(bO.per, bN.per), "");
+	}
+	const cpuRoles = (runs) => byRoleText(sumRoles(runs, "byRole"), units(runs));
+	const kern = (runs) => Math.round((100 * sum(runs, (r) => r.sys)) / sum(runs, (r) => r.cpu));
+	const wakeRoles = (runs) => byRoleText(sumRoles(runs, "vcsByRole"), units(runs), fx);
+	note(`ours:  CPU us by role ${cpuRoles(o)} (kernel ${kern(o)} %); wake-ups ${wakeRoles(o)}`);
+	note(`nginx: CPU us by role ${cpuRoles(n)} (kernel ${kern(n)} %); wake-ups ${wakeRoles(n)}`);
+	if (TRACE) {
+		note(`ours:  syscalls ${tO.text}; upstream batch ${bO.text}`);
+		note(`nginx: syscalls ${tN.text}; upstream batch ${bN.text}`);
+		const roleCpu = (r0) => Object.fromEntries(Object.entries(r0?.byRole ?? {}).map(([k, v]) => [k, v / r0.units]));
+		const pO = profText(o[0]?.prof, roleCpu(o[0])), pN = profText(n[0]?.prof, roleCpu(n[0]));
+		note(`ours:  profile, us / ${ph.unit}: ${pO.dsos}`);
+		note(`nginx: profile, us / ${ph.unit}: ${pN.dsos}`);
+		if (!cpuOk || !wakeOk) {
+			note(`ours:  top symbols: ${pO.syms}`);
+			note(`nginx: top symbols: ${pN.syms}`);
+		}
 	}
 	if (!cpuOk || !wakeOk) {
-		const rolesO = byRoleText(sumRoles(o, "vcsByRole"), units(o), f2);
-		const kern = (runs) => Math.round((100 * sum(runs, (r) => r.sys)) / sum(runs, (r) => r.cpu));
-		const parts = [`ours wakes ${f2(wO)}x per ${ph.unit} (${rolesO}), nginx ${f2(wN)}x`];
-		if (TRACE && Number.isFinite(tO.total)) parts.push(`${f1(tO.total)} syscalls per ${ph.unit} vs ${f1(tN.total)}`);
-		parts.push(`kernel time ${kern(o)} % vs ${kern(n)} %`);
-		const byO = sumRoles(o, "byRole");
-		const keydShare = (byO.keyd ?? 0) / units(o);
-		if (!cpuOk) parts.push(`keyd alone ${f1(keydShare)} us per ${ph.unit} = ${f2(keydShare / cpuN)}x nginx's whole cost`);
-		row("  why (measured)", parts.join("; "), "", "", "");
+		const parts = [`ours wakes ${fx(wO)}x per ${ph.unit} (${wakeRoles(o)}), nginx ${fx(wN)}x`];
+		if (TRACE && Number.isFinite(tO.total)) parts.push(`${fx(tO.total)} syscalls per ${ph.unit} vs ${fx(tN.total)}`);
+		parts.push(`kernel ${kern(o)} % of the CPU vs ${kern(n)} %`);
+		const keydPer = (sumRoles(o, "byRole").keyd ?? 0) / units(o);
+		const workerPer = (sumRoles(o, "byRole").worker ?? 0) / units(o);
+		parts.push(`keyd ${f1(keydPer)} us per ${ph.unit} (${f2(keydPer / cpuN)}x nginx's whole cost), worker ${f1(workerPer)} us (${f2(workerPer / cpuN)}x)`);
+		note(`why (measured): ${parts.join("; ")}`);
 	}
 }
 if (res.ours.lat) {
@@ -655,7 +667,7 @@ if (res.ours.ttft) {
 	row("  direct to sim, same request", `${f1(res.directEnc.ttft.p50)} (encrypted)`, `${f1(res.direct.ttft.p50)} (plain)`, "", "");
 	const ok = addTtftO <= 2.5 * addTtftN;
 	row("added TTFT p50 us", f1(addTtftO), f1(addTtftN), ratio(addTtftO, addTtftN), targetCell(ok, "<= 2.5x"));
-	if (!ok) row("  why (measured)", `the first event crosses simulator -> keyd -> worker -> client: two wake-ups and one socket-pair hop more than nginx (see the wake-up rows)`, "", "", "");
+	if (!ok) note("why (measured): see the TTFT analysis in bench/README.md; the first event crosses simulator -> keyd -> worker -> client");
 }
 for (const n of res.ours.mem ? [0, ...IDLE] : []) {
 	const o = res.ours.mem[n], g = res.nginx.mem[n];
@@ -663,25 +675,21 @@ for (const n of res.ours.mem ? [0, ...IDLE] : []) {
 	row(`Pss MiB, ${n} idle stream(s) (Rss)`, `${f1(o.pss / 1024)} (${f1(o.rss / 1024)})`, `${f1(g.pss / 1024)} (${f1(g.rss / 1024)})`, ratio(o.pss, g.pss), tgt);
 	if (n === IDLE.at(-1)) {
 		const sp = (m) => Object.entries(m.byRole).sort().map(([r, k]) => `${r} ${f1(k / 1024)}`).join(", ");
-		row("  Pss MiB by role", sp(o), sp(g), "", "");
+		note(`Pss MiB by role: ours ${sp(o)}; nginx ${sp(g)}`);
 	}
 }
 
-// Long cells (the per-role call lists) go on lines of their own.
+// Table rows are aligned; notes (per-role detail) follow their row.
 const head = ["metric", "privatemoded", "nginx", "ratio", "target"];
-const WIDE = 44;
-const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i].length > WIDE && i > 0 ? 0 : r[i].length))));
+const trows = rows.filter((r) => Array.isArray(r));
+const w = head.map((h, i) => Math.max(h.length, ...trows.map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ").trimEnd();
 const ended = new Date();
 console.log(`\nbench-proxy: privatemoded (2 workers, encrypting) vs nginx ${spawnSync(NGINX, ["-v"], { encoding: "utf8" }).stderr.trim().replace(/^nginx version: /, "")} (worker_processes 2, plain); upstream: tests/sim${REPLAY ? " --replay" : ""} over TLS`);
-console.log(`run ${started.toISOString().slice(0, 16)}-${ended.toISOString().slice(11, 16)} UTC; load average at the start ${loadBefore}`);
-console.log(`CPU = utime+stime, wake-ups = voluntary context switches, from /proc of every process of each proxy; ${SECS} s per window, ${REPEAT} repetition(s), proxies interleaved, medians`);
+console.log(`run ${started.toISOString().slice(0, 16)}-${ended.toISOString().slice(11, 16)} UTC, load average at the start ${loadBefore}`);
+console.log(`CPU = utime+stime, wake-ups = voluntary context switches, from /proc of every process of each proxy; ${SECS} s windows, ${REPEAT} repetition(s), proxies interleaved, medians`);
+console.log(`the simulator ${REPLAY ? "replays recorded answers (--replay)" : "computes every answer"}; syscalls, upstream batches and profiles: perf, after the window of repetition 1`);
 console.log(line(head));
 console.log(w.map((x) => "-".repeat(x)).join("  "));
-for (const r of rows) {
-	const long = r.findIndex((c, i) => i > 0 && c.length > WIDE);
-	if (long < 0) { console.log(line(r)); continue; }
-	console.log(line(r.map((c, i) => (i > 0 && c.length > WIDE ? "" : c))));
-	for (const [i, c] of r.entries()) if (i > 0 && c.length > WIDE) console.log(`      ${head[i]}: ${c}`);
-}
+for (const r of rows) console.log(Array.isArray(r) ? line(r) : `      ${r.note}`);
 console.log(missed ? `\n${missed} target(s) MISSED` : "\nall targets PASS");
