@@ -458,12 +458,31 @@ if (PHASES.has("ttft")) {
 	const streamEnc = fs.readFileSync(path.join(dir, "stream-enc.json"), "utf8");
 	const hdr = { "X-Sim-Stream-Chunks": "4", "X-Sim-Chunk-Interval-Ms": "0" };
 	const tt = { ours: [], nginx: [], direct: [], directEnc: [] };
+	let snapA = null;
 	for (let i = 0; i < TTFT_N + 10; i++) {
+		if (i === 10) snapA = { ours: procSnap(ours.pid), nginx: procSnap(ngProc.pid) };
 		for (const k of ["direct", "directEnc", "nginx", "ours"]) {
 			const r = await oneRequest(targets[k], targets[k].enc ? streamEnc : bodyStream, { extraHeaders: hdr, agent: agents[k] });
 			if (r.status !== 200) throw new Error(`${k}: TTFT stream ${r.status}`);
 			if (i >= 10) tt[k].push(r.ttftUs); // 10 warm-up rounds
 		}
+	}
+	// What one TTFT stream (4 content chunks, one at a time) costs each
+	// proxy: CPU and wake-ups, by role; the other targets' turns cost it
+	// nothing.
+	for (const k of ["ours", "nginx"]) {
+		const b = procSnap(targets[k].root);
+		const st = { cpu: 0, vcs: 0, byRole: {}, vcsByRole: {} };
+		for (const [p, y] of b) {
+			const x = snapA[k].get(p);
+			if (!x) continue;
+			const r = targets[k].roleOf(p);
+			st.cpu += y.ut + y.st - x.ut - x.st;
+			st.vcs += y.vcs - x.vcs;
+			st.byRole[r] = (st.byRole[r] ?? 0) + y.ut + y.st - x.ut - x.st;
+			st.vcsByRole[r] = (st.vcsByRole[r] ?? 0) + y.vcs - x.vcs;
+		}
+		res[k].ttftCost = st;
 	}
 	for (const k of Object.keys(tt)) {
 		tt[k].sort((a, b) => a - b);
@@ -639,6 +658,15 @@ for (const ph of phases) {
 			note(`nginx: top symbols: ${pN.syms}`);
 		}
 	}
+	if (ph.key === "aligned" && res.ours.paced?.length) {
+		// Paced and aligned carry the same events; they differ in how many
+		// each wake-up serves.  The slope is what a wake-up costs.
+		const slope = (k) => {
+			const p = res[k].paced, a = res[k].aligned;
+			return (per(p, (r) => r.cpu) - per(a, (r) => r.cpu)) / (per(p, (r) => r.vcs) - per(a, (r) => r.vcs));
+		};
+		note(`a wake-up costs (paced - aligned CPU) / (paced - aligned wake-ups): ours ${f1(slope("ours"))} us, nginx ${f1(slope("nginx"))} us`);
+	}
 	if (!cpuOk || !wakeOk) {
 		const parts = [`ours wakes ${fx(wO)}x per ${ph.unit} (${wakeRoles(o)}), nginx ${fx(wN)}x`];
 		if (TRACE && Number.isFinite(tO.total)) parts.push(`${fx(tO.total)} syscalls per ${ph.unit} vs ${fx(tN.total)}`);
@@ -667,7 +695,12 @@ if (res.ours.ttft) {
 	row("  direct to sim, same request", `${f1(res.directEnc.ttft.p50)} (encrypted)`, `${f1(res.direct.ttft.p50)} (plain)`, "", "");
 	const ok = addTtftO <= 2.5 * addTtftN;
 	row("added TTFT p50 us", f1(addTtftO), f1(addTtftN), ratio(addTtftO, addTtftN), targetCell(ok, "<= 2.5x"));
-	if (!ok) note("why (measured): see the TTFT analysis in bench/README.md; the first event crosses simulator -> keyd -> worker -> client");
+	const c = (k) => res[k].ttftCost;
+	row("  wake-ups / TTFT stream", fx(c("ours").vcs / TTFT_N), fx(c("nginx").vcs / TTFT_N), ratio(c("ours").vcs, c("nginx").vcs), "");
+	row("  CPU us / TTFT stream", f1(c("ours").cpu / TTFT_N), f1(c("nginx").cpu / TTFT_N), ratio(c("ours").cpu, c("nginx").cpu), "");
+	note(`ours:  by role: CPU ${byRoleText(c("ours").byRole, TTFT_N)}; wake-ups ${byRoleText(c("ours").vcsByRole, TTFT_N, fx)}`);
+	note(`nginx: by role: CPU ${byRoleText(c("nginx").byRole, TTFT_N)}; wake-ups ${byRoleText(c("nginx").vcsByRole, TTFT_N, fx)}`);
+	if (!ok) note(`why (measured): one stream at a time, every hand-off on the first event's path is a wake-up of an idle process: ours ${fx(c("ours").vcs / TTFT_N)} per stream (client -> worker -> keyd -> upstream -> keyd -> worker -> client) against nginx's ${fx(c("nginx").vcs / TTFT_N)}, and ${f1(c("ours").cpu / TTFT_N)} us of CPU against ${f1(c("nginx").cpu / TTFT_N)} (keyd seals the request and opens the answer)`);
 }
 for (const n of res.ours.mem ? [0, ...IDLE] : []) {
 	const o = res.ours.mem[n], g = res.nginx.mem[n];
