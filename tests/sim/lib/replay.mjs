@@ -168,8 +168,10 @@ export class Replay {
 			r.headers = { ...this.getHeaders(), ...Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v])) };
 			return writeHead.call(this, status, ...a);
 		};
+		// node's HTTP/2 compat end(chunk) calls this.write(chunk): once.
+		let inEnd = false;
 		res.write = function (c, ...a) {
-			const b = chunk(c);
+			const b = inEnd ? null : chunk(c);
 			if (b && b.length) r.writes.push(b);
 			return write.call(this, c, ...a);
 		};
@@ -177,7 +179,12 @@ export class Replay {
 			const b = typeof c === "function" ? null : chunk(c);
 			if (b && b.length) r.writes.push(b);
 			r.ended = true;
-			return end.call(this, c, ...a);
+			inEnd = true;
+			try {
+				return end.call(this, c, ...a);
+			} finally {
+				inEnd = false;
+			}
 		};
 		res.on("close", () => { if (!res.writableFinished) r.failed = true; });
 		r.ok = () => r.ended && !r.failed && r.status === 200 && r.writes.length > 0;
