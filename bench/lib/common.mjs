@@ -133,6 +133,36 @@ export function memKb(root, roleOf = () => "all") {
 	return { pss, rss, byRole };
 }
 
+// ESTABLISHED TCP connections to `port` held by the processes of a tree,
+// by role: how many upstream connections a proxy keeps.
+export function upstreamConns(root, port, roleOf = () => "all") {
+	const inodes = new Set();
+	for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+		let text = "";
+		try { text = fs.readFileSync(f, "utf8"); } catch { continue; }
+		for (const line of text.split("\n").slice(1)) {
+			const c = line.trim().split(/\s+/);
+			if (c.length > 9 && c[3] === "01" && parseInt(c[2].split(":")[1], 16) === port) inodes.add(c[9]);
+		}
+	}
+	let n = 0;
+	const byRole = {};
+	for (const p of tree(root)) {
+		let fds = [];
+		try { fds = fs.readdirSync(`/proc/${p}/fd`); } catch { continue; }
+		for (const fd of fds) {
+			let l = "";
+			try { l = fs.readlinkSync(`/proc/${p}/fd/${fd}`); } catch { continue; }
+			const m = /^socket:\[(\d+)\]$/.exec(l);
+			if (m && inodes.has(m[1])) {
+				n++;
+				byRole[roleOf(p)] = (byRole[roleOf(p)] ?? 0) + 1;
+			}
+		}
+	}
+	return { n, byRole };
+}
+
 // --- helpers ---------------------------------------------------------------
 
 export async function freePort() {
