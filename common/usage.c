@@ -55,11 +55,11 @@ usage_object(struct usage *u, const uint8_t *p, struct json_span sp)
 		if (is_key(p, m.key, "\"prompt_tokens\"") ||
 		    is_key(p, m.key, "\"input_tokens\"")) {
 			u->prompt = v;
-			u->seen = 1;
+			u->seen |= USAGE_PROMPT;
 		} else if (is_key(p, m.key, "\"completion_tokens\"") ||
 		    is_key(p, m.key, "\"output_tokens\"")) {
 			u->completion = v;
-			u->seen = 1;
+			u->seen |= USAGE_COMPLETION;
 		}
 	}
 	json_iter_free(&it);
@@ -107,18 +107,37 @@ usage_from_json(struct usage *u, const uint8_t *p, size_t n)
 void
 usage_from_sse(struct usage *u, const uint8_t *p, size_t n)
 {
-	const uint8_t	*nl, *end = p + n;
+	struct usage	 line;
+	const uint8_t	*end, *start;
 	size_t		 len;
+	int		 got = 0;
 
-	for (; p < end; p = nl + 1) {
-		if ((nl = memchr(p, '\n', end - p)) == NULL)
-			return;		/* only whole lines */
-		len = nl - p;
-		if (len > 0 && p[len - 1] == '\r')
+	/* Only whole lines: drop what follows the last newline. */
+	while (n > 0 && p[n - 1] != '\n')
+		n--;
+	for (end = p + n; end > p && got != (USAGE_PROMPT | USAGE_COMPLETION);
+	    end = start) {
+		/* The line before end: [start, end - 1) and its newline. */
+		for (start = end - 1; start > p && start[-1] != '\n'; start--)
+			;
+		len = (size_t)(end - 1 - start);
+		if (len > 0 && start[len - 1] == '\r')
 			len--;
-		if (len < 5 || memcmp(p, "data:", 5) != 0)
+		if (len < 5 || memcmp(start, "data:", 5) != 0)
 			continue;
-		usage_from_json(u, p + 5, len - 5);
+		memset(&line, 0, sizeof(line));
+		usage_from_json(&line, start + 5, len - 5);
+		/* A later line's value stands; an earlier one fills a gap. */
+		if ((line.seen & USAGE_PROMPT) && !(got & USAGE_PROMPT)) {
+			u->prompt = line.prompt;
+			u->seen |= USAGE_PROMPT;
+		}
+		if ((line.seen & USAGE_COMPLETION) &&
+		    !(got & USAGE_COMPLETION)) {
+			u->completion = line.completion;
+			u->seen |= USAGE_COMPLETION;
+		}
+		got |= line.seen;
 	}
 }
 

@@ -35,12 +35,19 @@ struct msgr;
 struct usage {
 	uint64_t	prompt;
 	uint64_t	completion;
-	int		seen;
+	int		seen;		/* USAGE_PROMPT | USAGE_COMPLETION */
 };
+#define USAGE_PROMPT		0x01
+#define USAGE_COMPLETION	0x02
 
 /* One JSON document: its top-level "usage", or "message"."usage". */
 void	usage_from_json(struct usage *, const uint8_t *, size_t);
-/* Whole lines of an event stream: every data line with a "usage". */
+/*
+ * Whole lines of an event stream, in order: the data lines with a
+ * "usage", read from the last one back until both values are known, so
+ * a stream that repeats its usage in every event (continuous usage
+ * stats) costs one JSON parse per batch of events, not one per event.
+ */
 void	usage_from_sse(struct usage *, const uint8_t *, size_t);
 /*
  * A model (or client) name as a label: itself when it is 1 to 64 of

@@ -366,7 +366,7 @@ test_usage_read(void)
 	u = json("{\"id\":\"x\",\"choices\":[{\"message\":{\"content\":"
 	    "\"the \\\"usage\\\" of words\"}}],\"usage\":{\"prompt_tokens\":12,"
 	    "\"completion_tokens\":5,\"total_tokens\":17}}");
-	T_EQ_INT(u.seen, 1);
+	T_EQ_INT(u.seen, USAGE_PROMPT | USAGE_COMPLETION);
 	T_EQ_INT(u.prompt, 12);
 	T_EQ_INT(u.completion, 5);
 
@@ -426,6 +426,29 @@ test_usage_read(void)
 	T_BEGIN("usage: a line cut short is not read");
 	u = sse("data: {\"usage\":{\"prompt_tokens\":4}}");
 	T_EQ_INT(u.seen, 0);
+	u = sse("data: {\"usage\":{\"prompt_tokens\":4}}\n\ndata: {\"usage\":"
+	    "{\"prompt_tokens\":5}}");
+	T_EQ_INT(u.prompt, 4);
+
+	T_BEGIN("usage: batches of a stream, one after another");
+	memset(&u, 0, sizeof(u));
+	usage_from_sse(&u, (const uint8_t *)"event: message_start\ndata: "
+	    "{\"message\":{\"usage\":{\"input_tokens\":30,\"output_tokens\":"
+	    "1}}}\n\n", 88);
+	T_EQ_INT(u.prompt, 30);
+	T_EQ_INT(u.completion, 1);
+	usage_from_sse(&u, (const uint8_t *)"event: message_delta\ndata: "
+	    "{\"usage\":{\"output_tokens\":9}}\n\n", 58);
+	T_EQ_INT(u.prompt, 30);
+	T_EQ_INT(u.completion, 9);
+	T_EQ_INT(u.seen, USAGE_PROMPT | USAGE_COMPLETION);
+
+	T_BEGIN("usage: within one batch the last value of each field wins");
+	u = sse("data: {\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":"
+	    "1}}\n\ndata: {\"usage\":{\"completion_tokens\":7}}\n\n"
+	    "data: {\"x\":1}\n\n");
+	T_EQ_INT(u.prompt, 1);
+	T_EQ_INT(u.completion, 7);
 }
 
 static void
