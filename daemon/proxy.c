@@ -16,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "multipart.h"
 #include "proxy.h"
 #include "reqid.h"
 #include "server.h"
@@ -164,6 +165,42 @@ check_json(struct request *r, char model[USAGE_NAME_MAX + 1])
 		    "request body must be a JSON object");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * A form keyd will take: the worker parses it with keyd's own parser
+ * first, so that keyd only ever sees a body the worker validated, and a
+ * client gets its 400 without a trip to keyd.
+ */
+static int
+check_multipart(struct request *r, char modelname[USAGE_NAME_MAX + 1])
+{
+	struct mp_form		 form;
+	const struct mp_part	*model;
+	const char		*msg;
+	char			 boundary[128];
+
+	if (mp_boundary(req_header(r, "Content-Type"), boundary,
+	    sizeof(boundary), &msg) == -1) {
+		req_error(r, 400, "invalid_request_error", "invalid_multipart",
+		    "%s", msg);
+		return -1;
+	}
+	if (mp_parse(r->body.p, r->body.len, boundary, &form, &msg) == -1) {
+		req_error(r, 400, "invalid_request_error", "invalid_multipart",
+		    "parsing multipart form: %s", msg);
+		return -1;
+	}
+	model = mp_value(&form, "model");
+	if (model == NULL || model->len == 0) {
+		mp_free(&form);
+		req_error(r, 400, "invalid_request_error", "missing_model",
+		    "no model specified in request");
+		return -1;
+	}
+	usage_label(modelname, model->data, model->len);
+	mp_free(&form);
 	return 0;
 }
 
@@ -511,6 +548,8 @@ proxy_request(struct request *r, enum route_kind rk, const char *upath)
 	}
 	if ((rk == RK_CHAT || rk == RK_COMPLETIONS || rk == RK_EMBEDDINGS ||
 	    rk == RK_MESSAGES) && check_json(r, model) == -1)
+		return;
+	if (rk == RK_TRANSCRIPTIONS && check_multipart(r, model) == -1)
 		return;
 	/* From here on it counts as a request of its client and model. */
 	strlcpy(r->model, model, sizeof(r->model));

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import tls from "node:tls";
-import OpenAI from "openai";
+import OpenAI, { toFile } from "openai";
 import Anthropic from "@anthropic-ai/sdk";
 import Anthropic0 from "anthropic-sdk-0";
 import { startSim, startDaemon, simConfig, mkTemp, request, openStream, readAll, parseSse, waitFor, scanMemory, PM_BIN } from "./lib/harness.mjs";
@@ -400,6 +400,9 @@ test("usage per client and model: requests and tokens (OpenAI and Anthropic, una
 	add("ann", "gpt-oss-120b", c.usage.prompt_tokens, c.usage.completion_tokens);
 	for await (const m of oa.models.list()) void m;
 	add("ann", "-", 0, 0);
+	// A multipart form: the model from its field; usage in seconds, no tokens.
+	await oa.audio.transcriptions.create({ file: await toFile(Buffer.from("some audio"), "a.mp3", { type: "audio/mpeg" }), model: "whisper-large-v3" });
+	add("ann", "whisper-large-v3", 0, 0);
 	const an = new Anthropic({ baseURL: d.base, apiKey: ben.token, maxRetries: 0 });
 	const m1 = await an.messages.create({ model: "claude-x", max_tokens: 64, system: "be brief", messages: [{ role: "user", content: "anthropic unary" }] });
 	add("ben", "claude-x", m1.usage.input_tokens, m1.usage.output_tokens);

@@ -26,6 +26,9 @@ const USAGE = `usage: node sim.mjs [options]
   --max-records N         request records kept for /__sim/requests (default 1000; 0 = record nothing, for benchmarks)
   --plain                 benchmarks only: serve inference requests without a
                           Privatemode-Secret-ID header unencrypted (default off)
+  --replay                benchmarks only: answer every request of a shape with
+                          the answer recorded for the first one, re-bound to
+                          its request nonce (lib/replay.mjs; default off)
   --setup-only            generate PKI and manifest, print the JSON line, exit
   --quiet                 no log lines on stderr
 `;
@@ -49,6 +52,7 @@ try {
 			"max-records": { type: "string", default: "1000" },
 			"report-version": { type: "string", default: "3" },
 			plain: { type: "boolean", default: false },
+			replay: { type: "boolean", default: false },
 			"setup-only": { type: "boolean", default: false },
 			quiet: { type: "boolean", default: false },
 			help: { type: "boolean", short: "h", default: false },
@@ -91,6 +95,7 @@ const opts = {
 	maxRecords: num("max-records", 0),
 	reportVersion: num("report-version", 2),
 	plain: args.plain,
+	replay: args.replay,
 };
 
 const faultSpec = {};
