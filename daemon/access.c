@@ -35,6 +35,8 @@
 
 #define ADDR_BUCKETS	1024
 #define ADDR_MAX	65536		/* address states held at most */
+#define SWEEP_MS	1000		/* a full table is swept this often */
+#define NAME_BUCKETS	1024
 #define FLUSH_MS	1000		/* usage rows to the parent */
 
 struct bucket {
@@ -46,6 +48,7 @@ struct bucket {
 /* A client (one name; several tokens may name it). */
 struct climit {
 	TAILQ_ENTRY(climit)	 entry;
+	struct climit		*hnext;		/* by name */
 	char			 name[CLIENT_NAME_MAX + 1];
 	struct rate		 rate;
 	uint32_t		 streams;
@@ -79,8 +82,10 @@ static struct {
 	struct token		*tok;
 	uint32_t		 ntok;
 	TAILQ_HEAD(, climit)	 clients;
+	struct climit		*names[NAME_BUCKETS];
 	struct alimit		*addrs[ADDR_BUCKETS];
 	size_t			 naddrs;
+	uint64_t		 swept_ms;
 	struct alimit		 overflow;	/* addresses beyond ADDR_MAX */
 	uint8_t			 hkey[crypto_shorthash_KEYBYTES];
 	struct usage_table	 delta;
@@ -89,22 +94,55 @@ static struct {
 
 /* --- the policy ------------------------------------------------------------ */
 
+/* FNV-1a: the names are the administrator's, not a client's choice. */
+static size_t
+name_bucket(const char *name)
+{
+	uint32_t	h = 2166136261U;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (uint8_t)*name) * 16777619U;
+	return h % NAME_BUCKETS;
+}
+
 static struct climit *
 climit_find(const char *name)
 {
 	struct climit	*cl;
 
-	TAILQ_FOREACH(cl, &A.clients, entry)
+	for (cl = A.names[name_bucket(name)]; cl != NULL; cl = cl->hnext)
 		if (strcmp(cl->name, name) == 0)
 			return cl;
 	return NULL;
 }
 
+static struct climit *
+climit_new(const char *name)
+{
+	struct climit	*cl;
+	size_t		 b = name_bucket(name);
+
+	cl = xcalloc(1, sizeof(*cl));
+	strlcpy(cl->name, name, sizeof(cl->name));
+	TAILQ_INSERT_TAIL(&A.clients, cl, entry);
+	cl->hnext = A.names[b];
+	A.names[b] = cl;
+	return cl;
+}
+
 static void
 climit_gc(struct climit *cl)
 {
+	struct climit	**pp;
+
 	if (cl->listed || cl->inflight > 0)
 		return;
+	for (pp = &A.names[name_bucket(cl->name)]; *pp != NULL;
+	    pp = &(*pp)->hnext)
+		if (*pp == cl) {
+			*pp = cl->hnext;
+			break;
+		}
 	TAILQ_REMOVE(&A.clients, cl, entry);
 	free(cl);
 }
@@ -128,11 +166,8 @@ access_set_policy(struct msgr *m)
 		 * flight; one that is gone lives on until they end.
 		 */
 		if ((cl = climit_find(p.v[i].name)) == NULL || !cl->listed) {
-			if (cl == NULL) {
-				cl = xcalloc(1, sizeof(*cl));
-				strlcpy(cl->name, p.v[i].name, sizeof(cl->name));
-				TAILQ_INSERT_TAIL(&A.clients, cl, entry);
-			}
+			if (cl == NULL)
+				cl = climit_new(p.v[i].name);
 			cl->listed = 1;
 			cl->rate = p.v[i].rate;
 			cl->streams = p.v[i].streams;
@@ -371,8 +406,11 @@ alimit_get(const uint8_t key[16], uint64_t now)
 	for (a = A.addrs[b]; a != NULL; a = a->next)
 		if (memcmp(a->key, key, 16) == 0)
 			return a;
-	if (A.naddrs >= ADDR_MAX)
+	/* A sweep is a walk of the table: once a second at most. */
+	if (A.naddrs >= ADDR_MAX && now - A.swept_ms >= SWEEP_MS) {
 		alimit_sweep(now);
+		A.swept_ms = now;
+	}
 	if (A.naddrs >= ADDR_MAX)
 		return &A.overflow;
 	a = xcalloc(1, sizeof(*a));
