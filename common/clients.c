@@ -50,9 +50,11 @@ rate_format(const struct rate *r, char *out, size_t len)
 	if (r->n == 0)
 		snprintf(out, len, "none");
 	else if (r->ms % 3600000 == 0)
-		snprintf(out, len, "%u/%lldh", r->n, (long long)(r->ms / 3600000));
+		snprintf(out, len, "%u/%lldh", r->n,
+		    (long long)(r->ms / 3600000));
 	else if (r->ms % 60000 == 0)
-		snprintf(out, len, "%u/%lldm", r->n, (long long)(r->ms / 60000));
+		snprintf(out, len, "%u/%lldm", r->n,
+		    (long long)(r->ms / 60000));
 	else if (r->ms % 1000 == 0)
 		snprintf(out, len, "%u/%llds", r->n, (long long)(r->ms / 1000));
 	else
@@ -108,7 +110,8 @@ parse_expiry(const char *s, int64_t *t)
 	tm.tm_mon = digits(s + 5, 2) - 1;
 	tm.tm_mday = digits(s + 8, 2);
 	if (n == 20) {
-		if (s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+		if (s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+		    s[19] != 'Z')
 			return -1;
 		tm.tm_hour = digits(s + 11, 2);
 		tm.tm_min = digits(s + 14, 2);
@@ -133,7 +136,8 @@ parse_hash(const char *s, uint8_t h[CLIENT_HASH_LEN])
 {
 	int	i, hi, lo;
 
-	if (strncmp(s, "sha256:", 7) != 0 || strlen(s + 7) != 2 * CLIENT_HASH_LEN)
+	if (strncmp(s, "sha256:", 7) != 0 ||
+	    strlen(s + 7) != 2 * CLIENT_HASH_LEN)
 		return -1;
 	for (i = 0, s += 7; i < CLIENT_HASH_LEN; i++, s += 2) {
 		if ((hi = hex_digit((unsigned char)s[0])) == -1 ||
@@ -204,7 +208,8 @@ clients_parse(const char *path, const char *text, size_t len,
 	while (p < end) {
 		lineno++;
 		nl = memchr(p, '\n', end - p);
-		line = xstrndup(p, nl != NULL ? (size_t)(nl - p) : (size_t)(end - p));
+		line = xstrndup(p, nl != NULL ? (size_t)(nl - p) :
+		    (size_t)(end - p));
 		p = nl != NULL ? nl + 1 : end;
 		if ((c = strchr(line, '#')) != NULL)
 			*c = '\0';
@@ -228,13 +233,13 @@ clients_parse(const char *path, const char *text, size_t len,
 			*rest++ = '\0';
 		why = NULL;
 		if (!client_name_ok(name))
-			why = "bad client name (letters, digits, '.', '_', '-', "
-			    "at most 64, starting with a letter or digit)";
+			why = "bad client name (letters, digits, '.', '_', "
+			    "'-', at most 64, starting with a letter or digit)";
 		else if (hash == NULL || parse_hash(hash, e.hash) == -1)
 			why = "expected sha256:<64 hex digits> after the name "
 			    "(privatemoded -G prints a line)";
-		else if (rest != NULL &&
-		    parse_options(rest, &e, &has_rate, &has_streams, &why) == -1)
+		else if (rest != NULL && parse_options(rest, &e, &has_rate,
+		    &has_streams, &why) == -1)
 			;
 		else if (n == CLIENTS_MAX)
 			why = "too many clients (at most 4096 lines)";
@@ -250,7 +255,8 @@ clients_parse(const char *path, const char *text, size_t len,
 		if (!has_streams)
 			e.streams = def_streams;
 		for (i = 0; i < n; i++) {
-			if (sodium_memcmp(v[i].hash, e.hash, CLIENT_HASH_LEN) == 0) {
+			if (sodium_memcmp(v[i].hash, e.hash,
+			    CLIENT_HASH_LEN) == 0) {
 				log_warnx("%s:%d: the same token hash as %s's: "
 				    "each token must be unique", path, lineno,
 				    v[i].name);
@@ -261,9 +267,9 @@ clients_parse(const char *path, const char *text, size_t len,
 			    (v[i].rate.n != e.rate.n ||
 			    v[i].rate.ms != e.rate.ms ||
 			    v[i].streams != e.streams)) {
-				log_warnx("%s:%d: %s has another line with other "
-				    "limits: a client's lines share its limits",
-				    path, lineno, e.name);
+				log_warnx("%s:%d: %s has another line with "
+				    "other limits: a client's lines share its "
+				    "limits", path, lineno, e.name);
 				errors++;
 				break;
 			}
@@ -283,7 +289,7 @@ clients_parse(const char *path, const char *text, size_t len,
 	return 0;
 }
 
-/* --- MSG_CLIENTS ------------------------------------------------------------ */
+/* --- MSG_CLIENTS ------------------------------------------------------- */
 
 static void
 rate_put(struct buf *m, const struct rate *r)
@@ -371,7 +377,7 @@ access_policy_free(struct access_policy *a)
 	a->n = 0;
 }
 
-/* --- tokens ------------------------------------------------------------------ */
+/* --- tokens ------------------------------------------------------------ */
 
 void
 client_token_hash(const void *p, size_t n, uint8_t h[CLIENT_HASH_LEN])

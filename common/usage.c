@@ -12,7 +12,7 @@
 static const char	label_chars[] = "abcdefghijklmnopqrstuvwxyz"
     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@+-";
 
-/* --- reading answers ------------------------------------------------------------ */
+/* --- reading answers --------------------------------------------------- */
 
 /* A JSON number that is a non-negative integer; -1 otherwise. */
 static int
@@ -167,7 +167,7 @@ usage_label(char out[USAGE_NAME_MAX + 1], const void *p, size_t n)
 	out[n] = '\0';
 }
 
-/* --- tables ------------------------------------------------------------------- */
+/* --- tables ------------------------------------------------------------ */
 
 static struct usage_row *
 row_find(struct usage_table *t, const char *client, const char *model)
@@ -244,7 +244,7 @@ usage_free(struct usage_table *t)
 	t->n = 0;
 }
 
-/* --- MSG_USAGE ------------------------------------------------------------------- */
+/* --- MSG_USAGE --------------------------------------------------------- */
 
 void
 usage_put(struct buf *m, const struct usage_table *t)
@@ -300,7 +300,7 @@ usage_get(struct msgr *m, struct usage_table *t)
 	return 0;
 }
 
-/* --- exposition ------------------------------------------------------------------ */
+/* --- exposition -------------------------------------------------------- */
 
 static void
 row_labels(struct buf *o, const struct usage_row *r)

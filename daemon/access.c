@@ -92,7 +92,7 @@ static struct {
 	struct event		*flush_ev;
 } A = { .clients = TAILQ_HEAD_INITIALIZER(A.clients) };
 
-/* --- the policy ------------------------------------------------------------ */
+/* --- the policy -------------------------------------------------------- */
 
 /* FNV-1a: the names are the administrator's, not a client's choice. */
 static size_t
@@ -215,7 +215,7 @@ access_token_header(const char *name)
 	    strcasecmp(name, "x-api-key") == 0);
 }
 
-/* --- client tokens ------------------------------------------------------------ */
+/* --- client tokens ----------------------------------------------------- */
 
 enum auth_fail {
 	AF_MISSING = 0,
@@ -313,7 +313,7 @@ access_auth(struct request *r)
 	return 0;
 }
 
-/* --- limits ---------------------------------------------------------------------- */
+/* --- limits ------------------------------------------------------------ */
 
 /* This worker's share of a limit of n: n / workers rounded up, >= 1. */
 static uint32_t
@@ -527,7 +527,7 @@ access_release(struct request *r)
 	r->alimit = NULL;
 }
 
-/* --- usage ------------------------------------------------------------------------- */
+/* --- usage ------------------------------------------------------------- */
 
 static void
 flush_cb(evutil_socket_t fd, short ev, void *arg)
