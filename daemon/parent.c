@@ -67,6 +67,7 @@ struct filesig {
 	struct timespec	mtime;
 	struct timespec	ctime;
 };
+
 enum role { ROLE_WORKER, ROLE_KEYD };
 
 struct child {
