@@ -118,7 +118,13 @@ export class Simulator {
 		this.server.keepAliveTimeout = 75_000;
 		this.server.headersTimeout = 80_000;
 		this.server.requestTimeout = 0;
-		this.server.on("connection", (s) => { this.sockets.add(s); s.on("close", () => this.sockets.delete(s)); });
+		// No Nagle, as Go's servers (the real API): http2's HTTP/1.1
+		// fallback leaves it on, and a stream's first event, written after
+		// its headers, then waited for the peer's delayed ACK (40 ms).
+		this.server.on("connection", (s) => {
+			s.setNoDelay(true);
+			this.sockets.add(s); s.on("close", () => this.sockets.delete(s));
+		});
 		await new Promise((resolve, reject) => {
 			this.server.once("error", reject);
 			this.server.listen(this.opts.port, this.opts.host, resolve);
