@@ -1,3 +1,8 @@
+/*
+ * privatemode.conf: the key table, the parser, defaults, command-line
+ * overrides and the checks that run at -t, at start and on reload.
+ */
+
 #include "config.h"
 
 #include <ctype.h>

@@ -1,3 +1,8 @@
+/*
+ * Prometheus counters and histograms: each worker counts, the parent
+ * sums and renders the exposition.
+ */
+
 #include "config.h"
 
 #include <stdio.h>

@@ -1,3 +1,8 @@
+/*
+ * The worker's side of a proxied request: checks it can make without a
+ * key, MSG_REQ to keyd, and relaying keyd's MSG_RESP to the client.
+ */
+
 #include "config.h"
 
 #include <stdio.h>

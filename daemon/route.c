@@ -1,3 +1,8 @@
+/*
+ * The worker's routes: which path is which kind of request, the local
+ * endpoints (health, readiness, metrics), request ids.
+ */
+
 #include "config.h"
 
 #include <stdio.h>

@@ -1,3 +1,8 @@
+/*
+ * The worker's HTTP/1.1 server: connections, heads, bodies, limits,
+ * timeouts, keep-alive and responses.
+ */
+
 #include "config.h"
 
 #include <sys/queue.h>

@@ -1,3 +1,8 @@
+/*
+ * The worker process: its channels to the parent and to its keyd, the
+ * sandbox, and the event loop that runs the server.
+ */
+
 #include "config.h"
 
 #include <sys/queue.h>
