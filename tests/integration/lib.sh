@@ -90,7 +90,11 @@ pm_config() {
 # listener is up and /healthz answers.
 pm_start() {
 	[ -f "$PM_CONF" ] || pm_config </dev/null
-	"$PM_BIN" -d -f "$PM_CONF" "$@" >"$PM_LOG" 2>&1 &
+	# Empty the log here, not only in the background child's redirection:
+	# the waits below must not read the previous daemon's lines (its port,
+	# its children) before that child has run.
+	: >"$PM_LOG"
+	"$PM_BIN" -d -f "$PM_CONF" "$@" >>"$PM_LOG" 2>&1 &
 	PM_PID=$!
 	wait_for "the listener" listening
 	PM_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
