@@ -268,8 +268,11 @@ export class Sim {
 	get manifest() { return fs.readFileSync(this.info.manifest_path); }
 
 	async ctl(method, p, body) {
+		// A bound for a hang only: the records of a test with a 6 MB
+		// body are tens of MB of JSON, which a loaded machine took over
+		// 10 s to produce and read.
 		const r = await request(this.info.base_url + "/__sim" + p, {
-			method, ca: this.ca, timeoutMs: 10000,
+			method, ca: this.ca, timeoutMs: 60000,
 			headers: body === undefined ? {} : { "Content-Type": "application/json" },
 			body: body === undefined ? undefined : JSON.stringify(body),
 		});
