@@ -225,7 +225,7 @@ test("static mode: a manifest one byte off fails fast with 'manifest mismatch', 
 	m[at] = "g".charCodeAt(0); // "genoa": same length, one byte differs
 	fs.writeFileSync(mp, m, { mode: 0o644 });
 	const d = await daemonFor(t, sim, { dir, over: { manifest_path: mp }, waitReady: false });
-	const rz = await d.waitNotReadyReason(20000);
+	const rz = await d.waitNotReadyReason();
 	assert.equal(rz.status, 503);
 	assert.match(rz.json.reason, /manifest does not match|manifest.mismatch/i);
 	// Not retried: the update ends after its first attempt.  keyd logs
@@ -297,7 +297,7 @@ test("a reset on a new connection is not sent again by the connection layer: the
 	// The attestation is keyd's first API request: a new connection.
 	await sim.faults({ reset: { times: 1, paths: ["/privatemode/v1/attest"] } });
 	const d = await daemonFor(t, sim, { waitReady: false });
-	await d.waitReady(15000);
+	await d.waitReady();
 	const recs = own(await sim.requests());
 	const att = recs.filter((r) => r.kind === "attest");
 	assert.equal(att.length, 2, remotes(recs));
@@ -339,7 +339,7 @@ test("KDS unreachable (omit-vcek, KDS on a closed port) → fails closed: 503 wi
 	const chat = await d.post("/v1/chat/completions", CHAT, { timeoutMs: 20000 });
 	assert.equal(chat.status, 503, chat.text);
 	assert.equal(chat.json().error.code, "not_attested");
-	const rz = await d.waitNotReadyReason(10000);
+	const rz = await d.waitNotReadyReason();
 	assert.match(rz.json.reason, /KDS|VCEK/);
 	assert.equal((await sim.requests("secret")).length, 0);
 	assert.equal((await sim.requests("inference")).length, 0);
@@ -418,7 +418,7 @@ test("a killed keyd is respawned with its worker, attests again with a new secre
 	process.kill(k0, "SIGKILL");
 	await d.waitLog(/respawning worker\[0\] and keyd\[0\]/, 10000);
 	await waitFor("a new pair", () => d.children("keyd").length === 1 && d.children("keyd")[0] !== k0 && d.children("worker").length === 1 && d.children("worker")[0] !== w0, { timeoutMs: 10000 });
-	await d.waitReady(15000);
+	await d.waitReady();
 	const r = await d.post("/v1/chat/completions", CHAT);
 	assert.equal(r.status, 200, r.text);
 	const used = (await sim.requests("inference")).at(-1).headers["privatemode-secret-id"];
@@ -509,7 +509,7 @@ describe("negative matrix: every attestation / secret-exchange tampering fails c
 			assert.equal(chat.status, 503, withLog(d, chat.text));
 			assert.equal(chat.json().error.code, "not_attested", chat.text);
 			assert.match(chat.json().error.message, reason);
-			const rz = await d.waitNotReadyReason(15000);
+			const rz = await d.waitNotReadyReason();
 			assert.equal(rz.status, 503);
 			assert.equal(rz.json.ready, false);
 			assert.match(rz.json.reason, reason, withLog(d, rz.text));
@@ -536,7 +536,7 @@ test("unauthorized fault (deployment refuses the key) → readiness reason says 
 	const chat = await d.post("/v1/chat/completions", CHAT, { timeoutMs: 20000 });
 	assert.ok([401, 503].includes(chat.status), chat.text);
 	assert.match(chat.json().error.message, /Unauthorized/);
-	const rz = await d.waitNotReadyReason(10000);
+	const rz = await d.waitNotReadyReason();
 	assert.match(rz.json.reason, /Unauthori[sz]ed/i);
 	assert.equal((await sim.requests("inference")).length, 0);
 	assert.equal((await sim.requests("secret")).length, 0);
@@ -547,7 +547,7 @@ test("wrong configured api_key (the deployment expects another) → Unauthorized
 	const d = await daemonFor(t, sim, { waitReady: false, over: { api_key: "not-the-sim-key" } });
 	const chat = await d.post("/v1/chat/completions", CHAT, { timeoutMs: 20000 });
 	assert.ok([401, 503].includes(chat.status), chat.text);
-	const rz = await d.waitNotReadyReason(10000);
+	const rz = await d.waitNotReadyReason();
 	assert.match(rz.json.reason, /Unauthori[sz]ed/i);
 	const att = await sim.requests("attest");
 	assert.ok(att.length >= 1);

@@ -249,7 +249,7 @@ test("openai maxRetries 2: a 503 not_attested (Retry-After) is retried and succe
 	t.after(() => s.stop());
 	const d3 = await startDaemon(s, { waitReady: false });
 	t.after(() => d3.stop());
-	await d3.waitNotReadyReason(20000);
+	await d3.waitNotReadyReason();
 	// The deployment recovers while the SDK waits out Retry-After: once the
 	// first attempt has its 503 (a timer could fire before that attempt on
 	// a loaded machine, and then nothing would be retried).
@@ -274,7 +274,7 @@ test("anthropic maxRetries 0: a 503 while not attested is an InternalServerError
 	t.after(() => s.stop());
 	const d4 = await startDaemon(s, { waitReady: false });
 	t.after(() => d4.stop());
-	await d4.waitNotReadyReason(5000);
+	await d4.waitNotReadyReason();
 	const c = new Anthropic({ baseURL: d4.base, apiKey: "k", maxRetries: 0 });
 	await assert.rejects(c.messages.create({ model: "c", max_tokens: 5, messages: [{ role: "user", content: "x" }] }), (e) => {
 		assert.ok(e instanceof Anthropic.InternalServerError, `${e.constructor.name}: ${e.message}`);
