@@ -524,6 +524,24 @@ export async function runDaemonToExit(confText, { timeoutMs = 10000, args = [] }
 // Count occurrences of each needle (Buffer) in the readable memory of pid
 // (/proc/pid/maps + /proc/pid/mem; root reads non-dumpable processes too).
 export function scanMemory(pid, needles) {
+	const it = scanSteps(pid, needles);
+	for (let r = it.next(); ; r = it.next()) if (r.done) return r.value;
+}
+
+// The same scan, giving the event loop a turn after every MiB.  A test
+// that scans while it has requests in flight must use this: a scan of
+// three processes for a hundred needles takes seconds on a loaded
+// machine, and a synchronous one let the requests' own timers expire
+// with their answers unread in the socket buffers.
+export async function scanMemoryAsync(pid, needles) {
+	const it = scanSteps(pid, needles);
+	for (let r = it.next(); ; r = it.next()) {
+		if (r.done) return r.value;
+		await new Promise((res) => setImmediate(res));
+	}
+}
+
+function* scanSteps(pid, needles) {
 	const maps = fs.readFileSync(`/proc/${pid}/maps`, "utf8");
 	const fd = fs.openSync(`/proc/${pid}/mem`, "r");
 	const counts = needles.map(() => 0);
@@ -554,6 +572,7 @@ export function scanMemory(pid, needles) {
 				off += n;
 				carry = Math.min(maxLen - 1, view.length);
 				view.copy(buf, 0, view.length - carry);
+				yield;
 			}
 		}
 	} finally {
