@@ -17,11 +17,18 @@ import {
 const PLAIN_CHAT = ["model", "stream_options", "max_tokens", "max_completion_tokens", "n", "stream"];
 const SALT = "e2e-client-salt-0123456789abcdefghij"; // >= 32 chars
 
+// The daemon's upstream timers: every test here needs the simulator to
+// answer within them, so they are bounds for a hang, not for a quick
+// machine (1 s and 1.5 s were not: a 1.2 MB echo or a 6 MB body took the
+// simulator longer under a CPU hog, and a correct daemon answered 504).
+// The tests of the timers themselves make the simulator stall for good
+// (stall-stream) or for much longer (slow-first-byte).
+const IDLE_MS = 8000, FIRST_BYTE_MS = 8000;
 let sim, d;
 before(async () => {
 	sim = await startSim(["--stream-chunks", "3"]);
 	d = await startDaemon(sim, {
-		over: { stream_idle_timeout: "1s", upstream_first_byte_timeout: "1500ms", client_header_timeout: "5s" },
+		over: { stream_idle_timeout: `${IDLE_MS}ms`, upstream_first_byte_timeout: `${FIRST_BYTE_MS}ms`, client_header_timeout: "5s" },
 	});
 });
 after(async () => {
@@ -527,10 +534,10 @@ test("upstream-error 503 (Privatemode-Encrypted: false) → status and body rela
 
 // --- streams --------------------------------------------------------------------
 
-async function stream(p, body, headers = {}) {
-	const s = await openStream(d.url(p), { body: JSON.stringify(body), headers: { "Content-Type": "application/json", ...headers } });
+async function stream(p, body, headers = {}, timeoutMs = 60000) {
+	const s = await openStream(d.url(p), { body: JSON.stringify(body), headers: { "Content-Type": "application/json", ...headers }, timeoutMs: 60000 });
 	const t0 = Date.now();
-	const all = await readAll(s.res, { timeoutMs: 15000 });
+	const all = await readAll(s.res, { timeoutMs });
 	return { ...s, ...all, ms: Date.now() - t0, events: parseSse(all.text) };
 }
 const SCHAT = { model: "m", messages: [{ role: "user", content: "stream this" }], stream: true, stream_options: { include_usage: true } };
@@ -575,15 +582,15 @@ test("streaming chat with include_usage: decrypted chunks, usage chunk with choi
 	assert.equal(chunks.at(-2).choices[0].finish_reason, "stop");
 });
 
-test("stall-stream → after stream_idle_timeout (1 s) an error event, then the stream ends", async () => {
+test(`stall-stream → after stream_idle_timeout (${IDLE_MS / 1000} s) an error event, then the stream ends`, async () => {
 	await fresh();
 	await sim.faults({ "stall-stream": { after: 2, times: 1 } });
-	const s = await stream("/v1/chat/completions", SCHAT);
+	const s = await stream("/v1/chat/completions", SCHAT, {}, IDLE_MS + 60000);
 	assertErrorEnd(s);
 	// Not before the idle timeout.  What ended it is the error event's
 	// text (below) and a proper end (assertErrorEnd): the simulator never
 	// ends a stalled stream, so no upper bound on the clock is needed.
-	assert.ok(s.ms >= 900, `ended after ${s.ms} ms`);
+	assert.ok(s.ms >= IDLE_MS - 100, `ended after ${s.ms} ms`);
 	assert.equal(s.events.length, 3, "2 events, then the error");
 	assert.match(JSON.parse(s.events.at(-1).data).error.message, /timeout|timed out|idle/i);
 });
@@ -720,13 +727,13 @@ test(`an upstream that leaves a 3 MB prompt (6 MB encrypted) unread for ${FB_MS 
 	assert.deepEqual(rec.faults, ["slow-read"]);
 });
 
-test("slow first byte over upstream_first_byte_timeout (1.5 s) → 504", async () => {
+test(`slow first byte over upstream_first_byte_timeout (${FIRST_BYTE_MS / 1000} s) → 504`, async () => {
 	await fresh();
-	await sim.faults({ "slow-first-byte": { delayMs: 4000, times: 1 } });
-	const r = await d.post("/v1/chat/completions", CHAT, { timeoutMs: 10000 });
+	await sim.faults({ "slow-first-byte": { delayMs: FIRST_BYTE_MS + 30000, times: 1 } });
+	const r = await d.post("/v1/chat/completions", CHAT, { timeoutMs: FIRST_BYTE_MS + 30000 });
 	assert.equal(r.status, 504, r.text);
 	assert.ok(isOpenAIError(r.json()));
-	// The daemon gave up before the simulator answered (it waits 4 s): the
+	// The daemon gave up before the simulator answered (it waits 30 s more): the
 	// simulator saw the request cut off before its answer was complete; no
 	// clock decides it.
 	const rec = await waitFor("the simulator to see the request end", async () => {
