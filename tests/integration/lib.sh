@@ -73,7 +73,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Write the base config (+ extra lines from stdin if any).
+# Write the base config (+ extra lines from stdin if any).  The AMD chains
+# are the tree's (data/amd), named explicitly: by default the daemon takes
+# /etc/privatemode/amd/ first, which is the machine's, and tests/ops/
+# install.sh puts the simulator's Genoa chain there while it runs (also
+# beside these tests in one make -j2 check); a daemon refuses to start on
+# a chain that is not AMD's.  A line from stdin may name others.
 pm_config() {
 	mkdir -p "$T/ws"
 	{
@@ -82,6 +87,9 @@ pm_config() {
 		echo "workers ${WORKERS:-2}"
 		echo "workspace $T/ws"
 		echo "shutdown_timeout ${SHUTDOWN_TIMEOUT:-10s}"
+		for p in genoa milan turin; do
+			echo "amd_cert_chain_$p $TOP_SRC/data/amd/$p-cert-chain.pem"
+		done
 		[ -t 0 ] || cat
 	} > "$PM_CONF"
 }
