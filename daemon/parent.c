@@ -299,6 +299,14 @@ build_store(struct config *c)
 	return -1;
 }
 
+static void
+forget_cli_secrets(struct parent_opts *o)
+{
+	strfreezero(o->cli_api_key);
+	strfreezero(o->cli_salt);
+	o->cli_api_key = o->cli_salt = NULL;
+}
+
 /* Command-line literals go to a memfd once; argv is scrubbed by main. */
 static void
 stash_cli_secrets(struct parent_opts *o)
@@ -320,9 +328,7 @@ stash_cli_secrets(struct parent_opts *o)
 	P.cli_has_key = o->cli_api_key != NULL;
 	P.cli_has_salt = o->cli_salt != NULL;
 	buf_free(&w);
-	strfreezero(o->cli_api_key);
-	strfreezero(o->cli_salt);
-	o->cli_api_key = o->cli_salt = NULL;
+	forget_cli_secrets(o);
 }
 
 /* --- files keyd needs ----------------------------------------------- */
@@ -1905,9 +1911,12 @@ parent_main(struct parent_opts *o)
 		if (o->check_only)
 			fprintf(stderr, "%s: configuration invalid\n",
 			    o->conf_path);
+		forget_cli_secrets(o);
 		return 1;
 	}
 	if (o->check_only) {
+		/* Nothing runs: the command line's literals are not stashed. */
+		forget_cli_secrets(o);
 		if (lookup_user(P.conf) == -1 ||
 		    load_access(P.conf, &P.access) == -1 ||
 		    check_secret_file("API key", P.conf->api_key) == -1 ||

@@ -7,13 +7,19 @@ import {
 	startSim, startDaemon, rawExchange, openStream, readAll, parseSse, waitFor, isOpenAIError,
 } from "./lib/harness.mjs";
 
+// Upstream timers: bounds for a hang, since every row needs the simulator
+// to answer within them (1 s and 1.5 s were not enough for a 1.2 MB echo
+// under a CPU hog).  The rows about them make the simulator stall for good
+// (stall-stream) or for much longer (slow-first-byte).  The client-side
+// timers stay short: the daemon runs them, the test only waits.
+const IDLE_MS = 8000, FIRST_BYTE_MS = 8000;
 let sim, d, worker, keyd;
 before(async () => {
 	sim = await startSim(["--stream-chunks", "3"]);
 	d = await startDaemon(sim, {
 		over: {
 			max_body_size: "64k", client_header_timeout: "1s", client_body_timeout: "1s",
-			stream_idle_timeout: "1s", upstream_first_byte_timeout: "1500ms",
+			stream_idle_timeout: `${IDLE_MS}ms`, upstream_first_byte_timeout: `${FIRST_BYTE_MS}ms`,
 		},
 	});
 	[worker] = d.children("worker");
@@ -215,7 +221,7 @@ row("upstream reset (persistent) → 502 after one retry", async () => {
 async function streamRow(fault) {
 	await sim.faults(fault);
 	const s = await openStream(d.url("/v1/chat/completions"), { body: JSON.stringify({ ...CHAT, stream: true }), headers: { "Content-Type": "application/json" } });
-	const a = await readAll(s.res, { timeoutMs: 10000 });
+	const a = await readAll(s.res, { timeoutMs: IDLE_MS + 60000 });
 	assert.equal(s.status, 200);
 	assert.ok(a.ended, `stream ends properly: ${a.error?.message}`);
 	const evs = parseSse(a.text);
@@ -232,8 +238,8 @@ row("upstream stall mid-stream → error event after stream_idle_timeout, stream
 });
 
 row("upstream stall before the first byte → 504 after upstream_first_byte_timeout", async () => {
-	await sim.faults({ "slow-first-byte": { delayMs: 4000, times: 1 } });
-	const r = await d.post("/v1/chat/completions", CHAT, { timeoutMs: 10000 });
+	await sim.faults({ "slow-first-byte": { delayMs: FIRST_BYTE_MS + 30000, times: 1 } });
+	const r = await d.post("/v1/chat/completions", CHAT, { timeoutMs: FIRST_BYTE_MS + 30000 });
 	assert.equal(r.status, 504, r.text);
 });
 
@@ -257,7 +263,7 @@ row("SSE line over 1 MiB from upstream → error event naming the limit, stream 
 	// One content chunk of a 1.2 MB echo: its ciphertext line is 2.4 MB.
 	const big = { ...CHAT, stream: true, messages: [{ role: "user", content: "x".repeat(1200) }] };
 	const s = await openStream(d.url("/v1/chat/completions"), { body: JSON.stringify(big), headers: { "Content-Type": "application/json", "X-Sim-Stream-Chunks": "1", "X-Sim-Echo-Repeat": "1000" } });
-	const a = await readAll(s.res, { timeoutMs: 10000 });
+	const a = await readAll(s.res, { timeoutMs: 60000 });
 	assert.equal(s.status, 200);
 	assert.ok(a.ended, `stream ends properly: ${a.error?.message}`);
 	const evs = parseSse(a.text);

@@ -601,7 +601,7 @@ function peerCN(port) {
 			resolve(cn);
 		});
 		s.on("error", reject);
-		s.setTimeout(5000, () => { s.destroy(); reject(new Error("TLS handshake timed out")); });
+		s.setTimeout(30000, () => { s.destroy(); reject(new Error("TLS handshake timed out")); }); // a hang only: keyd signs for the handshake
 	});
 }
 

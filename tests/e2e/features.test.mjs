@@ -47,7 +47,7 @@ test("tls_cert/tls_key: HTTPS on the listener (health, readiness, an encrypted r
 	const plain = await rawExchange(d.port, ["GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"], { timeoutMs: 3000 });
 	assert.doesNotMatch(plain.text, /^HTTP\/1\.1 200/, "no plaintext answer on the TLS port");
 	// A client that does not trust the certificate fails the handshake.
-	await assert.rejects(request(d.url("/healthz"), { timeoutMs: 5000 }), /self.signed|certificate/i);
+	await assert.rejects(request(d.url("/healthz"), { timeoutMs: 30000 }), /self.signed|certificate/i);
 });
 
 test("only one of tls_cert / tls_key → start-up error naming both", async () => {

@@ -124,11 +124,15 @@ test("another RST_STREAM code: 502 before the head, an error event once streamin
 
 test("a stream the server stops feeding (window-stall): the idle timeout ends it with an error, its neighbours on the session finish", async (t) => {
 	await sim.reset({ keepSecrets: true });
-	const d = await daemon(t, { over: { stream_idle_timeout: "1s" } });
+	// 8 s: the neighbours' events must come within it on a loaded machine
+	// too; the stalled stream stalls for good whatever the value.
+	const d = await daemon(t, { over: { stream_idle_timeout: "8s" } });
 	await d.post("/v1/chat/completions", CHAT);
 	await sim.faults({ "window-stall": { after: 2, times: 1 } });
 	const stalled = stream(d, SCHAT, { "X-Sim-Stream-Chunks": "10" });
-	await sleep(100);
+	// The fault fires once, on the first stream to reach the simulator:
+	// start the neighbours once that is this one (not after a pause).
+	await waitFor("the simulator to arm window-stall on the first stream", async () => (await inference()).some((r) => r.faults.includes("window-stall")), { timeoutMs: 30000 });
 	const others = Promise.all(Array.from({ length: 3 }, () => stream(d)));
 	const s = await stalled;
 	assert.ok(isError(s.events.at(-1)), s.text.slice(-200));

@@ -9,7 +9,24 @@ import net from "node:net";
 import OpenAI, { toFile } from "openai";
 import Anthropic from "@anthropic-ai/sdk";
 import Anthropic0 from "anthropic-sdk-0";
-import { startSim, startDaemon, sleep, rawMembers } from "./lib/harness.mjs";
+import { execFileSync } from "node:child_process";
+import { startSim, startDaemon, waitFor, rawMembers } from "./lib/harness.mjs";
+
+// Client connections to a daemon's port that a worker has accepted (ss
+// shows the owning process; a connection in the listener's backlog has
+// none): what max_connections counts.
+const accepted = (port) => execFileSync("ss", ["-Htnp", "state", "established", `( sport = :${port} )`], { encoding: "utf8" })
+	.split("\n").filter((l) => l.includes("users:(")).length;
+// A fetch for an SDK client that runs `onFirst(status)` when the first
+// answer arrives, before the SDK sees it (and before it decides to retry).
+function firstAnswerHook(onFirst) {
+	let first = true;
+	return async (...args) => {
+		const r = await fetch(...args);
+		if (first) { first = false; await onFirst(r.status); }
+		return r;
+	};
+}
 
 let sim, d, openai;
 before(async () => {
@@ -200,7 +217,8 @@ test("openai maxRetries 0: 429 over max_connections is a RateLimitError; with ma
 	// Hold the one allowed connection (an idle client).
 	const hold = net.connect(d2.port, "127.0.0.1");
 	await new Promise((r) => hold.once("connect", r));
-	await sleep(100);
+	// Connected is not accepted: wait until the worker holds it.
+	await waitFor("the worker to accept the held connection", () => accepted(d2.port) === 1, { timeoutMs: 30000 });
 	const c0 = new OpenAI({ baseURL: d2.base + "/v1", apiKey: "k", maxRetries: 0 });
 	await assert.rejects(c0.chat.completions.create({ model: "m", messages: [{ role: "user", content: "x" }] }), (e) => {
 		assert.ok(e instanceof OpenAI.RateLimitError, `${e.constructor.name}: ${e.message}`);
@@ -208,8 +226,17 @@ test("openai maxRetries 0: 429 over max_connections is a RateLimitError; with ma
 		assert.equal(e.headers.get("retry-after"), "1");
 		return true;
 	});
-	const c2 = new OpenAI({ baseURL: d2.base + "/v1", apiKey: "k", maxRetries: 2 });
-	setTimeout(() => hold.destroy(), 400);
+	// The held connection goes once the first attempt has its 429 (not
+	// after a guessed 400 ms, which a slow first attempt could outlast),
+	// and the worker has let it go before the SDK retries.
+	const c2 = new OpenAI({
+		baseURL: d2.base + "/v1", apiKey: "k", maxRetries: 2,
+		fetch: firstAnswerHook(async (status) => {
+			assert.equal(status, 429, "the first attempt meets max_connections");
+			hold.destroy();
+			await waitFor("the worker to close the held connection (and the refused one)", () => accepted(d2.port) === 0, { timeoutMs: 30000 });
+		}),
+	});
 	const t0 = Date.now();
 	const r = await c2.chat.completions.create({ model: "m", messages: [{ role: "user", content: "after a 429" }] });
 	assert.equal(r.choices[0].message.content, "Echo: after a 429");
@@ -222,10 +249,17 @@ test("openai maxRetries 2: a 503 not_attested (Retry-After) is retried and succe
 	t.after(() => s.stop());
 	const d3 = await startDaemon(s, { waitReady: false });
 	t.after(() => d3.stop());
-	await d3.waitNotReadyReason(5000);
-	const c2 = new OpenAI({ baseURL: d3.base + "/v1", apiKey: "k", maxRetries: 2 });
-	// The deployment recovers while the SDK waits out Retry-After.
-	setTimeout(() => s.clearFaults().catch(() => {}), 400);
+	await d3.waitNotReadyReason();
+	// The deployment recovers while the SDK waits out Retry-After: once the
+	// first attempt has its 503 (a timer could fire before that attempt on
+	// a loaded machine, and then nothing would be retried).
+	const c2 = new OpenAI({
+		baseURL: d3.base + "/v1", apiKey: "k", maxRetries: 2,
+		fetch: firstAnswerHook(async (status) => {
+			assert.equal(status, 503, "the first attempt finds the daemon not attested");
+			await s.clearFaults();
+		}),
+	});
 	const t0 = Date.now();
 	const r = await c2.chat.completions.create({ model: "m", messages: [{ role: "user", content: "eventually" }] }).withResponse();
 	assert.ok(Date.now() - t0 >= 900, `waited for Retry-After (${Date.now() - t0} ms)`);
@@ -240,7 +274,7 @@ test("anthropic maxRetries 0: a 503 while not attested is an InternalServerError
 	t.after(() => s.stop());
 	const d4 = await startDaemon(s, { waitReady: false });
 	t.after(() => d4.stop());
-	await d4.waitNotReadyReason(5000);
+	await d4.waitNotReadyReason();
 	const c = new Anthropic({ baseURL: d4.base, apiKey: "k", maxRetries: 0 });
 	await assert.rejects(c.messages.create({ model: "c", max_tokens: 5, messages: [{ role: "user", content: "x" }] }), (e) => {
 		assert.ok(e instanceof Anthropic.InternalServerError, `${e.constructor.name}: ${e.message}`);

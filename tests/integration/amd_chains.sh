@@ -52,7 +52,7 @@ expect_refused() {
 	grep -qF "$msg" "$T/out" || fail "$what: -t message: $(cat "$T/out")"
 	grep -qF "$T/bad.conf: configuration invalid" "$T/out" || fail "$what: no summary"
 	grep -q "configuration OK" "$T/out" && fail "$what: -t also said OK"
-	timeout 20 "$PM_BIN" -d -f "$T/bad.conf" >"$T/out" 2>&1
+	timeout 120 "$PM_BIN" -d -f "$T/bad.conf" >"$T/out" 2>&1
 	[ $? -eq 1 ] || fail "$what: start did not exit 1"
 	grep -qF "$msg" "$T/out" || fail "$what: start message: $(cat "$T/out")"
 }

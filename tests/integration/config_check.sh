@@ -9,6 +9,10 @@ else
 	printf 'user %s\n' "$(id -un)" >> "$T/user.conf"
 fi
 printf 'listen 127.0.0.1:0\nworkers 2\n' > "$T/good.conf"
+# The tree's AMD chains, not /etc/privatemode/amd/ (see pm_config).
+for p in genoa milan turin; do
+	echo "amd_cert_chain_$p $TOP_SRC/data/amd/$p-cert-chain.pem"
+done >> "$T/good.conf"
 [ -f "$T/user.conf" ] && cat "$T/user.conf" >> "$T/good.conf"
 "$PM_BIN" -t -f "$T/good.conf" > "$T/out" 2>&1 || fail "good config rejected: $(cat "$T/out")"
 grep -q "configuration OK" "$T/out" || fail "no OK message"

@@ -32,8 +32,10 @@ ready() {
 	kill -0 "$demo" 2>/dev/null || fail "the demo exited"
 	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$(pm_url /readyz)")" = 200 ]
 }
-wait_for "the demo's daemon attests (/readyz 200)" ready
-answer=$(curl -s --max-time 10 "$(pm_url /v1/chat/completions)" \
+# The demo generates its simulator's PKI first (three RSA-4096 keys):
+# minutes on a loaded machine.
+PM_WAIT_SECONDS=900 wait_for "the demo's daemon attests (/readyz 200)" ready
+answer=$(curl -s --max-time 120 "$(pm_url /v1/chat/completions)" \
     -H 'Content-Type: application/json' \
     -d '{"model":"gpt-oss-120b","messages":[{"role":"user","content":"Hello"}]}')
 [[ $answer == *'"content":"Echo: Hello"'* ]] || fail "chat completion: $answer"

@@ -97,12 +97,16 @@ expect 408 request_timeout "$T/r" "stalled body"
 exec 4<>/dev/tcp/127.0.0.1/"$PM_PORT"
 exec 5<>/dev/tcp/127.0.0.1/"$PM_PORT"
 exec 6<>/dev/tcp/127.0.0.1/"$PM_PORT"
-sleep 0.2
+# The worker counts connections it accepted, not those in the backlog.
+three_accepted() { [ "$(served_conns)" -eq 3 ]; }
+wait_for "the worker to accept the three connections" three_accepted
 curl -s -i --max-time 3 "$(pm_url /healthz)" > "$T/r"
 expect 429 too_many_connections "$T/r" "over max_connections"
 grep -qi '^retry-after: 1' "$T/r" || fail "429 without Retry-After"
 exec 4<&- 5<&- 6<&-
-sleep 0.2
+# The worker has closed its side of all three (it read their EOF).
+none_left() { [ "$(served_conns)" -eq 0 ]; }
+wait_for "the worker to close the three connections" none_left
 healthz_ok || fail "healthz after connections closed"
 
 [ "$(children worker)" = "$worker" ] || fail "the worker was replaced (crashed?)"

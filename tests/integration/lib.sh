@@ -73,7 +73,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Write the base config (+ extra lines from stdin if any).
+# Write the base config (+ extra lines from stdin if any).  The AMD chains
+# are the tree's (data/amd), named explicitly: by default the daemon takes
+# /etc/privatemode/amd/ first, which is the machine's, and tests/ops/
+# install.sh puts the simulator's Genoa chain there while it runs (also
+# beside these tests in one make -j2 check); a daemon refuses to start on
+# a chain that is not AMD's.  A line from stdin may name others.
 pm_config() {
 	mkdir -p "$T/ws"
 	{
@@ -82,6 +87,9 @@ pm_config() {
 		echo "workers ${WORKERS:-2}"
 		echo "workspace $T/ws"
 		echo "shutdown_timeout ${SHUTDOWN_TIMEOUT:-10s}"
+		for p in genoa milan turin; do
+			echo "amd_cert_chain_$p $TOP_SRC/data/amd/$p-cert-chain.pem"
+		done
 		[ -t 0 ] || cat
 	} > "$PM_CONF"
 }
@@ -90,17 +98,15 @@ pm_config() {
 # listener is up and /healthz answers.
 pm_start() {
 	[ -f "$PM_CONF" ] || pm_config </dev/null
-	"$PM_BIN" -d -f "$PM_CONF" "$@" >"$PM_LOG" 2>&1 &
+	# Empty the log here, not only in the background child's redirection:
+	# the waits below must not read the previous daemon's lines (its port,
+	# its children) before that child has run.
+	: >"$PM_LOG"
+	"$PM_BIN" -d -f "$PM_CONF" "$@" >>"$PM_LOG" 2>&1 &
 	PM_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		PM_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-		    "$PM_LOG" | head -1)
-		[ -n "$PM_PORT" ] && break
-		kill -0 "$PM_PID" 2>/dev/null || fail "daemon exited at start-up"
-		sleep 0.05
-	done
-	[ -n "$PM_PORT" ] || fail "daemon never listened"
+	wait_for "the listener" listening
+	PM_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	    "$PM_LOG" | head -1)
 	PM_MPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (metrics).*/\1/p' \
 	    "$PM_LOG" | head -1)
 	wait_for "healthz answers" healthz_ok
@@ -111,19 +117,37 @@ pm_url() {
 	echo "http://127.0.0.1:$PM_PORT$1"
 }
 
+listening() {
+	kill -0 "$PM_PID" 2>/dev/null || fail "daemon exited at start-up"
+	grep -q 'listening on 127\.0\.0\.1:[0-9]' "$PM_LOG"
+}
+
 healthz_ok() {
 	curl -sf -o /dev/null --max-time 2 "$(pm_url /healthz)"
 }
 
-# wait_for "description" command...: poll up to ~30 s (CI is loaded).
+# wait_for "description" command...: poll until the command succeeds.  Wait
+# on the event, never on a clock: the bound (PM_WAIT_SECONDS, default 180)
+# is only for a real hang, generous for a loaded machine and an ASan build.
 wait_for() {
-	local what=$1 i
+	local what=$1 end=$((SECONDS + ${PM_WAIT_SECONDS:-180}))
 	shift
-	for i in $(seq 1 600); do
-		"$@" && return 0
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] ||
+			fail "nothing after ${PM_WAIT_SECONDS:-180} s waiting for: $what"
 		sleep 0.05
 	done
-	fail "timed out waiting for: $what"
+}
+
+# Client connections to $PM_PORT a process accepted (the kernel's backlog
+# has none of them); with "read": only those whose request the process
+# has read (bytes came in, none left unread).  An established TCP
+# connection alone says neither.
+served_conns() {
+	ss -Htnpi state established "( sport = :$PM_PORT )" | awk -v read="${1:-}" '
+	    /^[0-9]/ { own = /users:\(/; rq = $1; next }
+	    own && (read == "" || (rq == 0 && /bytes_received:[1-9]/)) { n++ }
+	    END { print n + 0 }'
 }
 
 # PIDs of the daemon's children with a given role (worker|keyd).
@@ -157,18 +181,19 @@ log_has() {
 	grep -q -- "$1" "$PM_LOG"
 }
 
-# pm_stop [SECONDS]: SIGTERM, then wait up to SECONDS (default 10) for the
-# exit; its status lands in PM_STATUS.
+# pm_stop [SECONDS]: SIGTERM, then wait for the exit, up to SECONDS (default
+# 10: the default shutdown_timeout) plus a minute for a loaded machine (the
+# processes' own exit, an ASan build's leak checks); its status lands in
+# PM_STATUS.
 pm_stop() {
 	[ -n "$PM_PID" ] || return 0
 	kill -TERM "$PM_PID" 2>/dev/null
-	local i
-	for i in $(seq 1 $(( ${1:-10} * 20 ))); do
-		kill -0 "$PM_PID" 2>/dev/null || break
+	local end=$((SECONDS + ${1:-10} + 60))
+	while kill -0 "$PM_PID" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do
 		sleep 0.05
 	done
 	if kill -0 "$PM_PID" 2>/dev/null; then
-		fail "daemon did not exit within ${1:-10} s of SIGTERM"
+		fail "daemon did not exit within $((${1:-10} + 60)) s of SIGTERM"
 	fi
 	wait "$PM_PID"
 	PM_STATUS=$?

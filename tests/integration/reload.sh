@@ -49,7 +49,8 @@ healthz_ok || fail "healthz after failed reload"
 # by a download) fails the reload too, naming the file.
 sed -i '/^bogus_key/d' "$PM_CONF"
 printf '<html>502 Bad Gateway</html>\n' >"$T/genoa.pem"
-echo "amd_cert_chain_genoa $T/genoa.pem" >>"$PM_CONF"
+sed -i "s|^amd_cert_chain_genoa .*|amd_cert_chain_genoa $T/genoa.pem|" "$PM_CONF"
+grep -q "^amd_cert_chain_genoa $T/genoa.pem$" "$PM_CONF" || fail "no Genoa chain line to replace"
 failed=$(grep -c "reload failed" "$PM_LOG")
 another_failure() {
 	[ "$(grep -c "reload failed" "$PM_LOG")" -gt "$failed" ]

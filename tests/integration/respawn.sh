@@ -15,7 +15,7 @@ old_keyds=$(children keyd | sort | tr '\n' ' ')
 kill -KILL "$victim"
 # Served by the surviving worker while the pair comes back.
 for i in 1 2 3 4 5; do
-	curl -sf -o /dev/null --max-time 2 "$(pm_url /healthz)" ||
+	curl -sf -o /dev/null --max-time 30 "$(pm_url /healthz)" ||
 		fail "healthz failed after killing a worker"
 done
 wait_for "worker death logged" log_has "pid $victim) killed by signal 9"

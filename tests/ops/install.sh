@@ -324,8 +324,10 @@ with open(sys.argv[2], "ab", buffering=0) as f:
         f.write(s.recv(4096) + b"\n")
 ' "$T/notify.sock" "$T/notify.log" &
 NOTIFY_PID=$!
-for i in $(seq 1 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
-[ -S "$T/notify.sock" ] || fail "cannot listen on a notify socket"
+# Every wait below is for its event, bounded only against a hang (a
+# loaded machine stretches each step far past its usual time).
+wait_until "the notify socket" 60 test -S "$T/notify.sock" ||
+	fail "cannot listen on a notify socket"
 
 # start_unit: the unit's ExecStart as systemd 252 runs it; sets uid, gid and PM_PID,
 # the pid from the first wrapper to privatemoded (each one execs the next).
@@ -404,11 +406,11 @@ start_unit() {
 	) >"$T/daemon.log" 2>&1 &
 	PM_PID=$!
 	if [ "$pu" = yes ]; then
-		for i in $(seq 1 100); do
-			[ "$(readlink /proc/$PM_PID/ns/user)" != "$(readlink /proc/self/ns/user)" ] && break
+		own_userns() {
 			kill -0 "$PM_PID" 2>/dev/null || fail "the start failed before the user namespace: $(cat "$T/daemon.log")"
-			sleep 0.05
-		done
+			[ "$(readlink /proc/$PM_PID/ns/user)" != "$(readlink /proc/self/ns/user)" ]
+		}
+		wait_until "the user namespace" 60 own_userns
 		# One write(2) per map, from outside the namespace, as systemd.
 		python3 -c '
 import os, sys
@@ -429,14 +431,14 @@ w("uid_map", "0 0 1\n%s %s 1\n" % (uid, uid))
 }
 # wait_listen: the port the daemon listens on, 0 if it exited.
 wait_listen() {
-	local i port
-	for i in $(seq 1 150); do
-		port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/daemon.log" | head -1)
-		[ -n "$port" ] && { echo "$port"; return; }
-		kill -0 "$PM_PID" 2>/dev/null || { echo 0; return; }
-		sleep 0.1
-	done
-	echo 0
+	local port
+	listening_or_gone() {
+		grep -q 'listening on 127\.0\.0\.1:[0-9]*$' "$T/daemon.log" ||
+		    ! kill -0 "$PM_PID" 2>/dev/null
+	}
+	wait_until "the listener" 180 listening_or_gone
+	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/daemon.log" | head -1)
+	echo "${port:-0}"
 }
 # stop_unit: SIGTERM to the parent (KillMode=mixed); it must be gone
 # within TimeoutStopSec=, children included.  Sets STOP_STATUS.
@@ -510,13 +512,11 @@ start_unit
 port=$(wait_listen)
 [ "$port" != 0 ] || fail "the daemon never listened"
 url="http://127.0.0.1:$port"
-for i in $(seq 1 100); do
-	curl -sf -o /dev/null --max-time 2 "$url/healthz" && break
-	sleep 0.1
-done
-body=$(curl -s --max-time 5 "$url/healthz")
+healthz() { curl -sf -o /dev/null --max-time 30 "$url/healthz"; }
+wait_until "/healthz" 120 healthz
+body=$(curl -s --max-time 30 "$url/healthz")
 [ "$body" = '{"status":"ok"}' ] || bad "/healthz answered: $body"
-for i in $(seq 1 600); do grep -q '^READY=1' "$T/notify.log" && break; sleep 0.1; done
+wait_until "READY=1" 300 grep -q '^READY=1' "$T/notify.log"
 grep -q '^STATUS=serving; 0 of 1 key daemons attested' "$T/notify.log" ||
 	bad "the installed binary: no READY=1 with 0 of 1 key daemons attested (got: $(tr '\n' ' ' <"$T/notify.log"))"
 check_tree
@@ -560,16 +560,14 @@ port=$(wait_listen)
 url="http://127.0.0.1:$port"
 
 # /healthz
-for i in $(seq 1 100); do
-	curl -sf -o /dev/null --max-time 2 "$url/healthz" && break
-	sleep 0.1
-done
-body=$(curl -s --max-time 5 "$url/healthz")
+healthz() { curl -sf -o /dev/null --max-time 30 "$url/healthz"; }
+wait_until "/healthz" 120 healthz
+body=$(curl -s --max-time 30 "$url/healthz")
 [ "$body" = '{"status":"ok"}' ] || bad "/healthz answered: $body"
 
 # READY=1 once the worker serves and keyd's first attestation round is
 # over (here: attested).
-for i in $(seq 1 300); do grep -q '^READY=1' "$T/notify.log" && break; sleep 0.1; done
+wait_until "READY=1" 300 grep -q '^READY=1' "$T/notify.log"
 grep -q '^READY=1' "$T/notify.log" ||
 	bad "no READY=1 on NOTIFY_SOCKET (got: $(tr '\n' ' ' <"$T/notify.log"))"
 grep -q '^STATUS=serving; 1 of 1 key daemons attested' "$T/notify.log" ||
@@ -612,10 +610,10 @@ check_file /var/lib/privatemode/manifests/log.txt 600 privatemode:privatemode
 # the new generation serves.
 [[ $(eff ExecReload) == *'-HUP $MAINPID'* ]] || bad "ExecReload= does not send SIGHUP to \$MAINPID"
 kill -HUP "$PM_PID"
-for i in $(seq 1 100); do grep -q "configuration reloaded" "$T/daemon.log" && break; sleep 0.1; done
+wait_until "the reload" 120 grep -q "configuration reloaded" "$T/daemon.log"
 grep -q "configuration reloaded" "$T/daemon.log" || bad "SIGHUP did not reload the configuration"
 reloaded() { sed -n '/^RELOADING=1$/,$p' "$T/notify.log" | grep -q '^READY=1'; }
-for i in $(seq 1 300); do reloaded && break; sleep 0.1; done
+wait_until "READY=1 after RELOADING=1" 300 reloaded
 reloaded || bad "no RELOADING=1 then READY=1 for the reload (got: $(tr '\n' ' ' <"$T/notify.log"))"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url/healthz")
 [ "$code" = 200 ] || bad "/healthz answered $code after the reload"
@@ -628,7 +626,7 @@ code=$(curl -s -o "$T/chat2" -w '%{http_code}' --max-time 60 -H 'Content-Type: a
 stream='{"model":"gpt-oss-120b","stream":true,"messages":[{"role":"user","content":"Hello from the install test"}]}'
 curl -sN --max-time 60 -o "$T/stream" -H 'Content-Type: application/json' -d "$stream" "$url/v1/chat/completions" &
 CURL_PID=$!
-for i in $(seq 1 100); do grep -q '^data: ' "$T/stream" 2>/dev/null && break; sleep 0.05; done
+wait_until "the stream's first event" 60 grep -qs '^data: ' "$T/stream"
 grep -q '^data: ' "$T/stream" 2>/dev/null || bad "the stream did not start"
 grep -q '^data: \[DONE\]' "$T/stream" && bad "the stream was over before SIGTERM: no drain to see"
 stop_unit
@@ -693,7 +691,8 @@ else
 		grep -v '^PrivateUsers=' "$lowport" >"$T/low-port-userns.conf"
 		DROPINS=("$T/low-port-userns.conf")
 		start_unit
-		for i in $(seq 1 100); do kill -0 "$PM_PID" 2>/dev/null || break; sleep 0.1; done
+		gone() { ! kill -0 "$PM_PID" 2>/dev/null; }
+		wait_until "the refused start to exit" 120 gone
 		if kill -0 "$PM_PID" 2>/dev/null; then
 			bad "with PrivateUsers=yes, the daemon started on port $low anyway"
 			stop_unit

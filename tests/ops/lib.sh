@@ -38,6 +38,24 @@ finish() {
 	exit 0
 }
 
+# wait_until DESCRIPTION SECONDS COMMAND...: run COMMAND every 0.1 s until
+# it succeeds.  Wait on the event (a log line, a process, an answer), not
+# on a count of tries: under strace -f on a loaded machine a step can take
+# many times what it takes alone.  SECONDS is the bound for a real hang,
+# generous; when it passes, the description goes to stderr and the status
+# is 1, so the caller adds what it knows (fail/bad with a diagnostic).
+wait_until() {
+	local what=$1 secs=$2 end=$((SECONDS + $2))
+	shift 2
+	until "$@"; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "$TEST_NAME: gave up after $secs s waiting for $what" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 require_tier() {
 	case " ${PM_TEST_TIERS:-$1} " in
 	*" $1 "*) ;;

@@ -51,7 +51,7 @@ while IFS='|' read -r label line flag msg; do
 		[ "$st" -eq 1 ] && printf '%s\n' "$out" | grep -qF "$msg" &&
 		    printf '%s\n' "$out" | grep -q "configuration invalid" ||
 			bad "$label: -t did not refuse it (status $st): $out"
-		out=$(timeout 20 "$PM_BIN" -d -f "$T/c.conf" "${args[@]}" 2>&1)
+		out=$(timeout 120 "$PM_BIN" -d -f "$T/c.conf" "${args[@]}" 2>&1)
 		st=$?
 		[ "$st" -eq 1 ] && printf '%s\n' "$out" | grep -qF "$msg" ||
 			bad "$label: the start did not refuse it (status $st): $out"
@@ -69,7 +69,7 @@ done <"$T/cases"
 
 # Every start says whether this is a test build; --version too.
 base >"$T/c.conf"
-out=$(timeout 20 "$PM_BIN" -d -f "$T/c.conf" 2>&1)
+out=$(timeout 120 "$PM_BIN" -d -f "$T/c.conf" 2>&1)
 printf '%s\n' "$out" | grep -q "CA bundle" || bad "the probe start did not get as far as the CA bundle: $out"
 v=$("$PM_BIN" -V)
 if [ "$shape" = production ]; then

@@ -5,7 +5,11 @@
 #	Starts tests/sim/sim.mjs in the background with its JSON line going
 #	to OUT (stderr is the caller's: redirect the call); sets SIM_PID and
 #	SIM_OUT.  Returns 0 once the line is there, 1 if the simulator exits
-#	first or takes over 60 s (PKI generation takes a few).
+#	first or has not written it after SIM_START_TIMEOUT seconds (default
+#	600), saying which on stderr.  The wait is for the line: a fresh
+#	state directory means three RSA-4096 keys, a few seconds alone and
+#	minutes on a loaded machine (60 s ran out), so the bound is only for
+#	a hang.
 #   sim_field KEY
 #	A field of that line, dotted for nesting (trust_anchors.Genoa.ark);
 #	empty when absent.
@@ -18,11 +22,17 @@ sim_start() {
 	: >"$SIM_OUT"
 	"$SIM_NODE" "$_sim_js" "$@" >"$SIM_OUT" &
 	SIM_PID=$!
-	_sim_i=0
+	_sim_end=$(($(date +%s) + ${SIM_START_TIMEOUT:-600}))
 	while [ ! -s "$SIM_OUT" ]; do
-		kill -0 "$SIM_PID" 2>/dev/null || return 1
-		_sim_i=$((_sim_i + 1))
-		[ "$_sim_i" -lt 600 ] || return 1
+		if ! kill -0 "$SIM_PID" 2>/dev/null; then
+			wait "$SIM_PID"
+			echo "sim_start: the simulator exited with status $? before its JSON line" >&2
+			return 1
+		fi
+		if [ "$(date +%s)" -ge "$_sim_end" ]; then
+			echo "sim_start: no JSON line from the simulator (pid $SIM_PID) after ${SIM_START_TIMEOUT:-600} s" >&2
+			return 1
+		fi
 		sleep 0.1
 	done
 }

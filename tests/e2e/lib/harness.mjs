@@ -90,7 +90,13 @@ export function mkTemp(prefix) {
 	return d;
 }
 
+// Wait for an event: fn() truthy.  timeoutMs bounds a hang, nothing else,
+// so it is never below PM_E2E_MIN_WAIT_MS (default 30 s): what takes a
+// second alone takes many under ASan on a loaded machine, and a test that
+// needs an event to be quick asserts that some other way.
+const MIN_WAIT_MS = Number(process.env.PM_E2E_MIN_WAIT_MS ?? 30000);
 async function waitFor(what, fn, { timeoutMs = 10000, intervalMs = 50 } = {}) {
+	timeoutMs = Math.max(timeoutMs, MIN_WAIT_MS);
 	const deadline = Date.now() + timeoutMs;
 	let last;
 	for (;;) {
@@ -268,8 +274,11 @@ export class Sim {
 	get manifest() { return fs.readFileSync(this.info.manifest_path); }
 
 	async ctl(method, p, body) {
+		// A bound for a hang only: the records of a test with a 6 MB
+		// body are tens of MB of JSON, which a loaded machine took over
+		// 10 s to produce and read.
 		const r = await request(this.info.base_url + "/__sim" + p, {
-			method, ca: this.ca, timeoutMs: 10000,
+			method, ca: this.ca, timeoutMs: 60000,
 			headers: body === undefined ? {} : { "Content-Type": "application/json" },
 			body: body === undefined ? undefined : JSON.stringify(body),
 		});
@@ -400,7 +409,7 @@ export class Daemon {
 		return { status: r.status, json: j, text: r.text };
 	}
 
-	async waitReady(timeoutMs = 20000) {
+	async waitReady(timeoutMs = 60000) {
 		return waitFor("/readyz 200", async () => {
 			if (!this.running()) throw new Error(`daemon exited (${JSON.stringify(this.exit)})`);
 			const r = await this.readyz();
@@ -410,7 +419,7 @@ export class Daemon {
 
 	// Wait until /readyz is 503 with a reason other than "in progress"
 	// (i.e. a completed, failed update).
-	async waitNotReadyReason(timeoutMs = 20000) {
+	async waitNotReadyReason(timeoutMs = 60000) {
 		return waitFor("/readyz 503 with a final reason", async () => {
 			const r = await this.readyz();
 			if (r.status === 200) throw new Error(`unexpectedly ready: ${r.text}`);
@@ -452,7 +461,7 @@ export class Daemon {
 // wrap: a command the daemon runs under (it must exec it); env: extra
 // environment variables.
 export async function startDaemon(sim, {
-	workers = 1, over = {}, extra = "", args = [], waitReady = true, readyTimeoutMs = 20000, confText, dir, ca,
+	workers = 1, over = {}, extra = "", args = [], waitReady = true, readyTimeoutMs = 60000, confText, dir, ca,
 	waitChildren = true, wrap = [], env = {},
 } = {}) {
 	dir ??= mkTemp("pm-e2e-");
@@ -470,7 +479,9 @@ export async function startDaemon(sim, {
 	track(proc.pid, "daemon");
 	const d = new Daemon({ proc, dir, confPath, logPath, workers, ca });
 	try {
-		const m = await d.waitLog(/listening on 127\.0\.0\.1:(\d+)/, 10000);
+		// Bounds for a hang only: an ASan build on a loaded machine takes
+		// many times the usual second to start, spawn and attest.
+		const m = await d.waitLog(/listening on 127\.0\.0\.1:(\d+)/, 60000);
 		d.port = Number(m[1]);
 		if (!waitChildren) return d;
 		await waitFor("every worker serving and every keyd sandboxed", () => {
@@ -479,7 +490,7 @@ export async function startDaemon(sim, {
 			return (log.match(/worker\[\d+\] pid \d+: debug: serving on/g) ?? []).length >= workers &&
 				(log.match(/keyd\[\d+\]: sandbox \S+ on/g) ?? []).length >= workers &&
 				d.children("worker").length === workers && d.children("keyd").length === workers;
-		}, { timeoutMs: 10000 });
+		}, { timeoutMs: 60000 });
 		if (waitReady) await d.waitReady(readyTimeoutMs);
 	} catch (e) {
 		const tail = d.tail(30);
@@ -513,6 +524,24 @@ export async function runDaemonToExit(confText, { timeoutMs = 10000, args = [] }
 // Count occurrences of each needle (Buffer) in the readable memory of pid
 // (/proc/pid/maps + /proc/pid/mem; root reads non-dumpable processes too).
 export function scanMemory(pid, needles) {
+	const it = scanSteps(pid, needles);
+	for (let r = it.next(); ; r = it.next()) if (r.done) return r.value;
+}
+
+// The same scan, giving the event loop a turn after every MiB.  A test
+// that scans while it has requests in flight must use this: a scan of
+// three processes for a hundred needles takes seconds on a loaded
+// machine, and a synchronous one let the requests' own timers expire
+// with their answers unread in the socket buffers.
+export async function scanMemoryAsync(pid, needles) {
+	const it = scanSteps(pid, needles);
+	for (let r = it.next(); ; r = it.next()) {
+		if (r.done) return r.value;
+		await new Promise((res) => setImmediate(res));
+	}
+}
+
+function* scanSteps(pid, needles) {
 	const maps = fs.readFileSync(`/proc/${pid}/maps`, "utf8");
 	const fd = fs.openSync(`/proc/${pid}/mem`, "r");
 	const counts = needles.map(() => 0);
@@ -543,6 +572,7 @@ export function scanMemory(pid, needles) {
 				off += n;
 				carry = Math.min(maxLen - 1, view.length);
 				view.copy(buf, 0, view.length - carry);
+				yield;
 			}
 		}
 	} finally {

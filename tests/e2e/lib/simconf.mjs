@@ -1,6 +1,13 @@
 // The config of a daemon in front of the simulator.  A module of its own,
 // without the harness's process bookkeeping, so that bench/ uses it too.
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+// The tree's AMD chains (data/amd) for the products the simulator does not
+// play: named explicitly, or the daemon takes /etc/privatemode/amd/ first,
+// the machine's, where tests/ops/install.sh puts a chain of its own while
+// it runs (and a daemon refuses to start on a chain that is not AMD's).
+const AMD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "data", "amd");
 
 // Config for a daemon in front of `sim`.  `over` replaces keys (null drops
 // one); `extra` is appended verbatim.
@@ -21,6 +28,8 @@ export function simConfig(sim, dir, { workers = 1, over = {}, extra = "" } = {})
 			ca_file: sim.info.ca_file,
 			cdn_base_url: sim.info.cdn_base_url,
 			amd_cert_chain_genoa: sim.info.trust_anchors.Genoa.cert_chain,
+			amd_cert_chain_milan: path.join(AMD_DIR, "milan-cert-chain.pem"),
+			amd_cert_chain_turin: path.join(AMD_DIR, "turin-cert-chain.pem"),
 			test_trust_any_amd_root: "yes",
 			test_kds_base_url: sim.info.kds_base_url,
 		});

@@ -13,6 +13,18 @@ import { H2, h1, over } from "./h2client.mjs";
 import { RawH2, T, goawayOf, rstCodeOf, settingsOf } from "./h2frames.mjs";
 
 const K = http2.constants;
+// The simulator records a stream's end (a client's RST_STREAM, a closed
+// session) when node tells it, after the client has sent it: poll the
+// record until it shows the end, instead of sleeping and hoping (30 s is
+// a hang's bound).
+async function recordWhen(t, id, ready) {
+	const end = Date.now() + 30000;
+	for (;;) {
+		const rec = await t.h2.record(sim, id);
+		if (ready(rec) || Date.now() > end) return rec;
+		await sleep(50);
+	}
+}
 const CHAT_REQ = new Set(["model", "stream_options", "max_tokens", "max_completion_tokens", "n", "stream"]);
 const CHAT_RESP = new Set(["id", "usage"]);
 const ANTH_REQ = new Set(["model", "stream"]);
@@ -201,8 +213,7 @@ test("h2 stall-stream and truncate-sse; slow-first-byte; slow-read", async () =>
 		assert.equal(events(got.text), 1);
 		assert.equal((await chatOver(t)).res.status, 200, "other streams flow meanwhile");
 		res.stream.close(K.NGHTTP2_CANCEL);
-		await sleep(100);
-		const rec = await t.h2.record(sim, res.id);
+		const rec = await recordWhen(t, res.id, (r) => r.rstCode !== null);
 		assert.equal(rec.outcome, "stalled after 1 events");
 		assert.deepEqual([rec.rstCode, rec.rstName, rec.rstBy], [8, "CANCEL", "client"]);
 
@@ -455,8 +466,7 @@ test("window-stall over h2: head and half the body, then no DATA; the session an
 		let rec = await t.h2.record(sim, res.id);
 		assert.equal(rec.outcome, `window stalled after ${got.text.length} body bytes`);
 		res.stream.close(K.NGHTTP2_CANCEL);
-		await sleep(100);
-		rec = await t.h2.record(sim, res.id);
+		rec = await recordWhen(t, res.id, (r) => r.rstCode !== null);
 		assert.deepEqual([rec.rstCode, rec.rstName, rec.rstBy], [8, "CANCEL", "client"]);
 
 		// SSE: after=2 complete events, then half of the third
@@ -496,8 +506,7 @@ test("a client's RST_STREAM CANCEL mid-answer is recorded (rstBy client, outcome
 		const { res } = await chatOver(t, { stream: true }, { raw: true, headers: { "X-Sim-Chunk-Interval-Ms": "200", "X-Sim-Stream-Chunks": "20" } });
 		await new Promise((r) => res.stream.once("data", r));
 		res.stream.close(K.NGHTTP2_CANCEL);
-		await sleep(300);
-		const rec = await t.h2.record(sim, res.id);
+		const rec = await recordWhen(t, res.id, (r) => r.outcome !== null);
 		assert.equal(rec.outcome, "client cancelled (RST_STREAM CANCEL)");
 		assert.deepEqual([rec.rstCode, rec.rstName, rec.rstBy], [8, "CANCEL", "client"]);
 		assert.ok(rec.eventsWritten < 20);
@@ -505,8 +514,7 @@ test("a client's RST_STREAM CANCEL mid-answer is recorded (rstBy client, outcome
 		const r2 = await chatOver(t, { stream: true }, { raw: true, headers: { "X-Sim-Chunk-Interval-Ms": "200", "X-Sim-Stream-Chunks": "20" } });
 		await new Promise((r) => r2.res.stream.once("data", r));
 		t.h2.destroy();
-		await sleep(300);
-		const rec2 = await t.h2.record(sim, r2.res.id);
+		const rec2 = await recordWhen(t, r2.res.id, (r) => r.outcome !== null);
 		assert.equal(rec2.rstCode, null);
 		assert.equal(rec2.outcome, "connection closed before the response was complete");
 	} finally { t.h2.destroy(); }
