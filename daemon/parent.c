@@ -2105,7 +2105,13 @@ parent_main(struct parent_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
 	privdrop_parent(P.uid, P.gid, P.root);
-	if (access(P.conf->workspace, W_OK) == -1)
+	/*
+	 * With our effective ids and capabilities, as the writes will be:
+	 * plain access() ignores a non-root caller's capabilities and so
+	 * failed on a workspace below a mode 0700 home, which
+	 * CAP_DAC_READ_SEARCH lets us reach.
+	 */
+	if (faccessat(AT_FDCWD, P.conf->workspace, W_OK, AT_EACCESS) == -1)
 		log_warn("workspace %s is not writable: the manifest log and "
 		    "request dumps will fail", P.conf->workspace);
 

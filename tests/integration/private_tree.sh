@@ -88,6 +88,9 @@ if [ $sim = yes ]; then
 	chat=", a chat completion through the simulator"
 fi
 log_has "respawning" && fail "children were respawned"
+log_has "is not writable" && fail "the parent thinks it cannot write the workspace"
+[ $sim = no ] || [ -s "$B/demo/workspace/manifests/log.txt" ] ||
+	fail "no manifest log in the workspace"
 log_has "chroot .*: " && fail "a chroot failed"
 
 # A reload into a configuration every keyd dies of during set-up: the
