@@ -59,7 +59,11 @@ if [ "$(id -u)" -eq 0 ]; then
 	    --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
 	chown "$user" "$state/workspace"
 else
+	# Not root (make demo by hand; scripts/demo re-runs itself as root):
+	# the children cannot chroot, and the daemon starts only when the
+	# configuration gives that up in so many words.
 	user=$(id -un)
+	echo "demo: not root: workers and keyd run without a chroot (chroot no)"
 fi
 conf=$state/privatemode.conf
 {
@@ -72,7 +76,12 @@ conf=$state/privatemode.conf
 	echo "cdn_base_url $(sim_field cdn_base_url)"
 	echo "ca_file $(sim_field ca_file)"
 	echo "workers 2"
-	echo "chroot_dir $state/empty"
+	if [ "$(id -u)" -eq 0 ]; then
+		echo "chroot_dir $state/empty"
+	else
+		echo "# Not root: no way to chroot; see privatemode.conf(5)."
+		echo "chroot no"
+	fi
 	echo "metrics_listen 127.0.0.1:$((port + 1))"
 	echo "user $user"
 	echo "# The simulated deployment's own AMD-like PKI: test-only keys."
