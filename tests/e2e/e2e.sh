@@ -25,7 +25,7 @@ build=${PM_TOP_BUILDDIR:-$top/build}
 export PM_TOP_SRCDIR=$top PM_TOP_BUILDDIR=$build
 fail() { echo "FAIL: $*" >&2; exit 1; }
 . "$top/tests/nodecompat.sh"
-node_compat "$NODE" || fail "unsupported Node.js"
+node_compat "$NODE" "$top" || fail "unsupported Node.js"
 for m in @hpke/core @hpke/hybridkem-x-wing @noble/post-quantum openai \
     @anthropic-ai/sdk anthropic-sdk-0; do
 	[ -f "$top/tests/node_modules/$m/package.json" ] ||

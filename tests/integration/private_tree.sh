@@ -36,7 +36,7 @@ sim=no
 NODE=${PM_NODE:-$(command -v node || true)}
 if [ -n "$NODE" ] && [ -f "$TOP_SRC/tests/node_modules/@hpke/hybridkem-x-wing/package.json" ]; then
 	. "$TOP_SRC/tests/nodecompat.sh"
-	node_compat "$NODE" || fail "unsupported node"
+	node_compat "$NODE" "$TOP_SRC" || fail "unsupported node"
 	sim_start "$NODE" "$TOP_SRC" "$B/demo/sim.json" --state-dir "$B/demo/sim" \
 	    2>"$T/sim.err" || fail "simulator did not start: $(cat "$T/sim.err")"
 	sim=yes

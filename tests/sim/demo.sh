@@ -28,7 +28,7 @@ done
 
 [ -n "$NODE" ] || { echo "demo: node not found" >&2; exit 1; }
 . "$top/tests/nodecompat.sh"
-node_compat "$NODE" || exit 1
+node_compat "$NODE" "$top" || exit 1
 [ -f "$top/tests/node_modules/@hpke/hybridkem-x-wing/package.json" ] ||
 	{ echo "demo: run 'cd tests && npm ci --omit=dev' first (scripts/demo does)" >&2; exit 1; }
 [ -x "$daemon" ] || { echo "demo: daemon binary $daemon not found (build first, or --daemon PATH)" >&2; exit 1; }

@@ -17,7 +17,7 @@ case " ${PM_TEST_TIERS:-node} " in
 esac
 top=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top/tests/nodecompat.sh"
-node_compat "$NODE" || exit 1
+node_compat "$NODE" "$top" || exit 1
 for m in @hpke/core @hpke/hybridkem-x-wing @noble/post-quantum; do
 	if [ ! -f "$top/tests/node_modules/$m/package.json" ]; then
 		echo "FAIL: $top/tests/node_modules/$m is missing: run 'cd tests && npm ci'" >&2
