@@ -35,6 +35,8 @@ node_compat "$NODE" "$top" || exit 1
 
 mkdir -p "$state/workspace" "$state/empty"
 chmod 755 "$state/empty"
+# Root's, as the daemon requires, even if a run as another user made it.
+[ "$(id -u)" -ne 0 ] || chown 0:0 "$state/empty"
 . "$top/tests/sim/simlib.sh"
 cleanup() {
 	[ -z "${SIM_PID:-}" ] && return
