@@ -50,9 +50,13 @@ wrap() {
 	PM_BIN=$T/as-user
 }
 
-mkdir -p "$T/ws" "$T/empty"
+mkdir -p "$T/ws" "$T/empty" "$T/amd"
 chown privatemode "$T/ws"
 chmod 755 "$T/empty"
+# AMD's chains where the user can read them: the shipped copy may be
+# below a mode 0700 directory too (make distcheck's _inst under /root).
+cp "$TOP_SRC"/data/amd/*-cert-chain.pem "$T/amd/"
+chmod 644 "$T"/amd/*
 base() {
 	echo "listen 127.0.0.1:0"
 	echo "metrics_listen none"
@@ -60,6 +64,9 @@ base() {
 	echo "workspace $T/ws"
 	echo "chroot_dir $T/empty"
 	echo "shutdown_timeout 5s"
+	for l in genoa milan turin; do
+		echo "amd_cert_chain_$l $T/amd/$l-cert-chain.pem"
+	done
 }
 
 # 0. Started as root: the parent (now privatemode) is not dumpable.
