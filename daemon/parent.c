@@ -58,6 +58,7 @@
 #define MAX_LISTENERS		32
 #define TLS_CHECK_MS		3000	/* tls_cert/tls_key renewed on disk? */
 #define CLIENTS_FILE_MAX	(4 * 1024 * 1024)
+#define SETUP_FAIL_LIMIT	3	/* set-up deaths in a row before we give up */
 
 /* What stat(2) says of a file: a renewal changes some of it. */
 struct filesig {
@@ -67,7 +68,6 @@ struct filesig {
 	struct timespec	mtime;
 	struct timespec	ctime;
 };
-#define SETUP_FAIL_LIMIT	3	/* set-up deaths in a row before we give up */
 
 /* The chroot descriptor sits above everything else a child inherits. */
 _Static_assert(IPC_FD_LISTEN0 + MAX_LISTENERS + 4 < IPC_FD_CHROOT,
