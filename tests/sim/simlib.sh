@@ -5,7 +5,9 @@
 #	Starts tests/sim/sim.mjs in the background with its JSON line going
 #	to OUT (stderr is the caller's: redirect the call); sets SIM_PID and
 #	SIM_OUT.  Returns 0 once the line is there, 1 if the simulator exits
-#	first or takes over 60 s (PKI generation takes a few).
+#	first or takes over 10 minutes.  The first start generates the PKI
+#	(three RSA-4096 keys): seconds on an idle machine, over a minute on a
+#	loaded one, so the wait is on the simulator, not a short clock.
 #   sim_field KEY
 #	A field of that line, dotted for nesting (trust_anchors.Genoa.ark);
 #	empty when absent.
@@ -22,7 +24,7 @@ sim_start() {
 	while [ ! -s "$SIM_OUT" ]; do
 		kill -0 "$SIM_PID" 2>/dev/null || return 1
 		_sim_i=$((_sim_i + 1))
-		[ "$_sim_i" -lt 600 ] || return 1
+		[ "$_sim_i" -lt 6000 ] || return 1
 		sleep 0.1
 	done
 }
