@@ -65,6 +65,7 @@ struct msgr;
 	X(test_secret_lifetime,		K_DURATION, "45m",		0, 0,	CF_TESTONLY, NULL) \
 	X(workers,			K_INT,	    "0",		0, 256,	0,	NULL) \
 	X(user,				K_STR,	    PM_DEFAULT_USER,	0, 0,	CF_RESTART, NULL) \
+	X(chroot,			K_BOOL,	    "yes",		0, 0,	CF_RESTART, NULL) \
 	X(chroot_dir,			K_STR,	    "/run/privatemoded/empty", 0, 0, CF_RESTART, NULL) \
 	X(max_connections,		K_INT,	    "1024",		1, 1000000, 0,	NULL) \
 	X(max_connections_per_address,	K_INT,	    "256",		0, 1000000, 0,	NULL) \

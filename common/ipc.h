@@ -29,6 +29,12 @@
 #define IPC_FD_PARENT		3	/* channel to the parent */
 #define IPC_FD_PEER		4	/* worker <-> keyd channel */
 #define IPC_FD_LISTEN0		5	/* workers: first inherited listener */
+/*
+ * The chroot directory, opened by the parent (O_PATH), entered with
+ * fchdir() + chroot(".") in privdrop() and closed there.  Placed above
+ * every other inherited descriptor (listeners, the parent's own binary).
+ */
+#define IPC_FD_CHROOT		63
 
 /* Caps on a single frame's payload, checked before it is buffered. */
 #define IPC_MAX_SMALL		(64 * 1024)

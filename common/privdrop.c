@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -195,6 +196,28 @@ privdrop_parent(uid_t uid, gid_t gid, int root)
 		fatal("PR_SET_DUMPABLE");
 }
 
+/*
+ * chroot by descriptor: the parent opened the directory (O_PATH) while
+ * it could still traverse its path, which the user we run as may not
+ * (a build tree under a mode 0700 home).  fchdir() needs search
+ * permission on the directory itself only.  The descriptor is closed
+ * once we are inside: an open directory is a way out of a chroot.
+ */
+static void
+chroot_fd(int fd, const char *name)
+{
+	if (fchdir(fd) == -1)
+		fatal("chroot %s: fchdir", name);
+	if (chroot(".") == -1)
+		fatal("chroot %s", name);
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if (close(fd) == -1)
+		fatal("chroot %s: close", name);
+	if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+		fatalx("chroot %s: descriptor %d still open", name, fd);
+}
+
 static void
 set_rlimit(int resource, const char *name, long long v)
 {
@@ -248,19 +271,16 @@ drop_all_caps(void)
 }
 
 /*
- * The fixed drop sequence: chroot, chdir, groups, gid, uid, capabilities,
- * a check that none of it can be undone, rlimits, then no_new_privs.
+ * The fixed drop sequence: chroot (by descriptor), chdir, groups, gid,
+ * uid, capabilities, a check that none of it can be undone, rlimits, then
+ * no_new_privs.
  * keyd enters its seccomp filter right after this returns.
  */
 void
 privdrop(const struct privdrop *pd)
 {
-	if (pd->chroot != NULL) {
-		if (chroot(pd->chroot) == -1)
-			fatal("chroot %s", pd->chroot);
-		if (chdir("/") == -1)
-			fatal("chdir /");
-	}
+	if (pd->chroot_fd != -1)
+		chroot_fd(pd->chroot_fd, pd->chroot);
 	if (pd->switch_ids) {
 		/*
 		 * The parent already runs as the user, so this normally

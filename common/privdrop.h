@@ -10,7 +10,14 @@
 #include <stdint.h>
 
 struct privdrop {
-	const char	*chroot;	/* NULL: no chroot */
+	/*
+	 * The chroot directory, opened by the parent while it could still
+	 * reach it and inherited at a fixed descriptor (IPC_FD_CHROOT):
+	 * the child enters it by descriptor, so it need not be able to
+	 * traverse the path.  -1: no chroot.  The name is for messages.
+	 */
+	int		 chroot_fd;
+	const char	*chroot;
 	uid_t		 uid;
 	gid_t		 gid;
 	int		 switch_ids;	/* 0 when we never had root */

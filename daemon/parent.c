@@ -58,6 +58,7 @@
 #define MAX_LISTENERS		32
 #define TLS_CHECK_MS		3000	/* tls_cert/tls_key renewed on disk? */
 #define CLIENTS_FILE_MAX	(4 * 1024 * 1024)
+#define SETUP_FAIL_LIMIT	3	/* set-up deaths in a row before we give up */
 
 /* What stat(2) says of a file: a renewal changes some of it. */
 struct filesig {
@@ -67,6 +68,10 @@ struct filesig {
 	struct timespec	mtime;
 	struct timespec	ctime;
 };
+
+/* The chroot descriptor sits above everything else a child inherits. */
+_Static_assert(IPC_FD_LISTEN0 + MAX_LISTENERS + 4 < IPC_FD_CHROOT,
+    "IPC_FD_CHROOT collides with the listeners or the binary's descriptor");
 
 enum role { ROLE_WORKER, ROLE_KEYD };
 
@@ -94,6 +99,14 @@ struct pair {
 	int			 failures;
 	struct event		*respawn;	/* pending while scheduled */
 	struct event		*straggler;
+	/*
+	 * Deaths before both halves were ready, in a row, and how the
+	 * last one went: the first abnormal wait status of that life (-1
+	 * none yet), and keyd's last fatal line (keyd logs through us).
+	 */
+	int			 setup_fails;
+	int			 died_how;
+	char			*fatal_line;
 };
 
 static struct {
@@ -102,7 +115,8 @@ static struct {
 	struct config		*conf;
 	int			 self_fd;	/* our own binary, for fexecve */
 	int			 root;		/* started as root */
-	int			 chroot_ok;	/* root, or CAP_SYS_CHROOT */
+	int			 chroot_ok;	/* chroot yes, and root or CAP_SYS_CHROOT */
+	int			 chroot_fd;	/* chroot_dir, O_PATH; -1: no chroot */
 	uid_t			 uid;
 	gid_t			 gid;
 	int			 lfds[MAX_LISTENERS];
@@ -126,7 +140,8 @@ static struct {
 	struct event		*tls_timer;
 	struct filesig		 tls_sig[2];	/* cert, key, last looked at */
 	int			 tls_sig_ok;
-} P = { .store_fd = -1, .cli_fd = -1, .salt_fd = -1, .usage.bounded = 1 };
+} P = { .store_fd = -1, .cli_fd = -1, .salt_fd = -1, .usage.bounded = 1,
+    .chroot_fd = -1 };
 
 /* A /metrics scrape: every child's counters, summed, back to a worker. */
 struct scrape {
@@ -142,6 +157,7 @@ struct scrape {
 };
 
 static void	spawn_pair(struct pair *);
+static void	kill_all(int);
 static void	pair_check_dead(struct pair *);
 static int	check_tls(const struct config *);
 static void	asked_reset(struct pair *);
@@ -641,13 +657,17 @@ bind_listeners(const struct config *c)
 /*
  * An empty directory, owned by root and writable by nobody else, for the
  * children's chroot.  Created if missing when we are root (mode set
- * explicitly: a umask of 077 would make it unsearchable).
+ * explicitly: a umask of 077 would make it unsearchable).  Returns it
+ * opened (O_PATH): children enter it by that descriptor, so neither they
+ * nor we need to reach it by its path once we are the user (a build tree
+ * under a mode 0700 home); the checks are on what was opened.
  */
-static void
+static int
 prepare_chroot(const char *dir, int root)
 {
 	struct stat	 st;
 	char		*p, *s;
+	int		 fd;
 
 	if (!root)
 		goto check;
@@ -666,12 +686,19 @@ prepare_chroot(const char *dir, int root)
 		fatal("chmod %s", s);
 	free(s);
  check:
-	if (stat(dir, &st) == -1)
+	if ((fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1)
 		fatal("chroot_dir %s", dir);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)))
 		fatalx("chroot_dir %s must be a directory owned by root and "
 		    "writable by nobody else", dir);
+	/* The children's fchdir() needs search permission as the user. */
+	if (!(st.st_mode & S_IXOTH) &&
+	    !((st.st_mode & S_IXGRP) && st.st_gid == P.gid))
+		fatalx("chroot_dir %s must be searchable by uid %ld (mode "
+		    "0755)", dir, (long)P.uid);
+	return fd;
 }
 
 /* --- children ------------------------------------------------------ */
@@ -701,20 +728,29 @@ child_env(void)
 	return env;
 }
 
-/* In the child: move src[i] to fd 3 + i, close everything else, exec. */
+/*
+ * In the child: move src[i] to fd 3 + i, the chroot directory (if any) to
+ * IPC_FD_CHROOT, close everything else, exec.
+ */
 static __dead void
 exec_child(const char *role, int instance, const int *src, int n,
     int null_stdio)
 {
 	char	 inst[16], *argv[8];
 	int	 tmp[IPC_FD_LISTEN0 + MAX_LISTENERS + 4], i, self, devnull;
-	int	 ac = 0;
+	int	 root = -1, fd, ac = 0;
 
-	/* Everything moves above the target range first: no clobbering. */
+	/*
+	 * Everything moves above the target range (3 .. 3 + n, and
+	 * IPC_FD_CHROOT above it) first: no clobbering.
+	 */
 	for (i = 0; i < n; i++)
-		if ((tmp[i] = fcntl(src[i], F_DUPFD, 3 + n)) == -1)
+		if ((tmp[i] = fcntl(src[i], F_DUPFD, IPC_FD_CHROOT + 1)) == -1)
 			_exit(127);
-	if ((self = fcntl(P.self_fd, F_DUPFD, 3 + n)) == -1)
+	if ((self = fcntl(P.self_fd, F_DUPFD, IPC_FD_CHROOT + 1)) == -1)
+		_exit(127);
+	if (P.chroot_fd != -1 &&
+	    (root = fcntl(P.chroot_fd, F_DUPFD, IPC_FD_CHROOT + 1)) == -1)
 		_exit(127);
 	for (i = 0; i < n; i++)
 		if (dup2(tmp[i], 3 + i) == -1)
@@ -722,7 +758,12 @@ exec_child(const char *role, int instance, const int *src, int n,
 	/* Our binary's descriptor survives the sweep, close-on-exec. */
 	if (dup2(self, 3 + n) == -1 || fcntl(3 + n, F_SETFD, FD_CLOEXEC) == -1)
 		_exit(127);
-	closefrom(3 + n + 1);
+	/* dup2() leaves the chroot descriptor open across exec. */
+	if (root != -1 && dup2(root, IPC_FD_CHROOT) == -1)
+		_exit(127);
+	for (fd = 3 + n + 1; fd < IPC_FD_CHROOT; fd++)
+		(void)close(fd);
+	closefrom(root != -1 ? IPC_FD_CHROOT + 1 : IPC_FD_CHROOT);
 	if (null_stdio && (devnull = open("/dev/null", O_RDWR)) != -1) {
 		dup2(devnull, 0);
 		dup2(devnull, 1);
@@ -1319,7 +1360,11 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 			return -1;
 		s = xstrndup((const char *)msg, len);
 		log_emit("keyd", p->instance, (long)p->keyd.pid, (int)prio, s);
-		free(s);
+		if ((int)prio <= LOG_CRIT) {	/* fatal(): why it died */
+			free(p->fatal_line);
+			p->fatal_line = s;
+		} else
+			free(s);
 		return 0;
 	case MSG_SANDBOXED:
 		if (!is_keyd || (s = msg_get_str(r)) == NULL ||
@@ -1334,6 +1379,7 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		if (!is_keyd || msg_end(r) == -1)
 			return -1;
 		p->keyd.ready = 1;
+		drain_old_generations();
 		return 0;
 	case MSG_KEYD_STATE:
 		prio = msg_get_u8(r);
@@ -1456,6 +1502,9 @@ spawn_pair(struct pair *p)
 	close(wk[1]);
 	p->worker.ready = p->keyd.ready = 0;
 	asked_reset(p);
+	p->died_how = -1;
+	free(p->fatal_line);
+	p->fatal_line = NULL;
 	p->worker.chan = chan_new(P.base, pw[0], "worker",
 	    ipc_data_cap(P.conf->max_body_size), child_dispatch, child_closed, p);
 	p->keyd.chan = chan_new(P.base, pk[0], "keyd", IPC_MAX_CONFIG,
@@ -1533,6 +1582,7 @@ pair_free(struct pair *p)
 		chan_free(p->keyd.chan);
 	event_free(p->respawn);
 	event_free(p->straggler);
+	free(p->fatal_line);
 	free(p);
 }
 
@@ -1546,6 +1596,65 @@ check_all_gone(void)
 		log_info("all children gone, exiting");
 		event_base_loopexit(P.base, NULL);
 	}
+}
+
+static void
+describe_status(int status, char *out, size_t len)
+{
+	if (status == -1)
+		snprintf(out, len, "exited");
+	else if (WIFSIGNALED(status))
+		snprintf(out, len, "killed by signal %d (%s)%s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WTERMSIG(status) == SIGSYS ? ": seccomp violation" : "");
+	else
+		snprintf(out, len, "exited with status %d",
+		    WEXITSTATUS(status));
+}
+
+/*
+ * Every pair of the current generation died before it was ready, the
+ * same way, SETUP_FAIL_LIMIT times in a row: respawning will not help
+ * (a chroot the user cannot enter, a CA bundle keyd cannot load, a
+ * sandbox this kernel refuses), and the back-off would hide it for ever.
+ * With no older generation serving, stop; with one (a reload), say so
+ * once and let it serve.
+ */
+static void
+check_setup_failures(const struct pair *dead)
+{
+	static int	 warned_generation;
+	struct pair	*p;
+	char		 how[128];
+	int		 serving = 0;
+
+	TAILQ_FOREACH(p, &P.pairs, entry) {
+		if (p->generation != P.generation) {
+			serving |= p->state == PAIR_RUNNING &&
+			    p->worker.ready && p->keyd.ready;
+			continue;
+		}
+		if (p->setup_fails < SETUP_FAIL_LIMIT ||
+		    p->died_how != dead->died_how)
+			return;
+	}
+	describe_status(dead->died_how, how, sizeof(how));
+	if (serving) {
+		if (warned_generation != P.generation)
+			log_warnx("every worker/keyd pair of generation %d %s "
+			    "before it was ready, %d times in a row%s%s: the "
+			    "previous generation keeps serving", P.generation,
+			    how, SETUP_FAIL_LIMIT, dead->fatal_line ?
+			    "; keyd: " : "", dead->fatal_line ?
+			    dead->fatal_line : "");
+		warned_generation = P.generation;
+		return;
+	}
+	kill_all(SIGKILL);
+	fatalx("every worker/keyd pair %s before it was ready, %d times in "
+	    "a row%s%s (the children's own messages above say why): giving "
+	    "up", how, SETUP_FAIL_LIMIT, dead->fatal_line ? "; keyd: " : "",
+	    dead->fatal_line ? dead->fatal_line : "");
 }
 
 /* Both halves of a pair are gone: respawn, or retire the pair. */
@@ -1567,6 +1676,10 @@ pair_check_dead(struct pair *p)
 	}
 	if (now_ms() - p->started_ms >= STABLE_UPTIME_MS)
 		p->failures = 0;
+	if (p->worker.ready && p->keyd.ready)
+		p->setup_fails = 0;
+	else if (++p->setup_fails >= SETUP_FAIL_LIMIT)
+		check_setup_failures(p);
 	delay = (int64_t)RESPAWN_MIN_MS << MINIMUM(p->failures, 6);
 	if (delay > RESPAWN_MAX_MS)
 		delay = RESPAWN_MAX_MS;
@@ -1623,6 +1736,9 @@ reap_children(void)
 			chan_drain(p->worker.chan);
 		else if (p->keyd.pid == pid && p->keyd.chan != NULL)
 			chan_drain(p->keyd.chan);
+		if (p->died_how == -1 &&
+		    (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+			p->died_how = status;
 		if (p->worker.pid == pid) {
 			log_exit("worker", p->instance, pid, status, expected);
 			p->worker.pid = 0;
@@ -1651,8 +1767,14 @@ drain_old_generations(void)
 	struct pair	*p;
 	struct buf	 m;
 
+	/*
+	 * Both halves: a worker is ready before its keyd has come through
+	 * its own set-up, which a reload can break (a CA bundle keyd cannot
+	 * load); the old generation serves until then.
+	 */
 	TAILQ_FOREACH(p, &P.pairs, entry)
-		if (p->generation == P.generation && !p->worker.ready)
+		if (p->generation == P.generation &&
+		    (!p->worker.ready || !p->keyd.ready))
 			return;
 	TAILQ_FOREACH(p, &P.pairs, entry) {
 		if (p->generation == P.generation || p->state == PAIR_DRAINING)
@@ -1943,21 +2065,33 @@ parent_main(struct parent_opts *o)
 	/*
 	 * Started as root, we switch to `user' ourselves.  Started as the
 	 * user with an ambient CAP_SYS_CHROOT (the systemd unit does that),
-	 * children still chroot; without it they only drop what they can.
+	 * children still chroot.  Without either, children could not chroot:
+	 * a taken-over worker would see the whole file system as our user
+	 * (the API key file among it), so we do not start unless the
+	 * configuration gives the chroot up in so many words.
 	 */
 	P.root = priv_is_root();
-	P.chroot_ok = P.root || priv_have_cap(CAP_SYS_CHROOT);
+	P.chroot_ok = P.conf->chroot &&
+	    (P.root || priv_have_cap(CAP_SYS_CHROOT));
 	if (P.root) {
 		if (lookup_user(P.conf) == -1)
 			return 1;
 	} else {
 		P.uid = getuid();
 		P.gid = getgid();
-		if (!P.chroot_ok)
-			log_warnx("started without root or CAP_SYS_CHROOT: "
-			    "workers and keyd run without chroot, as uid %ld",
-			    (long)getuid());
 	}
+	if (P.conf->chroot && !P.chroot_ok) {
+		log_warnx("started as uid %ld without CAP_SYS_CHROOT: workers "
+		    "and keyd could not chroot into %s; not starting.  Start "
+		    "as root or with an ambient CAP_SYS_CHROOT (as the systemd "
+		    "unit does), or set \"chroot no\" to run them without a "
+		    "chroot (see privatemode.conf(5))", (long)getuid(),
+		    P.conf->chroot_dir);
+		return 1;
+	}
+	if (!P.conf->chroot)
+		log_warnx("chroot no: workers and keyd run without a chroot, "
+		    "seeing the file system as uid %ld", (long)P.uid);
 	stash_cli_secrets(o);
 	if (load_access(P.conf, &P.access) == -1 || check_tls(P.conf) == -1 ||
 	    load_keyd_files(P.conf, &P.files) == -1 ||
@@ -1972,7 +2106,7 @@ parent_main(struct parent_opts *o)
 	    P.access.mode == CA_TOKENS ? "tokens" : "off", P.access.n);
 	warn_open_listeners(P.conf);
 	if (P.chroot_ok)
-		prepare_chroot(P.conf->chroot_dir, P.root);
+		P.chroot_fd = prepare_chroot(P.conf->chroot_dir, P.root);
 	if (P.root)
 		workspace_prepare(P.conf->workspace, P.uid, P.gid);
 	if (!o->foreground)
@@ -1980,7 +2114,13 @@ parent_main(struct parent_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
 	privdrop_parent(P.uid, P.gid, P.root);
-	if (access(P.conf->workspace, W_OK) == -1)
+	/*
+	 * With our effective ids and capabilities, as the writes will be:
+	 * plain access() ignores a non-root caller's capabilities and so
+	 * failed on a workspace below a mode 0700 home, which
+	 * CAP_DAC_READ_SEARCH lets us reach.
+	 */
+	if (faccessat(AT_FDCWD, P.conf->workspace, W_OK, AT_EACCESS) == -1)
 		log_warn("workspace %s is not writable: the manifest log and "
 		    "request dumps will fail", P.conf->workspace);
 

@@ -225,7 +225,8 @@ worker_configure(struct msgr *r)
 	w.nmetrics = (int)nmetrics;
 
 	memset(&pd, 0, sizeof(pd));
-	pd.chroot = (privflags & PRIV_CHROOT) ? w.conf->chroot_dir : NULL;
+	pd.chroot_fd = (privflags & PRIV_CHROOT) ? IPC_FD_CHROOT : -1;
+	pd.chroot = w.conf->chroot_dir;
 	pd.switch_ids = (privflags & PRIV_SWITCH_IDS) != 0;
 	pd.uid = uid;
 	pd.gid = gid;

@@ -274,7 +274,8 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	secret_init();
 
 	memset(&pd, 0, sizeof(pd));
-	pd.chroot = (privflags & PRIV_CHROOT) ? k.conf->chroot_dir : NULL;
+	pd.chroot_fd = (privflags & PRIV_CHROOT) ? IPC_FD_CHROOT : -1;
+	pd.chroot = k.conf->chroot_dir;
 	pd.switch_ids = (privflags & PRIV_SWITCH_IDS) != 0;
 	pd.uid = uid;
 	pd.gid = gid;

@@ -28,6 +28,8 @@ TESTS += tests/lint/data_sha256.sh
 EXTRA_DIST += tests/lint/data_sha256.sh
 TESTS += tests/lint/layering.sh
 EXTRA_DIST += tests/lint/layering.sh
+# Node 18 (Debian 12) support for every wrapper that runs node.
+EXTRA_DIST += tests/nodecompat.sh tests/node18.cjs
 # The whole daemon under Valgrind; runs only in a --with-sandbox=none build.
 TESTS += tests/valgrind/valgrind.sh
 EXTRA_DIST += tests/valgrind/valgrind.sh

@@ -19,6 +19,8 @@ case " ${PM_TEST_TIERS:-node} " in
 *" node "* | *" crypto "*) ;;
 *) echo "interop: node tier not selected (PM_TEST_TIERS=$PM_TEST_TIERS)"; exit 77 ;;
 esac
+. "$src/tests/nodecompat.sh"
+node_compat "$node" "$src" || exit 1
 for m in @hpke/core @hpke/hybridkem-x-wing @noble/post-quantum; do
 	if [ ! -f "$src/tests/node_modules/$m/package.json" ]; then
 		echo "interop: $m missing: run 'cd tests && npm ci'" >&2

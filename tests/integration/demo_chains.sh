@@ -7,8 +7,14 @@
 NODE=${PM_NODE:-}
 [ -n "$NODE" ] || NODE=$(command -v node || true)
 [ -n "$NODE" ] || skip "node not found (the simulated deployment needs it)"
-[ -f "$TOP_SRC/tests/node_modules/@hpke/core/package.json" ] ||
-	fail "tests/node_modules missing: run 'cd tests && npm ci'"
+# make distcheck's tarball has no node_modules and selects no node tier:
+# say so; anywhere else their absence is a broken set-up.
+if [ ! -f "$TOP_SRC/tests/node_modules/@hpke/core/package.json" ]; then
+	case " ${PM_TEST_TIERS-node} " in
+	*" node "*) fail "tests/node_modules missing: run 'cd tests && npm ci'" ;;
+	*) skip "no tests/node_modules and the node tier is not selected (PM_TEST_TIERS=$PM_TEST_TIERS): the demo's simulator cannot run" ;;
+	esac
+fi
 
 # The demo takes a port and uses the next one for metrics: two free ones.
 port=$(python3 -c '

@@ -20,6 +20,8 @@ INTEGRATION_TESTS = \
 	tests/integration/sdnotify.sh \
 	tests/integration/keyd_fatal.sh \
 	tests/integration/watchdog.sh \
-	tests/integration/readyz.sh
+	tests/integration/readyz.sh \
+	tests/integration/private_tree.sh \
+	tests/integration/unprivileged.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh

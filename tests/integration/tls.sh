@@ -38,9 +38,18 @@ mkcert second
 cp "$T/second.crt" "$T/first.crt.new"
 cp "$T/second.crt" "$T/first.crt"
 cp "$T/second.key" "$T/first.key"
+old_workers=$(children worker)
 kill -HUP "$PM_PID"
 wait_for "reload" log_has "configuration reloaded"
 wait_for "HTTPS with the new certificate" https_ok second
+# Until the old generation has drained (once every new pair is up, keyd
+# included) its workers still accept, with the old certificate.
+gone() {
+	local p
+	for p in $old_workers; do kill -0 "$p" 2>/dev/null && return 1; done
+	return 0
+}
+wait_for "the old generation drained" gone
 
 # A key that does not match its certificate: the reload is refused.
 mkcert third

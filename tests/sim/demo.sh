@@ -27,12 +27,16 @@ while [ $# -gt 0 ]; do
 done
 
 [ -n "$NODE" ] || { echo "demo: node not found" >&2; exit 1; }
-[ -f "$top/tests/node_modules/@hpke/core/package.json" ] ||
-	{ echo "demo: run 'cd tests && npm ci' first" >&2; exit 1; }
+. "$top/tests/nodecompat.sh"
+node_compat "$NODE" "$top" || exit 1
+[ -f "$top/tests/node_modules/@hpke/hybridkem-x-wing/package.json" ] ||
+	{ echo "demo: run 'cd tests && npm ci --omit=dev' first (scripts/demo does)" >&2; exit 1; }
 [ -x "$daemon" ] || { echo "demo: daemon binary $daemon not found (build first, or --daemon PATH)" >&2; exit 1; }
 
 mkdir -p "$state/workspace" "$state/empty"
 chmod 755 "$state/empty"
+# Root's, as the daemon requires, even if a run as another user made it.
+[ "$(id -u)" -ne 0 ] || chown 0:0 "$state/empty"
 . "$top/tests/sim/simlib.sh"
 cleanup() {
 	[ -z "${SIM_PID:-}" ] && return
@@ -57,7 +61,11 @@ if [ "$(id -u)" -eq 0 ]; then
 	    --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
 	chown "$user" "$state/workspace"
 else
+	# Not root (make demo by hand; scripts/demo re-runs itself as root):
+	# the children cannot chroot, and the daemon starts only when the
+	# configuration gives that up in so many words.
 	user=$(id -un)
+	echo "demo: not root: workers and keyd run without a chroot (chroot no)"
 fi
 conf=$state/privatemode.conf
 {
@@ -70,7 +78,12 @@ conf=$state/privatemode.conf
 	echo "cdn_base_url $(sim_field cdn_base_url)"
 	echo "ca_file $(sim_field ca_file)"
 	echo "workers 2"
-	echo "chroot_dir $state/empty"
+	if [ "$(id -u)" -eq 0 ]; then
+		echo "chroot_dir $state/empty"
+	else
+		echo "# Not root: no way to chroot; see privatemode.conf(5)."
+		echo "chroot no"
+	fi
 	echo "metrics_listen 127.0.0.1:$((port + 1))"
 	echo "user $user"
 	echo "# The simulated deployment's own AMD-like PKI: test-only keys."

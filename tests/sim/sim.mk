@@ -1,4 +1,4 @@
-# --- tests/sim: the simulated Privatemode deployment (Node 20) ----------
+# --- tests/sim: the simulated Privatemode deployment (Node >= 18) -------
 # Self-tests run under make check (tests/sim/sim.sh); `make demo` starts the
 # simulator and the daemon together (tests/sim/demo.sh).
 TESTS += tests/sim/sim.sh

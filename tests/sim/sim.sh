@@ -16,6 +16,8 @@ case " ${PM_TEST_TIERS:-node} " in
 *) echo "SKIP: node tier not selected (PM_TEST_TIERS=$PM_TEST_TIERS)"; exit 77 ;;
 esac
 top=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top/tests/nodecompat.sh"
+node_compat "$NODE" "$top" || exit 1
 for m in @hpke/core @hpke/hybridkem-x-wing @noble/post-quantum; do
 	if [ ! -f "$top/tests/node_modules/$m/package.json" ]; then
 		echo "FAIL: $top/tests/node_modules/$m is missing: run 'cd tests && npm ci'" >&2
