@@ -147,6 +147,7 @@ struct scrape {
 static void	spawn_pair(struct pair *);
 static void	pair_check_dead(struct pair *);
 static int	load_tls(const struct config *, int *);
+static int	pair_check_forked(const char *, size_t, const char *, size_t);
 static void	asked_reset(struct pair *);
 
 /* --- secrets store -------------------------------------------------- */
@@ -806,8 +807,7 @@ load_tls(const struct config *c, int *fdp)
 		freezero(cert, clen + 1);
 		return -1;
 	}
-	if ((rv = tls_pair_check((uint8_t *)cert, clen, (uint8_t *)key,
-	    klen)) == 0) {
+	if ((rv = pair_check_forked(cert, clen, key, klen)) == 0) {
 		buf_init_secret(&w, clen + klen + 16);
 		msg_put_bytes(&w, cert, clen);
 		msg_put_bytes(&w, key, klen);
@@ -819,6 +819,36 @@ load_tls(const struct config *c, int *fdp)
 	/* Library temporaries on the stack saw the key. */
 	stack_scrub();
 	return rv == 0 ? 1 : -1;
+}
+
+/*
+ * Whether key is cert's, asked of a child that exits right after: parsing
+ * the key leaves its numbers (DER, BIGNUM limbs) in the heap of whoever
+ * parses it, and the parent should hold them no more than a worker does.
+ * The child's verdict is its exit status; its log lines are its own.
+ */
+static int
+pair_check_forked(const char *cert, size_t clen, const char *key,
+    size_t klen)
+{
+	pid_t	pid;
+	int	status;
+
+	switch ((pid = fork())) {
+	case -1:
+		log_warn("loading TLS config: fork");
+		return -1;
+	case 0:
+		_exit(tls_pair_check((const uint8_t *)cert, clen,
+		    (const uint8_t *)key, klen) == 0 ? 0 : 1);
+	}
+	/* Reaped here, so SIGCHLD's reaper never sees it. */
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			log_warn("loading TLS config: waitpid");
+			return -1;
+		}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* The pair that load_tls checked last becomes the one handed out. */
