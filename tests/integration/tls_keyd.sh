@@ -39,9 +39,9 @@ handshake() {
 	printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
 	    timeout 20 openssl s_client -connect "127.0.0.1:$PM_PORT" \
 	    -CAfile "$T/$ca.crt" -verify_ip 127.0.0.1 -verify_return_error \
-	    -ign_eof "$@" > "$T/hs" 2>&1
-	grep -q "Verify return code: 0 (ok)" "$T/hs" &&
-	    grep -q "HTTP/1.1 200" "$T/hs"
+	    -ign_eof "$@" > "$T/${HS:-hs}" 2>&1
+	grep -q "Verify return code: 0 (ok)" "$T/${HS:-hs}" &&
+	    grep -q "HTTP/1.1 200" "$T/${HS:-hs}"
 }
 wait_for "HTTPS with the RSA key" handshake rsa
 wait_for "pairs up" all_children_up
@@ -130,13 +130,19 @@ wait_for "reload" log_has "configuration reloaded"
 wait_for "HTTPS after the reload" handshake ec256
 wait_for "pairs up" all_children_up
 
-# keyd killed while handshakes wait for its signature: they fail at once
-# (not at a timeout), the pairs are respawned and serve again.
+# keyd stopped while handshakes wait for its signature: the worker goes
+# on serving (a resumed session needs no signature); then keyd killed:
+# the waiting handshakes fail at once (not at a timeout), the pair is
+# respawned and serves again.
+rm -f "$T/sess"
+handshake ec256 -tls1_2 -sess_out "$T/sess" || fail "session for later"
 keyds=$(children keyd)
 kill -STOP $keyds
-handshake ec256 & h1=$!
-handshake ec256 & h2=$!
+HS=hs1 handshake ec256 & h1=$!
+HS=hs2 handshake ec256 & h2=$!
 sleep 1
+handshake ec256 -tls1_2 -sess_in "$T/sess" && grep -q "^Reused" "$T/hs" ||
+	fail "the worker stopped serving while a handshake waits for keyd"
 start=$(date +%s)
 kill -KILL $keyds
 wait $h1 && fail "a handshake succeeded without its keyd"
