@@ -23,7 +23,7 @@
 
 #include "buf.h"
 
-#define IPC_PROTO_VERSION	2
+#define IPC_PROTO_VERSION	3
 
 /* Child file descriptors set up by the parent before exec. */
 #define IPC_FD_PARENT		3	/* channel to the parent */
@@ -61,7 +61,10 @@
 	X(MSG_CONFIG,		IPC_MAX_CONFIG,	R_PARENT, R_CHILD,	"non-secret config") \
 	X(MSG_CONFIG_DONE,	IPC_MAX_SMALL,	R_WORKER, R_PARENT,	"config applied, serving") \
 	X(MSG_KEYD_FILES,	IPC_MAX_CONFIG * 64, R_PARENT, R_KEYD,	"CA bundle, AMD chains, manifest") \
-	X(MSG_TLS_KEYPAIR,	IPC_MAX_CONFIG,	R_PARENT, R_WORKER,	"client-facing TLS cert and key") \
+	X(MSG_TLS_CERT,		IPC_MAX_CONFIG,	R_PARENT, R_WORKER,	"client-facing TLS certificate chain") \
+	X(MSG_TLS_KEY,		IPC_MAX_CONFIG,	R_PARENT, R_KEYD,	"client-facing TLS private key") \
+	X(MSG_TLS_SIGN,		IPC_MAX_SMALL,	R_WORKER, R_KEYD,	"sign a TLS handshake's digest") \
+	X(MSG_TLS_SIGNED,	IPC_MAX_SMALL,	R_KEYD, R_WORKER,	"the signature, or why not") \
 	X(MSG_SANDBOXED,	IPC_MAX_SMALL,	R_KEYD, R_PARENT,	"sandbox on, send secrets") \
 	X(MSG_SECRETS,		IPC_MAX_SMALL,	R_PARENT, R_KEYD,	"API key, cache salt") \
 	X(MSG_SECRETS_DONE,	IPC_MAX_SMALL,	R_KEYD, R_PARENT,	"secrets installed") \

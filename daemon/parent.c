@@ -50,6 +50,7 @@
 #include "util.h"
 #include "workspace.h"
 #include "tls.h"
+#include "tlsmsg.h"
 
 #define RESPAWN_MIN_MS		500
 #define RESPAWN_MAX_MS		30000
@@ -95,6 +96,7 @@ struct pair {
 	struct child		 worker;
 	struct child		 keyd;
 	int			 keyd_state;	/* 0 unknown, 1 ready, 2 failed */
+	int			 keyd_sandboxed; /* may be sent MSG_TLS_KEY */
 	uint64_t		 started_ms;
 	int			 failures;
 	struct event		*respawn;	/* pending while scheduled */
@@ -125,6 +127,7 @@ static struct {
 	int			 nmfds;
 	TAILQ_HEAD(, scrape)	 scrapes;
 	int			 store_fd;	/* sealed memfd: MSG_SECRETS payload */
+	int			 tls_fd;	/* sealed memfd: TLS cert and key */
 	struct buf		 files;		/* MSG_KEYD_FILES payload */
 	int			 cli_fd;	/* memfd: secrets from argv */
 	int			 salt_fd;	/* memfd: process-lifetime random salt */
@@ -140,8 +143,8 @@ static struct {
 	struct event		*tls_timer;
 	struct filesig		 tls_sig[2];	/* cert, key, last looked at */
 	int			 tls_sig_ok;
-} P = { .store_fd = -1, .cli_fd = -1, .salt_fd = -1, .usage.bounded = 1,
-    .chroot_fd = -1 };
+} P = { .store_fd = -1, .tls_fd = -1, .cli_fd = -1, .salt_fd = -1,
+    .usage.bounded = 1, .chroot_fd = -1 };
 
 /* A /metrics scrape: every child's counters, summed, back to a worker. */
 struct scrape {
@@ -159,7 +162,8 @@ struct scrape {
 static void	spawn_pair(struct pair *);
 static void	kill_all(int);
 static void	pair_check_dead(struct pair *);
-static int	check_tls(const struct config *);
+static int	load_tls(const struct config *, int *);
+static int	pair_check_forked(const char *, size_t, const char *, size_t);
 static void	asked_reset(struct pair *);
 
 /* --- secrets store -------------------------------------------------- */
@@ -824,51 +828,113 @@ send_config(struct chan *c)
 }
 
 /*
- * The client-facing TLS certificate and key, read as root at start-up and
- * on every reload (the official proxy re-reads them per handshake).  The
- * key is the one secret a worker holds: it terminates client TLS.
+ * The client-facing TLS certificate and key, read as root at start-up,
+ * on every reload and when the files change on disk, checked as a pair
+ * and kept in a sealed memfd, as the secrets are: the certificate chain
+ * goes to the workers, the key to the keyds only, which sign for their
+ * workers' handshakes (daemon/tls.c, keyd/tlssign.c).
  */
 static int
-load_tls_keypair(const struct config *c, struct buf *w)
+load_tls(const struct config *c, int *fdp)
 {
-	char	*cert, *key;
-	size_t	 clen, klen;
+	char		*cert, *key;
+	size_t		 clen, klen;
+	struct buf	 w;
+	int		 rv;
 
+	*fdp = -1;
 	if (c->tls_cert == NULL)
 		return 0;
-	if (read_file(c->tls_cert, 1024 * 1024, &cert, &clen) == -1) {
+	if (read_file(c->tls_cert, TLS_PEM_MAX, &cert, &clen) == -1) {
 		log_warn("loading TLS config: %s", c->tls_cert);
 		return -1;
 	}
-	if (read_file(c->tls_key, 1024 * 1024, &key, &klen) == -1) {
+	if (read_file(c->tls_key, TLS_PEM_MAX, &key, &klen) == -1) {
 		log_warn("loading TLS config: %s", c->tls_key);
 		freezero(cert, clen + 1);
 		return -1;
 	}
-	buf_init_secret(w, clen + klen + 16);
-	msg_put_bytes(w, cert, clen);
-	msg_put_bytes(w, key, klen);
+	if ((rv = pair_check_forked(cert, clen, key, klen)) == 0) {
+		buf_init_secret(&w, clen + klen + 16);
+		msg_put_bytes(&w, cert, clen);
+		msg_put_bytes(&w, key, klen);
+		*fdp = memfd_store("pm-tls", w.p, w.len);
+		buf_free(&w);
+	}
 	freezero(cert, clen + 1);
 	freezero(key, klen + 1);
-	return 1;
+	/* Library temporaries on the stack saw the key. */
+	stack_scrub();
+	return rv == 0 ? 1 : -1;
 }
 
-static void
-send_tls_keypair(struct pair *p)
+/*
+ * Whether key is cert's, asked of a child that exits right after: parsing
+ * the key leaves its numbers (DER, BIGNUM limbs) in the heap of whoever
+ * parses it, and the parent should hold them no more than a worker does.
+ * The child's verdict is its exit status; its log lines are its own.
+ */
+static int
+pair_check_forked(const char *cert, size_t clen, const char *key,
+    size_t klen)
 {
-	struct buf	w;
-	int		rv;
+	pid_t	pid;
+	int	status;
 
-	if ((rv = load_tls_keypair(P.conf, &w)) <= 0) {
-		if (rv == -1)
-			log_warnx("worker[%d]: serving without its TLS key "
-			    "pair", p->instance);
-		return;
+	switch ((pid = fork())) {
+	case -1:
+		log_warn("loading TLS config: fork");
+		return -1;
+	case 0:
+		_exit(tls_pair_check((const uint8_t *)cert, clen,
+		    (const uint8_t *)key, klen) == 0 ? 0 : 1);
 	}
-	if (chan_send_secret(p->worker.chan, MSG_TLS_KEYPAIR, 0, &w) == -1)
-		log_warnx("worker[%d]: could not hand over the TLS key pair",
-		    p->instance);
+	/* Reaped here, so SIGCHLD's reaper never sees it. */
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			log_warn("loading TLS config: waitpid");
+			return -1;
+		}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* The pair that load_tls checked last becomes the one handed out. */
+static void
+tls_install(int fd)
+{
+	if (P.tls_fd != -1)
+		close(P.tls_fd);
+	P.tls_fd = fd;
+}
+
+/* One half of the stored pair: MSG_TLS_CERT's or MSG_TLS_KEY's payload. */
+static void
+send_tls_part(struct chan *c, unsigned int type, const char *who,
+    int instance)
+{
+	struct buf	 w, m;
+	struct msgr	 r;
+	const uint8_t	*cert, *key;
+	size_t		 clen, klen;
+
+	if (P.tls_fd == -1 || c == NULL)
+		return;
+	memfd_load(P.tls_fd, &w);
+	msgr_init(&r, w.p, w.len);
+	cert = msg_get_bytes(&r, &clen);
+	key = msg_get_bytes(&r, &klen);
+	if (msg_end(&r) == -1)
+		fatalx("%s: corrupt TLS store", __func__);
+	buf_init_secret(&m, (type == MSG_TLS_KEY ? klen : clen) + 16);
+	if (type == MSG_TLS_KEY)
+		tls_pem_put(&m, key, klen);
+	else
+		tls_pem_put(&m, cert, clen);
 	buf_free(&w);
+	if (chan_send_secret(c, type, 0, &m) == -1)
+		log_warnx("%s[%d]: could not hand over the TLS %s", who,
+		    instance, type == MSG_TLS_KEY ? "key" : "certificate");
+	buf_free(&m);
 	stack_scrub();
 }
 
@@ -909,8 +975,8 @@ tls_check(evutil_socket_t fd, short ev, void *arg)
 {
 	struct filesig	 now[2];
 	struct timeval	 tv;
-	struct buf	 w;
 	struct pair	*p;
+	int		 tfd;
 
 	ms_to_tv(TLS_CHECK_MS, &tv);
 	evtimer_add(P.tls_timer, &tv);
@@ -922,24 +988,27 @@ tls_check(evutil_socket_t fd, short ev, void *arg)
 		return;
 	memcpy(P.tls_sig, now, sizeof(now));
 	P.tls_sig_ok = 1;
-	if (load_tls_keypair(P.conf, &w) <= 0)
-		return;		/* logged */
-	if (tls_keypair_check(w.p, w.len) == -1) {
+	if (load_tls(P.conf, &tfd) == -1) {
 		/* Half written (a new certificate, the old key)? Next change. */
 		log_warnx("%s or %s changed but they are not a usable pair: "
 		    "new connections still get the previous certificate",
 		    P.conf->tls_cert, P.conf->tls_key);
-		buf_free(&w);
-		stack_scrub();
 		return;
 	}
+	tls_install(tfd);
+	/*
+	 * keyds first: a worker's first handshake with the new certificate
+	 * must find the key in its keyd (which keeps the previous one for
+	 * handshakes under way).  A keyd not yet sandboxed gets it from
+	 * the store when it is.
+	 */
 	TAILQ_FOREACH(p, &P.pairs, entry)
-		if (p->worker.chan != NULL && chan_send_secret(p->worker.chan,
-		    MSG_TLS_KEYPAIR, 0, &w) == -1)
-			log_warnx("worker[%d]: could not hand over the renewed "
-			    "TLS key pair", p->instance);
-	buf_free(&w);
-	stack_scrub();
+		if (p->keyd_sandboxed)
+			send_tls_part(p->keyd.chan, MSG_TLS_KEY, "keyd",
+			    p->instance);
+	TAILQ_FOREACH(p, &P.pairs, entry)
+		send_tls_part(p->worker.chan, MSG_TLS_CERT, "worker",
+		    p->instance);
 	log_info("TLS certificate %s renewed: new connections get it",
 	    P.conf->tls_cert);
 }
@@ -1373,6 +1442,9 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		log_debug("keyd[%d]: sandbox %s on, sending secrets",
 		    p->instance, s);
 		free(s);
+		/* The TLS key first: keyd answers its worker once READY. */
+		p->keyd_sandboxed = 1;
+		send_tls_part(p->keyd.chan, MSG_TLS_KEY, "keyd", p->instance);
 		send_secrets(p);
 		return 0;
 	case MSG_SECRETS_DONE:
@@ -1501,6 +1573,7 @@ spawn_pair(struct pair *p)
 	close(wk[0]);
 	close(wk[1]);
 	p->worker.ready = p->keyd.ready = 0;
+	p->keyd_sandboxed = 0;
 	asked_reset(p);
 	p->died_how = -1;
 	free(p->fatal_line);
@@ -1521,10 +1594,10 @@ spawn_pair(struct pair *p)
 	chan_send(p->keyd.chan, MSG_KEYD_FILES, 0, &P.files);
 	send_config(p->keyd.chan);
 	/*
-	 * The key pair and the access policy must arrive before the config
-	 * that starts serving.
+	 * The certificate and the access policy must arrive before the
+	 * config that starts serving; the key goes to keyd once sandboxed.
 	 */
-	send_tls_keypair(p);
+	send_tls_part(p->worker.chan, MSG_TLS_CERT, "worker", p->instance);
 	send_access(p->worker.chan);
 	send_config(p->worker.chan);
 	log_debug("spawned worker[%d] pid %ld, keyd[%d] pid %ld (generation "
@@ -1878,6 +1951,7 @@ reload(void)
 	struct buf		 files;
 	struct access_policy	 access;
 	struct pair		*p;
+	int			 tls_fd = -1;
 
 	log_info("SIGHUP: reloading %s", P.opts->conf_path);
 	sd_notifyf("RELOADING=1");
@@ -1895,8 +1969,10 @@ reload(void)
 		config_free(c);
 		return;
 	}
-	if (check_tls(c) == -1 || load_keyd_files(c, &files) == -1 ||
+	if (load_tls(c, &tls_fd) == -1 || load_keyd_files(c, &files) == -1 ||
 	    build_store(c) == -1) {
+		if (tls_fd != -1)
+			close(tls_fd);
 		log_warnx("reload failed: keeping the current configuration");
 		sd_notifyf("READY=1\nSTATUS=reload failed, running the previous "
 		    "configuration");
@@ -1908,6 +1984,7 @@ reload(void)
 	P.conf = c;
 	buf_free(&P.files);
 	P.files = files;
+	tls_install(tls_fd);
 	/*
 	 * The new access policy holds at once for every worker, those of
 	 * the generation about to drain too: a revoked token is refused
@@ -1947,20 +2024,6 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 		reap_children();
 		break;
 	}
-}
-
-/* The key pair must load before we promise to serve TLS with it. */
-static int
-check_tls(const struct config *c)
-{
-	struct buf	 w;
-	int		 rv;
-
-	if ((rv = load_tls_keypair(c, &w)) <= 0)
-		return rv;
-	rv = tls_keypair_check(w.p, w.len);
-	buf_free(&w);
-	return rv;
 }
 
 /* --- start-up ------------------------------------------------------ */
@@ -2093,7 +2156,8 @@ parent_main(struct parent_opts *o)
 		log_warnx("chroot no: workers and keyd run without a chroot, "
 		    "seeing the file system as uid %ld", (long)P.uid);
 	stash_cli_secrets(o);
-	if (load_access(P.conf, &P.access) == -1 || check_tls(P.conf) == -1 ||
+	if (load_access(P.conf, &P.access) == -1 ||
+	    load_tls(P.conf, &P.tls_fd) == -1 ||
 	    load_keyd_files(P.conf, &P.files) == -1 ||
 	    build_store(P.conf) == -1)
 		return 1;

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -45,6 +46,7 @@
 #define ADDR_BUCKETS	256		/* per-address connection counts */
 
 enum conn_state {
+	CS_HANDSHAKE,	/* TLS handshake (daemon/tls.c), no bufferevent yet */
 	CS_HEAD,	/* waiting for / reading a request head */
 	CS_BODY,	/* reading the body */
 	CS_HANDLE,	/* handler owns the request */
@@ -73,6 +75,7 @@ struct conn {
 	struct addrslot		*slot;		/* counted here, or NULL */
 	struct bufferevent	*bev;
 	struct bevio		*io;		/* plain sockets: direct I/O */
+	struct tlshs		*hs;		/* CS_HANDSHAKE */
 	struct event		*timer;
 	enum conn_state		 state;
 	struct request		*req;
@@ -82,6 +85,7 @@ struct conn {
 	size_t			 scanned;	/* head search resume offset */
 	int			 keepalive;
 	int			 rejecting;	/* a 429 connection */
+	int			 reject_addr;	/* ... per address, not in total */
 	int			 got_bytes;	/* any byte of the current head */
 	int			 unread;	/* request bytes may be left unread */
 	int			 tls;
@@ -123,6 +127,7 @@ struct server {
 };
 
 static void	conn_close(struct conn *);
+static void	conn_handshaken(struct ssl_st *, int, void *);
 static void	conn_finish(struct conn *);
 static void	conn_read(struct bufferevent *, void *);
 static void	conn_next(struct conn *);
@@ -136,6 +141,9 @@ conn_timeout(evutil_socket_t fd, short ev, void *arg)
 	struct conn	*c = arg;
 
 	switch (c->state) {
+	case CS_HANDSHAKE:
+		log_debug("%s: TLS handshake timeout", c->peer);
+		/* FALLTHROUGH */
 	case CS_LINGER:
 	case CS_CLOSING:
 		conn_close(c);
@@ -320,8 +328,11 @@ conn_close(struct conn *c)
 		addr_release(s, c->slot);
 	}
 	event_free(c->timer);
+	if (c->hs != NULL)
+		tlshs_abandon(c->hs);
 	bevio_free(c->io);
-	bufferevent_free(c->bev);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
 	free(c);
 	server_check_idle(s);
 }
@@ -459,19 +470,17 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	c->metrics_listener = ls->metrics;
 	peer_string(sa, c->peer, sizeof(c->peer));
 	c->akey_ok = addr_key(sa, c->akey) == 0;
-	if (s->tls != NULL && !ls->metrics) {
-		SSL	*ssl = SSL_new(s->tls);
-
-		c->bev = ssl == NULL ? NULL : bufferevent_openssl_socket_new(
-		    s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-		    BEV_OPT_CLOSE_ON_FREE);
-		if (c->bev != NULL)
-			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-		c->tls = 1;
-	} else
+	/*
+	 * TLS: the handshake first (it may wait for keyd's signature), the
+	 * bufferevent once it is done.
+	 */
+	c->tls = s->tls != NULL && !ls->metrics;
+	if (c->tls)
+		c->hs = tlshs_start(s->base, s->tls, fd, conn_handshaken, c);
+	else
 		c->bev = bufferevent_socket_new(s->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
+	if (c->bev == NULL && c->hs == NULL) {
 		if (slot != NULL)
 			addr_release(s, slot);
 		close(fd);
@@ -479,8 +488,11 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	c->timer = evtimer_new(s->base, conn_timeout, c);
-	bufferevent_setcb(c->bev, conn_read, conn_written, conn_event, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, LOW_WATER, 0);
+	if (c->bev != NULL) {
+		bufferevent_setcb(c->bev, conn_read, conn_written, conn_event,
+		    c);
+		bufferevent_setwatermark(c->bev, EV_WRITE, LOW_WATER, 0);
+	}
 	if (over_total || over_addr) {
 		if (over_addr && !over_total)
 			log_debug("%s: over max_connections_per_address (%lld)",
@@ -490,10 +502,16 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 		metrics.limit_refusals[over_total ? ML_CONNECTIONS :
 		    ML_PER_ADDRESS]++;
 		c->rejecting = 1;
+		c->reject_addr = !over_total;
 		s->nreject++;
-		write_canned_429(c, !over_total);
-		bufferevent_enable(c->bev, EV_WRITE);
 		timer_arm(c, 5000);
+		/* Under TLS the answer waits for the handshake. */
+		if (c->tls) {
+			c->state = CS_HANDSHAKE;
+			return;
+		}
+		write_canned_429(c, c->reject_addr);
+		bufferevent_enable(c->bev, EV_WRITE);
 		return;
 	}
 	if (slot != NULL) {
@@ -502,14 +520,46 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);
 	s->nconns++;
-	c->state = CS_HEAD;
 	if (c->tls)
-		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		c->state = CS_HANDSHAKE;
 	else {
+		c->state = CS_HEAD;
 		c->io = bevio_new(s->base, c->bev, 1);
 		bevio_read(c->io, 1);
 	}
 	timer_arm(c, s->conf->keepalive_timeout);
+}
+
+/* The TLS handshake is over: records from here on in libevent's hands. */
+static void
+conn_handshaken(struct ssl_st *ssl, int fd, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->hs = NULL;
+	if (ssl == NULL) {
+		conn_close(c);
+		return;
+	}
+	c->bev = bufferevent_openssl_socket_new(c->srv->base, fd, ssl,
+	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		SSL_free(ssl);
+		close(fd);
+		conn_close(c);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, conn_read, conn_written, conn_event, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, LOW_WATER, 0);
+	if (c->rejecting) {
+		write_canned_429(c, c->reject_addr);
+		bufferevent_enable(c->bev, EV_WRITE);
+		return;
+	}
+	c->state = CS_HEAD;
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	timer_arm(c, c->srv->conf->keepalive_timeout);
 }
 
 static void
@@ -1174,6 +1224,7 @@ conn_read(struct bufferevent *bev, void *arg)
 	case CS_BODY:
 		read_body(c);
 		break;
+	case CS_HANDSHAKE:	/* no bufferevent before it is done */
 	case CS_HANDLE:
 		/* Pipelined bytes wait for their turn. */
 		break;

@@ -31,6 +31,7 @@
 #include "sandbox.h"
 #include "server.h"
 #include "tls.h"
+#include "tlsmsg.h"
 #include "upstream.h"
 #include "util.h"
 #include "worker.h"
@@ -237,7 +238,7 @@ worker_configure(struct msgr *r)
 	privdrop(&pd);
 
 	if (w.conf->tls_cert != NULL && w.tls == NULL)
-		fatalx("TLS is configured but no key pair arrived");
+		fatalx("TLS is configured but no certificate arrived");
 	if (!access_have_policy())
 		fatalx("no client access policy arrived (MSG_CLIENTS)");
 	w.srv = server_new(w.env.base, w.conf, w.fds, w.nfds, w.nmetrics,
@@ -261,17 +262,20 @@ parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 {
 	struct buf	 m;
 	struct ssl_ctx_st *ctx;
+	const uint8_t	*pem;
+	size_t		 len;
 	int64_t		 timeout;
 
 	switch (hdr->type) {
-	case MSG_TLS_KEYPAIR:
+	case MSG_TLS_CERT:
 		if (w.conf == NULL && w.tls != NULL)
 			return -1;
-		ctx = tls_server_ctx(r->p, r->left);
-		/* OpenSSL has its own copy now; scrub the frame. */
-		explicit_bzero((void *)(uintptr_t)r->p, r->left);
-		r->p += r->left;
-		r->left = 0;
+		/* The chain only: the key is keyd's (daemon/tls.c). */
+		if (tls_pem_get(r, &pem, &len) == -1) {
+			log_warnx("parent: malformed %s", msg_to_str(hdr->type));
+			return -1;
+		}
+		ctx = tls_server_ctx(pem, len);
 		if (w.conf == NULL) {
 			w.tls = ctx;
 			return w.tls == NULL ? -1 : 0;
@@ -281,15 +285,15 @@ parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		 * the connections from now on; a bad pair keeps the old one.
 		 */
 		if (ctx == NULL || w.srv == NULL || w.tls == NULL) {
-			log_warnx("renewed TLS key pair not usable: keeping the "
-			    "current one");
+			log_warnx("renewed TLS certificate not usable: keeping "
+			    "the current one");
 			if (ctx != NULL)
 				SSL_CTX_free(ctx);
 			return 0;
 		}
 		server_set_tls(w.srv, ctx);
 		w.tls = ctx;
-		log_debug("TLS key pair renewed for new connections");
+		log_debug("TLS certificate renewed for new connections");
 		return 0;
 	case MSG_CLIENTS:
 		if (access_set_policy(r) == -1) {

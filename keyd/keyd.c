@@ -32,6 +32,8 @@
 #include "privdrop.h"
 #include "sandbox.h"
 #include "seal.h"
+#include "tlsmsg.h"
+#include "tlssign.h"
 #include "tunnel.h"
 #include "util.h"
 #ifdef TEST_HOOKS
@@ -62,6 +64,8 @@ static int	k_metrics(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_req(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_req_ctl(struct chan *, const struct msg_hdr *, struct msgr *);
 static int	k_net_fd(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_tls_key(struct chan *, const struct msg_hdr *, struct msgr *);
+static int	k_tls_sign(struct chan *, const struct msg_hdr *, struct msgr *);
 #ifdef TEST_HOOKS
 static int	k_test_syscall(struct chan *, const struct msg_hdr *,
 		    struct msgr *);
@@ -83,6 +87,7 @@ static const struct keyd_req {
 	{ MSG_KEYD_FILES,	FROM_PARENT,	KS_INIT,	k_files },
 	{ MSG_CONFIG,		FROM_PARENT,	KS_INIT,	k_config },
 	{ MSG_SECRETS,		FROM_PARENT,	KS_SANDBOXED,	k_secrets },
+	{ MSG_TLS_KEY,		FROM_PARENT,	KS_SANDBOXED | KS_READY, k_tls_key },
 	{ MSG_SHUTDOWN,		FROM_PARENT,	KS_ANY,		k_shutdown },
 	{ MSG_MANIFEST_LOGGED,	FROM_PARENT,	KS_READY,	k_parent_answer },
 	{ MSG_CACHE_ANS,	FROM_PARENT,	KS_READY,	k_parent_answer },
@@ -91,6 +96,7 @@ static const struct keyd_req {
 	{ MSG_REQ,		FROM_WORKER,	KS_READY,	k_req },
 	{ MSG_REQ_CTL,		FROM_WORKER,	KS_READY,	k_req_ctl },
 	{ MSG_NET_FD,		FROM_WORKER,	KS_READY,	k_net_fd },
+	{ MSG_TLS_SIGN,		FROM_WORKER,	KS_READY,	k_tls_sign },
 #ifdef TEST_HOOKS
 	{ MSG_TEST_SYSCALL,	FROM_WORKER,	KS_SANDBOXED | KS_READY,
 	    k_test_syscall },
@@ -272,6 +278,7 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 		fatalx("TLS client setup: %s", err);
 	seal_init();
 	secret_init();
+	tlssign_init();
 
 	memset(&pd, 0, sizeof(pd));
 	pd.chroot_fd = (privflags & PRIV_CHROOT) ? IPC_FD_CHROOT : -1;
@@ -451,6 +458,31 @@ k_net_fd(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	rv = ktun_handover(hdr->id, why, err, fd);
 	free(err);
 	return rv;
+}
+
+/*
+ * The client-facing TLS key: from the parent after the sandbox is on (at
+ * start, before the secrets; again when the files were renewed), never
+ * from the worker, which only asks for signatures.
+ */
+static int
+k_tls_key(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	const uint8_t	*pem;
+	size_t		 len;
+
+	if (tls_pem_get(r, &pem, &len) == -1)
+		return -1;
+	if (tlssign_set_key(pem, len) == -1)
+		log_warnx("TLS key from the parent not usable: keeping the "
+		    "one before, if any");
+	return 0;
+}
+
+static int
+k_tls_sign(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
+{
+	return tlssign_request(c, hdr, r);
 }
 
 #ifdef TEST_HOOKS

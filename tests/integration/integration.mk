@@ -16,6 +16,7 @@ INTEGRATION_TESTS = \
 	tests/integration/http_errors.sh \
 	tests/integration/limits.sh \
 	tests/integration/tls.sh \
+	tests/integration/tls_keyd.sh \
 	tests/integration/metrics.sh \
 	tests/integration/sdnotify.sh \
 	tests/integration/keyd_fatal.sh \

@@ -1,8 +1,9 @@
 /*
  * memscan PID NEEDLE: count occurrences of NEEDLE in every readable
  * mapping of process PID (via /proc/PID/maps and /proc/PID/mem).
- * Exit 0 if found, 1 if not, 2 on error.  Used to prove that secrets
- * exist only in keyd's memory.
+ * A NEEDLE of the form hex:0a1b... is those bytes (key material has
+ * NULs).  Exit 0 if found, 1 if not, 2 on error.  Used to prove that
+ * secrets exist only in keyd's memory.
  */
 #include "config.h"
 
@@ -45,6 +46,24 @@ scan_region(int mem, unsigned long start, unsigned long end,
 	}
 }
 
+/* "hex:..." in place into its bytes; -1 if it is not even hex. */
+static int
+unhex(char *s, size_t *len)
+{
+	size_t		i, n = strlen(s);
+	unsigned int	v;
+
+	if (n % 2 != 0)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		s[i] = (char)v;
+	}
+	*len = n / 2;
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -57,6 +76,13 @@ main(int argc, char *argv[])
 	if (argc != 3 || (nlen = strlen(argv[2])) == 0) {
 		fprintf(stderr, "usage: memscan pid needle\n");
 		return 2;
+	}
+	if (strncmp(argv[2], "hex:", 4) == 0) {
+		argv[2] += 4;
+		if (unhex(argv[2], &nlen) == -1 || nlen == 0) {
+			fprintf(stderr, "memscan: bad hex needle\n");
+			return 2;
+		}
 	}
 	snprintf(path, sizeof(path), "/proc/%s/maps", argv[1]);
 	if ((maps = fopen(path, "r")) == NULL) {

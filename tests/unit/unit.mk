@@ -4,10 +4,12 @@ EXTRA_DIST += tests/unit/t.h tests/unit/resp_trace.h
 
 check_PROGRAMS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
 	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg \
-	tests/unit/test_egress tests/unit/test_clients tests/unit/test_access
+	tests/unit/test_egress tests/unit/test_clients tests/unit/test_access \
+	tests/unit/test_tlsmsg
 TESTS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
 	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg \
-	tests/unit/test_egress tests/unit/test_clients tests/unit/test_access
+	tests/unit/test_egress tests/unit/test_clients tests/unit/test_access \
+	tests/unit/test_tlsmsg
 tests_unit_test_ipc_SOURCES = tests/unit/test_ipc.c
 tests_unit_test_ipc_LDADD = $(UNIT_LDADD)
 tests_unit_test_chan_SOURCES = tests/unit/test_chan.c
@@ -20,6 +22,11 @@ tests_unit_test_http_SOURCES = tests/unit/test_http.c
 tests_unit_test_http_LDADD = $(UNIT_LDADD)
 tests_unit_test_dpmsg_SOURCES = tests/unit/test_dpmsg.c common/metrics.c
 tests_unit_test_dpmsg_LDADD = $(UNIT_LDADD)
+# test_tlsmsg makes PSS encodings with OpenSSL's deprecated RSA padding
+# function, which is what the worker's RSA_METHOD receives.
+tests_unit_test_tlsmsg_SOURCES = tests/unit/test_tlsmsg.c
+tests_unit_test_tlsmsg_CPPFLAGS = $(AM_CPPFLAGS) -DOPENSSL_SUPPRESS_DEPRECATED
+tests_unit_test_tlsmsg_LDADD = $(UNIT_LDADD)
 tests_unit_test_egress_SOURCES = tests/unit/test_egress.c
 tests_unit_test_egress_LDADD = $(UNIT_LDADD)
 tests_unit_test_clients_SOURCES = tests/unit/test_clients.c
