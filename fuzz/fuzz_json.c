@@ -4,7 +4,9 @@
  *  - the SSE2 scanner agrees with its portable build (status, offset);
  *  - the walk with an identity mutation reproduces the input exactly;
  *  - replacing values by a valid JSON value keeps the document valid;
- *  - the walk fails exactly when the scanner rejects the input.
+ *  - the walk fails exactly when the scanner rejects the input;
+ *  - json_scan_top (no duplicate bookkeeping) agrees with
+ *    json_validate_top but for JSON_EDUPKEY, and records the same members.
  */
 #include "config.h"
 
@@ -79,13 +81,15 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	static struct jm_skip	 skip;
+	static struct json_top	*stop;
+	static size_t		 scap;
 	static int		 init;
 	struct json_result	 r, rr;
 	struct json_top		*top;
 	struct buf		 out;
 	struct cerr		 err;
 	enum json_status	 st;
-	size_t			 ntop;
+	size_t			 ntop, nstop;
 	int			 valid, rv;
 
 	if (!init) {
@@ -106,6 +110,11 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		abort();
 	if (valid)
 		walk_members(d, n, top, ntop);
+	/* The scan keeps its array from one input to the next. */
+	if (json_scan_top(d, n, 0, NULL, &stop, &scap, &nstop) !=
+	    (st == JSON_EDUPKEY ? JSON_OK : st) || nstop != (valid ? ntop : 0) ||
+	    (nstop > 0 && memcmp(stop, top, nstop * sizeof(*top)) != 0))
+		abort();
 	free(top);
 
 	buf_init(&out, 0);

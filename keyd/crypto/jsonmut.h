@@ -27,6 +27,7 @@
  */
 struct jm_path {
 	char	**elem;
+	size_t	 *len;		/* strlen of each element, for the walk */
 	size_t	  n;
 };
 
