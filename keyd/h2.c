@@ -55,6 +55,7 @@ struct h2 {
 	int			 goaway;	/* the server's */
 	int			 settled;	/* its first SETTINGS came */
 	struct buf		 pend;		/* a frame not yet whole */
+	struct buf		 frames;	/* h2_output's, for one TLS write */
 	/* nghttp2 does not close the streams of a session it deletes */
 	LIST_HEAD(, h2stream)	 streams;
 };
@@ -258,6 +259,8 @@ h2_new(struct ktun *kt, char *err, size_t errlen)
 	h->kt = kt;
 	LIST_INIT(&h->streams);
 	buf_init(&h->pend, 0);
+	/* HEADERS frames carry the API key: wiped after each write. */
+	buf_init_secret(&h->frames, 16384);
 	if (nghttp2_session_callbacks_new(&cb) != 0 ||
 	    nghttp2_option_new(&opt) != 0)
 		fatalx("%s: out of memory", __func__);
@@ -300,6 +303,7 @@ h2_free(struct h2 *h)
 	while (!LIST_EMPTY(&h->streams))
 		stream_free(LIST_FIRST(&h->streams));
 	buf_free(&h->pend);
+	buf_free(&h->frames);
 	free(h);
 }
 
@@ -310,9 +314,19 @@ h2_output(struct h2 *h)
 	ssize_t		 n;
 	char		 err[256];
 
+	/*
+	 * nghttp2 hands out one frame at a time; written one by one, each
+	 * would be a TLS record of its own (a request's HEADERS and DATA, a
+	 * read's WINDOW_UPDATEs), each sealed and framed separately.
+	 */
 	while ((n = nghttp2_session_mem_send(h->s, &p)) > 0)
-		if (tun_write(h->kt->t, p, (size_t)n, err, sizeof(err)) == -1)
+		buf_add(&h->frames, p, (size_t)n);
+	if (h->frames.len > 0) {
+		if (tun_write(h->kt->t, h->frames.p, h->frames.len, err,
+		    sizeof(err)) == -1)
 			log_warnx("API connection %u: %s", h->kt->id, err);
+		buf_reset(&h->frames);
+	}
 	ktun_flush(h->kt);
 }
 
