@@ -38,8 +38,8 @@
 struct h2stream {
 	LIST_ENTRY(h2stream) entry;	/* the session's, freed with it */
 	void		*px;		/* relay.c's exchange, NULL once gone */
-	struct buf	 body;		/* request body still to send */
-	size_t		 sent;
+	struct buf	 body;		/* the sealed request, head and body */
+	size_t		 sent;		/* up to here: head, body sent */
 	struct buf	 head;		/* the answer's head, as HTTP/1.1 text */
 	size_t		 hbytes;	/* header list size, as HPACK counts */
 	int		 status;
@@ -479,18 +479,17 @@ to_nv(const uint8_t *req, size_t len, nghttp2_nv *nv, size_t *nnv,
 }
 
 int32_t
-h2_submit(struct h2 *h, void *px, const uint8_t *req, size_t len, char *err,
-    size_t errlen)
+h2_submit(struct h2 *h, void *px, struct buf *req, char *err, size_t errlen)
 {
 	nghttp2_nv		 nv[HTTP_MAX_HEADERS + 4];
 	nghttp2_data_provider	 prd;
 	struct h2stream		*st;
 	struct buf		 names;
-	size_t			 nnv, off;
+	size_t			 nnv, off, len = req->len;
 	int32_t			 id;
 
 	buf_init_secret(&names, 256);
-	if (to_nv(req, len, nv, &nnv, &names, &off) == -1) {
+	if (to_nv(req->p, len, nv, &nnv, &names, &off) == -1) {
 		buf_free(&names);
 		snprintf(err, errlen, "HTTP/2: cannot map the request head");
 		return -1;
@@ -498,8 +497,10 @@ h2_submit(struct h2 *h, void *px, const uint8_t *req, size_t len, char *err,
 	st = xcalloc(1, sizeof(*st));
 	LIST_INSERT_HEAD(&h->streams, st, entry);
 	st->px = px;
-	buf_init_secret(&st->body, len - off);
-	buf_add(&st->body, req + off, len - off);
+	/* The body goes from the sealed request itself, not a copy. */
+	st->body = *req;
+	st->sent = off;
+	memset(req, 0, sizeof(*req));
 	buf_init(&st->head, 512);
 	prd.source.ptr = st;
 	prd.read_callback = read_body;
@@ -507,6 +508,8 @@ h2_submit(struct h2 *h, void *px, const uint8_t *req, size_t len, char *err,
 	    len > off ? &prd : NULL, st);
 	/* nghttp2 copied the fields (the API key among them): wipe ours. */
 	buf_free(&names);
+	if (len == off)
+		buf_free(&st->body);	/* the head is all there was */
 	if (id < 0) {
 		snprintf(err, errlen, "HTTP/2: %s", nghttp2_strerror(id));
 		stream_free(st);

@@ -931,9 +931,8 @@ px_send(struct pexch *px)
 	int32_t		 id;
 
 	if (kt->proto == KP_H2) {
-		id = h2_submit(kt->h2, px, px->sealed.p, px->sealed.len, err,
-		    sizeof(err));
-		buf_free(&px->sealed);
+		/* The stream takes the sealed request's storage. */
+		id = h2_submit(kt->h2, px, &px->sealed, err, sizeof(err));
 		if (id < 0) {
 			px_upstream_fail(px, 502, "upstream_http2", "%s", err);
 			return;
@@ -949,7 +948,11 @@ px_send(struct pexch *px)
 		 */
 		if (!px->written)
 			px_timer(px, kenv->conf->stream_idle_timeout);
-		h2_output(kt->h2);
+		/*
+		 * Out once this callback is done: the requests of one read
+		 * from the worker leave in one TLS record and one write.
+		 */
+		ktun_soon(kt);
 		return;
 	}
 	kt->px = px;
