@@ -437,11 +437,15 @@ fc_unhex(const uint8_t *hex, size_t n, uint8_t *out, struct cerr *err)
 	return 0;
 }
 
-int
-fc_msg_parse(const uint8_t *msg, size_t n, struct fc_msg *m, struct cerr *err)
+/*
+ * The first three parts and the rest; whether the rest holds a fifth
+ * part is left to the caller.  -1 if there are fewer than four.
+ */
+static int
+msg_split(const uint8_t *msg, size_t n, struct fc_msg *m)
 {
 	const uint8_t	*part[4], *end, *c;
-	size_t		 len[4], i = 0;
+	size_t		 len[3], i = 0;
 
 	/* strings.Trim(s, `"`): every leading and trailing quote. */
 	while (n > 0 && msg[0] == '"') {
@@ -452,16 +456,13 @@ fc_msg_parse(const uint8_t *msg, size_t n, struct fc_msg *m, struct cerr *err)
 		n--;
 	end = msg + n;
 	part[0] = msg;
-	for (c = msg; c < end && (c = memchr(c, ':', (size_t)(end - c))) !=
-	    NULL; c++) {
-		if (i == 3)
-			goto bad;		/* a fifth part */
+	for (c = msg; i < 3 && c < end &&
+	    (c = memchr(c, ':', (size_t)(end - c))) != NULL; c++) {
 		len[i] = (size_t)(c - part[i]);
 		part[++i] = c + 1;
 	}
 	if (i != 3)
-		goto bad;
-	len[3] = (size_t)(end - part[3]);
+		return -1;
 	m->id = part[0];
 	m->idlen = len[0];
 	m->nonce = part[1];
@@ -469,27 +470,38 @@ fc_msg_parse(const uint8_t *msg, size_t n, struct fc_msg *m, struct cerr *err)
 	m->iv = part[2];
 	m->ivlen = len[2];
 	m->ct = part[3];
-	m->ctlen = len[3];
+	m->ctlen = (size_t)(end - part[3]);
 	return 0;
- bad:
-	cerr_set(err, FC_ERR_FORMAT);
-	return -1;
 }
 
-/* Open a message under (nonce, seq) and append the plaintext. */
 static int
-open_msg(EVP_CIPHER_CTX *ctx, const crypto_aead_aes256gcm_state *small,
-    const uint8_t *nonce, uint32_t seq, const uint8_t *msg, size_t n,
+fifth_part(const struct fc_msg *m)
+{
+	return memchr(m->ct, ':', m->ctlen) != NULL;
+}
+
+int
+fc_msg_parse(const uint8_t *msg, size_t n, struct fc_msg *m, struct cerr *err)
+{
+	if (msg_split(msg, n, m) == -1 || fifth_part(m)) {
+		cerr_set(err, FC_ERR_FORMAT);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open the parts of a message under (nonce, seq), append the plaintext. */
+static int
+open_parts(EVP_CIPHER_CTX *ctx, const crypto_aead_aes256gcm_state *small,
+    const uint8_t *nonce, uint32_t seq, const struct fc_msg *mp,
     struct buf *out, struct cerr *err)
 {
-	struct fc_msg	 m;
+	struct fc_msg	 m = *mp;
 	uint8_t		 iv[FC_IV_BYTES] = { 0 }, aad[16], tag[FC_TAG_BYTES];
 	uint8_t		 chunk[CHUNK], *dst;
 	size_t		 start = out->len, ctlen, off, l;
 	int		 outl;
 
-	if (fc_msg_parse(msg, n, &m, err) == -1)
-		return -1;
 	/*
 	 * Go decodes the IV, then the ciphertext, then opens; keep that
 	 * order of errors.  The slow paths below only run on bad input.
@@ -561,6 +573,32 @@ open_msg(EVP_CIPHER_CTX *ctx, const crypto_aead_aes256gcm_state *small,
 	explicit_bzero(dst, ctlen);
 	out->len = start;
 	return -1;
+}
+
+/*
+ * Open a message under (nonce, seq) and append the plaintext.  A fifth
+ * part is a format error before anything else (Go splits first), but it
+ * is looked for only once opening failed: a colon in the ciphertext
+ * fails its hex decoding anyway, so a message that opens has none, and
+ * the scan of every ciphertext for one is spared.
+ */
+static int
+open_msg(EVP_CIPHER_CTX *ctx, const crypto_aead_aes256gcm_state *small,
+    const uint8_t *nonce, uint32_t seq, const uint8_t *msg, size_t n,
+    struct buf *out, struct cerr *err)
+{
+	struct fc_msg	m;
+
+	if (msg_split(msg, n, &m) == -1) {
+		cerr_set(err, FC_ERR_FORMAT);
+		return -1;
+	}
+	if (open_parts(ctx, small, nonce, seq, &m, out, err) == -1) {
+		if (fifth_part(&m))
+			cerr_set(err, FC_ERR_FORMAT);
+		return -1;
+	}
+	return 0;
 }
 
 int

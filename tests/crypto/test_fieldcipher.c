@@ -270,6 +270,15 @@ test_shapes(void)
 	T_EQ_STR(err.msg, FC_ERR_FORMAT);
 	T_EQ_INT(dec(key, "\"a:b:c:d:e\"", &err), -1);
 	T_EQ_STR(err.msg, FC_ERR_FORMAT);
+	/* A fifth part wins over every later error, as Go splits first. */
+	T_EQ_INT(dec(key, "\"a:b:1g:d:e\"", &err), -1);
+	T_EQ_STR(err.msg, FC_ERR_FORMAT);
+	T_EQ_INT(dec(key, "\"a:b:101112131415161718191a1b:00:ff\"", &err),
+	    -1);
+	T_EQ_STR(err.msg, FC_ERR_FORMAT);
+	snprintf(m, sizeof(m), "%.*s:00\"", (int)strlen(MSG0) - 1, MSG0);
+	T_EQ_INT(dec(key, m, &err), -1);
+	T_EQ_STR(err.msg, FC_ERR_FORMAT);
 	T_EQ_INT(dec(key, "42", &err), -1);
 	T_EQ_STR(err.msg, FC_ERR_FORMAT);
 	T_EQ_INT(dec(key, "\"a:b:10111213141516171819ga1b:00\"", &err), -1);
