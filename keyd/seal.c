@@ -43,6 +43,7 @@ static struct jm_skip	skip_chat_req, skip_emb_req, skip_msg_req;
 static struct jm_skip	skip_chat_resp, skip_tr_resp, skip_msg_resp;
 static struct jm_skip	skip_none;
 static struct utsname	uts;
+static char		client_text[256];	/* client_fields() */
 
 static void
 skip_fill(struct jm_skip *s, const char *const *v, size_t n)
@@ -65,6 +66,7 @@ seal_init(void)
 	skip_fill(&skip_msg_resp, msg_resp_plain, nitems(msg_resp_plain));
 	jm_skip_init(&skip_none);
 	uname(&uts);
+	client_text[0] = '\0';		/* made again for this uts */
 }
 
 const struct jm_skip *
@@ -634,6 +636,29 @@ policy_mac(const struct sx_secret *sec, struct buf *policy,
 	memcpy(mac, memo.mac, sizeof(memo.mac));
 }
 
+/* "name: value" and CRLF, without a format string per line. */
+static void
+add_field(struct buf *out, const char *name, const char *value)
+{
+	buf_adds(out, name);
+	buf_add(out, ": ", 2);
+	buf_adds(out, value);
+	buf_add(out, "\r\n", 2);
+}
+
+/* The Privatemode-* lines that are the same for every request. */
+static const char *
+client_fields(void)
+{
+	if (client_text[0] == '\0')
+		snprintf(client_text, sizeof(client_text),
+		    "Privatemode-Version: v%s\r\nPrivatemode-OS: linux\r\n"
+		    "Privatemode-Architecture: %s\r\n"
+		    "Privatemode-Client: Proxy\r\n", PACKAGE_VERSION,
+		    seal_goarch());
+	return client_text;
+}
+
 static int
 write_head(const struct seal_in *in, const struct sx_secret *sec,
     const char *ctype, const struct buf *model, const struct buf *shard,
@@ -670,10 +695,10 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 		    "Content-Type") == 0) || (bearer != NULL &&
 		    strcasecmp(in->hname[i], "x-api-key") == 0))
 			continue;
-		buf_addf(out, "%s: %s\r\n", in->hname[i], in->hvalue[i]);
+		add_field(out, in->hname[i], in->hvalue[i]);
 	}
 	if (ctype != NULL)
-		buf_addf(out, "Content-Type: %s\r\n", ctype);
+		add_field(out, "Content-Type", ctype);
 	if (have_key) {
 		buf_adds(out, "Authorization: Bearer ");
 		buf_add(out, kenv->api_key, kenv->api_key_len);
@@ -687,12 +712,10 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 		else
 			buf_addf(out, "X-Forwarded-For: %s\r\n", in->peer);
 	}
-	buf_addf(out, "Privatemode-Version: v%s\r\nPrivatemode-OS: linux\r\n"
-	    "Privatemode-Architecture: %s\r\nPrivatemode-Client: Proxy\r\n",
-	    PACKAGE_VERSION, seal_goarch());
+	buf_adds(out, client_fields());
 	if (sec == NULL) {
 		/* /v1/models: no secret, no attempt suffix. */
-		buf_addf(out, "Privatemode-User-Request-ID: %s\r\n", in->reqid);
+		add_field(out, "Privatemode-User-Request-ID", in->reqid);
 	} else {
 		buf_init(&policy, 128);
 		ocsp_policy_from_flags(kenv->conf->nvidia_ocsp_allow_unknown,
@@ -701,19 +724,19 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 		policy_mac(sec, &policy, mac);
 		reqid_attempt(attempt_id, sizeof(attempt_id), in->reqid,
 		    in->attempt);
-		buf_addf(out, "Privatemode-Secret-ID: %s\r\n"
-		    "Privatemode-NVIDIA-OCSP-Policy: %s\r\n"
-		    "Privatemode-NVIDIA-OCSP-Policy-MAC: %s\r\n"
-		    "Privatemode-User-Request-ID: %s\r\n", sec->id,
-		    buf_cstr(&policy), mac, attempt_id);
+		add_field(out, "Privatemode-Secret-ID", sec->id);
+		add_field(out, "Privatemode-NVIDIA-OCSP-Policy",
+		    buf_cstr(&policy));
+		add_field(out, "Privatemode-NVIDIA-OCSP-Policy-MAC", mac);
+		add_field(out, "Privatemode-User-Request-ID", attempt_id);
 		buf_free(&policy);
 	}
 	if (model != NULL && model->len > 0 &&
 	    safe_value(buf_cstr((struct buf *)model)))
-		buf_addf(out, "Privatemode-Target-Model: %s\r\n",
+		add_field(out, "Privatemode-Target-Model",
 		    (const char *)model->p);
 	if (shard != NULL && shard->len > 0)
-		buf_addf(out, "Privatemode-Shard-Key: %s\r\n",
+		add_field(out, "Privatemode-Shard-Key",
 		    buf_cstr((struct buf *)shard));
 	if (strcmp(in->method, "POST") == 0 || bodylen > 0)
 		buf_addf(out, "Content-Length: %zu\r\n", bodylen);
