@@ -549,16 +549,20 @@ scratch_free(struct scratch *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-int
-jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
-    void *arg, struct buf *out, struct cerr *err)
+/*
+ * The walk of a valid document whose top-level members are tops (NULL
+ * for json_scan_top's into the scratch).
+ */
+static int
+mutate(const uint8_t *doc, size_t n, const struct json_top *tops,
+    size_t ntops, const struct jm_skip *skip, jm_fn fn, void *arg,
+    struct buf *out, struct cerr *err)
 {
 	struct scratch		 own, *sc = &scratch;
 	struct walk		 w;
 	struct json_span	 all;
 	struct sub		*s;
-	enum json_status	 st;
-	size_t			 i, pos, ntops = 0;
+	size_t			 i, pos;
 	int			 rv = -1;
 
 	if (n == 0)
@@ -573,10 +577,13 @@ jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
 	 * containers it visits); elsewhere they are tolerated, so the
 	 * validator need not look for them.
 	 */
-	st = json_scan_top(doc, n, 0, NULL, &sc->tops, &sc->ctops, &ntops);
-	if (st != JSON_OK) {
-		invalid_json(err, doc, n);
-		goto out;
+	if (tops == NULL) {
+		if (json_scan_top(doc, n, 0, NULL, &sc->tops, &sc->ctops,
+		    &ntops) != JSON_OK) {
+			invalid_json(err, doc, n);
+			goto out;
+		}
+		tops = sc->tops;
 	}
 	memset(&w, 0, sizeof(w));
 	w.doc = doc;
@@ -608,7 +615,7 @@ jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
 	for (pos = n; pos > all.off && is_space(doc[pos - 1]); pos--)
 		;
 	all.len = pos - all.off;
-	rv = walk_value(&w, all, &sc->top, sc->tops, ntops, &sc->mem, err);
+	rv = walk_value(&w, all, &sc->top, tops, ntops, &sc->mem, err);
 	sc->edits = w.edits;
 	sc->cedits = w.capedits;
 	if (rv == -1)
@@ -637,4 +644,23 @@ jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
 		sc->busy = 0;
 	}
 	return rv;
+}
+
+int
+jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *skip, jm_fn fn,
+    void *arg, struct buf *out, struct cerr *err)
+{
+	return mutate(doc, n, NULL, 0, skip, fn, arg, out, err);
+}
+
+int
+jm_mutate_top(const uint8_t *doc, size_t n, const struct json_top *top,
+    size_t ntop, const struct jm_skip *skip, jm_fn fn, void *arg,
+    struct buf *out, struct cerr *err)
+{
+	static const struct json_top	none;
+
+	/* (An empty container has no members: not "scan it first".) */
+	return mutate(doc, n, top != NULL ? top : &none, ntop, skip, fn, arg,
+	    out, err);
 }
