@@ -6,7 +6,8 @@
  *  - replacing values by a valid JSON value keeps the document valid;
  *  - the walk fails exactly when the scanner rejects the input;
  *  - json_scan_top (no duplicate bookkeeping) agrees with
- *    json_validate_top but for JSON_EDUPKEY, and records the same members.
+ *    json_validate_top but for JSON_EDUPKEY, and records the same members;
+ *  - jm_mutate_top on those members does what jm_mutate does.
  */
 #include "config.h"
 
@@ -86,8 +87,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	static int		 init;
 	struct json_result	 r, rr;
 	struct json_top		*top;
-	struct buf		 out;
-	struct cerr		 err;
+	struct buf		 out, out2;
+	struct cerr		 err, err2;
 	enum json_status	 st;
 	size_t			 ntop, nstop;
 	int			 valid, rv;
@@ -115,9 +116,20 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	    (st == JSON_EDUPKEY ? JSON_OK : st) || nstop != (valid ? ntop : 0) ||
 	    (nstop > 0 && memcmp(stop, top, nstop * sizeof(*top)) != 0))
 		abort();
-	free(top);
 
 	buf_init(&out, 0);
+	rv = jm_mutate(d, n, &skip, constant, NULL, &out, &err);
+	if (valid) {
+		buf_init(&out2, 0);
+		if (jm_mutate_top(d, n, top, ntop, &skip, constant, NULL, &out2,
+		    &err2) != rv || (rv == 0 && (out2.len != out.len ||
+		    memcmp(out2.p, out.p, out.len) != 0)) ||
+		    (rv == -1 && strcmp(err.msg, err2.msg) != 0))
+			abort();
+		buf_free(&out2);
+	}
+	free(top);
+	buf_reset(&out);
 	rv = jm_mutate(d, n, &skip, identity, NULL, &out, &err);
 	/* Invalid input must fail; valid input may still be refused for a
 	 * scalar top level or a duplicate name on the walked path. */
