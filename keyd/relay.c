@@ -554,6 +554,7 @@ emit_head(struct pexch *px, int64_t clen)
 	const char		*names[HTTP_MAX_HEADERS + 1];
 	const char		*values[HTTP_MAX_HEADERS + 1];
 	char			 len[32];
+	size_t			 need = 64;
 	int			 i, n = 0;
 
 	for (i = 0; i < h->nh; i++) {
@@ -568,7 +569,12 @@ emit_head(struct pexch *px, int64_t clen)
 		snprintf(len, sizeof(len), "%lld", (long long)clen);
 		names[n] = "Content-Length";
 		values[n++] = len;
+		need += (size_t)clen;	/* the body follows at once */
 	}
+	/* The message grows once, not by doubling from nothing. */
+	for (i = 0; i < n; i++)
+		need += 8 + strlen(names[i]) + strlen(values[i]);
+	buf_reserve(&px->ev, need);
 	dp_resp_head(&px->ev, h->status, names, values, n);
 	px->headed = 1;
 }
@@ -1064,7 +1070,7 @@ relay_request(uint32_t xid, struct msgr *r)
 	buf_init(&px->line, 0);
 	buf_init(&px->out, 0);
 	buf_init(&px->ev, 0);
-	buf_init_secret(&px->sealed, 0);
+	/* (sealed is made by px_attempt, for the size of the body) */
 	resp_init(&px->resp, 0);
 	if ((px->timer = evtimer_new(kenv->base, px_timeout, px)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
