@@ -538,6 +538,10 @@ struct frame {
 	size_t		 keybase;	/* first key of this object */
 };
 
+/* Most documents fit these; deeper or wider ones go to the heap. */
+#define LOCAL_FRAMES	32
+#define LOCAL_KEYS	64
+
 struct vstate {
 	struct frame	*stack;
 	size_t		 depth;
@@ -547,13 +551,23 @@ struct vstate {
 	size_t		 keycap;
 	size_t		 dup_off;
 	int		 dup;
+	int		 nodup;		/* repeated names are not looked for */
 	/* Optional record of the top-level container's members. */
 	int		 record;
 	int		 open;		/* a member value is being scanned */
 	struct json_top	*top;
 	size_t		 ntop;
 	size_t		 captop;
+	/* last: not cleared, vstate_init() stops before them */
+	struct frame	 lstack[LOCAL_FRAMES];
+	struct keyent	 lkeys[LOCAL_KEYS];
 };
+
+static void
+vstate_init(struct vstate *v)
+{
+	memset(v, 0, offsetof(struct vstate, lstack));
+}
 
 static int
 keyent_cmp(const void *va, const void *vb)
@@ -627,13 +641,26 @@ close_object(struct vstate *v, size_t base, const uint8_t *doc)
 	v->nkeys = base;
 }
 
+/* Grow a vstate array that may still be the one inside the vstate. */
+static void *
+grow(void *a, const void *local, size_t *cap, size_t size)
+{
+	void	*na;
+
+	if (a != local)
+		return xreallocarray(a, *cap *= 2, size);
+	na = xreallocarray(NULL, *cap * 2, size);
+	memcpy(na, a, *cap * size);
+	*cap *= 2;
+	return na;
+}
+
 static void
 push(struct vstate *v, uint8_t type)
 {
-	if (v->depth == v->cap) {
-		v->cap = v->cap ? v->cap * 2 : 32;
-		v->stack = xreallocarray(v->stack, v->cap, sizeof(*v->stack));
-	}
+	if (v->depth == v->cap)
+		v->stack = grow(v->stack, v->lstack, &v->cap,
+		    sizeof(*v->stack));
 	v->stack[v->depth].type = type;
 	v->stack[v->depth].keybase = v->nkeys;
 	v->depth++;
@@ -642,10 +669,9 @@ push(struct vstate *v, uint8_t type)
 static void
 add_key(struct vstate *v, const uint8_t *p, size_t len, int esc)
 {
-	if (v->nkeys == v->keycap) {
-		v->keycap = v->keycap ? v->keycap * 2 : 64;
-		v->keys = xreallocarray(v->keys, v->keycap, sizeof(*v->keys));
-	}
+	if (v->nkeys == v->keycap)
+		v->keys = grow(v->keys, v->lkeys, &v->keycap,
+		    sizeof(*v->keys));
 	v->keys[v->nkeys].p = p;
 	v->keys[v->nkeys].len = len;
 	v->keys[v->nkeys].esc = esc;
@@ -707,7 +733,8 @@ validate(const uint8_t *p, size_t n, unsigned int maxdepth, struct vstate *v,
 				*pos = i;
 				return st;
 			}
-			add_key(v, p + ks, i - ks, esc);
+			if (!v->nodup)
+				add_key(v, p + ks, i - ks, esc);
 			if (v->record && v->depth == 1) {
 				top_push(v);
 				v->top[v->ntop - 1].key.off = ks;
@@ -777,7 +804,7 @@ validate(const uint8_t *p, size_t n, unsigned int maxdepth, struct vstate *v,
 				    V_KEY : V_VALUE;
 			} else if (c == (v->stack[v->depth - 1].type == '{' ?
 			    '}' : ']')) {
-				if (c == '}')
+				if (c == '}' && !v->nodup)
 					close_object(v,
 					    v->stack[v->depth - 1].keybase, p);
 				v->depth--;
@@ -799,6 +826,10 @@ run_validate(const uint8_t *p, size_t n, unsigned int maxdepth,
 	memset(&r, 0, sizeof(r));
 	if (maxdepth == 0)
 		maxdepth = JSON_MAX_DEPTH;
+	v->stack = v->lstack;
+	v->cap = LOCAL_FRAMES;
+	v->keys = v->lkeys;
+	v->keycap = LOCAL_KEYS;
 	r.status = validate(p, n, maxdepth, v, &pos, &r.top);
 	r.offset = pos;
 	if (r.status == JSON_OK && v->dup) {
@@ -806,8 +837,10 @@ run_validate(const uint8_t *p, size_t n, unsigned int maxdepth,
 		r.offset = v->dup_off;
 	}
 	r.msg = json_msgs[r.status];
-	free(v->stack);
-	free(v->keys);
+	if (v->stack != v->lstack)
+		free(v->stack);
+	if (v->keys != v->lkeys)
+		free(v->keys);
 	if (res != NULL)
 		*res = r;
 	return r.status;
@@ -819,7 +852,7 @@ json_validate(const uint8_t *p, size_t n, unsigned int maxdepth,
 {
 	struct vstate	v;
 
-	memset(&v, 0, sizeof(v));
+	vstate_init(&v);
 	return run_validate(p, n, maxdepth, res, &v);
 }
 
@@ -830,7 +863,7 @@ json_validate_top(const uint8_t *p, size_t n, unsigned int maxdepth,
 	struct vstate		v;
 	enum json_status	st;
 
-	memset(&v, 0, sizeof(v));
+	vstate_init(&v);
 	v.record = 1;
 	st = run_validate(p, n, maxdepth, res, &v);
 	if (st != JSON_OK && st != JSON_EDUPKEY) {
@@ -840,6 +873,26 @@ json_validate_top(const uint8_t *p, size_t n, unsigned int maxdepth,
 	}
 	*top = v.top;
 	*ntop = v.ntop;
+	return st;
+}
+
+enum json_status
+json_scan_top(const uint8_t *p, size_t n, unsigned int maxdepth,
+    struct json_result *res, struct json_top **top, size_t *cap,
+    size_t *ntop)
+{
+	struct vstate		v;
+	enum json_status	st;
+
+	vstate_init(&v);
+	v.record = 1;
+	v.nodup = 1;
+	v.top = *top;
+	v.captop = *cap;
+	st = run_validate(p, n, maxdepth, res, &v);
+	*top = v.top;
+	*cap = v.captop;
+	*ntop = st == JSON_OK ? v.ntop : 0;
 	return st;
 }
 

@@ -80,6 +80,18 @@ enum json_status json_validate_top(const uint8_t *, size_t,
 		    unsigned int maxdepth, struct json_result *,
 		    struct json_top **, size_t *);
 
+/*
+ * json_validate_top for a caller that tolerates repeated member names
+ * (the field walk checks the names it visits itself): they are not
+ * looked for, so the status is never JSON_EDUPKEY, and no bookkeeping is
+ * spent on them.  The members go into the caller's array *top of *cap
+ * entries, grown as needed and kept by the caller for the next document
+ * (free(*top) when done); *ntop is 0 unless the document is valid.
+ */
+enum json_status json_scan_top(const uint8_t *, size_t,
+		    unsigned int maxdepth, struct json_result *,
+		    struct json_top **top, size_t *cap, size_t *ntop);
+
 /* Type of the value starting at p[off] (whitespace skipped). */
 enum json_kind	 json_kind_at(const uint8_t *, size_t, size_t off);
 

@@ -146,6 +146,7 @@ run(const uint8_t *in, size_t n, unsigned int step, struct outcome *o)
 {
 	struct ktun	 kt;
 	struct h2	*h;
+	struct buf	 rq;
 	char		 err[256];
 	size_t		 off = 0, k;
 	unsigned int	 x = step;
@@ -159,10 +160,14 @@ run(const uint8_t *in, size_t n, unsigned int step, struct outcome *o)
 	}
 	if ((h = h2_new(&kt, err, sizeof(err))) == NULL)
 		abort();
-	for (i = 0; i < NSTREAMS; i++)
-		if (h2_submit(h, (void *)(intptr_t)(i + 1), (const uint8_t *)req,
-		    sizeof(req) - 1, err, sizeof(err)) < 0)
+	for (i = 0; i < NSTREAMS; i++) {
+		buf_init(&rq, sizeof(req));
+		buf_add(&rq, req, sizeof(req) - 1);
+		if (h2_submit(h, (void *)(intptr_t)(i + 1), &rq, err,
+		    sizeof(err)) < 0)
 			abort();
+		buf_free(&rq);
+	}
 	h2_output(h);
 	while (off < n && !o->failed) {
 		if (step == 0)

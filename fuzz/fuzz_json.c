@@ -4,7 +4,10 @@
  *  - the SSE2 scanner agrees with its portable build (status, offset);
  *  - the walk with an identity mutation reproduces the input exactly;
  *  - replacing values by a valid JSON value keeps the document valid;
- *  - the walk fails exactly when the scanner rejects the input.
+ *  - the walk fails exactly when the scanner rejects the input;
+ *  - json_scan_top (no duplicate bookkeeping) agrees with
+ *    json_validate_top but for JSON_EDUPKEY, and records the same members;
+ *  - jm_mutate_top on those members does what jm_mutate does.
  */
 #include "config.h"
 
@@ -79,13 +82,15 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	static struct jm_skip	 skip;
+	static struct json_top	*stop;
+	static size_t		 scap;
 	static int		 init;
 	struct json_result	 r, rr;
 	struct json_top		*top;
-	struct buf		 out;
-	struct cerr		 err;
+	struct buf		 out, out2;
+	struct cerr		 err, err2;
 	enum json_status	 st;
-	size_t			 ntop;
+	size_t			 ntop, nstop;
 	int			 valid, rv;
 
 	if (!init) {
@@ -106,9 +111,25 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		abort();
 	if (valid)
 		walk_members(d, n, top, ntop);
-	free(top);
+	/* The scan keeps its array from one input to the next. */
+	if (json_scan_top(d, n, 0, NULL, &stop, &scap, &nstop) !=
+	    (st == JSON_EDUPKEY ? JSON_OK : st) || nstop != (valid ? ntop : 0) ||
+	    (nstop > 0 && memcmp(stop, top, nstop * sizeof(*top)) != 0))
+		abort();
 
 	buf_init(&out, 0);
+	rv = jm_mutate(d, n, &skip, constant, NULL, &out, &err);
+	if (valid) {
+		buf_init(&out2, 0);
+		if (jm_mutate_top(d, n, top, ntop, &skip, constant, NULL, &out2,
+		    &err2) != rv || (rv == 0 && (out2.len != out.len ||
+		    memcmp(out2.p, out.p, out.len) != 0)) ||
+		    (rv == -1 && strcmp(err.msg, err2.msg) != 0))
+			abort();
+		buf_free(&out2);
+	}
+	free(top);
+	buf_reset(&out);
 	rv = jm_mutate(d, n, &skip, identity, NULL, &out, &err);
 	/* Invalid input must fail; valid input may still be refused for a
 	 * scalar top level or a duplicate name on the walked path. */

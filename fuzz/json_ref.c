@@ -6,6 +6,7 @@
 #undef __SSE2__
 #define json_validate		ref_json_validate
 #define json_validate_top	ref_json_validate_top
+#define json_scan_top		ref_json_scan_top
 #define json_kind_at		ref_json_kind_at
 #define json_value_span		ref_json_value_span
 #define json_iter_init		ref_json_iter_init

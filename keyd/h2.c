@@ -38,8 +38,8 @@
 struct h2stream {
 	LIST_ENTRY(h2stream) entry;	/* the session's, freed with it */
 	void		*px;		/* relay.c's exchange, NULL once gone */
-	struct buf	 body;		/* request body still to send */
-	size_t		 sent;
+	struct buf	 body;		/* the sealed request, head and body */
+	size_t		 sent;		/* up to here: head, body sent */
 	struct buf	 head;		/* the answer's head, as HTTP/1.1 text */
 	size_t		 hbytes;	/* header list size, as HPACK counts */
 	int		 status;
@@ -55,6 +55,7 @@ struct h2 {
 	int			 goaway;	/* the server's */
 	int			 settled;	/* its first SETTINGS came */
 	struct buf		 pend;		/* a frame not yet whole */
+	struct buf		 frames;	/* h2_output's, for one TLS write */
 	/* nghttp2 does not close the streams of a session it deletes */
 	LIST_HEAD(, h2stream)	 streams;
 };
@@ -258,6 +259,8 @@ h2_new(struct ktun *kt, char *err, size_t errlen)
 	h->kt = kt;
 	LIST_INIT(&h->streams);
 	buf_init(&h->pend, 0);
+	/* HEADERS frames carry the API key: wiped after each write. */
+	buf_init_secret(&h->frames, 16384);
 	if (nghttp2_session_callbacks_new(&cb) != 0 ||
 	    nghttp2_option_new(&opt) != 0)
 		fatalx("%s: out of memory", __func__);
@@ -300,6 +303,7 @@ h2_free(struct h2 *h)
 	while (!LIST_EMPTY(&h->streams))
 		stream_free(LIST_FIRST(&h->streams));
 	buf_free(&h->pend);
+	buf_free(&h->frames);
 	free(h);
 }
 
@@ -310,9 +314,19 @@ h2_output(struct h2 *h)
 	ssize_t		 n;
 	char		 err[256];
 
+	/*
+	 * nghttp2 hands out one frame at a time; written one by one, each
+	 * would be a TLS record of its own (a request's HEADERS and DATA, a
+	 * read's WINDOW_UPDATEs), each sealed and framed separately.
+	 */
 	while ((n = nghttp2_session_mem_send(h->s, &p)) > 0)
-		if (tun_write(h->kt->t, p, (size_t)n, err, sizeof(err)) == -1)
+		buf_add(&h->frames, p, (size_t)n);
+	if (h->frames.len > 0) {
+		if (tun_write(h->kt->t, h->frames.p, h->frames.len, err,
+		    sizeof(err)) == -1)
 			log_warnx("API connection %u: %s", h->kt->id, err);
+		buf_reset(&h->frames);
+	}
 	ktun_flush(h->kt);
 }
 
@@ -465,18 +479,17 @@ to_nv(const uint8_t *req, size_t len, nghttp2_nv *nv, size_t *nnv,
 }
 
 int32_t
-h2_submit(struct h2 *h, void *px, const uint8_t *req, size_t len, char *err,
-    size_t errlen)
+h2_submit(struct h2 *h, void *px, struct buf *req, char *err, size_t errlen)
 {
 	nghttp2_nv		 nv[HTTP_MAX_HEADERS + 4];
 	nghttp2_data_provider	 prd;
 	struct h2stream		*st;
 	struct buf		 names;
-	size_t			 nnv, off;
+	size_t			 nnv, off, len = req->len;
 	int32_t			 id;
 
 	buf_init_secret(&names, 256);
-	if (to_nv(req, len, nv, &nnv, &names, &off) == -1) {
+	if (to_nv(req->p, len, nv, &nnv, &names, &off) == -1) {
 		buf_free(&names);
 		snprintf(err, errlen, "HTTP/2: cannot map the request head");
 		return -1;
@@ -484,8 +497,10 @@ h2_submit(struct h2 *h, void *px, const uint8_t *req, size_t len, char *err,
 	st = xcalloc(1, sizeof(*st));
 	LIST_INSERT_HEAD(&h->streams, st, entry);
 	st->px = px;
-	buf_init_secret(&st->body, len - off);
-	buf_add(&st->body, req + off, len - off);
+	/* The body goes from the sealed request itself, not a copy. */
+	st->body = *req;
+	st->sent = off;
+	memset(req, 0, sizeof(*req));
 	buf_init(&st->head, 512);
 	prd.source.ptr = st;
 	prd.read_callback = read_body;
@@ -493,6 +508,8 @@ h2_submit(struct h2 *h, void *px, const uint8_t *req, size_t len, char *err,
 	    len > off ? &prd : NULL, st);
 	/* nghttp2 copied the fields (the API key among them): wipe ours. */
 	buf_free(&names);
+	if (len == off)
+		buf_free(&st->body);	/* the head is all there was */
 	if (id < 0) {
 		snprintf(err, errlen, "HTTP/2: %s", nghttp2_strerror(id));
 		stream_free(st);

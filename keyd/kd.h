@@ -138,8 +138,11 @@ int		 h2_input(struct h2 *, const uint8_t *, size_t, char *err,
 		    size_t errlen);
 /* What the session has to send, into the TLS tunnel and out. */
 void		 h2_output(struct h2 *);
-/* A sealed HTTP/1.1 request as a new stream; its id, or -1. */
-int32_t		 h2_submit(struct h2 *, void *px, const uint8_t *, size_t,
+/*
+ * A sealed HTTP/1.1 request as a new stream; its id, or -1.  The stream
+ * takes req's storage (its body is sent from there); req is left empty.
+ */
+int32_t		 h2_submit(struct h2 *, void *px, struct buf *req,
 		    char *err, size_t errlen);
 void		 h2_cancel(struct h2 *, int32_t stream);
 /* The client read n more bytes of the stream: window for the server. */

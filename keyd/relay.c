@@ -554,6 +554,7 @@ emit_head(struct pexch *px, int64_t clen)
 	const char		*names[HTTP_MAX_HEADERS + 1];
 	const char		*values[HTTP_MAX_HEADERS + 1];
 	char			 len[32];
+	size_t			 need = 64;
 	int			 i, n = 0;
 
 	for (i = 0; i < h->nh; i++) {
@@ -568,7 +569,12 @@ emit_head(struct pexch *px, int64_t clen)
 		snprintf(len, sizeof(len), "%lld", (long long)clen);
 		names[n] = "Content-Length";
 		values[n++] = len;
+		need += (size_t)clen;	/* the body follows at once */
 	}
+	/* The message grows once, not by doubling from nothing. */
+	for (i = 0; i < n; i++)
+		need += 8 + strlen(names[i]) + strlen(values[i]);
+	buf_reserve(&px->ev, need);
 	dp_resp_head(&px->ev, h->status, names, values, n);
 	px->headed = 1;
 }
@@ -931,9 +937,8 @@ px_send(struct pexch *px)
 	int32_t		 id;
 
 	if (kt->proto == KP_H2) {
-		id = h2_submit(kt->h2, px, px->sealed.p, px->sealed.len, err,
-		    sizeof(err));
-		buf_free(&px->sealed);
+		/* The stream takes the sealed request's storage. */
+		id = h2_submit(kt->h2, px, &px->sealed, err, sizeof(err));
 		if (id < 0) {
 			px_upstream_fail(px, 502, "upstream_http2", "%s", err);
 			return;
@@ -949,7 +954,11 @@ px_send(struct pexch *px)
 		 */
 		if (!px->written)
 			px_timer(px, kenv->conf->stream_idle_timeout);
-		h2_output(kt->h2);
+		/*
+		 * Out once this callback is done: the requests of one read
+		 * from the worker leave in one TLS record and one write.
+		 */
+		ktun_soon(kt);
 		return;
 	}
 	kt->px = px;
@@ -1061,7 +1070,7 @@ relay_request(uint32_t xid, struct msgr *r)
 	buf_init(&px->line, 0);
 	buf_init(&px->out, 0);
 	buf_init(&px->ev, 0);
-	buf_init_secret(&px->sealed, 0);
+	/* (sealed is made by px_attempt, for the size of the body) */
 	resp_init(&px->resp, 0);
 	if ((px->timer = evtimer_new(kenv->base, px_timeout, px)) == NULL)
 		fatalx("%s: evtimer_new", __func__);

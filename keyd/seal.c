@@ -48,6 +48,7 @@ static struct jm_skip	skip_chat_req, skip_emb_req, skip_msg_req;
 static struct jm_skip	skip_chat_resp, skip_tr_resp, skip_msg_resp;
 static struct jm_skip	skip_none;
 static struct utsname	uts;
+static char		client_text[256];	/* client_fields() */
 
 static void
 skip_fill(struct jm_skip *s, const char *const *v, size_t n)
@@ -70,6 +71,7 @@ seal_init(void)
 	skip_fill(&skip_msg_resp, msg_resp_plain, nitems(msg_resp_plain));
 	jm_skip_init(&skip_none);
 	uname(&uts);
+	client_text[0] = '\0';		/* made again for this uts */
 }
 
 const struct jm_skip *
@@ -156,35 +158,81 @@ static const char *const content_names[5] = {
 	"system", "tools", "messages", "prompt", "suffix"
 };
 
+/*
+ * One of the names read_body_info looks for: 0 model, 1 cache_salt,
+ * 2.. the content names; -1 for any other.  A table by length and first
+ * byte rather than seven string compares per member.
+ */
 static int
-read_body_info(const uint8_t *b, size_t n, struct body_info *bi)
+body_name(const char *name, size_t len)
 {
-	struct json_iter	it;
-	struct json_member	m;
-	struct json_span	all = { 0, n };
-	int			i, rv;
+	int	i;
+
+	switch (len) {
+	case 5:
+		return memcmp(name, "model", 5) == 0 ? 0 : -1;
+	case 10:
+		return memcmp(name, "cache_salt", 10) == 0 ? 1 : -1;
+	}
+	for (i = 0; i < 5; i++)
+		if (len == strlen(content_names[i]) &&
+		    name[0] == content_names[i][0] &&
+		    memcmp(name, content_names[i], len) == 0)
+			return 2 + i;
+	return -1;
+}
+
+/*
+ * From the members the validator recorded.  A name is compared as the
+ * string it decodes to, up to a NUL (as strcmp on the decoded name did);
+ * one without escapes is its raw text.
+ */
+static int
+read_body_info(const uint8_t *b, const struct json_top *top, size_t ntop,
+    struct body_info *bi)
+{
+	struct buf	 dec;
+	const char	*name;
+	size_t		 i, len;
+	int		 k, decoded = 0;
 
 	memset(bi, 0, sizeof(*bi));
-	if (json_iter_init(&it, b, all) == -1)
-		return -1;
-	while ((rv = json_iter_next(&it, &m)) == 1) {
-		if (strcmp(m.name, "model") == 0) {
-			bi->model = m.value;
-			bi->model_exact = 1;
-		} else if (!bi->model_exact && strcasecmp(m.name, "model") == 0)
-			bi->model = m.value;	/* Go's case-insensitive decode */
-		else if (strcmp(m.name, "cache_salt") == 0) {
-			bi->salt = m.value;
-			bi->salt_kind = m.type;
-		}
-		for (i = 0; i < 5; i++)
-			if (strcmp(m.name, content_names[i]) == 0) {
-				bi->content[i] = m.value;
-				bi->content_kind[i] = m.type;
+	for (i = 0; i < ntop; i++) {
+		name = (const char *)b + top[i].key.off + 1;
+		len = top[i].key.len - 2;
+		if (memchr(name, '\\', len) != NULL) {
+			if (!decoded++)
+				buf_init(&dec, 64);
+			buf_reset(&dec);
+			if (json_unescape(b + top[i].key.off, top[i].key.len,
+			    &dec) == -1) {
+				buf_free(&dec);
+				return -1;
 			}
+			name = buf_cstr(&dec);
+			len = strlen(name);
+		}
+		k = body_name(name, len);
+		if (k == 0) {
+			bi->model = top[i].value;
+			bi->model_exact = 1;
+		} else if (!bi->model_exact && len == 5 &&
+		    strncasecmp(name, "model", 5) == 0)
+			bi->model = top[i].value; /* Go's case-insensitive decode */
+		else if (k == 1) {
+			bi->salt = top[i].value;
+			bi->salt_kind = json_kind_at(b, top[i].value.off +
+			    top[i].value.len, top[i].value.off);
+		} else if (k >= 2) {
+			bi->content[k - 2] = top[i].value;
+			bi->content_kind[k - 2] = json_kind_at(b,
+			    top[i].value.off + top[i].value.len,
+			    top[i].value.off);
+		}
 	}
-	json_iter_free(&it);
-	return rv;
+	if (decoded)
+		buf_free(&dec);
+	return 0;
 }
 
 /* gjson's String() of a raw value: strings unescaped, null empty. */
@@ -203,7 +251,9 @@ gjson_string(const uint8_t *b, struct json_span sp, enum json_kind k,
 /*
  * The shard key (protocol.md 4.1 step 1) and the cache salt (step 2):
  * the client's cache_salt wins; else the configured or shared salt; else
- * a fresh random one per attempt, which yields no shard key.
+ * a fresh random one per attempt, which yields no shard key.  1 when the
+ * body stays as it is (the client's salt: body_out is not written), 0
+ * with the salted body in body_out, -1 on error.
  */
 static int
 salt_and_shard(const uint8_t *b, size_t n, const struct body_info *bi,
@@ -242,7 +292,7 @@ salt_and_shard(const uint8_t *b, size_t n, const struct body_info *bi,
 			rv = -1;
 			goto done;
 		}
-		buf_add(body_out, b, n);
+		rv = 1;
 		goto done;
 	}
 	if (salt.len == 0) {
@@ -310,38 +360,47 @@ seal_json(const struct seal_in *in, struct fc *fc, struct buf *body,
     struct buf *model, struct buf *shard, struct seal_err *e)
 {
 	struct json_result	 jr;
+	struct json_top		*top = NULL;
 	struct body_info	 bi;
 	struct buf		 salted;
 	struct cerr		 ce;
 	const uint8_t		*b = in->body;
-	size_t			 n = in->bodylen;
-	int			 rv = -1;
+	size_t			 n = in->bodylen, ntop = 0;
+	int			 rv = -1, same = 1, mr;
 
-	if (json_validate(b, n, 0, &jr) != JSON_OK || jr.top != JSON_OBJECT) {
+	/*
+	 * One pass validates (repeated names refused) and records the
+	 * members, which the body's fields are read from and, when the
+	 * body goes as it came, the encryption walks without a second scan.
+	 */
+	buf_init(&salted, 0);
+	if (json_validate_top(b, n, 0, &jr, &top, &ntop) != JSON_OK ||
+	    jr.top != JSON_OBJECT || read_body_info(b, top, ntop, &bi) == -1) {
 		set_err(e, 400, "invalid_request_error", "invalid_json",
 		    "request body must be a JSON object");
-		return -1;
-	}
-	if (read_body_info(b, n, &bi) == -1) {
-		set_err(e, 400, "invalid_request_error", "invalid_json",
-		    "request body must be a JSON object");
-		return -1;
+		goto done;
 	}
 	if (target_model(b, &bi, model, e) == -1)
-		return -1;
-	buf_init(&salted, n + 128);
-	if (in->route == RK_EMBEDDINGS)
-		buf_add(&salted, b, n);
-	else if (salt_and_shard(b, n, &bi, &salted, shard, e) == -1)
 		goto done;
-	if (jm_mutate(salted.p, salted.len, request_plain(in->route),
-	    fc_encrypt_cb, fc, body, &ce) == -1) {
+	if (in->route != RK_EMBEDDINGS) {
+		buf_reserve(&salted, n + 128);
+		if ((same = salt_and_shard(b, n, &bi, &salted, shard, e)) == -1)
+			goto done;
+	}
+	if (same)
+		mr = jm_mutate_top(b, n, top, ntop, request_plain(in->route),
+		    fc_encrypt_cb, fc, body, &ce);
+	else
+		mr = jm_mutate(salted.p, salted.len, request_plain(in->route),
+		    fc_encrypt_cb, fc, body, &ce);
+	if (mr == -1) {
 		set_err(e, 400, "invalid_request_error", "invalid_json",
 		    "%s", ce.msg);
 		goto done;
 	}
 	rv = 0;
  done:
+	free(top);
 	buf_free(&salted);
 	return rv;
 }
@@ -639,6 +698,29 @@ policy_mac(const struct sx_secret *sec, struct buf *policy,
 	memcpy(mac, memo.mac, sizeof(memo.mac));
 }
 
+/* "name: value" and CRLF, without a format string per line. */
+static void
+add_field(struct buf *out, const char *name, const char *value)
+{
+	buf_adds(out, name);
+	buf_add(out, ": ", 2);
+	buf_adds(out, value);
+	buf_add(out, "\r\n", 2);
+}
+
+/* The Privatemode-* lines that are the same for every request. */
+static const char *
+client_fields(void)
+{
+	if (client_text[0] == '\0')
+		snprintf(client_text, sizeof(client_text),
+		    "Privatemode-Version: v%s\r\nPrivatemode-OS: linux\r\n"
+		    "Privatemode-Architecture: %s\r\n"
+		    "Privatemode-Client: Proxy\r\n", PACKAGE_VERSION,
+		    seal_goarch());
+	return client_text;
+}
+
 static int
 write_head(const struct seal_in *in, const struct sx_secret *sec,
     const char *ctype, const struct buf *model, const struct buf *shard,
@@ -675,10 +757,10 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 		    "Content-Type") == 0) || (bearer != NULL &&
 		    strcasecmp(in->hname[i], "x-api-key") == 0))
 			continue;
-		buf_addf(out, "%s: %s\r\n", in->hname[i], in->hvalue[i]);
+		add_field(out, in->hname[i], in->hvalue[i]);
 	}
 	if (ctype != NULL)
-		buf_addf(out, "Content-Type: %s\r\n", ctype);
+		add_field(out, "Content-Type", ctype);
 	if (have_key) {
 		buf_adds(out, "Authorization: Bearer ");
 		buf_add(out, kenv->api_key, kenv->api_key_len);
@@ -692,12 +774,10 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 		else
 			buf_addf(out, "X-Forwarded-For: %s\r\n", in->peer);
 	}
-	buf_addf(out, "Privatemode-Version: v%s\r\nPrivatemode-OS: linux\r\n"
-	    "Privatemode-Architecture: %s\r\nPrivatemode-Client: Proxy\r\n",
-	    PACKAGE_VERSION, seal_goarch());
+	buf_adds(out, client_fields());
 	if (sec == NULL) {
 		/* /v1/models: no secret, no attempt suffix. */
-		buf_addf(out, "Privatemode-User-Request-ID: %s\r\n", in->reqid);
+		add_field(out, "Privatemode-User-Request-ID", in->reqid);
 	} else {
 		buf_init(&policy, 128);
 		ocsp_policy_from_flags(kenv->conf->nvidia_ocsp_allow_unknown,
@@ -706,19 +786,19 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 		policy_mac(sec, &policy, mac);
 		reqid_attempt(attempt_id, sizeof(attempt_id), in->reqid,
 		    in->attempt);
-		buf_addf(out, "Privatemode-Secret-ID: %s\r\n"
-		    "Privatemode-NVIDIA-OCSP-Policy: %s\r\n"
-		    "Privatemode-NVIDIA-OCSP-Policy-MAC: %s\r\n"
-		    "Privatemode-User-Request-ID: %s\r\n", sec->id,
-		    buf_cstr(&policy), mac, attempt_id);
+		add_field(out, "Privatemode-Secret-ID", sec->id);
+		add_field(out, "Privatemode-NVIDIA-OCSP-Policy",
+		    buf_cstr(&policy));
+		add_field(out, "Privatemode-NVIDIA-OCSP-Policy-MAC", mac);
+		add_field(out, "Privatemode-User-Request-ID", attempt_id);
 		buf_free(&policy);
 	}
 	if (model != NULL && model->len > 0 &&
 	    safe_value(buf_cstr((struct buf *)model)))
-		buf_addf(out, "Privatemode-Target-Model: %s\r\n",
+		add_field(out, "Privatemode-Target-Model",
 		    (const char *)model->p);
 	if (shard != NULL && shard->len > 0)
-		buf_addf(out, "Privatemode-Shard-Key: %s\r\n",
+		add_field(out, "Privatemode-Shard-Key",
 		    buf_cstr((struct buf *)shard));
 	if (strcmp(in->method, "POST") == 0 || bodylen > 0)
 		buf_addf(out, "Content-Length: %zu\r\n", bodylen);

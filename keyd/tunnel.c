@@ -369,15 +369,34 @@ int
 tun_write(struct tunnel *t, const uint8_t *p, size_t n, char *err,
     size_t errlen)
 {
+	int	w;
+
 	if (t->ssl == NULL) {
 		buf_add(&t->plain_out, p, n);
 		return 0;
 	}
-	buf_add(&t->queued, p, n);
-	if (!t->handshake_done)
-		return 0;
+	if (!t->handshake_done || t->queued.len > 0) {
+		/* Before the handshake, or behind bytes already waiting. */
+		buf_add(&t->queued, p, n);
+		if (!t->handshake_done)
+			return 0;
+		clear_stale_errors();
+		return flush_queued(t, err, errlen);
+	}
+	/* The common case goes to TLS straight from the caller's bytes. */
 	clear_stale_errors();
-	return flush_queued(t, err, errlen);
+	while (n > 0) {
+		w = SSL_write(t->ssl, p, (int)MINIMUM(n, (size_t)INT32_MAX));
+		if (w <= 0) {
+			/* Kept, as flush_queued keeps what it could not write. */
+			buf_add(&t->queued, p, n);
+			ssl_errstr("TLS write", err, errlen);
+			return -1;
+		}
+		p += w;
+		n -= w;
+	}
+	return 0;
 }
 
 void

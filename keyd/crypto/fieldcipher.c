@@ -21,12 +21,26 @@
 
 #define CHUNK	16384
 
+/*
+ * Short values go through libsodium's AES-256-GCM where the CPU has
+ * AES-NI and PCLMUL: each OpenSSL 3 call that sets an IV or a tag goes
+ * through the provider's parameter lists (a string compare per parameter
+ * name), which costs more than opening a short value, and an SSE event
+ * carries four of them.  libsodium 1.0.18 is slower per byte, so longer
+ * values stay with OpenSSL: with one key, 16 bytes took 0.3 us against
+ * 1.2 us, 400 bytes 0.6 against 1.7, 1 KiB the same, 2 KiB 5.4 against
+ * 3.9.  Both are the same AES-GCM: the bytes are identical.
+ */
+#define SMALL_MAX	1024
+
 /* AES-GCM contexts keyed with one key, shared by every fc of that key. */
 struct keyctx {
 	uint8_t		*key;		/* sodium_malloc'd */
 	size_t		 keylen;
 	EVP_CIPHER_CTX	*enc;
 	EVP_CIPHER_CTX	*dec;
+	/* libsodium's expanded key for short values; NULL: OpenSSL only */
+	crypto_aead_aes256gcm_state *small;	/* sodium_malloc'd */
 	int		 refs;
 };
 
@@ -83,6 +97,8 @@ keyctx_free(struct keyctx *kc)
 {
 	EVP_CIPHER_CTX_free(kc->enc);
 	EVP_CIPHER_CTX_free(kc->dec);
+	if (kc->small != NULL)
+		sodium_free(kc->small);
 	sodium_free(kc->key);
 	free(kc);
 }
@@ -117,6 +133,13 @@ keyctx_get(const EVP_CIPHER *c, const uint8_t *key, size_t keylen)
 	    !EVP_EncryptInit_ex(kc->enc, c, NULL, key, NULL) ||
 	    !EVP_DecryptInit_ex(kc->dec, c, NULL, key, NULL))
 		fatalx("%s: cannot set up AES-GCM", __func__);
+	/* (sodium_init finds the CPU's features; it runs once.) */
+	if (keylen == crypto_aead_aes256gcm_KEYBYTES && sodium_init() >= 0 &&
+	    crypto_aead_aes256gcm_is_available()) {
+		if ((kc->small = sodium_malloc(sizeof(*kc->small))) == NULL)
+			fatalx("%s: sodium_malloc", __func__);
+		crypto_aead_aes256gcm_beforenm(kc->small, key);
+	}
 	kc->refs = 1;
 	if (slot != -1) {
 		if (keyctx[slot] != NULL)
@@ -310,18 +333,16 @@ hex_decode_fast(uint8_t *dst, const uint8_t *src, size_t n)
 
 /* Seal one value under (nonce, seq) and append the quoted message. */
 static void
-seal(EVP_CIPHER_CTX *ctx, const char *id, size_t idlen, const uint8_t *nonce,
-    uint32_t seq, const uint8_t iv[FC_IV_BYTES], const uint8_t *pt, size_t n,
+seal(EVP_CIPHER_CTX *ctx, const crypto_aead_aes256gcm_state *small,
+    const char *id, size_t idlen, const uint8_t *nonce, uint32_t seq,
+    const uint8_t iv[FC_IV_BYTES], const uint8_t *pt, size_t n,
     struct buf *out)
 {
-	uint8_t	aad[16], chunk[CHUNK], tag[FC_TAG_BYTES];
-	size_t	off, l;
-	int	outl;
+	uint8_t		 aad[16], chunk[CHUNK], tag[FC_TAG_BYTES];
+	size_t		 off, l;
+	int		 outl;
 
 	make_aad(aad, nonce, seq);
-	if (!EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) ||
-	    !EVP_EncryptUpdate(ctx, NULL, &outl, aad, sizeof(aad)))
-		fatalx("%s: EVP_EncryptInit", __func__);
 	/* Reserve the whole message once: quotes, 3 colons, hex. */
 	buf_reserve(out, 2 + idlen + 3 + 2 * (FC_NONCE_BYTES + FC_IV_BYTES +
 	    FC_TAG_BYTES) + 2 * n);
@@ -332,6 +353,16 @@ seal(EVP_CIPHER_CTX *ctx, const char *id, size_t idlen, const uint8_t *nonce,
 	buf_addc(out, ':');
 	buf_hex(out, iv, FC_IV_BYTES);
 	buf_addc(out, ':');
+	if (small != NULL && n <= SMALL_MAX) {
+		if (crypto_aead_aes256gcm_encrypt_detached_afternm(chunk, tag,
+		    NULL, pt, n, aad, sizeof(aad), NULL, iv, small) != 0)
+			fatalx("%s: crypto_aead_aes256gcm_encrypt", __func__);
+		buf_hex(out, chunk, n);
+		goto tag;
+	}
+	if (!EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) ||
+	    !EVP_EncryptUpdate(ctx, NULL, &outl, aad, sizeof(aad)))
+		fatalx("%s: EVP_EncryptInit", __func__);
 	for (off = 0; off < n; off += l) {
 		l = MINIMUM(n - off, sizeof(chunk));
 		if (!EVP_EncryptUpdate(ctx, chunk, &outl, pt + off, (int)l) ||
@@ -342,6 +373,7 @@ seal(EVP_CIPHER_CTX *ctx, const char *id, size_t idlen, const uint8_t *nonce,
 	if (!EVP_EncryptFinal_ex(ctx, chunk, &outl) || outl != 0 ||
 	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, sizeof(tag), tag))
 		fatalx("%s: EVP_EncryptFinal", __func__);
+ tag:
 	buf_hex(out, tag, sizeof(tag));
 	buf_addc(out, '"');
 	/* chunk held ciphertext only: no wipe (16 KiB per value). */
@@ -363,8 +395,8 @@ fc_encrypt(struct fc *fc, const uint8_t *pt, size_t n, struct buf *out,
 		return -1;
 	}
 	fc->iv_fn(iv, sizeof(iv), fc->iv_arg);
-	seal(fc->kc->enc, fc->id, fc->idlen, fc->nonce, fc->enc_seq, iv, pt, n,
-	    out);
+	seal(fc->kc->enc, fc->kc->small, fc->id, fc->idlen, fc->nonce,
+	    fc->enc_seq, iv, pt, n, out);
 	fc->enc_seq++;
 	return 0;
 }
@@ -405,11 +437,15 @@ fc_unhex(const uint8_t *hex, size_t n, uint8_t *out, struct cerr *err)
 	return 0;
 }
 
-int
-fc_msg_parse(const uint8_t *msg, size_t n, struct fc_msg *m, struct cerr *err)
+/*
+ * The first three parts and the rest; whether the rest holds a fifth
+ * part is left to the caller.  -1 if there are fewer than four.
+ */
+static int
+msg_split(const uint8_t *msg, size_t n, struct fc_msg *m)
 {
 	const uint8_t	*part[4], *end, *c;
-	size_t		 len[4], i = 0;
+	size_t		 len[3], i = 0;
 
 	/* strings.Trim(s, `"`): every leading and trailing quote. */
 	while (n > 0 && msg[0] == '"') {
@@ -420,16 +456,13 @@ fc_msg_parse(const uint8_t *msg, size_t n, struct fc_msg *m, struct cerr *err)
 		n--;
 	end = msg + n;
 	part[0] = msg;
-	for (c = msg; c < end && (c = memchr(c, ':', (size_t)(end - c))) !=
-	    NULL; c++) {
-		if (i == 3)
-			goto bad;		/* a fifth part */
+	for (c = msg; i < 3 && c < end &&
+	    (c = memchr(c, ':', (size_t)(end - c))) != NULL; c++) {
 		len[i] = (size_t)(c - part[i]);
 		part[++i] = c + 1;
 	}
 	if (i != 3)
-		goto bad;
-	len[3] = (size_t)(end - part[3]);
+		return -1;
 	m->id = part[0];
 	m->idlen = len[0];
 	m->nonce = part[1];
@@ -437,26 +470,38 @@ fc_msg_parse(const uint8_t *msg, size_t n, struct fc_msg *m, struct cerr *err)
 	m->iv = part[2];
 	m->ivlen = len[2];
 	m->ct = part[3];
-	m->ctlen = len[3];
+	m->ctlen = (size_t)(end - part[3]);
 	return 0;
- bad:
-	cerr_set(err, FC_ERR_FORMAT);
-	return -1;
 }
 
-/* Open a message under (nonce, seq) and append the plaintext. */
 static int
-open_msg(EVP_CIPHER_CTX *ctx, const uint8_t *nonce, uint32_t seq,
-    const uint8_t *msg, size_t n, struct buf *out, struct cerr *err)
+fifth_part(const struct fc_msg *m)
 {
-	struct fc_msg	 m;
+	return memchr(m->ct, ':', m->ctlen) != NULL;
+}
+
+int
+fc_msg_parse(const uint8_t *msg, size_t n, struct fc_msg *m, struct cerr *err)
+{
+	if (msg_split(msg, n, m) == -1 || fifth_part(m)) {
+		cerr_set(err, FC_ERR_FORMAT);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open the parts of a message under (nonce, seq), append the plaintext. */
+static int
+open_parts(EVP_CIPHER_CTX *ctx, const crypto_aead_aes256gcm_state *small,
+    const uint8_t *nonce, uint32_t seq, const struct fc_msg *mp,
+    struct buf *out, struct cerr *err)
+{
+	struct fc_msg	 m = *mp;
 	uint8_t		 iv[FC_IV_BYTES] = { 0 }, aad[16], tag[FC_TAG_BYTES];
 	uint8_t		 chunk[CHUNK], *dst;
 	size_t		 start = out->len, ctlen, off, l;
 	int		 outl;
 
-	if (fc_msg_parse(msg, n, &m, err) == -1)
-		return -1;
 	/*
 	 * Go decodes the IV, then the ciphertext, then opens; keep that
 	 * order of errors.  The slow paths below only run on bad input.
@@ -479,11 +524,28 @@ open_msg(EVP_CIPHER_CTX *ctx, const uint8_t *nonce, uint32_t seq,
 	ctlen = m.ctlen / 2 - FC_TAG_BYTES;
 
 	make_aad(aad, nonce, seq);
+	dst = buf_reserve(out, ctlen);
+	if (small != NULL && ctlen <= SMALL_MAX) {
+		/* The same checks in the same order, in one piece. */
+		if (hex_decode_fast(chunk, m.ct, ctlen) == -1) {
+			(void)fc_unhex(m.ct, 2 * ctlen, NULL, err);
+			goto fail;
+		}
+		if (fc_unhex(m.ct + 2 * ctlen, 2 * FC_TAG_BYTES, tag,
+		    err) == -1)
+			goto fail;
+		if (crypto_aead_aes256gcm_decrypt_detached_afternm(dst, NULL,
+		    chunk, ctlen, tag, aad, sizeof(aad), iv, small) != 0) {
+			cerr_set(err, "cipher: message authentication failed");
+			goto fail;
+		}
+		out->len = start + ctlen;
+		return 0;
+	}
 	if (!EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, iv) ||
 	    !EVP_DecryptUpdate(ctx, NULL, &outl, aad, sizeof(aad)))
 		fatalx("%s: EVP_DecryptInit", __func__);
 	/* Hex is decoded chunk by chunk straight into the cipher. */
-	dst = buf_reserve(out, ctlen);
 	for (off = 0; off < ctlen; off += l) {
 		l = MINIMUM(ctlen - off, sizeof(chunk));
 		if (hex_decode_fast(chunk, m.ct + 2 * off, l) == -1) {
@@ -513,11 +575,38 @@ open_msg(EVP_CIPHER_CTX *ctx, const uint8_t *nonce, uint32_t seq,
 	return -1;
 }
 
+/*
+ * Open a message under (nonce, seq) and append the plaintext.  A fifth
+ * part is a format error before anything else (Go splits first), but it
+ * is looked for only once opening failed: a colon in the ciphertext
+ * fails its hex decoding anyway, so a message that opens has none, and
+ * the scan of every ciphertext for one is spared.
+ */
+static int
+open_msg(EVP_CIPHER_CTX *ctx, const crypto_aead_aes256gcm_state *small,
+    const uint8_t *nonce, uint32_t seq, const uint8_t *msg, size_t n,
+    struct buf *out, struct cerr *err)
+{
+	struct fc_msg	m;
+
+	if (msg_split(msg, n, &m) == -1) {
+		cerr_set(err, FC_ERR_FORMAT);
+		return -1;
+	}
+	if (open_parts(ctx, small, nonce, seq, &m, out, err) == -1) {
+		if (fifth_part(&m))
+			cerr_set(err, FC_ERR_FORMAT);
+		return -1;
+	}
+	return 0;
+}
+
 int
 fc_decrypt(struct fc *fc, const uint8_t *msg, size_t n, struct buf *out,
     struct cerr *err)
 {
-	if (open_msg(fc->kc->dec, fc->nonce, fc->dec_seq, msg, n, out, err) == -1)
+	if (open_msg(fc->kc->dec, fc->kc->small, fc->nonce, fc->dec_seq, msg,
+	    n, out, err) == -1)
 		return -1;
 	fc->dec_seq++;
 	return 0;
@@ -549,7 +638,7 @@ fc_encrypt_message(const uint8_t *key, size_t keylen, const char *id,
 
 	if ((ctx = one_shot_ctx(key, keylen, 1, err)) == NULL)
 		return -1;
-	seal(ctx, id, strlen(id), nonce, seq, iv, pt, n, out);
+	seal(ctx, NULL, id, strlen(id), nonce, seq, iv, pt, n, out);
 	EVP_CIPHER_CTX_free(ctx);
 	return 0;
 }
@@ -564,7 +653,7 @@ fc_decrypt_message(const uint8_t *key, size_t keylen,
 
 	if ((ctx = one_shot_ctx(key, keylen, 0, err)) == NULL)
 		return -1;
-	rv = open_msg(ctx, nonce, seq, msg, n, out, err);
+	rv = open_msg(ctx, NULL, nonce, seq, msg, n, out, err);
 	EVP_CIPHER_CTX_free(ctx);
 	return rv;
 }

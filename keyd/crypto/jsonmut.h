@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "cerr.h"
+#include "json.h"
 
 /*
  * One skip path: elements are member names in gjson's escaped form (a
@@ -27,6 +28,7 @@
  */
 struct jm_path {
 	char	**elem;
+	size_t	 *len;		/* strlen of each element, for the walk */
 	size_t	  n;
 };
 
@@ -60,5 +62,13 @@ typedef int (*jm_fn)(void *arg, const uint8_t *in, size_t n,
  */
 int	jm_mutate(const uint8_t *doc, size_t n, const struct jm_skip *,
 	    jm_fn, void *arg, struct buf *out, struct cerr *err);
+/*
+ * jm_mutate of a document the caller has validated already, whose
+ * top-level members json_validate_top (or json_scan_top) recorded: the
+ * walk does not scan it again.
+ */
+int	jm_mutate_top(const uint8_t *doc, size_t n, const struct json_top *,
+	    size_t ntop, const struct jm_skip *, jm_fn, void *arg,
+	    struct buf *out, struct cerr *err);
 
 #endif

@@ -270,6 +270,15 @@ test_shapes(void)
 	T_EQ_STR(err.msg, FC_ERR_FORMAT);
 	T_EQ_INT(dec(key, "\"a:b:c:d:e\"", &err), -1);
 	T_EQ_STR(err.msg, FC_ERR_FORMAT);
+	/* A fifth part wins over every later error, as Go splits first. */
+	T_EQ_INT(dec(key, "\"a:b:1g:d:e\"", &err), -1);
+	T_EQ_STR(err.msg, FC_ERR_FORMAT);
+	T_EQ_INT(dec(key, "\"a:b:101112131415161718191a1b:00:ff\"", &err),
+	    -1);
+	T_EQ_STR(err.msg, FC_ERR_FORMAT);
+	snprintf(m, sizeof(m), "%.*s:00\"", (int)strlen(MSG0) - 1, MSG0);
+	T_EQ_INT(dec(key, m, &err), -1);
+	T_EQ_STR(err.msg, FC_ERR_FORMAT);
 	T_EQ_INT(dec(key, "42", &err), -1);
 	T_EQ_STR(err.msg, FC_ERR_FORMAT);
 	T_EQ_INT(dec(key, "\"a:b:10111213141516171819ga1b:00\"", &err), -1);
@@ -345,6 +354,94 @@ test_long_values(void)
 	    &err), -1);
 	T_EQ_STR(err.msg, "encoding/hex: invalid byte: U+0047 'G'");
 	buf_free(&enc);
+	buf_free(&out);
+}
+
+/*
+ * A cipher's short values go through libsodium where the CPU allows,
+ * longer ones and the stateless forms through OpenSSL: the same message
+ * text from both sides of the boundary, each opening the other's, and a
+ * forged tag or a bad digit refused with Go's words and nothing appended.
+ */
+static void
+test_backends(void)
+{
+	static const size_t	 sizes[] = { 0, 1, 15, 16, 17, 400, 1023, 1024,
+	    1025, 2048, 16384, 16385, 40000 };
+	static uint8_t		 pt[40000];
+	uint8_t			 key[32], iv[12];
+	struct fc		*fc;
+	struct buf		 a, b, out;
+	struct cerr		 err;
+	size_t			 i, n;
+	int			 k = 0;
+	char			*p, c;
+
+	T_BEGIN("libsodium and OpenSSL agree");
+	memset(key, 0x42, sizeof(key));
+	for (i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(i * 13 + 5);
+	buf_init(&a, 0);
+	buf_init(&b, 0);
+	buf_init(&out, 0);
+	fc = fc_new(key, sizeof(key), ID, nonce, &err);
+	T_CHECK(fc != NULL);
+	fc_set_iv_source(fc, fixed_ivs, &k);
+	for (i = 0; i < nitems(sizes); i++) {
+		n = sizes[i];
+		buf_reset(&a);
+		buf_reset(&b);
+		T_EQ_INT(fc_encrypt(fc, pt, n, &a, &err), 0);
+		fixed_ivs(iv, sizeof(iv), &(int){ (int)i });
+		T_EQ_INT(fc_encrypt_message(key, 32, ID, nonce, (uint32_t)i,
+		    iv, pt, n, &b, &err), 0);
+		T_CHECK(a.len == b.len && memcmp(a.p, b.p, a.len) == 0);
+		/* fc opens what the stateless form sealed, in sequence. */
+		buf_reset(&out);
+		T_EQ_INT(fc_decrypt_message(key, 32, nonce, (uint32_t)i, a.p,
+		    a.len, &out, &err), 0);
+		T_CHECK(out.len == n && (n == 0 || memcmp(out.p, pt, n) == 0));
+	}
+	fc_free(fc);
+
+	/* The decrypting side: a response cipher opens seq 0, 1, ... */
+	fc = fc_new(key, sizeof(key), ID, nonce, &err);
+	for (i = 0; i < nitems(sizes); i++) {
+		n = sizes[i];
+		buf_reset(&b);
+		fixed_ivs(iv, sizeof(iv), &(int){ (int)i });
+		T_EQ_INT(fc_encrypt_message(key, 32, ID, nonce, (uint32_t)i,
+		    iv, pt, n, &b, &err), 0);
+		/* A forged tag first: refused, nothing left behind. */
+		p = (char *)b.p + b.len - 3;
+		c = *p;
+		*p = c == '0' ? '1' : '0';
+		buf_reset(&out);
+		buf_adds(&out, "kept");
+		T_EQ_INT(fc_decrypt(fc, b.p, b.len, &out, &err), -1);
+		T_EQ_STR(err.msg, "cipher: message authentication failed");
+		T_EQ_INT(out.len, 4);
+		*p = c;
+		if (n > 0) {
+			/* A bad digit in the ciphertext: Go's words. */
+			p = strrchr(buf_cstr(&b), ':') + 1;
+			*p = 'x';
+			T_EQ_INT(fc_decrypt(fc, b.p, b.len, &out, &err), -1);
+			T_EQ_STR(err.msg,
+			    "encoding/hex: invalid byte: U+0078 'x'");
+			T_EQ_INT(out.len, 4);
+			buf_reset(&b);
+			T_EQ_INT(fc_encrypt_message(key, 32, ID, nonce,
+			    (uint32_t)i, iv, pt, n, &b, &err), 0);
+		}
+		T_EQ_INT(fc_decrypt(fc, b.p, b.len, &out, &err), 0);
+		T_CHECK(out.len == 4 + n &&
+		    (n == 0 || memcmp(out.p + 4, pt, n) == 0));
+	}
+	fc_free(fc);
+	fc_forget_keys();
+	buf_free(&a);
+	buf_free(&b);
 	buf_free(&out);
 }
 
@@ -431,6 +528,7 @@ main(void)
 	test_request_cipher();
 	test_shapes();
 	test_long_values();
+	test_backends();
 	test_shared_contexts();
 	T_DONE();
 }
