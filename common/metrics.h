@@ -30,7 +30,7 @@ enum m_route {
 #define M_IPC_BUCKETS	{ 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, \
 			  0.005, 0.01, 0.025, 0.1 }
 #define M_NIPC		10
-#define M_NREASONS	40	/* attestation failure reasons */
+#define M_NREASONS	64	/* attestation failure reasons */
 #define M_NRETRY	4	/* by enum m_retry */
 
 /* Why keyd sent a request again (protocol.md 2.8). */
