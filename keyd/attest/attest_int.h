@@ -211,10 +211,21 @@ struct att_snp_ref {
 	size_t		 nchip_ids;
 };
 
+/* ReferenceValues.tdx[] (Contrast TDXReferenceValues, v1.20). */
+struct att_tdx_ref {
+	long long	 min_eval;		/* MinTCBEvaluationDataNumber */
+	uint8_t		 mr_td[48], mr_seam[48], xfam[8];
+	uint8_t		 rtmr[4][48];
+	struct att_blob	*piids;			/* AllowedPIIDs, any length */
+	size_t		 npiids;
+	int		 memory_integrity, smt_disabled, static_platform;
+};
+
 struct att_manifest {
 	uint8_t		 coordinator_hash[32];
 	struct att_snp_ref *snp;
 	size_t		 nsnp;
+	struct att_tdx_ref *tdx;
 	size_t		 ntdx;
 };
 
@@ -274,6 +285,16 @@ struct att_expect {
 
 enum attest_reason att_validate(const struct att_report *,
 	    const struct att_vcek_ext *, const struct att_snp_ref *,
+	    const struct att_expect *, char *, size_t);
+struct att_tdx_quote;
+struct att_pck_ext;
+/*
+ * validate.TdxQuote with Contrast's options, then AllowedPIIDs: the
+ * quote against one tdx[] entry; expect->host_data is the coordinator
+ * policy hash (MR_CONFIG_ID is it, then 16 zero bytes).
+ */
+enum attest_reason att_tdx_validate(const struct att_tdx_quote *,
+	    const struct att_pck_ext *, const struct att_tdx_ref *,
 	    const struct att_expect *, char *, size_t);
 
 /* --- tdx_quote.c: tdx.QuoteV4, protobuf and raw ABI ------------------ */

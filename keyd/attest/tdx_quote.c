@@ -471,6 +471,7 @@ enum attest_reason
 att_tdx_check(const struct att_tdx_quote *q, char *err, size_t errlen)
 {
 	const struct att_view	*v;
+	uint64_t		 expect;
 	size_t			 i;
 
 	if (!q->has_header)
@@ -523,6 +524,21 @@ att_tdx_check(const struct att_tdx_quote *q, char *err, size_t errlen)
 		return att_err(err, errlen, ATT_ERR_MALFORMED, "PCK chain is "
 		    "%zu bytes, its size field says %u", q->pck_chain.len,
 		    q->pck_size);
+	/*
+	 * The two outer sizes must add up too.  Go checks them only when it
+	 * parses raw bytes, not in the protobuf (where nothing uses them);
+	 * a quote made by abi.QuoteToProto always has them right.
+	 */
+	expect = (uint64_t)ATT_TDX_QE_REPORT_SIZE + 64 + 2 +
+	    q->qe_auth_data.len + 6 + q->pck_chain.len;
+	if (q->cert_size != expect)
+		return att_err(err, errlen, ATT_ERR_MALFORMED, "certification "
+		    "data size %u is not its contents' %llu", q->cert_size,
+		    (unsigned long long)expect);
+	if (q->signed_data_size != expect + 64 + 64 + 6)
+		return att_err(err, errlen, ATT_ERR_MALFORMED, "signed data "
+		    "size %u is not its contents' %llu", q->signed_data_size,
+		    (unsigned long long)(expect + 134));
 	return ATT_OK;
 }
 

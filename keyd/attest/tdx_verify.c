@@ -561,3 +561,117 @@ att_tdx_tcb_ok(const struct att_tdx_verified *v, char *err, size_t errlen)
 		    att_tcb_status_name(v->qe_status));
 	return ATT_OK;
 }
+
+/* --- validate.TdxQuote with Contrast v1.20's options ------------------------ */
+
+/* validate.go's fixed bits (Intel TDX module ABI). */
+#define XFAM_FIXED1		0x00000003ULL
+#define XFAM_FIXED0		0x0006DBE7ULL
+#define TD_ATTR_SEPT_VE_DIS	(1ULL << 28)
+#define TD_ATTR_FIXED0		(0x1ULL | TD_ATTR_SEPT_VE_DIS | 1ULL << 30 | \
+				    1ULL << 63)
+
+/* The QE vendor ID of Intel's quoting enclave (Contrast intelQeVendorID). */
+static const uint8_t intel_qe_vendor[16] = {
+	0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
+	0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07
+};
+
+static uint64_t
+le64v(const uint8_t *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int
+same(struct att_view v, const uint8_t *want, size_t n)
+{
+	return v.len == n && CRYPTO_memcmp(v.p, want, n) == 0;
+}
+
+enum attest_reason
+att_tdx_validate(const struct att_tdx_quote *q, const struct att_pck_ext *e,
+    const struct att_tdx_ref *ref, const struct att_expect *x, char *err,
+    size_t errlen)
+{
+	uint8_t		config_id[48], td_attr[8];
+	uint64_t	xfam, attr;
+	size_t		i;
+	char		hex[97];
+
+	/* exactByteMatch, in validate.go's order. */
+	if (!same(q->mr_seam, ref->mr_seam, 48))
+		return att_err(err, errlen, ATT_ERR_MR_SEAM, "MR_SEAM is not "
+		    "the reference value");
+	/* Kata/QEMU launch TDs with SEPT_VE_DISABLE only (Contrast). */
+	for (i = 0; i < 8; i++)
+		td_attr[i] = (uint8_t)(TD_ATTR_SEPT_VE_DIS >> (8 * i));
+	if (!same(q->td_attributes, td_attr, 8)) {
+		att_hex_lower(q->td_attributes.p, 8, hex);
+		return att_err(err, errlen, ATT_ERR_TD_ATTRIBUTES, "TD_ATTRIBUTES "
+		    "%s are not SEPT_VE_DISABLE alone%s", hex,
+		    q->td_attributes.p[0] & 1 ? " (a debug TD)" : "");
+	}
+	if (!same(q->xfam, ref->xfam, 8))
+		return att_err(err, errlen, ATT_ERR_XFAM, "XFAM is not the "
+		    "reference value");
+	if (!same(q->mr_td, ref->mr_td, 48))
+		return att_err(err, errlen, ATT_ERR_MEASUREMENT, "MR_TD is not "
+		    "the reference value");
+	memset(config_id, 0, sizeof(config_id));
+	memcpy(config_id, x->host_data, 32);
+	if (!same(q->mr_config_id, config_id, 48))
+		return att_err(err, errlen, ATT_ERR_HOST_DATA, "MR_CONFIG_ID is "
+		    "not the coordinator policy hash");
+	for (i = 0; i < 4; i++)
+		if (!same(q->rtmr[i], ref->rtmr[i], 48))
+			return att_err(err, errlen, ATT_ERR_RTMR, "RTMR[%zu] is "
+			    "not the reference value", i + 1);
+	if (!same(q->report_data, x->report_data, 64))
+		return att_err(err, errlen, ATT_ERR_REPORT_DATA, "REPORT_DATA "
+		    "does not bind the nonce, manifest and CAs");
+	if (!same(q->qe_vendor_id, intel_qe_vendor, 16))
+		return att_err(err, errlen, ATT_ERR_QE_VENDOR, "QE vendor ID is "
+		    "not Intel's");
+	/* The fixed bits of XFAM and TD_ATTRIBUTES. */
+	xfam = le64v(q->xfam.p);
+	if ((xfam & XFAM_FIXED1) != XFAM_FIXED1 || (xfam & ~XFAM_FIXED0) != 0)
+		return att_err(err, errlen, ATT_ERR_XFAM, "XFAM 0x%llx breaks "
+		    "the fixed bits", (unsigned long long)xfam);
+	attr = le64v(q->td_attributes.p);
+	if ((attr & ~TD_ATTR_FIXED0) != 0)
+		return att_err(err, errlen, ATT_ERR_TD_ATTRIBUTES,
+		    "TD_ATTRIBUTES 0x%llx break the fixed bits",
+		    (unsigned long long)attr);
+	/* PCKOptions. */
+	if (ref->memory_integrity && e->sgx_type != 2)
+		return att_err(err, errlen, ATT_ERR_PCK_CONFIG, "SGX type %ld "
+		    "is not scalable with integrity", e->sgx_type);
+	if (ref->smt_disabled && e->smt_enabled)
+		return att_err(err, errlen, ATT_ERR_PCK_CONFIG, "the platform "
+		    "has SMT enabled");
+	if (ref->static_platform && e->dynamic_platform)
+		return att_err(err, errlen, ATT_ERR_PCK_CONFIG, "the platform "
+		    "is dynamic (packages can be added)");
+	/* Contrast: AllowedPIIDs, if any, must list the PCK's PIID. */
+	if (ref->npiids > 0) {
+		if (!e->has_piid)
+			return att_err(err, errlen, ATT_ERR_PIID, "the PCK "
+			    "certificate has no PIID");
+		for (i = 0; i < ref->npiids; i++)
+			if (ref->piids[i].len == 16 &&
+			    memcmp(ref->piids[i].p, e->piid, 16) == 0)
+				break;
+		if (i == ref->npiids) {
+			att_hex_lower(e->piid, 16, hex);
+			return att_err(err, errlen, ATT_ERR_PIID, "PIID %s is "
+			    "not in AllowedPIIDs", hex);
+		}
+	}
+	return ATT_OK;
+}

@@ -23,9 +23,15 @@ ATTEST_TDX_FIXTURE = tests/attest/tdx_fixture.c tests/attest/tdx_fixture.h
 
 check_PROGRAMS += tests/attest/test_attest_units \
 	tests/attest/test_attest_verify tests/attest/bench_attest \
-	tests/attest/attest_cli tests/attest/test_attest_intel
+	tests/attest/attest_cli tests/attest/test_attest_intel \
+	tests/attest/test_attest_tdx
 TESTS += tests/attest/test_attest_units tests/attest/test_attest_verify \
-	tests/attest/test_attest_intel
+	tests/attest/test_attest_intel tests/attest/test_attest_tdx
+
+tests_attest_test_attest_tdx_SOURCES = tests/attest/test_attest_tdx.c \
+	$(ATTEST_TDX_FIXTURE)
+tests_attest_test_attest_tdx_CPPFLAGS = $(ATTEST_TEST_CPPFLAGS)
+tests_attest_test_attest_tdx_LDADD = $(ATTEST_TEST_LDADD)
 
 tests_attest_test_attest_intel_SOURCES = tests/attest/test_attest_intel.c \
 	$(ATTEST_TDX_FIXTURE)

@@ -68,16 +68,17 @@ bb_fmt(struct bb *b, const char *fmt, ...) __attribute__((__format__(printf, 2, 
 static void
 bb_fmt(struct bb *b, const char *fmt, ...)
 {
-	char	buf[4096];
+	char	*buf;
 	va_list	ap;
 	int	n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vasprintf(&buf, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
+	if (n < 0)
 		abort();
 	bb_add(b, buf, (size_t)n);
+	free(buf);
 }
 
 static char *
@@ -632,8 +633,8 @@ tcb_info(const struct fxt_pki *k, const struct fxt_params *p)
 	rfc3339(p->now - 86400, iss);
 	rfc3339(p->tcb_next, next);
 	hexs(p->fmspc, 6, fmspc, 0);
-	hexs(p->pceid, 2, pceid, 1);
-	hexs(p->mr_signer_seam, 48, mrs, 0);
+	hexs(p->tcb_pceid, 2, pceid, 1);
+	hexs(p->tcb_mrsigner_seam, 48, mrs, 0);
 	bb_fmt(&b, "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"%s\","
 	    "\"nextUpdate\":\"%s\",\"fmspc\":\"%s\",\"pceId\":\"%s\","
 	    "\"tcbType\":0,\"tcbEvaluationDataNumber\":%lld,"
@@ -670,7 +671,7 @@ qe_identity(const struct fxt_pki *k, const struct fxt_params *p)
 
 	rfc3339(p->now - 86400, iss);
 	rfc3339(p->qe_next, next);
-	hexs(p->qe_mrsigner, 32, mrs, 1);
+	hexs(p->qe_id_mrsigner, 32, mrs, 1);
 	bb_fmt(&b, "{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"%s\","
 	    "\"nextUpdate\":\"%s\",\"tcbEvaluationDataNumber\":%lld,"
 	    "\"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\","
@@ -755,6 +756,9 @@ fxt_params_default(struct fxt_params *p, time_t now)
 	p->qe_isvsvn = 4;
 	p->qe_prodid = 2;
 	memset(p->qe_mrsigner, 0xdc, sizeof(p->qe_mrsigner));
+	memcpy(p->qe_id_mrsigner, p->qe_mrsigner, 32);
+	memcpy(p->tcb_pceid, p->pceid, 2);
+	memcpy(p->tcb_mrsigner_seam, p->mr_signer_seam, 48);
 	p->flip_body = -1;
 	p->tcb_status = "UpToDate";
 	p->qe_status = "UpToDate";
@@ -993,4 +997,184 @@ fxt_pcs_docs(const struct fxt_doc *d, const struct attest_trust *t,
 	out[3].url = urls[3];
 	out[3].body = d->root_crl;
 	out[3].body_len = d->root_crl_len;
+}
+
+/* --- manifest, Coordinator JSON, envelope --------------------------------- */
+
+void
+fxt_ref_default(struct fxt_ref *r, const struct fxt_params *p)
+{
+	size_t	i;
+
+	memset(r, 0, sizeof(*r));
+	r->min_eval = 21;
+	memcpy(r->mr_td, p->mr_td, 48);
+	memcpy(r->mr_seam, p->mr_seam, 48);
+	for (i = 0; i < 8; i++)
+		r->xfam[i] = (uint8_t)(p->xfam >> (8 * i));
+	memcpy(r->rtmr, p->rtmr, sizeof(r->rtmr));
+	r->piids = "[\"8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C8C\","
+	    "\"00112233445566778899AABBCCDDEEFF\"]";
+}
+
+char *
+fxt_ref_json(const struct fxt_ref *r)
+{
+	struct bb	b = { 0 };
+	char		h[97];
+	int		i;
+
+	bb_fmt(&b, "{\"Platform\":\"Metal-QEMU-TDX-GPU\","
+	    "\"MinTCBEvaluationDataNumber\":%lld,", r->min_eval);
+	hexs(r->mr_td, 48, h, 0);
+	bb_fmt(&b, "\"MrTd\":\"%s\",", h);
+	hexs(r->mr_seam, 48, h, 0);
+	bb_fmt(&b, "\"MrSeam\":\"%s\",\"Rtmrs\":[", h);
+	for (i = 0; i < 4; i++) {
+		hexs(r->rtmr[i], 48, h, 0);
+		bb_fmt(&b, "%s\"%s\"", i ? "," : "", h);
+	}
+	hexs(r->xfam, 8, h, 0);
+	bb_fmt(&b, "],\"Xfam\":\"%s\",", h);
+	if (r->piids != NULL)
+		bb_fmt(&b, "\"AllowedPIIDs\":%s,", r->piids);
+	bb_fmt(&b, "\"MemoryIntegrity\":%s,\"SMTDisabled\":%s,"
+	    "\"StaticPlatform\":%s,\"CPUs\":1}",
+	    r->memory_integrity ? "true" : "false",
+	    r->smt_disabled ? "true" : "false",
+	    r->static_platform ? "true" : "false");
+	return bb_cstr(&b);
+}
+
+static char *
+b64(const void *p, size_t n)
+{
+	char	*out = malloc(4 * ((n + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return out;
+}
+
+static char *
+ca_pem(const char *cn)
+{
+	EVP_PKEY	*k = EVP_EC_gen("P-384");
+	X509		*x = X509_new();
+	X509_NAME	*n = X509_NAME_new();
+	char		*pem;
+
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8,
+	    (const unsigned char *)"Contrast", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_set_version(x, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, n);
+	X509_gmtime_adj(X509_getm_notBefore(x), -86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), 10L * YEAR);
+	X509_set_pubkey(x, k);
+	add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
+	X509_sign(x, k, EVP_sha384());
+	pem = pem_of(x);
+	X509_NAME_free(n);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return pem;
+}
+
+static void
+sha(const void *p, size_t n, uint8_t out[32])
+{
+	EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL);
+}
+
+int
+fxt_full_build(const struct fxt_pki *k, struct fxt_params *p,
+    const char *entries, const char *extra, struct fxt_full *f)
+{
+	struct fxt_ref	 r;
+	struct bb	 m = { 0 }, c = { 0 }, e = { 0 };
+	uint8_t		 t[64], buf[128];
+	char		 hash[65], *ref, *s;
+	size_t		 i;
+	struct fxt_params dflt;
+
+	memset(f, 0, sizeof(*f));
+	/* The manifest says what an untampered quote says. */
+	fxt_params_default(&dflt, p->now);
+	for (i = 0; i < 32; i++) {
+		f->nonce[i] = (uint8_t)(0xa0 + i);
+		f->policy_hash[i] = (uint8_t)(0x11 * (i % 15 + 1));
+	}
+	hexs(f->policy_hash, 32, hash, 0);
+	fxt_ref_default(&r, &dflt);
+	ref = fxt_ref_json(&r);
+	bb_fmt(&m, "{\"Policies\":{\"%s\":{\"SANs\":[\"coordinator\",\"*\"],"
+	    "\"WorkloadSecretID\":\"\",\"Role\":\"coordinator\"}},"
+	    "\"ReferenceValues\":{\"snp\":[%s],\"tdx\":[", hash,
+	    p->snp_entries != NULL ? p->snp_entries : "");
+	bb_str(&m, entries != NULL ? entries : ref);
+	bb_str(&m, "]},\"SeedshareOwnerPubKeys\":[]}\n");
+	free(ref);
+	f->manifest = bb_cstr(&m);
+	f->root_pem = ca_pem("system:coordinator:root");
+	f->mesh_pem = ca_pem("system:coordinator:meshCA");
+
+	/* REPORT_DATA (attestation spec 1.3), independently of keyd/attest. */
+	memset(t, 0, sizeof(t));
+	sha(f->manifest, strlen(f->manifest), t);
+	sha(t, 64, t + 32);
+	memcpy(buf, f->nonce, 32);
+	memcpy(buf + 32, t + 32, 32);
+	sha(f->root_pem, strlen(f->root_pem), buf + 64);
+	sha(f->mesh_pem, strlen(f->mesh_pem), buf + 96);
+	if (!p->rd_set) {
+		memset(p->report_data, 0, 64);
+		sha(buf, sizeof(buf), p->report_data);
+	}
+	if (!p->config_set) {
+		memset(p->mr_config_id, 0, 48);
+		memcpy(p->mr_config_id, f->policy_hash, 32);
+	}
+	if (fxt_build(k, p, &f->doc) == -1)
+		return -1;
+
+	bb_str(&c, "{\"version\":\"v1.20.0\",\"raw_attestation_doc\":\"");
+	s = b64(f->doc.proto, f->doc.proto_len);
+	bb_str(&c, s);
+	free(s);
+	bb_str(&c, "\",\"manifests\":[\"");
+	s = b64(f->manifest, strlen(f->manifest));
+	bb_str(&c, s);
+	free(s);
+	bb_str(&c, "\"],\"policies\":[],\"root_ca\":\"");
+	s = b64(f->root_pem, strlen(f->root_pem));
+	bb_str(&c, s);
+	free(s);
+	bb_str(&c, "\",\"mesh_ca\":\"");
+	s = b64(f->mesh_pem, strlen(f->mesh_pem));
+	bb_str(&c, s);
+	free(s);
+	bb_str(&c, "\"");
+	if (extra != NULL)
+		bb_fmt(&c, ",%s", extra);
+	bb_str(&c, "}");
+	s = b64(c.p, c.len);
+	bb_fmt(&e, "{\"AttestationDoc\":\"%s\"}", s);
+	free(s);
+	free(c.p);
+	f->body = bb_cstr(&e);
+	return 0;
+}
+
+void
+fxt_full_free(struct fxt_full *f)
+{
+	fxt_doc_free(&f->doc);
+	free(f->manifest);
+	free(f->body);
+	free(f->root_pem);
+	free(f->mesh_pem);
+	memset(f, 0, sizeof(*f));
 }

@@ -61,8 +61,12 @@ struct fxt_params {
 	uint32_t	 qe_miscselect;
 	uint8_t		 qe_mrsigner[32];
 	int		 flip_body;		/* after signing: body byte, or -1 */
+	int		 rd_set, config_set;	/* keep report_data, mr_config_id */
+	const char	*snp_entries;		/* manifest snp[] entries */
 	int		 bad_qe_binding;
-	/* TCB info */
+	/* TCB info and QE identity (defaults: what the quote and PCK say) */
+	uint8_t		 tcb_pceid[2], tcb_mrsigner_seam[48];
+	uint8_t		 qe_id_mrsigner[32];
 	const char	*tcb_status;		/* "UpToDate", ... */
 	const char	*qe_status;
 	uint8_t		 tcb_sgx[16], tcb_tdx[16];
@@ -92,6 +96,40 @@ struct fxt_doc {
 int	 fxt_build(const struct fxt_pki *, const struct fxt_params *,
 	    struct fxt_doc *);
 void	 fxt_doc_free(struct fxt_doc *);
+
+/* A tdx[] reference value entry of the manifest. */
+struct fxt_ref {
+	long long	 min_eval;
+	uint8_t		 mr_td[48], mr_seam[48], xfam[8];
+	uint8_t		 rtmr[4][48];
+	const char	*piids;			/* JSON array, or NULL */
+	int		 memory_integrity, smt_disabled, static_platform;
+};
+
+/* The entry the default quote satisfies. */
+void	 fxt_ref_default(struct fxt_ref *, const struct fxt_params *);
+char	*fxt_ref_json(const struct fxt_ref *);
+
+/* The whole /attest answer around a quote. */
+struct fxt_full {
+	struct fxt_doc	 doc;
+	uint8_t		 nonce[32];
+	uint8_t		 policy_hash[32];
+	char		*manifest;
+	char		*body;			/* {"AttestationDoc": ...} */
+	char		*root_pem, *mesh_pem;
+};
+
+/*
+ * Manifest with the entries given (NULL: the default one), REPORT_DATA
+ * and MR_CONFIG_ID bound to it unless the params set them (rd_set,
+ * config_set), the quote, the Coordinator JSON (extra members appended),
+ * the envelope.
+ */
+int	 fxt_full_build(const struct fxt_pki *, struct fxt_params *,
+	    const char *tdx_entries, const char *extra_json,
+	    struct fxt_full *);
+void	 fxt_full_free(struct fxt_full *);
 
 /* The four PCS answers of a document, with the URLs keyd would use. */
 void	 fxt_pcs_docs(const struct fxt_doc *, const struct attest_trust *,
