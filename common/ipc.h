@@ -54,7 +54,7 @@
 	X(MSG_HELLO,		IPC_MAX_SMALL,	R_ANY, R_ANY,		"protocol version, role, pid") \
 	X(MSG_CONFIG,		IPC_MAX_CONFIG,	R_PARENT, R_CHILD,	"non-secret config") \
 	X(MSG_CONFIG_DONE,	IPC_MAX_SMALL,	R_WORKER, R_PARENT,	"config applied, serving") \
-	X(MSG_KEYD_FILES,	IPC_MAX_CONFIG * 64, R_PARENT, R_KEYD,	"CA bundle, AMD chains, manifest") \
+	X(MSG_KEYD_FILES,	IPC_MAX_CONFIG * 64, R_PARENT, R_KEYD,	"CA bundle, AMD chains, manifest, test Intel root") \
 	X(MSG_TLS_KEYPAIR,	IPC_MAX_CONFIG,	R_PARENT, R_WORKER,	"client-facing TLS cert and key") \
 	X(MSG_SANDBOXED,	IPC_MAX_SMALL,	R_KEYD, R_PARENT,	"sandbox on, send secrets") \
 	X(MSG_SECRETS,		IPC_MAX_SMALL,	R_PARENT, R_KEYD,	"API key, cache salt") \

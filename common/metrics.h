@@ -32,6 +32,8 @@ enum m_route {
 #define M_NIPC		10
 #define M_NREASONS	64	/* attestation failure reasons */
 #define M_NRETRY	4	/* by enum m_retry */
+/* Attested platforms as labels: keyd/attest's enum attest_platform. */
+#define M_NPLATFORMS	3	/* none, sev-snp, tdx */
 
 /* Why keyd sent a request again (protocol.md 2.8). */
 enum m_retry {
@@ -66,6 +68,8 @@ struct metrics {
 	uint64_t	retries[M_NRETRY];
 	uint64_t	attest_ok;
 	uint64_t	attest_fail[M_NREASONS];
+	uint64_t	attest_platform[M_NPLATFORMS];	/* successes */
+	uint64_t	attested_platform[M_NPLATFORMS]; /* gauge: keyds */
 	uint64_t	secret_exchanges;
 	uint64_t	active_connections;	/* gauge */
 	uint64_t	secret_age_s;		/* gauge, max over keyds */
