@@ -54,7 +54,7 @@ tests_attest_test_attest_verify_CPPFLAGS = $(ATTEST_TEST_CPPFLAGS)
 tests_attest_test_attest_verify_LDADD = $(ATTEST_TEST_LDADD)
 
 tests_attest_bench_attest_SOURCES = tests/attest/bench_attest.c \
-	$(ATTEST_FIXTURE)
+	$(ATTEST_FIXTURE) $(ATTEST_TDX_FIXTURE)
 tests_attest_bench_attest_CPPFLAGS = $(ATTEST_TEST_CPPFLAGS)
 tests_attest_bench_attest_LDADD = $(ATTEST_TEST_LDADD)
 
