@@ -1,3 +1,8 @@
+/*
+ * Growable byte buffers; a secret one is wiped before it is freed or
+ * reused.
+ */
+
 #include "config.h"
 
 #include <stdarg.h>

@@ -1,3 +1,8 @@
+/*
+ * The IPC channel: frames over a non-blocking socketpair, the hello
+ * handshake, role checks on every frame, and descriptor passing.
+ */
+
 #include "config.h"
 
 #include <sys/socket.h>

@@ -1,3 +1,8 @@
+/*
+ * privatemode.conf: the key table, the parser, defaults, command-line
+ * overrides and the checks that run at -t, at start and on reload.
+ */
+
 #include "config.h"
 
 #include <ctype.h>
@@ -8,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clients.h"
 #include "conf.h"
 #include "egress.h"
 #include "ipc.h"
@@ -478,6 +484,7 @@ int
 config_validate(struct config *c)
 {
 	struct proxy	proxy;
+	struct rate	rate;
 	char		w[1200], perr[300], *cwd, *abs;
 	int		errors = 0, i;
 
@@ -519,6 +526,35 @@ config_validate(struct config *c)
 	    strcmp(c->upstream_http2, "off") != 0) {
 		log_warnx("%s: must be auto or off",
 		    where_of(c, "upstream_http2", w, sizeof(w)));
+		errors++;
+	}
+	if (client_auth_parse(c->client_auth) == -1) {
+		log_warnx("%s: must be off or tokens",
+		    where_of(c, "client_auth", w, sizeof(w)));
+		errors++;
+	} else if (client_auth_parse(c->client_auth) == CA_TOKENS &&
+	    c->api_key == NULL) {
+		/*
+		 * With client tokens a client's bearer is its client token,
+		 * never a Privatemode key: without api_key no request could
+		 * be served.
+		 */
+		log_warnx("%s: client_auth tokens needs api_key (or --apiKey): "
+		    "a client's Authorization or x-api-key is then its client "
+		    "token, never the Privatemode API key",
+		    where_of(c, "client_auth", w, sizeof(w)));
+		errors++;
+	}
+	if (rate_parse(c->client_rate_limit, &rate) == -1) {
+		log_warnx("%s: must be none or N/DURATION (1 to 1000000 "
+		    "requests per 1ms to 24h, such as 60/1m)",
+		    where_of(c, "client_rate_limit", w, sizeof(w)));
+		errors++;
+	}
+	if (rate_parse(c->address_rate_limit, &rate) == -1) {
+		log_warnx("%s: must be none or N/DURATION (1 to 1000000 "
+		    "requests per 1ms to 24h, such as 60/1m)",
+		    where_of(c, "address_rate_limit", w, sizeof(w)));
 		errors++;
 	}
 	memset(&proxy, 0, sizeof(proxy));

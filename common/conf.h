@@ -83,7 +83,13 @@ struct msgr;
 	X(upstream_first_byte_timeout,	K_DURATION, "30m",		0, 0,	0,	NULL) \
 	X(stream_idle_timeout,		K_DURATION, "300s",		0, 0,	0,	NULL) \
 	X(shutdown_timeout,		K_DURATION, "30s",		0, 0,	0,	NULL) \
-	X(metrics_listen,		K_STR,	    "127.0.0.1:9464",	0, 0,	CF_RESTART, NULL)
+	X(metrics_listen,		K_STR,	    "127.0.0.1:9464",	0, 0,	CF_RESTART, NULL) \
+	X(client_auth,			K_STR,	    "off",		0, 0,	0,	NULL) \
+	X(client_tokens,		K_STR,	    "/etc/privatemode/clients", 0, 0, 0, NULL) \
+	X(client_rate_limit,		K_STR,	    "none",		0, 0,	0,	NULL) \
+	X(client_max_streams,		K_INT,	    "0",		0, 1000000, 0,	NULL) \
+	X(address_rate_limit,		K_STR,	    "none",		0, 0,	0,	NULL) \
+	X(address_max_streams,		K_INT,	    "0",		0, 1000000, 0,	NULL)
 
 struct strlist {
 	char	**v;

@@ -1,3 +1,8 @@
+/*
+ * HTTP/1.1 head parsing (request and status lines, header fields),
+ * chunked framing, and the hop-by-hop list, shared by worker and keyd.
+ */
+
 #include "config.h"
 
 #include <ctype.h>

@@ -1,3 +1,8 @@
+/*
+ * The IPC protocol's table (who may send what to whom, size caps) and
+ * the typed writer and reader that fail on short or trailing bytes.
+ */
+
 #include "config.h"
 
 #include <stdlib.h>

@@ -80,7 +80,9 @@
 	X(MSG_METRICS_SCRAPE,	IPC_MAX_SMALL,	R_WORKER, R_PARENT,	"a scrape arrived, aggregate") \
 	X(MSG_METRICS_TEXT,	IPC_MAX_CONFIG,	R_PARENT, R_WORKER,	"the exposition text") \
 	X(MSG_TEST_SYSCALL,	IPC_MAX_SMALL,	R_WORKER, R_KEYD,	"test hook: a forbidden syscall") \
-	X(MSG_TEST_CLOCK,	IPC_MAX_SMALL,	R_WORKER, R_KEYD,	"test hook: advance keyd's clock")
+	X(MSG_TEST_CLOCK,	IPC_MAX_SMALL,	R_WORKER, R_KEYD,	"test hook: advance keyd's clock") \
+	X(MSG_CLIENTS,		IPC_MAX_CONFIG,	R_PARENT, R_WORKER,	"client_auth, token hashes, limits") \
+	X(MSG_USAGE,		IPC_MAX_SMALL,	R_WORKER, R_PARENT,	"token usage per client and model")
 
 /*
  * The data path (codecs in dpmsg.h).  An exchange is one client request

@@ -1,3 +1,8 @@
+/*
+ * The log_warn/log_warnx/fatal/fatalx vocabulary: every line carries
+ * the process role and instance; stderr or syslog, text or JSON.
+ */
+
 #include "config.h"
 
 #include <errno.h>

@@ -1,3 +1,8 @@
+/*
+ * Prometheus counters and histograms: each worker counts, the parent
+ * sums and renders the exposition.
+ */
+
 #include "config.h"
 
 #include <stdio.h>
@@ -29,8 +34,10 @@ static const char *const retry_names[M_NRETRY] = {
 };
 static const char *const limit_names[ML_NLIMITS] = {
 	"max_connections", "max_connections_per_address", "max_body_buffer",
-	"client_body_deadline"
+	"client_body_deadline", "client_rate_limit", "client_max_streams",
+	"address_rate_limit", "address_max_streams"
 };
+static const char *const auth_names[3] = { "missing", "invalid", "expired" };
 
 enum m_route
 metrics_route(enum route_kind rk)
@@ -235,5 +242,12 @@ metrics_render(const struct metrics *m, size_t *len)
 		buf_addf(&o, "privatemode_limit_refusals_total{limit=\"%s\"} "
 		    "%llu\n", limit_names[i],
 		    (unsigned long long)m->limit_refusals[i]);
+	buf_adds(&o, "# HELP privatemode_client_auth_failures_total Requests "
+	    "refused with 401 under client_auth tokens, by reason.\n"
+	    "# TYPE privatemode_client_auth_failures_total counter\n");
+	for (i = 0; i < 3; i++)
+		buf_addf(&o, "privatemode_client_auth_failures_total{reason="
+		    "\"%s\"} %llu\n", auth_names[i],
+		    (unsigned long long)m->auth_failures[i]);
 	return (char *)buf_release(&o, len);
 }

@@ -48,6 +48,10 @@ enum m_limit {
 	ML_PER_ADDRESS,		/* max_connections_per_address: 429 */
 	ML_BODY_BUFFER,		/* max_body_buffer: 503 */
 	ML_BODY_DEADLINE,	/* client_body_deadline: 408 */
+	ML_CLIENT_RATE,		/* client_rate_limit (or rate=): 429 */
+	ML_CLIENT_STREAMS,	/* client_max_streams (or streams=): 429 */
+	ML_ADDRESS_RATE,	/* address_rate_limit: 429 */
+	ML_ADDRESS_STREAMS,	/* address_max_streams: 429 */
 	ML_NLIMITS
 };
 
@@ -77,6 +81,7 @@ struct metrics {
 	uint64_t	processes;		/* gauge: answering children */
 	uint64_t	body_buffer_bytes;	/* gauge: max_body_buffer in use */
 	uint64_t	limit_refusals[ML_NLIMITS];
+	uint64_t	auth_failures[3];	/* missing, invalid, expired */
 };
 
 extern struct metrics	metrics;

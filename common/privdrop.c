@@ -1,3 +1,8 @@
+/*
+ * Dropping privileges in one fixed order: not dumpable, chroot, groups,
+ * uid/gid, capabilities and the bounding set, no_new_privs.
+ */
+
 #include "config.h"
 
 #include <errno.h>

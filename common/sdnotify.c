@@ -1,3 +1,8 @@
+/*
+ * sd_notify(3) without libsystemd: READY, STATUS, WATCHDOG to
+ * $NOTIFY_SOCKET.
+ */
+
 #include "config.h"
 
 #include <sys/socket.h>

@@ -1,3 +1,8 @@
+/*
+ * Small helpers every process uses: allocation that cannot fail,
+ * strings, UTF-8 and JSON escaping, value parsers, clocks, randomness.
+ */
+
 #include "config.h"
 
 #include <sys/time.h>

@@ -2,6 +2,7 @@
 sbin_PROGRAMS = privatemoded
 privatemoded_SOURCES = \
 	common/metrics.c common/metrics.h \
+	daemon/access.c daemon/access.h \
 	daemon/amdchain.c daemon/amdchain.h \
 	daemon/bevio.c daemon/bevio.h \
 	daemon/parent.c daemon/parent.h \

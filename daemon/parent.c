@@ -37,6 +37,7 @@
 
 #include "amdchain.h"
 #include "chan.h"
+#include "clients.h"
 #include "conf.h"
 #include "egress.h"
 #include "ipc.h"
@@ -45,6 +46,7 @@
 #include "sdnotify.h"
 #include "parent.h"
 #include "privdrop.h"
+#include "usage.h"
 #include "util.h"
 #include "workspace.h"
 #include "tls.h"
@@ -54,6 +56,17 @@
 #define STABLE_UPTIME_MS	30000	/* a pair that lived this long resets back-off */
 #define STRAGGLER_MS		5000	/* other half of a dead pair: then SIGKILL */
 #define MAX_LISTENERS		32
+#define TLS_CHECK_MS		3000	/* tls_cert/tls_key renewed on disk? */
+#define CLIENTS_FILE_MAX	(4 * 1024 * 1024)
+
+/* What stat(2) says of a file: a renewal changes some of it. */
+struct filesig {
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec	mtime;
+	struct timespec	ctime;
+};
 
 enum role { ROLE_WORKER, ROLE_KEYD };
 
@@ -108,7 +121,12 @@ static struct {
 	int			 notified;	/* READY=1 sent for this generation */
 	TAILQ_HEAD(, pair)	 pairs;
 	struct event		*kill_timer;
-} P = { .store_fd = -1, .cli_fd = -1, .salt_fd = -1 };
+	struct access_policy	 access;	/* MSG_CLIENTS for every worker */
+	struct usage_table	 usage;		/* for the daemon's lifetime */
+	struct event		*tls_timer;
+	struct filesig		 tls_sig[2];	/* cert, key, last looked at */
+	int			 tls_sig_ok;
+} P = { .store_fd = -1, .cli_fd = -1, .salt_fd = -1, .usage.bounded = 1 };
 
 /* A /metrics scrape: every child's counters, summed, back to a worker. */
 struct scrape {
@@ -393,6 +411,94 @@ load_config(struct parent_opts *o)
  fail:
 	config_free(c);
 	return NULL;
+}
+
+/*
+ * The access policy of c (MSG_CLIENTS): client_auth, the limits and,
+ * with client_auth tokens, the token file, read by us like every other
+ * file (workers have no file system).  -1 with the reasons logged.
+ */
+static int
+load_access(const struct config *c, struct access_policy *a)
+{
+	struct rate	 def;
+	char		*text;
+	size_t		 len;
+	int		 rv;
+
+	memset(a, 0, sizeof(*a));
+	if (rate_parse(c->client_rate_limit, &def) == -1 ||
+	    rate_parse(c->address_rate_limit, &a->addr_rate) == -1 ||
+	    client_auth_parse(c->client_auth) == -1)
+		return -1;
+	a->mode = (uint8_t)client_auth_parse(c->client_auth);
+	a->workers = (uint32_t)config_workers(c);
+	a->addr_streams = (uint32_t)c->address_max_streams;
+	if (a->mode != CA_TOKENS)
+		return 0;
+	if (read_file(c->client_tokens, CLIENTS_FILE_MAX, &text, &len) == -1) {
+		log_warn("client_tokens %s", c->client_tokens);
+		return -1;
+	}
+	rv = clients_parse(c->client_tokens, text, len, &def,
+	    (uint32_t)c->client_max_streams, &a->v, &a->n);
+	free(text);
+	if (rv == -1)
+		return -1;
+	if (a->n == 0)
+		log_warnx("client_tokens %s names no client: every API request "
+		    "is refused", c->client_tokens);
+	return 0;
+}
+
+static void
+send_access(struct chan *c)
+{
+	struct buf	m;
+
+	buf_init(&m, 64 + P.access.n * 96);
+	access_policy_put(&m, &P.access);
+	chan_send(c, MSG_CLIENTS, 0, &m);
+	buf_free(&m);
+}
+
+/*
+ * Whoever reaches a listener beyond loopback spends the organisation's
+ * credits unless client_auth asks for a token: said at every start and
+ * reload that leaves it so.
+ */
+static void
+warn_open_listeners(const struct config *c)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in6	*s6;
+	socklen_t		 len;
+	int			 i, open = 0;
+
+	if (client_auth_parse(c->client_auth) == CA_TOKENS)
+		return;
+	for (i = 0; i < P.nlfds; i++) {
+		len = sizeof(ss);
+		if (getsockname(P.lfds[i], (struct sockaddr *)&ss, &len) == -1)
+			continue;
+		if (ss.ss_family == AF_INET) {
+			if ((ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >>
+			    24) != 127)
+				open = 1;
+		} else if (ss.ss_family == AF_INET6) {
+			s6 = (struct sockaddr_in6 *)&ss;
+			if (!IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) &&
+			    !(IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
+			    s6->sin6_addr.s6_addr[12] == 127))
+				open = 1;
+		}
+	}
+	if (open)
+		log_warnx("WARNING: client_auth is off and the daemon listens "
+		    "beyond loopback: anyone who reaches the port spends this "
+		    "installation's Privatemode API key.  Set client_auth "
+		    "tokens (privatemode.conf(5)) or listen on 127.0.0.1 "
+		    "only");
 }
 
 static int
@@ -723,6 +829,78 @@ send_tls_keypair(struct pair *p)
 	stack_scrub();
 }
 
+/*
+ * Certificate renewal without a reload (certbot and the like): every
+ * TLS_CHECK_MS the parent looks at the two files (stat, nothing read),
+ * and when either changed and they make a usable pair again, every
+ * worker gets it for its new connections.  The official proxy loads the
+ * pair per handshake; this costs two stat(2) calls every few seconds.
+ */
+static int
+filesig_get(const char *path, struct filesig *f)
+{
+	struct stat	st;
+
+	memset(f, 0, sizeof(*f));
+	if (stat(path, &st) == -1)
+		return -1;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->size = st.st_size;
+	f->mtime = st.st_mtim;
+	f->ctime = st.st_ctim;
+	return 0;
+}
+
+/* The files as they are now: what the workers were just given. */
+static void
+tls_sig_update(void)
+{
+	P.tls_sig_ok = P.conf->tls_cert != NULL &&
+	    filesig_get(P.conf->tls_cert, &P.tls_sig[0]) == 0 &&
+	    filesig_get(P.conf->tls_key, &P.tls_sig[1]) == 0;
+}
+
+static void
+tls_check(evutil_socket_t fd, short ev, void *arg)
+{
+	struct filesig	 now[2];
+	struct timeval	 tv;
+	struct buf	 w;
+	struct pair	*p;
+
+	ms_to_tv(TLS_CHECK_MS, &tv);
+	evtimer_add(P.tls_timer, &tv);
+	if (P.conf->tls_cert == NULL || P.shutting_down ||
+	    filesig_get(P.conf->tls_cert, &now[0]) == -1 ||
+	    filesig_get(P.conf->tls_key, &now[1]) == -1)
+		return;		/* missing for a moment: next time */
+	if (P.tls_sig_ok && memcmp(now, P.tls_sig, sizeof(now)) == 0)
+		return;
+	memcpy(P.tls_sig, now, sizeof(now));
+	P.tls_sig_ok = 1;
+	if (load_tls_keypair(P.conf, &w) <= 0)
+		return;		/* logged */
+	if (tls_keypair_check(w.p, w.len) == -1) {
+		/* Half written (a new certificate, the old key)? Next change. */
+		log_warnx("%s or %s changed but they are not a usable pair: "
+		    "new connections still get the previous certificate",
+		    P.conf->tls_cert, P.conf->tls_key);
+		buf_free(&w);
+		stack_scrub();
+		return;
+	}
+	TAILQ_FOREACH(p, &P.pairs, entry)
+		if (p->worker.chan != NULL && chan_send_secret(p->worker.chan,
+		    MSG_TLS_KEYPAIR, 0, &w) == -1)
+			log_warnx("worker[%d]: could not hand over the renewed "
+			    "TLS key pair", p->instance);
+	buf_free(&w);
+	stack_scrub();
+	log_info("TLS certificate %s renewed: new connections get it",
+	    P.conf->tls_cert);
+}
+
 static void
 send_secrets(struct pair *p)
 {
@@ -817,7 +995,7 @@ metrics_ask(struct child *ch, uint32_t id)
 static void
 scrape_finish(struct scrape *sc)
 {
-	struct buf	 m;
+	struct buf	 m, body;
 	char		*text;
 	size_t		 len;
 
@@ -825,12 +1003,17 @@ scrape_finish(struct scrape *sc)
 	event_free(sc->timer);
 	if (sc->from != NULL && sc->from->worker.chan != NULL) {
 		text = metrics_render(&sc->sum, &len);
-		buf_init(&m, len + 16);
-		msg_put_bytes(&m, text, len);
+		buf_init(&body, len + 4096);
+		buf_add(&body, text, len);
+		free(text);
+		/* Ours, not the children's: it outlives their generations. */
+		usage_render(&P.usage, &body);
+		buf_init(&m, body.len + 16);
+		msg_put_bytes(&m, body.p, body.len);
 		chan_send(sc->from->worker.chan, MSG_METRICS_TEXT,
 		    sc->reply_id, &m);
 		buf_free(&m);
-		free(text);
+		buf_free(&body);
 	}
 	free(sc->asked);
 	free(sc);
@@ -1165,6 +1348,10 @@ child_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 		if (is_keyd)
 			return -1;
 		return dump_request(r);
+	case MSG_USAGE:
+		if (is_keyd)
+			return -1;
+		return usage_get(r, &P.usage);
 	case MSG_METRICS_SCRAPE:
 		if (is_keyd || msg_end(r) == -1)
 			return -1;
@@ -1282,8 +1469,12 @@ spawn_pair(struct pair *p)
 	}
 	chan_send(p->keyd.chan, MSG_KEYD_FILES, 0, &P.files);
 	send_config(p->keyd.chan);
-	/* The key pair must arrive before the config that starts serving. */
+	/*
+	 * The key pair and the access policy must arrive before the config
+	 * that starts serving.
+	 */
 	send_tls_keypair(p);
+	send_access(p->worker.chan);
 	send_config(p->worker.chan);
 	log_debug("spawned worker[%d] pid %ld, keyd[%d] pid %ld (generation "
 	    "%d)", p->instance, (long)p->worker.pid, p->instance,
@@ -1559,8 +1750,10 @@ start_shutdown(int sig)
 static void
 reload(void)
 {
-	struct config	*c;
-	struct buf	 files;
+	struct config		*c;
+	struct buf		 files;
+	struct access_policy	 access;
+	struct pair		*p;
 
 	log_info("SIGHUP: reloading %s", P.opts->conf_path);
 	sd_notifyf("RELOADING=1");
@@ -1571,11 +1764,19 @@ reload(void)
 		return;
 	}
 	config_carry_restart_keys(c, P.conf);
+	if (load_access(c, &access) == -1) {
+		log_warnx("reload failed: keeping the current configuration");
+		sd_notifyf("READY=1\nSTATUS=reload failed, running the previous "
+		    "configuration");
+		config_free(c);
+		return;
+	}
 	if (check_tls(c) == -1 || load_keyd_files(c, &files) == -1 ||
 	    build_store(c) == -1) {
 		log_warnx("reload failed: keeping the current configuration");
 		sd_notifyf("READY=1\nSTATUS=reload failed, running the previous "
 		    "configuration");
+		access_policy_free(&access);
 		config_free(c);
 		return;
 	}
@@ -1583,6 +1784,21 @@ reload(void)
 	P.conf = c;
 	buf_free(&P.files);
 	P.files = files;
+	/*
+	 * The new access policy holds at once for every worker, those of
+	 * the generation about to drain too: a revoked token is refused
+	 * from the next request on, wherever it lands.  Requests admitted
+	 * before finish.
+	 */
+	access_policy_free(&P.access);
+	P.access = access;
+	TAILQ_FOREACH(p, &P.pairs, entry)
+		if (p->worker.chan != NULL)
+			send_access(p->worker.chan);
+	log_info("client access: client_auth %s, %u client token(s)",
+	    P.access.mode == CA_TOKENS ? "tokens" : "off", P.access.n);
+	warn_open_listeners(c);
+	tls_sig_update();
 	log_setlevel(c->log_level);
 	log_setformat(c->log_format);
 	config_warn_testonly(c);
@@ -1697,6 +1913,7 @@ parent_main(struct parent_opts *o)
 	}
 	if (o->check_only) {
 		if (lookup_user(P.conf) == -1 ||
+		    load_access(P.conf, &P.access) == -1 ||
 		    check_secret_file("API key", P.conf->api_key) == -1 ||
 		    check_secret_file("prompt cache salt",
 		    P.conf->prompt_cache_salt) == -1 ||
@@ -1737,7 +1954,8 @@ parent_main(struct parent_opts *o)
 			    (long)getuid());
 	}
 	stash_cli_secrets(o);
-	if (check_tls(P.conf) == -1 || load_keyd_files(P.conf, &P.files) == -1 ||
+	if (load_access(P.conf, &P.access) == -1 || check_tls(P.conf) == -1 ||
+	    load_keyd_files(P.conf, &P.files) == -1 ||
 	    build_store(P.conf) == -1)
 		return 1;
 	if (P.conf->api_key == NULL)
@@ -1745,6 +1963,9 @@ parent_main(struct parent_opts *o)
 		    "authenticate with the API.");
 	if (bind_listeners(P.conf) == -1)
 		return 1;
+	log_info("client access: client_auth %s, %u client token(s)",
+	    P.access.mode == CA_TOKENS ? "tokens" : "off", P.access.n);
+	warn_open_listeners(P.conf);
 	if (P.chroot_ok)
 		prepare_chroot(P.conf->chroot_dir, P.root);
 	if (P.root)
@@ -1765,6 +1986,9 @@ parent_main(struct parent_opts *o)
 		evsignal_add(ev, NULL);
 	}
 	P.kill_timer = evtimer_new(P.base, kill_timer_cb, NULL);
+	P.tls_timer = evtimer_new(P.base, tls_check, NULL);
+	tls_sig_update();
+	tls_check(-1, 0, NULL);
 	watchdog_init();
 	spawn_generation();
 	log_info("started %d worker(s), listening on %d socket(s)",

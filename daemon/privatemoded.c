@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "clients.h"
 #include "conf.h"
 #include "keyd.h"
 #include "log.h"
@@ -26,6 +29,7 @@ usage(void)
 	    "[--port=port]\n"
 	    "                    [--apiEndpoint=host:port] [--workspace=dir] "
 	    "[--<flag>=value ...]\n"
+	    "       privatemoded -G name\n"
 	    "See privatemoded(8) and privatemode.conf(5).\n");
 	exit(1);
 }
@@ -52,6 +56,35 @@ version(void)
 	    "production\n");
 #endif
 	exit(0);
+}
+
+/*
+ * -G name: a new client token.  The line for the token file goes to
+ * standard output (so ">>/etc/privatemode/clients" appends it), the
+ * token itself to standard error, once: only its hash is kept anywhere.
+ */
+static int
+new_client_token(const char *name)
+{
+	char	token[CLIENT_TOKEN_LEN + 1], line[CLIENT_NAME_MAX + 80];
+
+	if (!client_name_ok(name)) {
+		fprintf(stderr, "privatemoded: bad client name \"%s\": 1 to 64 "
+		    "letters, digits, '.', '_' or '-', starting with a letter "
+		    "or digit\n", name);
+		return 1;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "privatemoded: sodium_init failed\n");
+		return 1;
+	}
+	client_token_new(token, sizeof(token), name, line, sizeof(line));
+	printf("%s\n", line);
+	fflush(stdout);
+	fprintf(stderr, "client token for %s (give it to the client; it is "
+	    "shown only now):\n%s\n", name, token);
+	sodium_memzero(token, sizeof(token));
+	return ferror(stdout) ? 1 : 0;
 }
 
 /* Overwrite an argv string so /proc/<pid>/cmdline no longer shows it. */
@@ -124,7 +157,7 @@ int
 main(int argc, char *argv[])
 {
 	struct parent_opts	 o;
-	const char		*role = NULL;
+	const char		*role = NULL, *gen = NULL;
 	int			 instance = -1, i, j;
 	char			*a;
 
@@ -152,7 +185,7 @@ main(int argc, char *argv[])
 		for (j = 1; a[j] != '\0'; j++) {
 			const char	*optarg = NULL;
 
-			if (strchr("fTIl", a[j]) != NULL) {
+			if (strchr("fGTIl", a[j]) != NULL) {
 				if (a[j + 1] != '\0')
 					optarg = a + j + 1;
 				else if (i + 1 < argc)
@@ -173,6 +206,9 @@ main(int argc, char *argv[])
 				break;
 			case 'l':
 				overrides_add(&o.ovr, "log_level", optarg);
+				break;
+			case 'G':
+				gen = optarg;
 				break;
 			case 't':
 				o.check_only = 1;
@@ -198,6 +234,8 @@ main(int argc, char *argv[])
 		i++;
 	}
 
+	if (gen != NULL)
+		return new_client_token(gen);
 	if (role != NULL) {
 		/* A child: stderr in the foreground, syslog otherwise. */
 		log_init(o.foreground, LOG_INFO, LOG_FORMAT_TEXT);

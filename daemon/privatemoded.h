@@ -1,3 +1,7 @@
+/*
+ * What privatemoded.c starts besides the parent: the worker role.
+ */
+
 #ifndef PM_PRIVATEMODED_H
 #define PM_PRIVATEMODED_H
 

@@ -1,3 +1,8 @@
+/*
+ * The worker's side of a proxied request: checks it can make without a
+ * key, MSG_REQ to keyd, and relaying keyd's MSG_RESP to the client.
+ */
+
 #include "config.h"
 
 #include <stdio.h>
@@ -7,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "access.h"
 #include "buf.h"
 #include "conf.h"
 #include "dpmsg.h"
@@ -15,9 +21,11 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "multipart.h"
 #include "proxy.h"
 #include "reqid.h"
 #include "server.h"
+#include "usage.h"
 #include "util.h"
 #include "worker.h"
 
@@ -31,6 +39,8 @@ struct pxreq {
 	enum route_kind	 route;
 	int		 streaming;	/* client response started */
 	int		 paused;	/* keyd was told to stop reading */
+	int		 usage;		/* read the answer's usage objects */
+	int		 sse;		/* ... as an event stream */
 	uint64_t	 t_sent;	/* MSG_REQ sent, until keyd answers */
 };
 
@@ -107,11 +117,14 @@ proxy_head(struct request *r, enum route_kind rk)
  * one that does not, under a type that is not JSON, gets 415.
  */
 static int
-check_json(struct request *r)
+check_json(struct request *r, char model[USAGE_NAME_MAX + 1])
 {
 	const char		*ct = req_header(r, "Content-Type");
 	struct json_result	 jr;
+	struct json_top		*top = NULL;
+	struct buf		 name;
 	enum json_status	 st;
+	size_t			 ntop = 0, i;
 
 	if (!is_json_ctype(ct) && (r->body.len == 0 ||
 	    json_validate(r->body.p, r->body.len, 0, &jr) != JSON_OK)) {
@@ -125,7 +138,21 @@ check_json(struct request *r)
 		    "request body is empty; expected a JSON object");
 		return -1;
 	}
-	st = json_validate(r->body.p, r->body.len, 0, &jr);
+	st = json_validate_top(r->body.p, r->body.len, 0, &jr, &top, &ntop);
+	/* The model asked for, as a usage label: no other content is kept. */
+	for (i = 0; i < ntop && st == JSON_OK; i++)
+		if (json_strcmp(r->body.p + top[i].key.off, top[i].key.len,
+		    (const uint8_t *)"\"model\"", 7) == 0 &&
+		    json_kind_at(r->body.p, r->body.len, top[i].value.off) ==
+		    JSON_STRING) {
+			buf_init(&name, 64);
+			if (json_unescape(r->body.p + top[i].value.off,
+			    top[i].value.len, &name) == 0)
+				usage_label(model, name.p, name.len);
+			buf_free(&name);
+			break;
+		}
+	free(top);
 	if (st == JSON_EDUPKEY) {
 		/* Go would encrypt the first and forward the second in clear. */
 		req_error(r, 400, "invalid_request_error", "duplicate_key",
@@ -143,6 +170,42 @@ check_json(struct request *r)
 		    "request body must be a JSON object");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * A form keyd will take: the worker parses it with keyd's own parser
+ * first, so that keyd only ever sees a body the worker validated, and a
+ * client gets its 400 without a trip to keyd.
+ */
+static int
+check_multipart(struct request *r, char modelname[USAGE_NAME_MAX + 1])
+{
+	struct mp_form		 form;
+	const struct mp_part	*model;
+	const char		*msg;
+	char			 boundary[128];
+
+	if (mp_boundary(req_header(r, "Content-Type"), boundary,
+	    sizeof(boundary), &msg) == -1) {
+		req_error(r, 400, "invalid_request_error", "invalid_multipart",
+		    "%s", msg);
+		return -1;
+	}
+	if (mp_parse(r->body.p, r->body.len, boundary, &form, &msg) == -1) {
+		req_error(r, 400, "invalid_request_error", "invalid_multipart",
+		    "parsing multipart form: %s", msg);
+		return -1;
+	}
+	model = mp_value(&form, "model");
+	if (model == NULL || model->len == 0) {
+		mp_free(&form);
+		req_error(r, 400, "invalid_request_error", "missing_model",
+		    "no model specified in request");
+		return -1;
+	}
+	usage_label(modelname, model->data, model->len);
+	mp_free(&form);
 	return 0;
 }
 
@@ -308,11 +371,18 @@ px_head(struct pxreq *px, const struct dp_event *ev, struct msgr *m)
 
 	memset(&data, 0, sizeof(data));
 	hdrs = head_headers(ev, &clen, &ctype);
+	/* Usage, from inference answers that succeeded; no content kept. */
+	px->usage = ev->status >= 200 && ev->status < 300 &&
+	    px->route != RK_MODELS && px->route != RK_UNSTRUCTURED;
+	px->sse = ctype != NULL && strncasecmp(ctype, "text/event-stream",
+	    17) == 0;
 	if (clen == 0) {
 		req_respond(px->req, ev->status, ctype, hdrs, "", 0);
 		px->req = NULL;
 	} else if (clen > 0 && dp_resp_next(&peek, &data) == 1 &&
 	    data.type == DPE_DATA && (uint64_t)clen == data.len) {
+		if (px->usage)
+			usage_from_json(&px->req->usage, data.data, data.len);
 		req_respond(px->req, ev->status, ctype, hdrs, data.data,
 		    data.len);
 		px->req = NULL;
@@ -348,6 +418,11 @@ px_event(struct pxreq *px, const struct dp_event *ev, struct msgr *m)
 		break;
 	case DPE_DATA:
 		if (px->streaming) {
+			/* keyd sends whole lines, unary bodies whole. */
+			if (px->usage && px->sse)
+				usage_from_sse(&r->usage, ev->data, ev->len);
+			else if (px->usage)
+				usage_from_json(&r->usage, ev->data, ev->len);
 			full = req_stream_write(r, ev->data, ev->len);
 			metrics.stream_chunks++;
 		}
@@ -450,7 +525,8 @@ px_send(struct pxreq *px, const char *upath, const char *reqid)
 	q.hname = names;
 	q.hvalue = values;
 	for (i = 0; i < r->head.nh; i++)
-		if (!not_forwarded(r->head.h[i].name)) {
+		if (!not_forwarded(r->head.h[i].name) &&
+		    !access_token_header(r->head.h[i].name)) {
 			names[q.nh] = r->head.h[i].name;
 			values[q.nh++] = r->head.h[i].value;
 		}
@@ -468,6 +544,7 @@ proxy_request(struct request *r, enum route_kind rk, const char *upath)
 {
 	struct pxreq	*px;
 	char		 reqid[REQID_LEN + 1];
+	char		 model[USAGE_NAME_MAX + 1] = USAGE_NONE;
 
 	if (!keyd_alive()) {
 		req_error(r, 503, "service_unavailable", "keyd_unavailable",
@@ -475,8 +552,12 @@ proxy_request(struct request *r, enum route_kind rk, const char *upath)
 		return;
 	}
 	if ((rk == RK_CHAT || rk == RK_COMPLETIONS || rk == RK_EMBEDDINGS ||
-	    rk == RK_MESSAGES) && check_json(r) == -1)
+	    rk == RK_MESSAGES) && check_json(r, model) == -1)
 		return;
+	if (rk == RK_TRANSCRIPTIONS && check_multipart(r, model) == -1)
+		return;
+	/* From here on it counts as a request of its client and model. */
+	strlcpy(r->model, model, sizeof(r->model));
 	/* One id for the client, the upstream and the logs. */
 	if (r->id_minted)
 		strlcpy(reqid, r->id, sizeof(reqid));

@@ -1,3 +1,8 @@
+/*
+ * The worker's routes: which path is which kind of request, the local
+ * endpoints (health, readiness, metrics), request ids.
+ */
+
 #include "config.h"
 
 #include <stdio.h>
@@ -5,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "access.h"
 #include "buf.h"
 #include "ipc.h"
 #include "log.h"
@@ -36,6 +42,7 @@ struct route {
 
 #define ON_API		0x01	/* the API listeners */
 #define ON_METRICS	0x02	/* metrics_listen */
+#define OPEN		0x04	/* no client token (client_auth tokens) */
 
 static void	h_healthz(struct request *);
 static void	h_readyz(struct request *);
@@ -77,21 +84,24 @@ static const struct route routes[] = {
 	 * words of ours; its detail (attestation, TCB, the last error, which
 	 * may be an upstream's text) is for the metrics listener.
 	 */
-	{ "/healthz",	0, "GET,HEAD",	h_healthz, 0, NULL, ON_API | ON_METRICS },
-	{ "/readyz",	0, "GET,HEAD",	h_readyz, 0, NULL, ON_API | ON_METRICS },
+	{ "/healthz",	0, "GET,HEAD",	h_healthz, 0, NULL,
+	    ON_API | ON_METRICS | OPEN },
+	{ "/readyz",	0, "GET,HEAD",	h_readyz, 0, NULL,
+	    ON_API | ON_METRICS | OPEN },
 	{ "/metrics",	0, "GET",	h_metrics, 0, NULL, ON_METRICS },
 #ifdef TEST_HOOKS
 	{ "/__test/keyd-forbidden-syscall", 0, "POST", h_test_keyd_syscall, 0,
-	    NULL, ON_API },
+	    NULL, ON_API | OPEN },
 	{ "/__test/worker-forbidden-syscall", 0, "POST",
-	    h_test_worker_syscall, 0, NULL, ON_API },
+	    h_test_worker_syscall, 0, NULL, ON_API | OPEN },
 	{ "/__test/bad-handover", 0, "POST", h_test_bad_handover, 0, NULL,
-	    ON_API },
-	{ "/__test/sleep", 0, "GET", h_test_sleep, 0, NULL, ON_API },
-	{ "/__test/echo", 0, "POST", h_test_echo, 0, NULL, ON_API },
-	{ "/__test/keyd-clock", 0, "POST", h_test_keyd_clock, 0, NULL, ON_API },
+	    ON_API | OPEN },
+	{ "/__test/sleep", 0, "GET", h_test_sleep, 0, NULL, ON_API | OPEN },
+	{ "/__test/echo", 0, "POST", h_test_echo, 0, NULL, ON_API | OPEN },
+	{ "/__test/keyd-clock", 0, "POST", h_test_keyd_clock, 0, NULL,
+	    ON_API | OPEN },
 	{ "/__test/metrics-ans", 0, "POST", h_test_metrics_ans, 0, NULL,
-	    ON_API },
+	    ON_API | OPEN },
 #endif
 };
 
@@ -142,12 +152,20 @@ route_head(struct request *r)
 	if (rt != NULL)
 		r->mroute = rt->fn == NULL ? metrics_route(rt->rk) :
 		    rt->fn == h_metrics ? MR_METRICS : MR_HEALTH;
+	r->anthropic = rt != NULL && rt->rk == RK_MESSAGES;
+	/*
+	 * client_auth tokens: the token first, before anything else is done
+	 * with the request, on every path of the API port but the open
+	 * ones (a client without a token learns no route either).
+	 */
+	if (!r->metrics_listener && (rt == NULL || !(rt->where & OPEN)) &&
+	    access_auth(r) == -1)
+		return -1;
 	if (rt == NULL) {
 		req_error(r, 404, "invalid_request_error", "not_found",
 		    "no route for %s", r->path);
 		return -1;
 	}
-	r->anthropic = rt->rk == RK_MESSAGES;
 	if (!http_token_in(rt->methods, r->head.method)) {
 		req_error(r, 405, "invalid_request_error",
 		    "method_not_allowed", "method %s not allowed on %s "
@@ -155,7 +173,7 @@ route_head(struct request *r)
 		return -1;
 	}
 	if (rt->fn == NULL)
-		return proxy_head(r, rt->rk);
+		return access_admit(r) == -1 ? -1 : proxy_head(r, rt->rk);
 	return 0;
 }
 

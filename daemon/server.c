@@ -1,3 +1,8 @@
+/*
+ * The worker's HTTP/1.1 server: connections, heads, bodies, limits,
+ * timeouts, keep-alive and responses.
+ */
+
 #include "config.h"
 
 #include <sys/queue.h>
@@ -22,6 +27,7 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "access.h"
 #include "bevio.h"
 #include "conf.h"
 #include "http.h"
@@ -71,6 +77,8 @@ struct conn {
 	enum conn_state		 state;
 	struct request		*req;
 	char			 peer[64];
+	uint8_t			 akey[16];	/* addr_key() of the peer */
+	int			 akey_ok;
 	size_t			 scanned;	/* head search resume offset */
 	int			 keepalive;
 	int			 rejecting;	/* a 429 connection */
@@ -450,6 +458,7 @@ server_accept(struct evconnlistener *l, evutil_socket_t fd,
 	c->srv = s;
 	c->metrics_listener = ls->metrics;
 	peer_string(sa, c->peer, sizeof(c->peer));
+	c->akey_ok = addr_key(sa, c->akey) == 0;
 	if (s->tls != NULL && !ls->metrics) {
 		SSL	*ssl = SSL_new(s->tls);
 
@@ -535,6 +544,8 @@ request_new(struct conn *c)
 	r->conn = c;
 	r->srv = c->srv;
 	strlcpy(r->peer, c->peer, sizeof(r->peer));
+	memcpy(r->akey, c->akey, sizeof(r->akey));
+	r->akey_ok = c->akey_ok;
 	r->start_us = now_us();
 	r->metrics_listener = c->metrics_listener;
 	if (c->srv->conf->dump_requests && !c->metrics_listener) {
@@ -548,6 +559,7 @@ request_new(struct conn *c)
 static void
 request_free(struct request *r)
 {
+	access_release(r);
 	r->srv->body_bytes -= r->body_charged;
 	metrics.body_buffer_bytes = r->srv->body_bytes;
 	if (r->dump != NULL) {
@@ -634,6 +646,7 @@ dump_send(struct request *r)
 	    r->head.minor);
 	for (i = 0; i < r->head.nh; i++)
 		buf_addf(&req, "%s: %s\r\n", r->head.h[i].name,
+		    access_token_header(r->head.h[i].name) ? "[client token]" :
 		    r->head.h[i].value);
 	buf_adds(&req, "\r\n");
 	buf_add(&req, r->body.p, r->body.len);
@@ -652,9 +665,18 @@ static void
 request_account(struct request *r)
 {
 	uint64_t	now = now_us();
+	char		who[CLIENT_NAME_MAX + USAGE_NAME_MAX + 96] = "";
 
 	if (r->dump != NULL && r->head.method != NULL)
 		dump_send(r);
+	access_account(r);
+	if (r->client[0] != '\0')
+		snprintf(who, sizeof(who), " client=%s", r->client);
+	if (r->model[0] != '\0')
+		snprintf(who + strlen(who), sizeof(who) - strlen(who),
+		    " model=%s prompt_tokens=%llu completion_tokens=%llu",
+		    r->model, (unsigned long long)r->usage.prompt,
+		    (unsigned long long)r->usage.completion);
 	metrics_request(r->mroute, r->status);
 	metrics.bytes_in += r->body.len;
 	metrics.bytes_out += r->bytes_out;
@@ -665,16 +687,16 @@ request_account(struct request *r)
 		    r->start_us, 0);
 	}
 	if (r->mroute == MR_HEALTH || r->mroute == MR_METRICS)
-		log_debug("%s \"%s %s\" %d %llu %.1fms id=%s", r->peer,
+		log_debug("%s \"%s %s\" %d %llu %.1fms id=%s%s", r->peer,
 		    r->head.method, r->path != NULL ? r->path : "-", r->status,
 		    (unsigned long long)r->bytes_out,
-		    (now - r->start_us) / 1000.0, r->id);
+		    (now - r->start_us) / 1000.0, r->id, who);
 	else
-		log_info("%s \"%s %s\" %d %llu %.1fms id=%s", r->peer,
+		log_info("%s \"%s %s\" %d %llu %.1fms id=%s%s", r->peer,
 		    r->head.method != NULL ? r->head.method : "-",
 		    r->path != NULL ? r->path : "-", r->status,
 		    (unsigned long long)r->bytes_out,
-		    (now - r->start_us) / 1000.0, r->id);
+		    (now - r->start_us) / 1000.0, r->id, who);
 }
 
 static void
@@ -759,18 +781,20 @@ req_stream_end(struct request *r)
 	request_done(r);
 }
 
-void
-req_error(struct request *r, int status, const char *type, const char *code,
-    const char *fmt, ...)
+static void
+req_verror(struct request *r, int status, const char *extra, const char *type,
+    const char *code, const char *fmt, va_list ap)
+    __attribute__((__format__(printf, 6, 0)));
+
+static void
+req_verror(struct request *r, int status, const char *extra, const char *type,
+    const char *code, const char *fmt, va_list ap)
 {
 	struct buf	 b;
 	char		*msg, *esc;
-	va_list		 ap;
 
-	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatal("vasprintf");
-	va_end(ap);
 	esc = json_escape_dup(msg);
 	buf_init(&b, 256);
 	if (r->wants_sse)
@@ -795,13 +819,36 @@ req_error(struct request *r, int status, const char *type, const char *code,
 		req_stream_end(r);
 	} else {
 		/* request_done() closes if the request was not fully read. */
+		if (extra == NULL && (status == 429 || status == 503))
+			extra = "Retry-After: 1\r\n";
 		req_respond(r, status, r->wants_sse ? "text/event-stream" :
-		    "application/json", status == 429 || status == 503 ?
-		    "Retry-After: 1\r\n" : NULL, b.p, b.len);
+		    "application/json", extra, b.p, b.len);
 	}
 	buf_free(&b);
 	free(esc);
 	free(msg);
+}
+
+void
+req_error(struct request *r, int status, const char *type, const char *code,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	req_verror(r, status, NULL, type, code, fmt, ap);
+	va_end(ap);
+}
+
+void
+req_error_hdr(struct request *r, int status, const char *extra,
+    const char *type, const char *code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	req_verror(r, status, extra, type, code, fmt, ap);
+	va_end(ap);
 }
 
 const char *
@@ -1269,5 +1316,13 @@ int
 server_nconns(const struct server *s)
 {
 	return s->nconns;
+}
+
+void
+server_set_tls(struct server *s, struct ssl_ctx_st *tls)
+{
+	/* Connections that have an SSL keep their reference to the old. */
+	SSL_CTX_free(s->tls);
+	s->tls = tls;
 }
 

@@ -10,7 +10,9 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "clients.h"
 #include "http.h"
+#include "usage.h"
 
 struct event_base;
 struct config;
@@ -18,6 +20,8 @@ struct ssl_ctx_st;
 struct server;
 struct conn;
 struct request;
+struct climit;
+struct alimit;
 
 /* Called once the head is parsed: return 0 to read the body, or respond
  * (e.g. 404/405/413) and return -1. */
@@ -56,6 +60,15 @@ struct request {
 	int			 anthropic;	/* errors in Anthropic's shape */
 	int			 conn_close;	/* close after this response */
 	struct buf		*dump;		/* dump_requests: the answer */
+	/* access.c: who asked, what it cost, which slots it holds */
+	uint8_t			 akey[16];	/* address key: IPv4, IPv6 /64 */
+	int			 akey_ok;
+	char			 client[CLIENT_NAME_MAX + 1];	/* or "" */
+	char			 model[USAGE_NAME_MAX + 1];	/* sent: the model */
+	struct usage		 usage;		/* from the answer */
+	struct climit		*climit;	/* authenticated as */
+	struct alimit		*alimit;
+	int			 holds;		/* stream slots held */
 	/* response state */
 	int			 status;
 	int			 started;	/* status line written */
@@ -76,6 +89,8 @@ struct server	*server_new(struct event_base *, const struct config *,
 void		 server_drain(struct server *, server_idle_fn, void *);
 /* Close every connection now. */
 void		 server_close_all(struct server *);
+/* A renewed client TLS context for new connections (the server owns it). */
+void		 server_set_tls(struct server *, struct ssl_ctx_st *);
 int		 server_nconns(const struct server *);
 
 /* Response helpers.  Extra headers are "Name: value\r\n" lines or NULL. */
@@ -92,6 +107,10 @@ void	req_stream_end(struct request *);
 void	req_error(struct request *, int status, const char *type,
 	    const char *code, const char *fmt, ...)
 	    __attribute__((__format__(printf, 5, 6)));
+/* The same with extra header lines (then no default Retry-After). */
+void	req_error_hdr(struct request *, int status, const char *extra,
+	    const char *type, const char *code, const char *fmt, ...)
+	    __attribute__((__format__(printf, 6, 7)));
 const char *req_header(const struct request *, const char *);
 /* Anthropic's error type for an HTTP status ("api_error", ...). */
 const char *anthropic_error_type(int status);

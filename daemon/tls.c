@@ -1,3 +1,8 @@
+/*
+ * The client-facing TLS context of a worker: protocol versions, suites,
+ * ALPN, and the certificate pair the parent sends.
+ */
+
 #include "config.h"
 
 #include <string.h>

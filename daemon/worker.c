@@ -1,3 +1,8 @@
+/*
+ * The worker process: its channels to the parent and to its keyd, the
+ * sandbox, and the event loop that runs the server.
+ */
+
 #include "config.h"
 
 #include <sys/queue.h>
@@ -10,7 +15,9 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
+#include "access.h"
 #include "calls.h"
 #include "chan.h"
 #include "conf.h"
@@ -151,6 +158,8 @@ worker_exit(int status)
 	if (w.srv != NULL)
 		server_close_all(w.srv);
 	upstream_close_all();
+	/* The usage of the last requests survives this worker. */
+	access_flush();
 	if (w.parent != NULL)
 		chan_flush_sync(w.parent, 1000);
 	exit(status);
@@ -228,6 +237,8 @@ worker_configure(struct msgr *r)
 
 	if (w.conf->tls_cert != NULL && w.tls == NULL)
 		fatalx("TLS is configured but no key pair arrived");
+	if (!access_have_policy())
+		fatalx("no client access policy arrived (MSG_CLIENTS)");
 	w.srv = server_new(w.env.base, w.conf, w.fds, w.nfds, w.nmetrics,
 	    w.tls, route_head, route_request);
 	/* Everything is set up: from here on, the allow-list. */
@@ -248,18 +259,43 @@ parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
     void *arg)
 {
 	struct buf	 m;
+	struct ssl_ctx_st *ctx;
 	int64_t		 timeout;
 
 	switch (hdr->type) {
 	case MSG_TLS_KEYPAIR:
-		if (w.conf != NULL || w.tls != NULL)
+		if (w.conf == NULL && w.tls != NULL)
 			return -1;
-		w.tls = tls_server_ctx(r->p, r->left);
+		ctx = tls_server_ctx(r->p, r->left);
 		/* OpenSSL has its own copy now; scrub the frame. */
 		explicit_bzero((void *)(uintptr_t)r->p, r->left);
 		r->p += r->left;
 		r->left = 0;
-		return w.tls == NULL ? -1 : 0;
+		if (w.conf == NULL) {
+			w.tls = ctx;
+			return w.tls == NULL ? -1 : 0;
+		}
+		/*
+		 * A renewed certificate (the parent saw the files change): for
+		 * the connections from now on; a bad pair keeps the old one.
+		 */
+		if (ctx == NULL || w.srv == NULL || w.tls == NULL) {
+			log_warnx("renewed TLS key pair not usable: keeping the "
+			    "current one");
+			if (ctx != NULL)
+				SSL_CTX_free(ctx);
+			return 0;
+		}
+		server_set_tls(w.srv, ctx);
+		w.tls = ctx;
+		log_debug("TLS key pair renewed for new connections");
+		return 0;
+	case MSG_CLIENTS:
+		if (access_set_policy(r) == -1) {
+			log_warnx("parent: malformed MSG_CLIENTS");
+			return -1;
+		}
+		return 0;
 	case MSG_CONFIG:
 		if (w.conf != NULL) {
 			log_warnx("parent: second MSG_CONFIG");
@@ -276,6 +312,8 @@ parent_dispatch(struct chan *c, const struct msg_hdr *hdr, struct msgr *r,
 	case MSG_METRICS_REQ:
 		if (msg_end(r) == -1)
 			return -1;
+		/* Usage first: a scrape sums what went before its answer. */
+		access_flush();
 		metrics.active_connections = w.srv != NULL ?
 		    (uint64_t)server_nconns(w.srv) : 0;
 		metrics.processes = 1;

@@ -1,3 +1,8 @@
+/*
+ * The parent's workspace directory, laid out as the official proxy's:
+ * the manifest log, the AMD KDS cache, request dumps.
+ */
+
 #include "config.h"
 
 #include <sys/stat.h>

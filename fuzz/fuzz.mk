@@ -23,11 +23,11 @@ FUZZ_FIELD_SRC = $(srcdir)/fuzz/fuzz_fieldmsg.c \
 FUZZ_HTTP_SRC = $(srcdir)/fuzz/fuzz_http.c $(srcdir)/common/http.c \
 	$(srcdir)/keyd/resp.c $(FUZZ_COMMON)
 FUZZ_MULTIPART_SRC = $(srcdir)/fuzz/fuzz_multipart.c \
-	$(srcdir)/keyd/multipart.c $(FUZZ_COMMON)
+	$(srcdir)/common/multipart.c $(FUZZ_COMMON)
 FUZZ_H2_SRC = $(srcdir)/fuzz/fuzz_h2.c $(srcdir)/keyd/h2.c \
 	$(srcdir)/common/http.c $(FUZZ_COMMON)
 FUZZ_HDRS = $(srcdir)/common/buf.h $(srcdir)/common/json.h \
-	$(srcdir)/common/http.h $(srcdir)/keyd/resp.h $(srcdir)/keyd/multipart.h \
+	$(srcdir)/common/http.h $(srcdir)/keyd/resp.h $(srcdir)/common/multipart.h \
 	$(srcdir)/tests/unit/resp_trace.h \
 	$(srcdir)/common/util.h $(srcdir)/common/log.h \
 	$(srcdir)/keyd/crypto/cerr.h $(srcdir)/keyd/crypto/jsonmut.h \

@@ -1,3 +1,8 @@
+/*
+ * The keyd process: its channels, what the parent hands over, the
+ * sandbox, and the dispatch of worker requests.
+ */
+
 #include "config.h"
 
 #include <errno.h>

@@ -66,7 +66,7 @@
 #define POOL_IDLE_MS	60000		/* ... for at most this long */
 #define RESET_DELAY_MS	50		/* protocol.md 2.8 */
 #define STALE_MAX	2		/* dead pooled connections in a row */
-#define WAITERS_MAX	100		/* on a connection not yet agreed */
+#define WAITERS_MAX	1000		/* on a connection before its SETTINGS */
 
 enum px_mode {
 	PX_BUFFERED,	/* collect the body, transform once */

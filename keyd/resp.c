@@ -1,3 +1,8 @@
+/*
+ * The API's HTTP/1.1 answers as keyd reads them: status line, head
+ * limit, Content-Length or chunked body, keep-alive.
+ */
+
 #include "config.h"
 
 #include <errno.h>

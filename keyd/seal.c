@@ -1,3 +1,8 @@
+/*
+ * Sealing requests and opening answers: which JSON members are
+ * encrypted per route and direction (protocol.md 4), field by field.
+ */
+
 #include "config.h"
 
 #include <sys/utsname.h>

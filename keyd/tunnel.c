@@ -1,3 +1,8 @@
+/*
+ * TLS to the API over memory BIOs: contexts, verification, session
+ * resumption, and the byte pumps ktun.c drives.
+ */
+
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -2,7 +2,7 @@
 // per-process CPU and memory from /proc, the simulator and the daemon.
 // Every process started here is recorded by pid and killed by pid on exit
 // (never by name: other daemons and simulators may run on this machine).
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, spawnSync, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -87,6 +87,35 @@ export function cpuDelta(a, b) {
 	return t;
 }
 
+// One process as bench/proxy measures it: utime and stime (µs, from clock
+// ticks) and the voluntary and involuntary context switches summed over
+// its threads (/proc/<pid>/task/*/status).  A voluntary switch is a sleep:
+// the process blocked (epoll_wait with nothing ready, a full socket) and
+// will be woken; noise on the machine does not move that count.
+export function procSample(pid) {
+	try {
+		const f = statFields(pid);
+		let vcs = 0, nvcs = 0, rt = 0;
+		for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+			rt += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]) / 1e3;
+			const s = fs.readFileSync(`/proc/${pid}/task/${t}/status`, "utf8");
+			vcs += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(s)?.[1] ?? 0);
+			nvcs += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(s)?.[1] ?? 0);
+		}
+		return { ut: (Number(f[11]) * 1e6) / CLK_TCK, st: (Number(f[12]) * 1e6) / CLK_TCK, rt, vcs, nvcs };
+	} catch { return null; }
+}
+
+// Snapshot {pid: procSample} of a process tree (or of the given pids).
+export function procSnap(rootOrPids) {
+	const m = new Map();
+	for (const p of Array.isArray(rootOrPids) ? rootOrPids : tree(rootOrPids)) {
+		const s = procSample(p);
+		if (s) m.set(p, s);
+	}
+	return m;
+}
+
 // Memory of a process tree: sums of Pss and Rss (kB) from smaps_rollup.
 export function memKb(root, roleOf = () => "all") {
 	let pss = 0, rss = 0;
@@ -102,6 +131,36 @@ export function memKb(root, roleOf = () => "all") {
 		} catch { /* gone */ }
 	}
 	return { pss, rss, byRole };
+}
+
+// ESTABLISHED TCP connections to `port` held by the processes of a tree,
+// by role: how many upstream connections a proxy keeps.
+export function upstreamConns(root, port, roleOf = () => "all") {
+	const inodes = new Set();
+	for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+		let text = "";
+		try { text = fs.readFileSync(f, "utf8"); } catch { continue; }
+		for (const line of text.split("\n").slice(1)) {
+			const c = line.trim().split(/\s+/);
+			if (c.length > 9 && c[3] === "01" && parseInt(c[2].split(":")[1], 16) === port) inodes.add(c[9]);
+		}
+	}
+	let n = 0;
+	const byRole = {};
+	for (const p of tree(root)) {
+		let fds = [];
+		try { fds = fs.readdirSync(`/proc/${p}/fd`); } catch { continue; }
+		for (const fd of fds) {
+			let l = "";
+			try { l = fs.readlinkSync(`/proc/${p}/fd/${fd}`); } catch { continue; }
+			const m = /^socket:\[(\d+)\]$/.exec(l);
+			if (m && inodes.has(m[1])) {
+				n++;
+				byRole[roleOf(p)] = (byRole[roleOf(p)] ?? 0) + 1;
+			}
+		}
+	}
+	return { n, byRole };
 }
 
 // --- helpers ---------------------------------------------------------------
@@ -241,4 +300,135 @@ export function role(pid) {
 		const i = a.indexOf("-T");
 		return i >= 0 ? a[i + 1] : "parent";
 	} catch { return null; }
+}
+
+// --- system calls of a process set (perf, tracepoints) ---------------------
+
+// x86_64 numbers of the calls a proxy makes; others print as sys_<n>.
+export const SYSCALL_NAMES = {
+	0: "read", 1: "write", 3: "close", 5: "fstat", 7: "poll", 8: "lseek", 9: "mmap", 10: "mprotect",
+	11: "munmap", 12: "brk", 13: "rt_sigaction", 14: "rt_sigprocmask", 16: "ioctl", 17: "pread64",
+	18: "pwrite64", 19: "readv", 20: "writev", 24: "sched_yield", 28: "madvise", 39: "getpid",
+	40: "sendfile", 41: "socket", 42: "connect", 43: "accept", 44: "sendto", 45: "recvfrom",
+	46: "sendmsg", 47: "recvmsg", 48: "shutdown", 51: "getsockname", 52: "getpeername",
+	54: "setsockopt", 55: "getsockopt", 62: "kill", 72: "fcntl", 96: "gettimeofday", 186: "gettid",
+	202: "futex", 228: "clock_gettime", 232: "epoll_wait", 233: "epoll_ctl", 257: "openat",
+	262: "newfstatat", 270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 283: "timerfd_create",
+	286: "timerfd_settime", 288: "accept4", 290: "eventfd2", 299: "recvmmsg", 307: "sendmmsg",
+	318: "getrandom", 441: "epoll_pwait2",
+};
+const READS = new Set([0, 19, 45, 47, 299]);
+const WAITS = new Set([7, 23, 232, 270, 271, 281, 441]);
+
+// Descriptors of pid that are TCP connections to 127.0.0.1:port.
+export function fdsTo(pid, port) {
+	const inodes = new Map();
+	for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+		let t = "";
+		try { t = fs.readFileSync(f, "utf8"); } catch { continue; }
+		for (const l of t.split("\n").slice(1)) {
+			const c = l.trim().split(/\s+/);
+			if (c.length < 10) continue;
+			const rport = parseInt(c[2].split(":")[1], 16);
+			if (rport === port) inodes.set(c[9], true);
+		}
+	}
+	const out = new Set();
+	try {
+		for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+			let l;
+			try { l = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+			const m = /^socket:\[(\d+)\]$/.exec(l);
+			if (m && inodes.has(m[1])) out.add(Number(fd));
+		}
+	} catch { /* gone */ }
+	return out;
+}
+
+// Trace the system calls of pids for ms milliseconds with perf
+// (raw_syscalls tracepoints: a few hundred ns per call, nothing like
+// strace's stop per call).  Returns null when perf is not there, else per
+// pid: counts by call name, and "upstream batches": the reads of sockets
+// connected to upstreamPort between two waits (epoll_wait and friends), i.e.
+// what one wake-up of that process got from the upstream.
+export async function sysTrace(pids, ms, upstreamPort, dir) {
+	const out = path.join(dir, `systrace-${process.hrtime.bigint()}.data`);
+	const p = spawn("perf", ["record", "-q", "-o", out, "-e", "raw_syscalls:sys_enter", "-e", "raw_syscalls:sys_exit",
+		"-p", pids.join(","), "--", "sleep", String(ms / 1000)], { stdio: ["ignore", "ignore", "pipe"] });
+	let err = "";
+	p.stderr.on("data", (d) => { err += d; });
+	track(p.pid);
+	const code = await new Promise((r) => { p.on("exit", (c) => r(c)); p.on("error", () => r(-1)); });
+	untrack(p.pid);
+	if (code !== 0 || !fs.existsSync(out)) { process.stderr.write(`bench: perf record failed (${code}): ${err.trim().slice(0, 300)}\n`); return null; }
+	const up = new Map(pids.map((q) => [q, fdsTo(q, upstreamPort)]));
+	const r = spawnSync("perf", ["script", "-i", out, "-F", "pid,tid,event,trace"], { encoding: "utf8", maxBuffer: 1 << 30 });
+	try { fs.rmSync(out); } catch { /* kept */ }
+	if (r.status !== 0) return null;
+	const res = new Map(pids.map((q) => [q, { calls: {}, nCalls: 0, batches: 0, upBytes: 0, upReads: 0, waits: 0 }]));
+	const pending = new Map(); // tid -> [nr, fd]
+	const cur = new Map(); // pid -> upstream bytes since the last wait
+	const re = /^\s*(\d+)\/(\d+)\s+raw_syscalls:sys_(enter|exit):\s+NR (\d+) (?:\(([0-9a-f]+)|= (-?\d+))/;
+	for (const line of r.stdout.split("\n")) {
+		const m = re.exec(line);
+		if (!m) continue;
+		const pid = Number(m[1]), tid = Number(m[2]), nr = Number(m[4]);
+		const s = res.get(pid);
+		if (!s) continue;
+		if (m[3] === "enter") {
+			const name = SYSCALL_NAMES[nr] ?? `sys_${nr}`;
+			s.calls[name] = (s.calls[name] ?? 0) + 1;
+			s.nCalls++;
+			pending.set(tid, [nr, parseInt(m[5], 16)]);
+			if (WAITS.has(nr)) {
+				s.waits++;
+				if ((cur.get(pid) ?? 0) > 0) s.batches++;
+				cur.set(pid, 0);
+			}
+			continue;
+		}
+		const e = pending.get(tid);
+		pending.delete(tid);
+		const ret = Number(m[6]);
+		if (!e || e[0] !== nr || !READS.has(nr) || !(ret > 0) || !up.get(pid).has(e[1])) continue;
+		s.upBytes += ret;
+		s.upReads++;
+		cur.set(pid, (cur.get(pid) ?? 0) + ret);
+	}
+	for (const [pid, b] of cur) if (b > 0) res.get(pid).batches++;
+	return res;
+}
+
+// Where the CPU of pids goes: perf record (cycles, no call graphs) for ms
+// milliseconds, then perf report by process and symbol.  Returns null when
+// perf is not there, else {samples, dsos: [{pid, dso, share, n}], syms:
+// [{pid, dso, sym, kernel, share, n}]} with
+// share in per cent of all samples of those pids: by process and shared
+// object (dsos, complete) and by process and symbol (syms, >= 0.3 %).
+export async function perfProfile(pids, ms, dir, freq = 1999) {
+	const out = path.join(dir, `profile-${process.hrtime.bigint()}.data`);
+	const p = spawn("perf", ["record", "-q", "-F", String(freq), "-o", out, "-p", pids.join(","), "--", "sleep", String(ms / 1000)],
+		{ stdio: ["ignore", "ignore", "pipe"] });
+	let err = "";
+	p.stderr.on("data", (d) => { err += d; });
+	track(p.pid);
+	const code = await new Promise((r) => { p.on("exit", (c) => r(c)); p.on("error", () => r(-1)); });
+	untrack(p.pid);
+	if (code !== 0 || !fs.existsSync(out)) { process.stderr.write(`bench: perf record failed (${code}): ${err.trim().slice(0, 300)}\n`); return null; }
+	const report = (sort, limit) => spawnSync("perf", ["report", "-i", out, "--stdio", "--no-children", "--sort", sort, "-q",
+		"--percent-limit", String(limit), "--show-nr-samples"], { encoding: "utf8", maxBuffer: 1 << 28 });
+	const r = report("pid,dso,sym", 0.3), dsoRep = report("pid,dso", 0);
+	try { fs.rmSync(out); } catch { /* kept */ }
+	if (r.status !== 0 || dsoRep.status !== 0) return null;
+	const syms = [], dsos = [];
+	let samples = 0;
+	for (const l of r.stdout.split("\n")) {
+		const m = /^\s*([\d.]+)%\s+(\d+)\s+(\d+):\S*\s+(\S+)\s+\[([.k])\]\s+(.+?)\s*$/.exec(l);
+		if (m) syms.push({ share: Number(m[1]), n: Number(m[2]), pid: Number(m[3]), dso: m[4], kernel: m[5] === "k", sym: m[6] });
+	}
+	for (const l of dsoRep.stdout.split("\n")) {
+		const m = /^\s*([\d.]+)%\s+(\d+)\s+(\d+):\S*\s+(\S+)\s*$/.exec(l);
+		if (m) { dsos.push({ share: Number(m[1]), n: Number(m[2]), pid: Number(m[3]), dso: m[4] }); samples += Number(m[2]); }
+	}
+	return { samples, syms, dsos };
 }

@@ -124,6 +124,25 @@ row("bad multipart (boundary never appears) → 400", async () => {
 	await expectError(r, 400);
 });
 
+row("the worker refuses a bad form or bad JSON itself: keyd never sees it (with keyd stopped, the 400 comes anyway)", async () => {
+	process.kill(keyd, "SIGSTOP");
+	try {
+		const bad = [
+			["/v1/audio/transcriptions", "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\nRIFF\r\n--x--\r\n",
+				"multipart/form-data; boundary=x", "missing_model"],
+			["/v1/audio/transcriptions", "no boundary in here\r\n", "multipart/form-data; boundary=abc", "invalid_multipart"],
+			["/v1/chat/completions", "{\"model\": \"m\",", "application/json", "invalid_json"],
+		];
+		for (const [path, body, ct, code] of bad) {
+			const r = await d.post(path, body, { headers: { "Content-Type": ct }, timeoutMs: 5000 });
+			assert.equal(r.status, 400, r.text);
+			assert.equal(r.json().error.code, code);
+		}
+	} finally {
+		process.kill(keyd, "SIGCONT");
+	}
+});
+
 row("bad multipart (no boundary parameter) → 400", async () => {
 	const r = await d.post("/v1/audio/transcriptions", "--x\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nw\r\n--x--\r\n", { headers: { "Content-Type": "multipart/form-data" } });
 	await expectError(r, 400);

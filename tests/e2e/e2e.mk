@@ -6,4 +6,4 @@ EXTRA_DIST += tests/e2e/e2e.sh tests/e2e/README.md tests/e2e/lib/harness.mjs tes
 	tests/e2e/sdk.test.mjs tests/e2e/badinput.test.mjs \
 	tests/e2e/load.test.mjs tests/e2e/features.test.mjs \
 	tests/e2e/boundary.test.mjs tests/e2e/egress.test.mjs \
-	tests/e2e/h2.test.mjs
+	tests/e2e/h2.test.mjs tests/e2e/clients.test.mjs

@@ -109,7 +109,11 @@ printf 'test-secret-%s\n' "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'
 runas=nobody
 id nobody >/dev/null 2>&1 || runas=$(id -un)
 [ "$(id -u "$runas")" -ne 0 ] || skip "no non-root user to test with"
+# The client token file client_auth tokens reads (-t parses it).
+"$PM_BIN" -G example >"$T/clients" 2>/dev/null || fail "privatemoded -G failed"
+chmod 644 "$T/clients"
 sed -e "s|@/[^ ]*|@$T/secret|" -e "s|^user .*|user $runas|" \
+    -e "s|^client_tokens .*|client_tokens $T/clients|" \
     "$T/examples" >"$T/examples.conf"
 out=$("$PM_BIN" -t -f "$T/examples.conf" 2>&1)
 printf '%s\n' "$out" | grep -q "configuration OK" || {

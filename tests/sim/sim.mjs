@@ -28,6 +28,9 @@ const USAGE = `usage: node sim.mjs [options]
   --max-records N         request records kept for /__sim/requests (default 1000; 0 = record nothing, for benchmarks)
   --plain                 benchmarks only: serve inference requests without a
                           Privatemode-Secret-ID header unencrypted (default off)
+  --replay                benchmarks only: answer every request of a shape with
+                          the answer recorded for the first one, re-bound to
+                          its request nonce (lib/replay.mjs; default off)
   --setup-only            generate PKI and manifest, print the JSON line, exit
   --quiet                 no log lines on stderr
 `;
@@ -52,6 +55,7 @@ try {
 			"report-version": { type: "string", default: "3" },
 			platform: { type: "string", default: "snp" },
 			plain: { type: "boolean", default: false },
+			replay: { type: "boolean", default: false },
 			"setup-only": { type: "boolean", default: false },
 			quiet: { type: "boolean", default: false },
 			help: { type: "boolean", short: "h", default: false },
@@ -96,6 +100,7 @@ const opts = {
 	reportVersion: num("report-version", 2),
 	platform: args.platform,
 	plain: args.plain,
+	replay: args.replay,
 };
 
 const faultSpec = {};

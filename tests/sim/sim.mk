@@ -11,7 +11,7 @@ EXTRA_DIST += tests/sim/sim.sh tests/sim/demo.sh tests/sim/simlib.sh tests/sim/s
 	tests/sim/lib/multipart.mjs tests/sim/lib/protobuf.mjs \
 	tests/sim/lib/secretsvc.mjs tests/sim/lib/server.mjs \
 	tests/sim/lib/snp.mjs tests/sim/lib/sse.mjs tests/sim/lib/state.mjs \
-	tests/sim/lib/traverse.mjs tests/sim/lib/tdx.mjs \
+	tests/sim/lib/traverse.mjs tests/sim/lib/replay.mjs tests/sim/lib/tdx.mjs \
 	tests/sim/test/asn1.mjs tests/sim/test/client.mjs \
 	tests/sim/test/harness.mjs tests/sim/test/pbdecode.mjs \
 	tests/sim/test/attest.test.mjs tests/sim/test/faults.test.mjs \

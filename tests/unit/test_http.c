@@ -336,7 +336,7 @@ test_resp_head_limit(void)
 	big_head(RESP_HEAD_MAX - 4096,
 	    "head 200 at 0; done at 0; eof 0, keepalive 1, done 1");
 	big_head(RESP_HEAD_MAX + 4096,
-	    "error \"upstream response head too large\"");
+	    "error \"upstream response head too large (over 65536 bytes)\"");
 }
 
 /* --- multipart -------------------------------------------------------- */

@@ -14,6 +14,7 @@ import { routeFor, runInference } from "./inference.mjs";
 import { H2_ERRORS, h2ErrorName, httpError, resetResponse, resetSocket, sendJson, sendText } from "./http.mjs";
 import { Connections, DEFAULT_H2_MAX_STREAMS, H2_MAX_SEND_HEADER_BLOCK, admit, connOf, hugeHead, isH2, protocolOf, recordReset, stallBody } from "./h2.mjs";
 import { stalled } from "./sse.mjs";
+import { Replay } from "./replay.mjs";
 import { tcbParts } from "./snp.mjs";
 import { isPcsPath, pcsAnswer } from "./tdx.mjs";
 
@@ -76,6 +77,13 @@ function newRecord(seq, req, url, body) {
 	};
 }
 
+// The record of a request under --replay: the fields the handlers set,
+// no copies of the body.
+function replayRecord(seq) {
+	return { id: seq, kind: null, faults: [], secretId: null, requestNonce: null, decrypted: null,
+		requestSeqs: [], responseSeqs: [], status: null, outcome: null, error: null };
+}
+
 export class Simulator {
 	constructor(st, opts) {
 		this.st = st;
@@ -89,6 +97,7 @@ export class Simulator {
 		this.seq = 0;
 		this.sockets = new Set();
 		this.platform = opts.platform ?? "snp";	// the Coordinator's TEE
+		this.replay = opts.replay ? new Replay(this) : null;
 	}
 
 	async listen() {
@@ -112,7 +121,13 @@ export class Simulator {
 		this.server.keepAliveTimeout = 75_000;
 		this.server.headersTimeout = 80_000;
 		this.server.requestTimeout = 0;
-		this.server.on("connection", (s) => { this.sockets.add(s); s.on("close", () => this.sockets.delete(s)); });
+		// No Nagle, as Go's servers (the real API): http2's HTTP/1.1
+		// fallback leaves it on, and a stream's first event, written after
+		// its headers, then waited for the peer's delayed ACK (40 ms).
+		this.server.on("connection", (s) => {
+			s.setNoDelay(true);
+			this.sockets.add(s); s.on("close", () => this.sockets.delete(s));
+		});
 		await new Promise((resolve, reject) => {
 			this.server.once("error", reject);
 			this.server.listen(this.opts.port, this.opts.host, resolve);
@@ -188,7 +203,8 @@ export class Simulator {
 		const body = await readBody(req);
 		if (path.startsWith("/__sim/") || path === "/__sim") return this.control(req, res, url, body);
 
-		const rec = newRecord(++this.seq, req, url, body);
+		// --replay records nothing: a record copies the body twice.
+		const rec = this.replay ? replayRecord(++this.seq) : newRecord(++this.seq, req, url, body);
 		if (this.opts.maxRecords > 0) {
 			this.records.push(rec);
 			if (this.records.length > this.opts.maxRecords) this.records.shift();
@@ -248,6 +264,7 @@ export class Simulator {
 			const o = fired.get("upstream-error");
 			return httpError(req, res, o.status ?? 503, o.message ?? "simulated upstream error");
 		}
+		if (this.replay) return this.replay.serve(req, res, path, body, fired, () => runInference(h, this, req, res, body, rec, fired));
 		await runInference(h, this, req, res, body, rec, fired);
 	}
 
@@ -368,6 +385,7 @@ export class Simulator {
 				this.lastAttestFaults = null;
 				this.platform = this.opts.platform ?? "snp";
 				this.records = [];
+				this.replay?.reset();
 				if (url.searchParams.get("secrets") !== "keep") this.store.clear();
 				for (const r of stalled) r.destroy();
 				return sendJson(res, 200, { ok: true });

@@ -1,8 +1,9 @@
 /*
- * multipart/form-data as the official proxy rewrites it (protocol.md
- * 3.8): parse a form, then rebuild it with value fields first and file
- * fields second, each group sorted by name, first occurrence only, files
- * renamed to their field name, every non-plain part encrypted.
+ * multipart/form-data parsing, shared: the worker validates a form with it
+ * before keyd sees it, and keyd parses it again to rebuild it as the
+ * official proxy does (protocol.md 3.8: value fields first and file fields
+ * second, each group sorted by name, first occurrence only, files renamed
+ * to their field name, every non-plain part encrypted; keyd/seal.c).
  */
 #ifndef PM_MULTIPART_H
 #define PM_MULTIPART_H

@@ -1,3 +1,8 @@
+/*
+ * multipart/form-data (RFC 7578): the boundary and the parts of an
+ * audio upload, for the worker's check and keyd's sealing.
+ */
+
 #include "config.h"
 
 #include <ctype.h>
