@@ -22,7 +22,7 @@ enum attest_reason {
 	ATT_ERR_MANIFEST_MISMATCH = 7,	/* do NOT retry */
 	ATT_ERR_MESH_CA = 8,		/* mesh CA PEM/X.509 unusable */
 	ATT_ERR_EVIDENCE_TYPE = 9,	/* insecure or unknown evidence */
-	ATT_ERR_TDX_UNSUPPORTED = 10,
+	ATT_ERR_TDX_UNSUPPORTED = 10,	/* no longer reported */
 	ATT_ERR_VERSION = 11,		/* report version not 3..5 */
 	ATT_ERR_SIGNER = 12,		/* not VCEK-signed, reserved bits */
 	ATT_ERR_PRODUCT = 13,		/* product line mismatch/unknown */
@@ -46,7 +46,21 @@ enum attest_reason {
 	ATT_ERR_CHIP_ID = 31,		/* CHIP_ID != VCEK hwID */
 	ATT_ERR_CHIP_ID_NOT_ALLOWED = 32,
 	ATT_ERR_ANCHOR = 33,		/* trust anchor PEM refused */
-	ATT_REASON_MAX = 34
+	/* Intel TDX (keyd/attest/tdx_*.c). */
+	ATT_ERR_QUOTE_SIGNATURE = 34,	/* quote or QE report signature */
+	ATT_ERR_PCK = 35,		/* PCK chain or SGX extension */
+	ATT_ERR_COLLATERAL = 36,	/* PCS answer unusable or unsigned */
+	ATT_ERR_COLLATERAL_STALE = 37,	/* past its nextUpdate */
+	ATT_ERR_TDX_TCB = 38,		/* TDX TCB not UpToDate */
+	ATT_ERR_QE_IDENTITY = 39,	/* QE not Intel's, or not UpToDate */
+	ATT_ERR_MR_SEAM = 40,
+	ATT_ERR_TD_ATTRIBUTES = 41,	/* e.g. a debug TD */
+	ATT_ERR_XFAM = 42,
+	ATT_ERR_RTMR = 43,
+	ATT_ERR_QE_VENDOR = 44,
+	ATT_ERR_PCK_CONFIG = 45,	/* SGX type, SMT, dynamic platform */
+	ATT_ERR_PIID = 46,		/* platform instance not allowed */
+	ATT_REASON_MAX = 47
 };
 
 /* "ok", "need_fetch", "report_signature", ...: for metrics labels. */

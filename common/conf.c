@@ -443,6 +443,43 @@ where_of(const struct config *c, const char *key, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Intel PCS URLs (TDX collateral): https, with a host; a build with test
+ * hooks also takes http (the simulator).  Returns the errors found.
+ */
+static int
+check_pcs_url(struct config *c, const char *key, const char *url)
+{
+	const char	*host;
+	char		 w[256];
+
+#ifdef TEST_HOOKS
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else
+#endif
+	if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else {
+		log_warnx("%s: must be an https:// URL%s", where_of(c, key, w,
+		    sizeof(w)),
+#ifdef TEST_HOOKS
+		    " (or http://, in this build with test hooks)"
+#else
+		    " (plain http:// is for tests, in a build configured with "
+		    "--enable-test-hooks)"
+#endif
+		    );
+		return 1;
+	}
+	if (*host == '\0' || *host == '/' || strlen(url) >= 256) {
+		log_warnx("%s: not a URL with a host (at most 255 characters)",
+		    where_of(c, key, w, sizeof(w)));
+		return 1;
+	}
+	return 0;
+}
+
 int
 config_validate(struct config *c)
 {
@@ -528,6 +565,8 @@ config_validate(struct config *c)
 		errors++;
 	}
 	proxy_clear(&proxy);
+	errors += check_pcs_url(c, "pcs_base_url", c->pcs_base_url);
+	errors += check_pcs_url(c, "pcs_root_crl_url", c->pcs_root_crl_url);
 #ifdef TEST_HOOKS
 	/* The simulated deployment serves its manifest over plain HTTP. */
 	if (strncmp(c->cdn_base_url, "https://", 8) != 0 &&
@@ -564,6 +603,13 @@ config_validate(struct config *c)
 		    "(configured without --enable-test-hooks) is for "
 		    "production", where_of(c, "test_trust_any_amd_root", w,
 		    sizeof(w)));
+		errors++;
+	}
+	if (c->test_intel_root_ca != NULL) {
+		log_warnx("%s: test-only setting refused: it replaces Intel's "
+		    "SGX root CA, and this build (configured without "
+		    "--enable-test-hooks) is for production",
+		    where_of(c, "test_intel_root_ca", w, sizeof(w)));
 		errors++;
 	}
 #endif

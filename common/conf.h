@@ -60,8 +60,11 @@ struct msgr;
 	X(amd_cert_chain_genoa,		K_STR,	    "/etc/privatemode/amd/genoa-cert-chain.pem", 0, 0, 0, NULL) \
 	X(amd_cert_chain_milan,		K_STR,	    "/etc/privatemode/amd/milan-cert-chain.pem", 0, 0, 0, NULL) \
 	X(amd_cert_chain_turin,		K_STR,	    "/etc/privatemode/amd/turin-cert-chain.pem", 0, 0, 0, NULL) \
+	X(pcs_base_url,			K_STR,	    "https://api.trustedservices.intel.com", 0, 0, 0, NULL) \
+	X(pcs_root_crl_url,		K_STR,	    "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der", 0, 0, 0, NULL) \
 	X(test_trust_any_amd_root,	K_BOOL,	    "no",		0, 0,	CF_TESTONLY, NULL) \
 	X(test_kds_base_url,		K_STR,	    NULL,		0, 0,	CF_TESTONLY, NULL) \
+	X(test_intel_root_ca,		K_STR,	    NULL,		0, 0,	CF_TESTONLY, NULL) \
 	X(test_secret_lifetime,		K_DURATION, "45m",		0, 0,	CF_TESTONLY, NULL) \
 	X(workers,			K_INT,	    "0",		0, 256,	0,	NULL) \
 	X(user,				K_STR,	    PM_DEFAULT_USER,	0, 0,	CF_RESTART, NULL) \

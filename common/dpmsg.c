@@ -59,6 +59,11 @@ origin_base_url(const struct config *c, enum net_origin which)
 	case NO_KDS:
 		return c->test_kds_base_url != NULL ? c->test_kds_base_url :
 		    PM_KDS_BASE_URL;
+	case NO_PCS:
+		return c->pcs_base_url;
+	case NO_PCS_ROOT_CRL:
+		/* A whole URL: origin_get() takes its scheme, host and port. */
+		return c->pcs_root_crl_url;
 	}
 	return NULL;
 }
@@ -81,6 +86,10 @@ origin_name(enum net_origin which)
 		return "CDN";
 	case NO_KDS:
 		return "AMD KDS";
+	case NO_PCS:
+		return "Intel PCS";
+	case NO_PCS_ROOT_CRL:
+		return "Intel root CA CRL";
 	}
 	return "?";
 }

@@ -28,9 +28,11 @@ struct config;
 enum net_origin {
 	NO_API = 1,		/* api_endpoint: inference, attestation, secrets */
 	NO_CDN,			/* cdn_base_url: the manifest */
-	NO_KDS			/* AMD's key distribution service */
+	NO_KDS,			/* AMD's key distribution service */
+	NO_PCS,			/* pcs_base_url: Intel PCS (TDX collateral) */
+	NO_PCS_ROOT_CRL		/* pcs_root_crl_url: Intel's root CA CRL */
 };
-#define NO_MAX	NO_KDS
+#define NO_MAX	NO_PCS_ROOT_CRL
 
 /* AMD KDS, where VCEKs and CRLs come from (test_kds_base_url overrides). */
 #define PM_KDS_BASE_URL	"https://kdsintf.amd.com"

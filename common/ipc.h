@@ -23,7 +23,7 @@
 
 #include "buf.h"
 
-#define IPC_PROTO_VERSION	3
+#define IPC_PROTO_VERSION	4
 
 /* Child file descriptors set up by the parent before exec. */
 #define IPC_FD_PARENT		3	/* channel to the parent */
@@ -60,7 +60,7 @@
 	X(MSG_HELLO,		IPC_MAX_SMALL,	R_ANY, R_ANY,		"protocol version, role, pid") \
 	X(MSG_CONFIG,		IPC_MAX_CONFIG,	R_PARENT, R_CHILD,	"non-secret config") \
 	X(MSG_CONFIG_DONE,	IPC_MAX_SMALL,	R_WORKER, R_PARENT,	"config applied, serving") \
-	X(MSG_KEYD_FILES,	IPC_MAX_CONFIG * 64, R_PARENT, R_KEYD,	"CA bundle, AMD chains, manifest") \
+	X(MSG_KEYD_FILES,	IPC_MAX_CONFIG * 64, R_PARENT, R_KEYD,	"CA bundle, AMD chains, manifest, test Intel root") \
 	X(MSG_TLS_CERT,		IPC_MAX_CONFIG,	R_PARENT, R_WORKER,	"client-facing TLS certificate chain") \
 	X(MSG_TLS_KEY,		IPC_MAX_CONFIG,	R_PARENT, R_KEYD,	"client-facing TLS private key") \
 	X(MSG_TLS_SIGN,		IPC_MAX_SMALL,	R_WORKER, R_KEYD,	"sign a TLS handshake's digest") \

@@ -24,6 +24,11 @@ static const char *const route_names[MR_NROUTES] = {
 	"audio_transcriptions", "messages", "unstructured", "health",
 	"metrics"
 };
+/* As keyd/attest's attest_platform_name(). */
+static const char *const platform_names[M_NPLATFORMS] = {
+	"none", "sev-snp", "tdx"
+};
+
 static const char *const retry_names[M_NRETRY] = {
 	"none", "connection_reset", "unknown_secret", "stale_connection"
 };
@@ -191,6 +196,21 @@ metrics_render(const struct metrics *m, size_t *len)
 		buf_addf(&o, "privatemode_attestations_total{result=\"failure\","
 		    "reason=\"transport\"} %llu\n",
 		    (unsigned long long)m->attest_fail[0]);
+	buf_adds(&o, "# HELP privatemode_attestations_verified_total "
+	    "Successful attestations, by the platform of the Coordinator's "
+	    "evidence.\n# TYPE privatemode_attestations_verified_total "
+	    "counter\n");
+	for (i = 1; i < M_NPLATFORMS; i++)
+		buf_addf(&o, "privatemode_attestations_verified_total{platform="
+		    "\"%s\"} %llu\n", platform_names[i],
+		    (unsigned long long)m->attest_platform[i]);
+	buf_adds(&o, "# HELP privatemode_attested_platform Key daemons whose "
+	    "mesh CA was attested on the platform.\n# TYPE "
+	    "privatemode_attested_platform gauge\n");
+	for (i = 1; i < M_NPLATFORMS; i++)
+		buf_addf(&o, "privatemode_attested_platform{platform=\"%s\"} "
+		    "%llu\n", platform_names[i],
+		    (unsigned long long)m->attested_platform[i]);
 	buf_addf(&o, "# HELP privatemode_secret_exchanges_total Inference "
 	    "secrets obtained.\n# TYPE privatemode_secret_exchanges_total "
 	    "counter\nprivatemode_secret_exchanges_total %llu\n",

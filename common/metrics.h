@@ -30,8 +30,10 @@ enum m_route {
 #define M_IPC_BUCKETS	{ 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, \
 			  0.005, 0.01, 0.025, 0.1 }
 #define M_NIPC		10
-#define M_NREASONS	40	/* attestation failure reasons */
+#define M_NREASONS	64	/* attestation failure reasons */
 #define M_NRETRY	4	/* by enum m_retry */
+/* Attested platforms as labels: keyd/attest's enum attest_platform. */
+#define M_NPLATFORMS	3	/* none, sev-snp, tdx */
 
 /* Why keyd sent a request again (protocol.md 2.8). */
 enum m_retry {
@@ -70,6 +72,8 @@ struct metrics {
 	uint64_t	retries[M_NRETRY];
 	uint64_t	attest_ok;
 	uint64_t	attest_fail[M_NREASONS];
+	uint64_t	attest_platform[M_NPLATFORMS];	/* successes */
+	uint64_t	attested_platform[M_NPLATFORMS]; /* gauge: keyds */
 	uint64_t	secret_exchanges;
 	uint64_t	active_connections;	/* gauge */
 	uint64_t	secret_age_s;		/* gauge, max over keyds */

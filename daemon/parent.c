@@ -382,8 +382,9 @@ put_file(struct buf *w, const char *path, const char *what, int required)
 /*
  * Everything keyd reads comes from us (only the parent touches the file
  * system): the CA bundle for upstream TLS, AMD's certificate chains (an
- * override or the shipped copy, checked: amdchain.c) and a static
- * manifest.  Read at start-up and on each reload.
+ * override or the shipped copy, checked: amdchain.c), a static manifest
+ * and, in tests, a fake Intel SGX root.  Read at start-up and on each
+ * reload.
  */
 static int
 load_keyd_files(const struct config *c, struct buf *w)
@@ -400,6 +401,9 @@ load_keyd_files(const struct config *c, struct buf *w)
 	amd_chains_put(&amd, w);
 	if (put_file(w, c->manifest_path, "setting up secret manager "
 	    "configuration: failed to read manifest file", 1) == -1)
+		goto fail;
+	/* A fake Intel SGX root for tests (Intel's own is compiled in). */
+	if (put_file(w, c->test_intel_root_ca, "test_intel_root_ca", 1) == -1)
 		goto fail;
 	amd_chains_free(&amd);
 	return 0;

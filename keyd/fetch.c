@@ -31,7 +31,7 @@
 
 #define FETCH_BODY_MAX	(16 * 1024 * 1024)
 #define FETCH_TIMEOUT_S	30
-#define IDLE_SLOTS	3	/* API endpoint, CDN, KDS */
+#define IDLE_SLOTS	4	/* API endpoint, CDN, KDS or Intel PCS, ... */
 #define IDLE_KEEP_S	4	/* under Node's 5 s keep-alive default */
 
 /* Where a connection goes: the origin, and the TLS policy for it. */
@@ -50,6 +50,8 @@ struct fetch {
 	struct buf	 body;
 	struct event	*timer;
 	fetch_cb	 cb;
+	fetch_hdr_cb	 hcb;		/* instead of cb: with want's value */
+	char		*want;		/* a response header to hand over */
 	void		*arg;
 	char		 what[160];	/* "GET host/path" for messages */
 	char		 err[256];
@@ -156,6 +158,7 @@ fetch_free(struct fetch *fx)
 			ktun_free(fx->kt);
 	}
 	event_free(fx->timer);
+	free(fx->want);
 	resp_free(&fx->resp);
 	buf_free(&fx->body);
 	buf_free(&fx->req);	/* wiped: a secret buffer */
@@ -166,13 +169,23 @@ static void
 fetch_complete(struct fetch *fx, int status, const char *err)
 {
 	fetch_cb	 cb = fx->cb;
+	fetch_hdr_cb	 hcb = fx->hcb;
 	void		*arg = fx->arg;
 	struct buf	 body = fx->body;
+	char		*hv = NULL;
 
+	/* The wanted header, if the answer carries it exactly once. */
+	if (hcb != NULL && status > 0 && http_head_count(&fx->resp.head,
+	    fx->want) == 1)
+		hv = xstrdup(http_head_get(&fx->resp.head, fx->want));
 	/* The callback may start new fetches: detach first. */
 	buf_init(&fx->body, 0);
 	fetch_free(fx);
-	cb(status, body.p, body.len, err, arg);
+	if (hcb != NULL)
+		hcb(status, body.p, body.len, hv, err, arg);
+	else
+		cb(status, body.p, body.len, err, arg);
+	free(hv);
 	buf_free(&body);
 }
 
@@ -244,10 +257,10 @@ on_origin(const char *url, enum net_origin which, struct dest *d,
 	return 0;
 }
 
-int
-fetch_start(const char *method, enum net_origin which, const char *url,
+static int
+fetch_begin(const char *method, enum net_origin which, const char *url,
     int api_tls_policy, const char *const *hdrs, const void *body, size_t len,
-    fetch_cb cb, void *arg)
+    fetch_cb cb, fetch_hdr_cb hcb, const char *want, void *arg)
 {
 	struct fetch	*fx;
 	struct idle	*s;
@@ -264,6 +277,8 @@ fetch_start(const char *method, enum net_origin which, const char *url,
 	}
 	fx->d.policy = api_tls_policy;
 	fx->cb = cb;
+	fx->hcb = hcb;
+	fx->want = want != NULL ? xstrdup(want) : NULL;
 	fx->arg = arg;
 	/* For messages only: cut, and marked so, when long. */
 	if ((size_t)snprintf(fx->what, sizeof(fx->what), "%s %.*s%s", method,
@@ -299,6 +314,24 @@ fetch_start(const char *method, enum net_origin which, const char *url,
 		return -1;
 	}
 	return 0;
+}
+
+int
+fetch_start(const char *method, enum net_origin which, const char *url,
+    int api_tls_policy, const char *const *hdrs, const void *body, size_t len,
+    fetch_cb cb, void *arg)
+{
+	return fetch_begin(method, which, url, api_tls_policy, hdrs, body, len,
+	    cb, NULL, NULL, arg);
+}
+
+/* A GET whose callback also gets one response header's value (or NULL). */
+int
+fetch_get_hdr(enum net_origin which, const char *url, const char *header,
+    fetch_hdr_cb hcb, void *arg)
+{
+	return fetch_begin("GET", which, url, 0, NULL, NULL, 0, NULL, hcb,
+	    header, arg);
 }
 
 /*

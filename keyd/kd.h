@@ -31,8 +31,9 @@ struct h2;
 struct keyd_files {
 	int		loaded;
 	int		have_ca, have_genoa, have_milan, have_turin;
-	int		have_manifest;
+	int		have_manifest, have_intel;
 	struct buf	ca, genoa, milan, turin, manifest;
+	struct buf	intel;		/* test_intel_root_ca */
 };
 
 struct keyd_env {
@@ -173,6 +174,11 @@ typedef void	(*fetch_cb)(int status, const uint8_t *body, size_t len,
 int	fetch_start(const char *method, enum net_origin, const char *url,
 	    int api_tls_policy, const char *const *hdrs, const void *body,
 	    size_t len, fetch_cb, void *arg);
+/* A GET whose callback also gets the value of one response header. */
+typedef void	(*fetch_hdr_cb)(int status, const uint8_t *body, size_t len,
+		    const char *header, const char *err, void *arg);
+int	fetch_get_hdr(enum net_origin, const char *url, const char *header,
+	    fetch_hdr_cb, void *arg);
 
 /* secret.c: attestation, secret exchange, refresh. */
 struct sx_secret;

@@ -220,6 +220,7 @@ k_files(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	    get_file(r, &f->milan, &f->have_milan) == -1 ||
 	    get_file(r, &f->turin, &f->have_turin) == -1 ||
 	    get_file(r, &f->manifest, &f->have_manifest) == -1 ||
+	    get_file(r, &f->intel, &f->have_intel) == -1 ||
 	    msg_end(r) == -1)
 		return -1;
 	f->loaded = 1;

@@ -42,6 +42,9 @@
 #include "sx.h"
 #include "util.h"
 
+/* metrics.c labels keyd/attest's platforms by number. */
+typedef char platform_labels_match[M_NPLATFORMS == ATT_PLATFORM_MAX ? 1 : -1];
+
 #define ATTEMPTS		3
 #define RETRY_BASE_MS		1000
 #define BACKOFF_MAX_MS		60000
@@ -49,7 +52,15 @@
 
 enum step {
 	ST_IDLE, ST_MANIFEST, ST_MANIFEST_LOG, ST_ATTEST, ST_KDS_CACHE, ST_KDS,
-	ST_EXCHANGE
+	ST_PCS, ST_PCS_CACHE, ST_EXCHANGE
+};
+
+/* One Intel PCS answer held for the verifier (owned copies). */
+struct pcs_held {
+	char			*url;
+	struct buf		 body;
+	char			*chain;
+	size_t			 chain_len;
 };
 
 static struct {
@@ -87,6 +98,18 @@ static struct {
 	int			 reported;	/* 1 ready, 2 failed, 0 never */
 	char			 kds_url[ATT_URL_MAX];
 	int			 kds_is_crl;
+	/* Intel PCS answers of this attestation, and those still to fetch */
+	struct pcs_held		 pcs[ATT_PCS_MAX];
+	size_t			 npcs;
+	struct {
+		enum attest_pcs_kind kind;
+		char		 url[ATT_URL_MAX];
+	}			 pcs_todo[ATT_PCS_NEED_MAX];
+	int			 npcs_todo, pcs_next;
+	uintptr_t		 pcs_gen;	/* a fetch of an older round is late */
+	/* what was attested, for /readyz, the log and the metrics */
+	enum attest_platform	 platform;
+	struct attest_tdx_info	 tdx;
 } S;
 
 static void	update_start(int force);
@@ -173,6 +196,19 @@ secret_init(void)
 	    c->test_trust_any_amd_root);
 	if (c->test_kds_base_url != NULL)
 		attest_trust_set_kds_base(&S.trust, c->test_kds_base_url);
+	if (attest_trust_set_pcs(&S.trust, c->pcs_base_url,
+	    c->pcs_root_crl_url) == -1)
+		log_warnx("Intel PCS URLs %s, %s refused: keeping %s",
+		    c->pcs_base_url, c->pcs_root_crl_url, ATT_PCS_BASE);
+	if (f->have_intel) {
+		char	err[256];
+
+		/* Test only (refused by production builds): a fake Intel root. */
+		if (attest_trust_load_intel_root(&S.trust,
+		    (const char *)f->intel.p, f->intel.len, 1, err,
+		    sizeof(err)) != ATT_OK)
+			log_warnx("test_intel_root_ca refused: %s", err);
+	}
 	if (c->manifest_path != NULL) {
 		if (!f->have_manifest)
 			snprintf(S.last_error, sizeof(S.last_error), "failed to "
@@ -253,6 +289,10 @@ secret_gauges(uint64_t *age_s, uint64_t *ready)
 
 	*ready = S.cur != NULL && t < S.expires + REFRESH_GRACE_S;
 	*age_s = S.cur != NULL ? (uint64_t)(t - S.obtained) : 0;
+	memset(metrics.attested_platform, 0,
+	    sizeof(metrics.attested_platform));
+	if (S.mesh_ca != NULL && (unsigned)S.platform < M_NPLATFORMS)
+		metrics.attested_platform[S.platform] = 1;
 }
 
 char *
@@ -275,10 +315,23 @@ secret_status_json(int *ready)
 	if (S.attested_at != 0) {
 		gmtime_r(&S.attested_at, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		buf_addf(&b, ",\"manifest_sha256\":\"%s\",\"tcb\":{\"bootloader\""
-		    ":%u,\"tee\":%u,\"snp\":%u,\"microcode\":%u},"
-		    "\"last_attestation\":\"%s\"", S.manifest_sha256, S.tcb.bl,
-		    S.tcb.tee, S.tcb.snp, S.tcb.ucode, ts);
+		buf_addf(&b, ",\"platform\":\"%s\",\"manifest_sha256\":\"%s\"",
+		    attest_platform_name(S.platform), S.manifest_sha256);
+		if (S.platform == ATT_PLATFORM_TDX) {
+			char	svn[33];
+
+			sodium_bin2hex(svn, sizeof(svn), S.tdx.tee_tcb_svn,
+			    sizeof(S.tdx.tee_tcb_svn));
+			buf_addf(&b, ",\"tdx\":{\"fmspc\":\"%s\",\"tee_tcb_svn\":"
+			    "\"%s\",\"tcb_status\":\"%s\",\"qe_tcb_status\":\"%s\","
+			    "\"tcb_evaluation_data_number\":%lld}", S.tdx.fmspc,
+			    svn, S.tdx.tcb_status, S.tdx.qe_tcb_status,
+			    S.tdx.tcb_eval_num);
+		} else
+			buf_addf(&b, ",\"tcb\":{\"bootloader\":%u,\"tee\":%u,"
+			    "\"snp\":%u,\"microcode\":%u}", S.tcb.bl, S.tcb.tee,
+			    S.tcb.snp, S.tcb.ucode);
+		buf_addf(&b, ",\"last_attestation\":\"%s\"", ts);
 	}
 	if (S.cur != NULL)
 		buf_addf(&b, ",\"secret_expires_in_s\":%lld",
@@ -476,19 +529,148 @@ cache_put(const char *url, const uint8_t *p, size_t n)
 	buf_free(&m);
 }
 
+#define CACHE_VCEK	0
+#define CACHE_CRL	1
+#define CACHE_PCS	2
+
 static void
-cache_get(const char *url, int is_crl)
+cache_get(const char *url, int what)
 {
 	struct buf	m;
 
-	strlcpy(S.kds_url, url, sizeof(S.kds_url));
-	S.kds_is_crl = is_crl;
-	S.step = ST_KDS_CACHE;
+	if (what != CACHE_PCS)
+		strlcpy(S.kds_url, url, sizeof(S.kds_url));
+	S.kds_is_crl = what;
+	S.step = what == CACHE_PCS ? ST_PCS_CACHE : ST_KDS_CACHE;
 	buf_init(&m, strlen(url) + 16);
 	msg_put_str(&m, url);
 	S.log_id = calls_send(kenv->parent_calls, MSG_CACHE_GET, &m,
 	    cache_answered, NULL, 0);
 	buf_free(&m);
+}
+
+/* --- Intel PCS collateral (TDX) ----------------------------------------- */
+
+/*
+ * Like the KDS CRL: always fetched, and the cached copy (written through
+ * the parent as one blob, body and issuer chain) is used only when the
+ * fetch fails and the copy is not past its nextUpdate.  The verifier
+ * checks everything again; keyd only picks what to hand it.
+ */
+static void	pcs_next(void);
+
+static void
+pcs_reset(void)
+{
+	size_t	i;
+
+	for (i = 0; i < S.npcs; i++) {
+		free(S.pcs[i].url);
+		buf_free(&S.pcs[i].body);
+		free(S.pcs[i].chain);
+	}
+	memset(S.pcs, 0, sizeof(S.pcs));
+	S.npcs = 0;
+	S.npcs_todo = S.pcs_next = 0;
+	S.pcs_gen++;
+}
+
+static void
+pcs_hold(const char *url, const uint8_t *body, size_t len,
+    const char *chain, size_t clen)
+{
+	struct pcs_held	*h;
+
+	if (S.npcs == ATT_PCS_MAX)
+		return;
+	h = &S.pcs[S.npcs++];
+	h->url = xstrdup(url);
+	buf_init(&h->body, len);
+	buf_add(&h->body, body, len);
+	h->chain = NULL;
+	h->chain_len = clen;
+	if (chain != NULL) {
+		h->chain = xmalloc(clen + 1);
+		memcpy(h->chain, chain, clen);
+		h->chain[clen] = '\0';
+	}
+}
+
+static void
+pcs_done(int status, const uint8_t *body, size_t len, const char *hdr,
+    const char *err, void *arg)
+{
+	struct attest_pcs_doc	 d;
+	uint8_t			*blob;
+	size_t			 blen;
+	int			 kind = S.pcs_todo[S.pcs_next].kind;
+	const char		*url = S.pcs_todo[S.pcs_next].url;
+	const char		*want = attest_pcs_issuer_header(kind);
+
+	if (S.step != ST_PCS || (uintptr_t)arg != S.pcs_gen)
+		return;		/* an attempt that failed meanwhile */
+	if (status != 200 || (want != NULL && hdr == NULL)) {
+		log_info("fetching the Intel PCS %s failed (%s): trying the "
+		    "cache", attest_pcs_kind_name(kind), status == -1 ? err :
+		    status != 200 ? "bad status" : "no issuer chain header");
+		cache_get(url, CACHE_PCS);
+		return;
+	}
+	memset(&d, 0, sizeof(d));
+	d.body = body;
+	d.body_len = len;
+	d.issuer_chain = hdr;
+	d.issuer_chain_len = hdr != NULL ? strlen(hdr) : 0;
+	if (attest_pcs_pack(&d, &blob, &blen) == 0) {
+		cache_put(url, blob, blen);
+		free(blob);
+	}
+	pcs_hold(url, body, len, hdr, d.issuer_chain_len);
+	S.pcs_next++;
+	pcs_next();
+}
+
+/* The next answer the verifier asked for, or the verifier again. */
+static void
+pcs_next(void)
+{
+	const char	*url;
+	int		 kind;
+
+	if (S.pcs_next >= S.npcs_todo) {
+		verify_doc();
+		return;
+	}
+	url = S.pcs_todo[S.pcs_next].url;
+	kind = S.pcs_todo[S.pcs_next].kind;
+	S.step = ST_PCS;
+	if (fetch_get_hdr(kind == ATT_PCS_ROOT_CRL ? NO_PCS_ROOT_CRL : NO_PCS,
+	    url, attest_pcs_issuer_header(kind) != NULL ?
+	    attest_pcs_issuer_header(kind) : "-", pcs_done,
+	    (void *)S.pcs_gen) == -1)
+		attempt_failed("validating attestation: bad Intel PCS URL %s",
+		    url);
+}
+
+/* The parent's answer for a PCS URL. */
+static void
+pcs_cached(int found, const uint8_t *p, size_t n)
+{
+	struct attest_pcs_doc	d;
+	int			kind = S.pcs_todo[S.pcs_next].kind;
+
+	if (!found || attest_pcs_unpack(p, n, &d) == -1 ||
+	    !attest_pcs_usable(kind, &d, now())) {
+		/* Fail closed: no valid collateral, no secret. */
+		attempt_failed("validating attestation: no valid Intel PCS %s: "
+		    "fetch failed and %s", attest_pcs_kind_name(kind), found ?
+		    "the cached copy is past its nextUpdate" : "none is cached");
+		return;
+	}
+	pcs_hold(S.pcs_todo[S.pcs_next].url, d.body, d.body_len,
+	    d.issuer_chain, d.issuer_chain_len);
+	S.pcs_next++;
+	pcs_next();
 }
 
 static void
@@ -501,7 +683,7 @@ kds_done(int status, const uint8_t *body, size_t len, const char *err,
 		if (is_crl) {
 			log_info("fetching the CRL failed (%s): trying the "
 			    "cache", status == -1 ? err : "bad status");
-			cache_get(S.kds_url, 1);
+			cache_get(S.kds_url, CACHE_CRL);
 			return;
 		}
 		/* Fail closed: no VCEK, no secret. */
@@ -533,12 +715,17 @@ cache_answered(const struct msg_hdr *hdr, struct msgr *r, void *arg)
 	size_t		 n;
 	int		 found;
 
-	if (hdr == NULL || S.step != ST_KDS_CACHE || hdr->id != S.log_id)
+	if (hdr == NULL || (S.step != ST_KDS_CACHE && S.step !=
+	    ST_PCS_CACHE) || hdr->id != S.log_id)
 		return;		/* the parent is gone, or the attempt */
 	found = msg_get_u8(r);
 	p = msg_get_bytes(r, &n);
 	if (msg_end(r) == -1) {
 		attempt_failed("validating attestation: malformed cache answer");
+		return;
+	}
+	if (S.step == ST_PCS_CACHE) {
+		pcs_cached(found, p, n);
 		return;
 	}
 	if (S.kds_is_crl) {
@@ -563,14 +750,52 @@ cache_answered(const struct msg_hdr *hdr, struct msgr *r, void *arg)
 	verify_doc();
 }
 
+/*
+ * The verifier asks for PCS answers: fetch them in turn.  An answer it
+ * asks for again although held would loop: refuse.
+ */
+static int
+pcs_plan(const struct attest_result *res)
+{
+	size_t	i;
+	int	k;
+
+	for (k = 0; k < res->npcs_need && k < ATT_PCS_NEED_MAX; k++) {
+		for (i = 0; i < S.npcs; i++)
+			if (strcmp(S.pcs[i].url, res->pcs_need[k].url) == 0)
+				return -1;
+		S.pcs_todo[k].kind = res->pcs_need[k].kind;
+		strlcpy(S.pcs_todo[k].url, res->pcs_need[k].url,
+		    sizeof(S.pcs_todo[k].url));
+	}
+	if (S.npcs + (size_t)k > ATT_PCS_MAX)
+		return -1;
+	S.npcs_todo = k;
+	S.pcs_next = 0;
+	return 0;
+}
+
 static void
 verify_doc(void)
 {
 	struct attest_input	in;
 	struct attest_result	res;
+	struct attest_pcs_doc	docs[ATT_PCS_MAX];
 	enum attest_reason	r;
+	size_t			i;
 
 	memset(&in, 0, sizeof(in));
+	memset(docs, 0, sizeof(docs));
+	for (i = 0; i < S.npcs; i++) {
+		docs[i].url = S.pcs[i].url;
+		docs[i].body = S.pcs[i].body.p != NULL ? S.pcs[i].body.p :
+		    (const uint8_t *)"";
+		docs[i].body_len = S.pcs[i].body.len;
+		docs[i].issuer_chain = S.pcs[i].chain;
+		docs[i].issuer_chain_len = S.pcs[i].chain_len;
+	}
+	in.pcs = docs;
+	in.npcs = S.npcs;
 	in.nonce = S.nonce;
 	in.nonce_len = sizeof(S.nonce);
 	in.doc = S.doc.p;
@@ -589,8 +814,13 @@ verify_doc(void)
 	memset(&res, 0, sizeof(res));
 	r = attest_verify_response(&S.trust, &in, &res);
 	if (r == ATT_NEED_FETCH) {
-		if (res.need_vcek && S.vcek.len == 0)
-			cache_get(res.vcek_url, 0);
+		if (res.npcs_need > 0 && pcs_plan(&res) == 0)
+			pcs_next();
+		else if (res.npcs_need > 0)
+			attempt_failed("validating attestation: Intel PCS "
+			    "collateral unusable: %s", res.message);
+		else if (res.need_vcek && S.vcek.len == 0)
+			cache_get(res.vcek_url, CACHE_VCEK);
 		else if (res.need_crl && S.crl.len == 0)
 			kds_fetch(res.crl_url, 1);
 		else
@@ -616,14 +846,27 @@ verify_doc(void)
 	strlcpy(S.manifest_sha256, res.manifest_sha256,
 	    sizeof(S.manifest_sha256));
 	S.tcb = res.reported_tcb;
+	S.platform = res.platform;
+	S.tdx = res.tdx;
 	S.attested_at = now();
 	S.test_anchors = res.test_anchors;
 	metrics.attest_ok++;
-	log_info("attestation verified: %s SEV-SNP report v%u, manifest "
-	    "sha256 %s, TCB bl %u tee %u snp %u ucode %u%s",
-	    attest_product_name(res.product), res.report_version,
-	    res.manifest_sha256, S.tcb.bl, S.tcb.tee, S.tcb.snp, S.tcb.ucode,
-	    res.test_anchors ? " (TEST trust anchors)" : "");
+	if ((unsigned)res.platform < M_NPLATFORMS)
+		metrics.attest_platform[res.platform]++;
+	if (res.platform == ATT_PLATFORM_TDX)
+		log_info("attestation verified: TDX quote v4, FMSPC %s, TCB %s "
+		    "(tcbEvaluationDataNumber %lld), QE %s, manifest sha256 "
+		    "%s%s", res.tdx.fmspc, res.tdx.tcb_status,
+		    res.tdx.tcb_eval_num, res.tdx.qe_tcb_status,
+		    res.manifest_sha256, res.test_anchors ?
+		    " (TEST trust anchors)" : "");
+	else
+		log_info("attestation verified: %s SEV-SNP report v%u, "
+		    "manifest sha256 %s, TCB bl %u tee %u snp %u ucode %u%s",
+		    attest_product_name(res.product), res.report_version,
+		    res.manifest_sha256, S.tcb.bl, S.tcb.tee, S.tcb.snp,
+		    S.tcb.ucode, res.test_anchors ?
+		    " (TEST trust anchors)" : "");
 	attest_result_free(&res);
 	step_exchange();
 }
@@ -639,6 +882,7 @@ attest_done(int status, const uint8_t *body, size_t len, const char *err,
 	buf_add(&S.doc, body, len);
 	buf_reset(&S.vcek);
 	buf_reset(&S.crl);
+	pcs_reset();
 	verify_doc();
 }
 

@@ -100,6 +100,38 @@ MANIFEST = {
     "WorkloadOwnerKeyDigests": [], "SeedshareOwnerPubKeys": []}
 
 
+def tdx_quote():
+    header = u(1, 4) + u(2, 2) + u(3, 0x81) + b(4, b"\0\0") + b(5, b"\x0b\0")
+    header += b(6, bytes.fromhex("939a7233f79c4ca9940a0db3957f0607")) + b(7, bytes(20))
+    body = b(1, bytes(16)) + b(2, bytes(48)) + b(3, bytes(48)) + b(4, bytes(8))
+    body += b(5, bytes.fromhex("0000001000000000")) + b(6, bytes.fromhex("e71a060000000000"))
+    body += b(7, bytes(48)) + b(8, bytes(48)) + b(9, bytes(48)) + b(10, bytes(48))
+    body += b"".join(b(11, bytes(48)) for _ in range(4)) + b(12, bytes(64))
+    pem = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n" * 3
+    report = b(1, bytes(16)) + b(3, bytes(28)) + b(4, bytes(16)) + b(5, bytes(32))
+    report += b(6, bytes(32)) + b(7, bytes(32)) + b(8, bytes(96)) + u(9, 2) + u(10, 4)
+    report += b(11, bytes(60)) + b(12, bytes(64))
+    qe = b(1, report) + b(2, bytes(64)) + b(3, u(1, 32) + b(2, bytes(32)))
+    qe += b(4, u(1, 5) + u(2, len(pem)) + b(3, pem))
+    size = 384 + 64 + 2 + 32 + 6 + len(pem)
+    cert = u(1, 6) + u(2, size) + b(3, qe)
+    signed = b(1, bytes(64)) + b(2, bytes(64)) + b(3, cert)
+    return b(1, header) + b(2, body) + u(3, 128 + 6 + size) + b(4, signed)
+
+
+TCB_INFO = (b'{"tcbInfo":{"id":"TDX","version":3,"issueDate":"2023-06-18T08:42:58Z",'
+            b'"nextUpdate":"2023-07-18T08:42:58Z","fmspc":"50806f000000","pceId":"0000",'
+            b'"tcbType":0,"tcbEvaluationDataNumber":15,"tdxModule":{"mrsigner":"00",'
+            b'"attributes":"00","attributesMask":"FF"},"tcbLevels":[{"tcb":{"sgxtcbcomponents":'
+            b'[{"svn":1}],"pcesvn":1,"tdxtcbcomponents":[{"svn":1}]},"tcbDate":'
+            b'"2023-02-15T00:00:00Z","tcbStatus":"UpToDate"}]},"signature":"' + b"ab" * 64 + b'"}')
+QE_ID = (b'{"enclaveIdentity":{"id":"TD_QE","version":2,"issueDate":"2023-06-08T07:24:59Z",'
+         b'"nextUpdate":"2023-07-08T07:24:59Z","miscselect":"00000000","miscselectMask":"FFFFFFFF",'
+         b'"attributes":"00","attributesMask":"00","mrsigner":"00","isvprodid":2,"tcbLevels":'
+         b'[{"tcb":{"isvsvn":4},"tcbDate":"2023-02-15T00:00:00Z","tcbStatus":"UpToDate"}]},'
+         b'"signature":"' + b"cd" * 64 + b'"}')
+
+
 def b64(x):
     return base64.b64encode(x).decode()
 
@@ -128,6 +160,13 @@ def main():
     write("json", "manifest", manifest)
     write("json", "envelope", json.dumps({"AttestationDoc": b64(coord)}).encode())
     write("json", "typed", coord[:-1] + b',"attestation_type":[1,3,9901,2,2]}')
+    # TDX: a tdx.QuoteV4 of the right shape (no keys, nothing verifies),
+    # and the pieces of collateral (the real ones come from
+    # tests/attest/intel at run time).
+    write("tdx_quote", "quote-v4", tdx_quote())
+    write("tdx_coll", "tcb-info", b"\x00" + TCB_INFO)
+    write("tdx_coll", "qe-identity", b"\x01" + QE_ID)
+    write("tdx_coll", "time", b"\x07" + b"2023-07-18T08:42:58.123+02:00")
 
 
 if __name__ == "__main__":

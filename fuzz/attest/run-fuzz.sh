@@ -13,11 +13,30 @@ case " ${PM_TEST_TIERS:-fuzz} " in
 *" fuzz "*) ;;
 *) echo "fuzz tier not selected"; exit 77 ;;
 esac
-for t in proto report json; do
+# The TDX targets also start from Intel's sample (tests/attest/intel):
+# the quote as it is, each PCS answer behind the byte fuzz_tdx_coll reads
+# to know which answer the input replaces.
+intel=${PM_TOP_SRCDIR:-.}/tests/attest/intel
+mkdir -p "$bin/work/tdx_coll-intel" || exit 1
+i=0
+for f in sample_tcbInfo_response sample_qeIdentity_response pckcrl \
+    rootcrl.der tcbinfo-issuer-chain qeidentity-issuer-chain \
+    pckcrl-issuer-chain; do
+	{ printf "\\$(printf '%03o' "$i")"; cat "$intel/$f"; } \
+	    >"$bin/work/tdx_coll-intel/$f" || exit 1
+	i=$((i + 1))
+done
+for t in proto report json tdx_quote tdx_coll; do
 	mkdir -p "$bin/work/$t" || exit 1
+	seeds="$src/corpus/$t"
+	case $t in
+	tdx_quote) seeds="$seeds $intel" ;;
+	tdx_coll) seeds="$seeds $bin/work/tdx_coll-intel" ;;
+	esac
+	# shellcheck disable=SC2086
 	if ! "$bin/fuzz_$t" -max_total_time="$secs" -timeout=10 \
 	    -rss_limit_mb=2048 -artifact_prefix="$bin/crash-$t-" \
-	    -print_final_stats=1 "$bin/work/$t" "$src/corpus/$t" \
+	    -print_final_stats=1 "$bin/work/$t" $seeds \
 	    >"$bin/fuzz_$t.log" 2>&1; then
 		tail -n 60 "$bin/fuzz_$t.log"
 		echo "FAIL fuzz_$t"

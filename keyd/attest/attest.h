@@ -1,15 +1,17 @@
 /*
  * Verification of a Contrast Coordinator attestation document (AMD
- * SEV-SNP), as the Privatemode proxy does it through the Contrast SDK
- * v1.20: decode the document, check the nonce binding, verify the VCEK
- * chain, the CRL and the report signature, validate the report against
- * the manifest's reference values, and hand back the attested mesh CA.
+ * SEV-SNP or Intel TDX), as the Privatemode proxy does it through the
+ * Contrast SDK v1.20: decode the document, check the nonce binding,
+ * verify the evidence (SNP: VCEK chain, CRL, report signature; TDX: PCK
+ * chain, quote and QE report signatures, Intel PCS collateral), validate
+ * it against the manifest's reference values, and hand back the
+ * attested mesh CA.
  *
  * Everything here is a pure function of its arguments: no file or
  * network I/O, no logging, no global mutable state.  When the document
- * lacks the VCEK or a usable CRL the verifier answers ATT_NEED_FETCH
- * with the exact AMD KDS URLs; the caller fetches them and calls again
- * with the bytes.
+ * lacks collateral (a VCEK or CRL from AMD's KDS, TCB info, QE identity
+ * or CRLs from Intel's PCS) the verifier answers ATT_NEED_FETCH with the
+ * exact URLs; the caller fetches them and calls again with the bytes.
  */
 #ifndef PM_ATTEST_H
 #define PM_ATTEST_H
@@ -34,6 +36,17 @@ enum attest_product {
 /* "Milan", "Genoa", "Turin" or "Unknown" (KDS spelling). */
 const char	*attest_product_name(enum attest_product);
 
+/* What the Coordinator's evidence came from. */
+enum attest_platform {
+	ATT_PLATFORM_NONE = 0,
+	ATT_PLATFORM_SNP,
+	ATT_PLATFORM_TDX
+};
+#define ATT_PLATFORM_MAX	3
+
+/* "sev-snp", "tdx" or "none". */
+const char	*attest_platform_name(enum attest_platform);
+
 /*
  * Call once before the sandbox: makes OpenSSL load its configuration
  * and providers and seed the DRBG that EC blinding draws from, so that
@@ -54,15 +67,33 @@ struct attest_trust {
 	struct attest_anchor anchor[ATT_PRODUCT_MAX];
 	time_t	 now;		/* verification time: set before each call */
 	char	 kds_base[128];	/* "https://kdsintf.amd.com" */
+	/* Intel's SGX root CA (TDX), the compiled-in copy by default. */
+	X509	*intel_root;
+	int	 intel_test_only;
+	char	 pcs_base[128];	/* ATT_PCS_BASE */
+	char	 pcs_root_crl[256];	/* ATT_PCS_ROOT_CRL_URL */
 };
 
 #define ATT_KDS_BASE	"https://kdsintf.amd.com"
+/* Intel's PCS (TCB info, QE identity, PCK CRL) and its root CA's CRL. */
+#define ATT_PCS_BASE	"https://api.trustedservices.intel.com"
+#define ATT_PCS_ROOT_CRL_URL	\
+	"https://certificates.trustedservices.intel.com/IntelSGXRootCA.der"
+
+/*
+ * Intel's SGX root CA (data/intel/sgx-root-ca.pem, the certificate
+ * go-tdx-guest and Contrast embed), compiled in, and the SHA-256 of its
+ * DER, uppercase hex.
+ */
+extern const char attest_intel_root_pem[];
+extern const char attest_intel_root_fingerprint[];
 
 /* SHA-256 fingerprints of AMD's ASK/ARK certificates (DER), uppercase hex. */
 extern const char *const attest_amd_fingerprint[ATT_PRODUCT_MAX][2];
 #define ATT_FP_ASK	0
 #define ATT_FP_ARK	1
 
+/* Empty AMD anchors, Intel's root loaded: call attest_trust_free(). */
 void	 attest_trust_init(struct attest_trust *);
 void	 attest_trust_free(struct attest_trust *);
 /*
@@ -75,7 +106,18 @@ enum attest_reason attest_trust_load_pem(struct attest_trust *,
 	    char *err, size_t errlen);
 /* Base URL for KDS requests (tests point it at a loopback server). */
 int	 attest_trust_set_kds_base(struct attest_trust *, const char *);
-/* Non-zero if any loaded anchor is test-only. */
+/*
+ * Replace the Intel SGX root (one PEM certificate, self-signed, CN
+ * "Intel SGX Root CA", ECDSA P-256).  Unless test_only is set it must be
+ * Intel's, by fingerprint.
+ */
+enum attest_reason attest_trust_load_intel_root(struct attest_trust *,
+	    const char *pem, size_t len, int test_only, char *err,
+	    size_t errlen);
+/* Intel PCS base URL and root CA CRL URL (NULL keeps the current). */
+int	 attest_trust_set_pcs(struct attest_trust *, const char *base,
+	    const char *root_crl_url);
+/* Non-zero if any loaded anchor (AMD or Intel) is test-only. */
 int	 attest_trust_is_test_only(const struct attest_trust *);
 
 /* --- verification -------------------------------------------------- */
@@ -84,6 +126,25 @@ int	 attest_trust_is_test_only(const struct attest_trust *);
 
 /* The caller cannot fetch (network down, no fresh cache): fail closed. */
 #define ATT_IN_NO_FETCH	0x01
+
+/* What an Intel PCS URL answers. */
+enum attest_pcs_kind {
+	ATT_PCS_NONE = 0,
+	ATT_PCS_TCB_INFO,	/* /tdx/certification/v4/tcb?fmspc=... */
+	ATT_PCS_QE_IDENTITY,	/* /tdx/certification/v4/qe/identity */
+	ATT_PCS_PCK_CRL,	/* /sgx/certification/v4/pckcrl?ca=... */
+	ATT_PCS_ROOT_CRL	/* the root CA's CRL distribution point */
+};
+
+/* One PCS answer: its body, and the issuer chain header's value. */
+struct attest_pcs_doc {
+	const char	*url;		/* as the verifier asked for it */
+	const uint8_t	*body;
+	size_t		 body_len;
+	const char	*issuer_chain;	/* URL-escaped PEM; NULL for the root CRL */
+	size_t		 issuer_chain_len;
+};
+#define ATT_PCS_MAX	8
 
 struct attest_input {
 	const uint8_t	*nonce;		/* the 32 bytes sent to /attest */
@@ -96,6 +157,8 @@ struct attest_input {
 	size_t		 vcek_len;
 	const uint8_t	*crl;		/* KDS CRL (DER), fetched or cached */
 	size_t		 crl_len;
+	const struct attest_pcs_doc *pcs;	/* Intel PCS answers */
+	size_t		 npcs;
 	int		 flags;		/* ATT_IN_* */
 };
 
@@ -106,6 +169,18 @@ struct attest_tcb {
 #define ATT_MSG_MAX	1024
 #define ATT_URL_MAX	512
 #define ATT_MAX_ENTRIES	16
+#define ATT_PCS_NEED_MAX	4
+
+/* What a verified (or decoded) TDX quote says, for the log and /readyz. */
+struct attest_tdx_info {
+	uint8_t		 tee_tcb_svn[16];
+	uint8_t		 mr_td[48];
+	char		 fmspc[13];		/* lowercase hex, PCK's */
+	char		 tcb_status[40];	/* TDX TCB level, "" if none */
+	char		 qe_tcb_status[40];
+	long long	 tcb_eval_num;		/* of the TCB info used */
+	uint32_t	 qe_isvsvn;
+};
 
 struct attest_result {
 	enum attest_reason reason;
@@ -116,7 +191,15 @@ struct attest_result {
 	char		 manifest_sha256[65];	/* lowercase hex */
 	uint8_t		 root_ca_sha256[32];
 	int		 snp_index;		/* matching snp[] entry */
+	int		 tdx_index;		/* matching tdx[] entry */
 	int		 test_anchors;		/* verified with test anchors */
+
+	/* Set as soon as the evidence is classified. */
+	enum attest_platform platform;
+
+	/* TDX: set as soon as the quote decoded, more once verified. */
+	int		 have_tdx;
+	struct attest_tdx_info tdx;
 
 	/* Set as soon as the report decoded (also on most failures). */
 	int		 have_report;
@@ -131,8 +214,14 @@ struct attest_result {
 	char		 vcek_url[ATT_URL_MAX];
 	int		 need_crl;
 	char		 crl_url[ATT_URL_MAX];
+	/* ... and the Intel PCS answers to fetch (TDX). */
+	int		 npcs_need;
+	struct {
+		enum attest_pcs_kind kind;
+		char		 url[ATT_URL_MAX];
+	}		 pcs_need[ATT_PCS_NEED_MAX];
 
-	/* Outcome per ReferenceValues.snp[] entry tried. */
+	/* Outcome per ReferenceValues.snp[] (or tdx[]) entry tried. */
 	int		 nentries;
 	enum attest_reason entry_reason[ATT_MAX_ENTRIES];
 };
@@ -160,5 +249,25 @@ enum attest_cache {
 enum attest_cache attest_kds_cache_policy(const char *url);
 /* Non-zero if a cached CRL parses and now is before its nextUpdate. */
 int	 attest_crl_usable(const uint8_t *der, size_t len, time_t now);
+
+/* --- Intel PCS answers (for the caller's fetches and cache) ---------- */
+
+/* "TCB info", "QE identity", "PCK CRL", "root CA CRL". */
+const char	*attest_pcs_kind_name(enum attest_pcs_kind);
+/* The response header carrying a kind's issuer chain, or NULL. */
+const char	*attest_pcs_issuer_header(enum attest_pcs_kind);
+/*
+ * A PCS answer in one blob for a cache (body and issuer chain), and back
+ * (the doc's pointers point into the blob; url is left NULL).
+ */
+int	 attest_pcs_pack(const struct attest_pcs_doc *, uint8_t **, size_t *);
+int	 attest_pcs_unpack(const uint8_t *, size_t, struct attest_pcs_doc *);
+/*
+ * Non-zero if an answer of that kind parses and now is not past its
+ * nextUpdate (TCB info, QE identity, CRLs): a cached copy may stand in
+ * for a failed fetch.  Signatures are the verifier's business.
+ */
+int	 attest_pcs_usable(enum attest_pcs_kind, const struct attest_pcs_doc *,
+	    time_t now);
 
 #endif

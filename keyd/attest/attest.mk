@@ -4,7 +4,9 @@ libkeyd_a_SOURCES += \
 	keyd/attest/chain.c keyd/attest/codec.c keyd/attest/coord.c \
 	keyd/attest/idkey.c keyd/attest/manifest.c keyd/attest/proto.c \
 	keyd/attest/reason.c keyd/attest/report.c keyd/attest/validate.c \
-	keyd/attest/vcek.c keyd/attest/verify.c
+	keyd/attest/vcek.c keyd/attest/verify.c keyd/attest/tdx_quote.c \
+	keyd/attest/tdx_pck.c keyd/attest/tdx_coll.c keyd/attest/tdx_verify.c \
+	keyd/attest/tdx_trust.c
 EXTRA_DIST += keyd/attest/README.md
 include $(srcdir)/tests/attest/attest.mk
 include $(srcdir)/fuzz/attest/fuzz.mk

@@ -54,6 +54,7 @@ attest_trust_init(struct attest_trust *t)
 {
 	memset(t, 0, sizeof(*t));
 	snprintf(t->kds_base, sizeof(t->kds_base), "%s", ATT_KDS_BASE);
+	att_trust_intel_default(t);
 }
 
 static void
@@ -71,6 +72,8 @@ attest_trust_free(struct attest_trust *t)
 
 	for (i = 0; i < ATT_PRODUCT_MAX; i++)
 		anchor_clear(&t->anchor[i]);
+	X509_free(t->intel_root);
+	t->intel_root = NULL;
 }
 
 int
@@ -95,7 +98,7 @@ attest_trust_is_test_only(const struct attest_trust *t)
 	for (i = 0; i < ATT_PRODUCT_MAX; i++)
 		if (t->anchor[i].ark != NULL && t->anchor[i].test_only)
 			return 1;
-	return 0;
+	return t->intel_root != NULL && t->intel_test_only;
 }
 
 /* One PEM CERTIFICATE block without headers, from the BIO. */

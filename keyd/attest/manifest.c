@@ -86,15 +86,6 @@ get_uint(struct mctx *m, struct json_object *o, const char *name,
 		*out = json_object_get_uint64(v);
 }
 
-static void
-get_int(struct mctx *m, struct json_object *o, const char *name)
-{
-	struct json_object *v = att_json_get(o, name);
-
-	if (v != NULL && !is_type(v, json_type_int))
-		bad(m, name, "not an integer");
-}
-
 /* Contrast's SVN: any JSON number in [0, 255], truncated to uint8. */
 static void
 get_svn(struct mctx *m, struct json_object *o, const char *name,
@@ -453,30 +444,81 @@ parse_snp(struct mctx *m, struct json_object *o, struct att_snp_ref *r)
 	parse_chip_ids(m, o, r);
 }
 
+struct piid_list {
+	struct att_blob	*v;
+	size_t		 n;
+};
+
 static void
-parse_tdx(struct mctx *m, struct json_object *o)
+check_piid(struct mctx *m, const char *label, const char *s, size_t n,
+    void *arg)
+{
+	struct piid_list *pl = arg;
+	struct att_blob	*b = &pl->v[pl->n];
+
+	if (att_hex_valid(s, n) == -1) {
+		bad(m, label, "invalid hex");
+		return;
+	}
+	if (n > 0 && (b->p = malloc(n / 2)) == NULL) {
+		bad(m, label, "out of memory");
+		return;
+	}
+	att_hex_decode(s, n, b->p, n / 2);
+	b->len = n / 2;
+	pl->n++;
+}
+
+/* Go's int: any JSON integer literal that fits int64. */
+static void
+get_int64(struct mctx *m, struct json_object *o, const char *name,
+    long long *out)
+{
+	struct json_object *v = att_json_get(o, name);
+
+	*out = 0;
+	if (v == NULL)
+		return;
+	if (!is_type(v, json_type_int) ||
+	    json_object_get_int64(v) == INT64_MAX ||
+	    json_object_get_int64(v) == INT64_MIN)
+		bad(m, name, "not an integer");
+	else
+		*out = (long long)json_object_get_int64(v);
+}
+
+static void
+parse_tdx(struct mctx *m, struct json_object *o, struct att_tdx_ref *r)
 {
 	struct json_object	*arr;
-	uint8_t			 buf[48];
+	struct piid_list	 pl = { NULL, 0 };
 	size_t			 i, n, len;
 	char			 label[16];
 	uint64_t		 v;
-	int			 flag;
 
 	if (o != NULL && !is_type(o, json_type_object)) {
 		bad(m, "", "not an object");
 		return;
 	}
 	get_str(m, o, "Platform", &len);
-	get_int(m, o, "MinTCBEvaluationDataNumber");
+	get_int64(m, o, "MinTCBEvaluationDataNumber", &r->min_eval);
 	get_uint(m, o, "CPUs", UINT64_MAX, &v);
-	get_bool(m, o, "MemoryIntegrity", &flag);
-	get_bool(m, o, "SMTDisabled", &flag);
-	get_bool(m, o, "StaticPlatform", &flag);
-	str_list(m, o, "AllowedPIIDs", check_hex_any, NULL);
-	get_hex(m, o, "MrTd", buf, 48);
-	get_hex(m, o, "MrSeam", buf, 48);
-	get_hex(m, o, "Xfam", buf, 8);
+	get_bool(m, o, "MemoryIntegrity", &r->memory_integrity);
+	get_bool(m, o, "SMTDisabled", &r->smt_disabled);
+	get_bool(m, o, "StaticPlatform", &r->static_platform);
+	if ((arr = get_arr(m, o, "AllowedPIIDs")) != NULL &&
+	    (n = json_object_array_length(arr)) > 0) {
+		if ((pl.v = calloc(n, sizeof(*pl.v))) == NULL) {
+			bad(m, "AllowedPIIDs", "out of memory");
+			return;
+		}
+		str_list(m, o, "AllowedPIIDs", check_piid, &pl);
+		r->piids = pl.v;
+		r->npiids = pl.n;
+	}
+	get_hex(m, o, "MrTd", r->mr_td, 48);
+	get_hex(m, o, "MrSeam", r->mr_seam, 48);
+	get_hex(m, o, "Xfam", r->xfam, 8);
 	if (m->failed)
 		return;
 	/* Go's [4]HexString: extra elements dropped, missing ones "". */
@@ -490,7 +532,7 @@ parse_tdx(struct mctx *m, struct json_object *o)
 		if (e != NULL && !is_type(e, json_type_string))
 			bad(m, label, "not a string");
 		else if (e == NULL || json_object_get_string_len(e) != 96 ||
-		    att_hex_decode(json_object_get_string(e), 96, buf,
+		    att_hex_decode(json_object_get_string(e), 96, r->rtmr[i],
 		    48) == -1)
 			bad(m, label, "invalid length or hex");
 	}
@@ -523,11 +565,21 @@ parse_refs(struct mctx *m, struct json_object *root, struct att_manifest *out)
 		parse_snp(m, json_object_array_get_idx(snp, i), &out->snp[i]);
 		out->nsnp++;
 	}
-	out->ntdx = tdx != NULL ? json_object_array_length(tdx) : 0;
-	for (i = 0; i < out->ntdx && !m->failed; i++) {
+	n = tdx != NULL ? json_object_array_length(tdx) : 0;
+	if (n > MAX_REFS) {
+		bad(m, "ReferenceValues.tdx", "more than %d entries",
+		    MAX_REFS);
+		return;
+	}
+	if (n > 0 && (out->tdx = calloc(n, sizeof(*out->tdx))) == NULL) {
+		bad(m, "ReferenceValues", "out of memory");
+		return;
+	}
+	for (i = 0; i < n && !m->failed; i++) {
 		snprintf(m->path, sizeof(m->path), "ReferenceValues.tdx[%zu]",
 		    i);
-		parse_tdx(m, json_object_array_get_idx(tdx, i));
+		parse_tdx(m, json_object_array_get_idx(tdx, i), &out->tdx[i]);
+		out->ntdx++;
 	}
 	m->path[0] = '\0';
 	if (!m->failed && out->nsnp + out->ntdx == 0)
@@ -580,10 +632,16 @@ att_manifest_parse(const uint8_t *p, size_t len, struct att_manifest *out,
 void
 att_manifest_free(struct att_manifest *m)
 {
-	size_t	i;
+	size_t	i, k;
 
 	for (i = 0; i < m->nsnp; i++)
 		free(m->snp[i].chip_ids);
 	free(m->snp);
+	for (i = 0; i < m->ntdx; i++) {
+		for (k = 0; k < m->tdx[i].npiids; k++)
+			free(m->tdx[i].piids[k].p);
+		free(m->tdx[i].piids);
+	}
+	free(m->tdx);
 	memset(m, 0, sizeof(*m));
 }

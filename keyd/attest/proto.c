@@ -16,21 +16,8 @@
 
 #include "attest_int.h"
 
-struct pb {
-	const uint8_t	*p;
-	size_t		 len;
-	size_t		 off;
-};
-
-enum {
-	WT_VARINT = 0,
-	WT_I64 = 1,
-	WT_LEN = 2,
-	WT_I32 = 5
-};
-
-static int
-pb_varint(struct pb *b, uint64_t *v)
+int
+att_pb_varint(struct att_pb *b, uint64_t *v)
 {
 	uint64_t	x = 0;
 	int		i;
@@ -52,12 +39,12 @@ pb_varint(struct pb *b, uint64_t *v)
 	return -1;
 }
 
-static int
-pb_tag(struct pb *b, uint32_t *field, int *wt)
+int
+att_pb_tag(struct att_pb *b, uint32_t *field, int *wt)
 {
 	uint64_t	t;
 
-	if (pb_varint(b, &t) == -1)
+	if (att_pb_varint(b, &t) == -1)
 		return -1;
 	if (t >> 3 == 0 || t >> 3 > 0x1fffffff)
 		return -1;
@@ -66,12 +53,12 @@ pb_tag(struct pb *b, uint32_t *field, int *wt)
 	return 0;
 }
 
-static int
-pb_bytes(struct pb *b, struct att_view *v)
+int
+att_pb_bytes(struct att_pb *b, struct att_view *v)
 {
 	uint64_t	n;
 
-	if (pb_varint(b, &n) == -1 || n > b->len - b->off)
+	if (att_pb_varint(b, &n) == -1 || n > b->len - b->off)
 		return -1;
 	v->p = b->p + b->off;
 	v->len = (size_t)n;
@@ -79,23 +66,23 @@ pb_bytes(struct pb *b, struct att_view *v)
 	return 0;
 }
 
-static int
-pb_skip(struct pb *b, int wt)
+int
+att_pb_skip(struct att_pb *b, int wt)
 {
 	struct att_view	v;
 	uint64_t	x;
 
 	switch (wt) {
-	case WT_VARINT:
-		return pb_varint(b, &x);
-	case WT_I64:
+	case ATT_WT_VARINT:
+		return att_pb_varint(b, &x);
+	case ATT_WT_I64:
 		if (b->len - b->off < 8)
 			return -1;
 		b->off += 8;
 		return 0;
-	case WT_LEN:
-		return pb_bytes(b, &v);
-	case WT_I32:
+	case ATT_WT_LEN:
+		return att_pb_bytes(b, &v);
+	case ATT_WT_I32:
 		if (b->len - b->off < 4)
 			return -1;
 		b->off += 4;
@@ -155,18 +142,18 @@ find_field(const struct field *tab, size_t n, uint32_t num)
 
 /* Store one known field; uint32 takes the low bits like Go. */
 static int
-store_field(struct pb *b, const struct field *f, int wt, void *base)
+store_field(struct att_pb *b, const struct field *f, int wt, void *base)
 {
 	uint8_t		*dst = (uint8_t *)base + f->off;
 	uint64_t	 v;
 	uint32_t	 u32;
 
 	if (f->kind == F_BYTES) {
-		if (wt != WT_LEN)
+		if (wt != ATT_WT_LEN)
 			return -1;
-		return pb_bytes(b, (struct att_view *)(void *)dst);
+		return att_pb_bytes(b, (struct att_view *)(void *)dst);
 	}
-	if (wt != WT_VARINT || pb_varint(b, &v) == -1)
+	if (wt != ATT_WT_VARINT || att_pb_varint(b, &v) == -1)
 		return -1;
 	if (f->kind == F_U32) {
 		u32 = (uint32_t)v;
@@ -180,16 +167,16 @@ static int
 decode_table(struct att_view m, const struct field *tab, size_t n,
     void *base)
 {
-	struct pb	 b = { m.p, m.len, 0 };
+	struct att_pb	 b = { m.p, m.len, 0 };
 	const struct field *f;
 	uint32_t	 num;
 	int		 wt;
 
 	while (b.off < b.len) {
-		if (pb_tag(&b, &num, &wt) == -1)
+		if (att_pb_tag(&b, &num, &wt) == -1)
 			return -1;
 		if ((f = find_field(tab, n, num)) == NULL) {
-			if (pb_skip(&b, wt) == -1)
+			if (att_pb_skip(&b, wt) == -1)
 				return -1;
 		} else if (store_field(&b, f, wt, base) == -1)
 			return -1;
@@ -240,19 +227,19 @@ utf8_valid(const uint8_t *s, size_t n)
 static int
 decode_extra(struct att_view m, struct att_chain *c)
 {
-	struct pb	 b = { m.p, m.len, 0 };
+	struct att_pb	 b = { m.p, m.len, 0 };
 	struct att_view	 key = { NULL, 0 }, val = { NULL, 0 };
 	uint32_t	 num;
 	int		 wt;
 
 	while (b.off < b.len) {
-		if (pb_tag(&b, &num, &wt) == -1)
+		if (att_pb_tag(&b, &num, &wt) == -1)
 			return -1;
 		if (num == 1 || num == 2) {
-			if (wt != WT_LEN ||
-			    pb_bytes(&b, num == 1 ? &key : &val) == -1)
+			if (wt != ATT_WT_LEN ||
+			    att_pb_bytes(&b, num == 1 ? &key : &val) == -1)
 				return -1;
-		} else if (pb_skip(&b, wt) == -1)
+		} else if (att_pb_skip(&b, wt) == -1)
 			return -1;
 	}
 	if (!utf8_valid(key.p, key.len))
@@ -269,17 +256,17 @@ decode_extra(struct att_view m, struct att_chain *c)
 static int
 decode_chain(struct att_view m, struct att_chain *c)
 {
-	struct pb	 b = { m.p, m.len, 0 };
+	struct att_pb	 b = { m.p, m.len, 0 };
 	struct att_view	 v;
 	const struct field *f;
 	uint32_t	 num;
 	int		 wt;
 
 	while (b.off < b.len) {
-		if (pb_tag(&b, &num, &wt) == -1)
+		if (att_pb_tag(&b, &num, &wt) == -1)
 			return -1;
 		if (num == 7) {
-			if (wt != WT_LEN || pb_bytes(&b, &v) == -1 ||
+			if (wt != ATT_WT_LEN || att_pb_bytes(&b, &v) == -1 ||
 			    decode_extra(v, c) == -1)
 				return -1;
 		} else if ((f = find_field(chain_fields,
@@ -287,7 +274,7 @@ decode_chain(struct att_view m, struct att_chain *c)
 		    != NULL) {
 			if (store_field(&b, f, wt, c) == -1)
 				return -1;
-		} else if (pb_skip(&b, wt) == -1)
+		} else if (att_pb_skip(&b, wt) == -1)
 			return -1;
 	}
 	return 0;
@@ -305,28 +292,28 @@ decode_u32value(struct att_view m, uint32_t *out)
 static int
 decode_product(struct att_view m, struct att_attestation *a)
 {
-	struct pb	 b = { m.p, m.len, 0 };
+	struct att_pb	 b = { m.p, m.len, 0 };
 	struct att_view	 v;
 	uint64_t	 x;
 	uint32_t	 num;
 	int		 wt;
 
 	while (b.off < b.len) {
-		if (pb_tag(&b, &num, &wt) == -1)
+		if (att_pb_tag(&b, &num, &wt) == -1)
 			return -1;
 		if (num == 1 || num == 2) {
-			if (wt != WT_VARINT || pb_varint(&b, &x) == -1)
+			if (wt != ATT_WT_VARINT || att_pb_varint(&b, &x) == -1)
 				return -1;
 			if (num == 1)
 				a->product_name = (int32_t)(uint32_t)x;
 			else
 				a->product_stepping = (uint32_t)x;
 		} else if (num == 3) {
-			if (wt != WT_LEN || pb_bytes(&b, &v) == -1 ||
+			if (wt != ATT_WT_LEN || att_pb_bytes(&b, &v) == -1 ||
 			    decode_u32value(v, &a->machine_stepping) == -1)
 				return -1;
 			a->has_machine_stepping = 1;
-		} else if (pb_skip(&b, wt) == -1)
+		} else if (att_pb_skip(&b, wt) == -1)
 			return -1;
 	}
 	return 0;
@@ -336,22 +323,22 @@ int
 att_proto_decode(const uint8_t *p, size_t len, struct att_attestation *a,
     char *err, size_t errlen)
 {
-	struct pb	 b = { p, len, 0 };
+	struct att_pb	 b = { p, len, 0 };
 	struct att_view	 v;
 	uint32_t	 num;
 	int		 wt, rv = 0;
 
 	memset(a, 0, sizeof(*a));
 	while (rv == 0 && b.off < b.len) {
-		if (pb_tag(&b, &num, &wt) == -1) {
+		if (att_pb_tag(&b, &num, &wt) == -1) {
 			rv = -1;
 			break;
 		}
 		if (num < 1 || num > 3) {
-			rv = pb_skip(&b, wt);
+			rv = att_pb_skip(&b, wt);
 			continue;
 		}
-		if (wt != WT_LEN || pb_bytes(&b, &v) == -1) {
+		if (wt != ATT_WT_LEN || att_pb_bytes(&b, &v) == -1) {
 			rv = -1;
 			break;
 		}
@@ -386,34 +373,34 @@ att_proto_decode(const uint8_t *p, size_t len, struct att_attestation *a,
 int
 att_proto_is_tdx(const uint8_t *p, size_t len)
 {
-	struct pb	 b = { p, len, 0 }, h;
+	struct att_pb	 b = { p, len, 0 }, h;
 	struct att_view	 v;
 	uint64_t	 x;
 	uint32_t	 num;
 	int		 wt;
 
 	while (b.off < b.len) {
-		if (pb_tag(&b, &num, &wt) == -1)
+		if (att_pb_tag(&b, &num, &wt) == -1)
 			return 0;
-		if (num != 1 || wt != WT_LEN) {
-			if (pb_skip(&b, wt) == -1)
+		if (num != 1 || wt != ATT_WT_LEN) {
+			if (att_pb_skip(&b, wt) == -1)
 				return 0;
 			continue;
 		}
-		if (pb_bytes(&b, &v) == -1)
+		if (att_pb_bytes(&b, &v) == -1)
 			return 0;
 		h.p = v.p;
 		h.len = v.len;
 		h.off = 0;
 		while (h.off < h.len) {
-			if (pb_tag(&h, &num, &wt) == -1)
+			if (att_pb_tag(&h, &num, &wt) == -1)
 				break;
-			if (num == 3 && wt == WT_VARINT) {
-				if (pb_varint(&h, &x) == -1)
+			if (num == 3 && wt == ATT_WT_VARINT) {
+				if (att_pb_varint(&h, &x) == -1)
 					break;
 				if (x == 0x81)
 					return 1;
-			} else if (pb_skip(&h, wt) == -1)
+			} else if (att_pb_skip(&h, wt) == -1)
 				break;
 		}
 	}

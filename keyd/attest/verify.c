@@ -1,10 +1,11 @@
 /*
  * The whole verification, in the order the Privatemode proxy runs it:
  * the Contrast SDK's ValidateAttestation (decode, bind the nonce, try
- * each SNP reference value, first success wins), then Privatemode's
- * checks (exactly one manifest, byte-equal to the expected one, mesh CA
- * parses).  KDS material the document lacks is requested from the
- * caller with ATT_NEED_FETCH instead of being fetched here.
+ * each reference value of the evidence's platform, SNP or TDX, first
+ * success wins), then Privatemode's checks (exactly one manifest,
+ * byte-equal to the expected one, mesh CA parses).  Collateral the
+ * document lacks (AMD KDS, Intel PCS) is requested from the caller with
+ * ATT_NEED_FETCH instead of being fetched here.
  */
 #include "config.h"
 
@@ -40,6 +41,23 @@ struct vctx {
 	char			 crypto_msg[256];
 	X509			*vcek;
 	struct att_vcek_ext	 ext;
+	/* TDX: the quote, what needs no collateral checked once. */
+	struct att_tdx_quote	 q;
+	int			 tdx_done;
+	enum attest_reason	 tdx_rv;
+	char			 tdx_msg[256];
+	struct att_tdx_verified	 tv;
+	/* collateral verified per tcbEvaluationDataNumber asked for */
+	size_t			 ncoll;
+	struct {
+		long long		 eval;
+		enum attest_reason	 rv;
+		char			 msg[256];
+		enum att_tcb_status	 tdx_status, qe_status;
+		int			 no_match;
+		char			 detail[128];
+		long long		 got_eval;
+	}			 coll[ATT_MAX_ENTRIES];
 };
 
 static enum attest_reason
@@ -57,17 +75,19 @@ fail(struct vctx *v, enum attest_reason r, const char *fmt, ...)
 	return r;
 }
 
-/* Classify the evidence and decode it as sevsnp.Attestation. */
+/*
+ * Classify the evidence (attestation_type when the Coordinator sends it,
+ * else the shape of the protobuf) and decode it: sevsnp.Attestation or
+ * tdx.QuoteV4.
+ */
 static enum attest_reason
 decode_evidence(struct vctx *v)
 {
 	struct att_blob	*raw = &v->coord.raw_doc;
 	char		 msg[128];
+	int		 tdx;
 
 	switch (v->coord.evidence) {
-	case ATT_EV_TDX:
-		return fail(v, ATT_ERR_TDX_UNSUPPORTED,
-		    "TDX coordinator evidence not supported");
 	case ATT_EV_INSECURE:
 		return fail(v, ATT_ERR_EVIDENCE_TYPE,
 		    "refusing insecure (unattested) evidence");
@@ -80,9 +100,21 @@ decode_evidence(struct vctx *v)
 	if (raw->len == 0)
 		return fail(v, ATT_ERR_MALFORMED,
 		    "raw_attestation_doc is empty");
-	if (att_proto_is_tdx(raw->p, raw->len))
-		return fail(v, ATT_ERR_TDX_UNSUPPORTED,
-		    "TDX coordinator evidence not supported");
+	tdx = att_proto_is_tdx(raw->p, raw->len);
+	if (v->coord.evidence == ATT_EV_SNP && tdx)
+		return fail(v, ATT_ERR_EVIDENCE_TYPE, "attestation_type says "
+		    "SEV-SNP, the evidence is a TDX quote");
+	if (v->coord.evidence == ATT_EV_TDX && !tdx)
+		return fail(v, ATT_ERR_EVIDENCE_TYPE, "attestation_type says "
+		    "TDX, the evidence is not a TDX quote");
+	if (v->coord.evidence == ATT_EV_TDX || tdx) {
+		v->res->platform = ATT_PLATFORM_TDX;
+		if (att_tdx_from_proto(raw->p, raw->len, &v->q, msg,
+		    sizeof(msg)) == -1)
+			return fail(v, ATT_ERR_MALFORMED, "%s", msg);
+		return ATT_OK;
+	}
+	v->res->platform = ATT_PLATFORM_SNP;
 	if (att_proto_decode(raw->p, raw->len, &v->att, msg,
 	    sizeof(msg)) == -1)
 		return fail(v, ATT_ERR_MALFORMED, "%s", msg);
@@ -353,6 +385,197 @@ try_entries(struct vctx *v)
 	return fail(v, overall, "no reference values matched: %s", all);
 }
 
+/* --- TDX ------------------------------------------------------------- */
+
+static void
+note_tdx(struct vctx *v)
+{
+	struct attest_tdx_info	*t = &v->res->tdx;
+	const struct att_tdx_quote *q = &v->q;
+
+	v->res->have_tdx = 1;
+	if (q->tee_tcb_svn.len == sizeof(t->tee_tcb_svn))
+		memcpy(t->tee_tcb_svn, q->tee_tcb_svn.p, sizeof(t->tee_tcb_svn));
+	if (q->mr_td.len == sizeof(t->mr_td))
+		memcpy(t->mr_td, q->mr_td.p, sizeof(t->mr_td));
+	t->qe_isvsvn = q->isv_svn;
+}
+
+/* The URL of each PCS answer the verification of entry ref needs. */
+static int
+pcs_urls(struct vctx *v, const struct att_tdx_ref *ref,
+    char urls[4][ATT_URL_MAX])
+{
+	const struct attest_trust *t = v->trust;
+	char			 fmspc[13];
+	int			 n[4];
+
+	att_hex_lower(v->tv.ext.fmspc, 6, fmspc);
+	if (ref->min_eval > 0)
+		n[0] = snprintf(urls[0], ATT_URL_MAX, "%s/tdx/certification/"
+		    "v4/tcb?fmspc=%s&tcbEvaluationDataNumber=%lld",
+		    t->pcs_base, fmspc, ref->min_eval);
+	else
+		n[0] = snprintf(urls[0], ATT_URL_MAX, "%s/tdx/certification/"
+		    "v4/tcb?fmspc=%s", t->pcs_base, fmspc);
+	n[1] = snprintf(urls[1], ATT_URL_MAX, "%s/tdx/certification/v4/qe/"
+	    "identity", t->pcs_base);
+	/* The chain was checked to come from the platform CA. */
+	n[2] = snprintf(urls[2], ATT_URL_MAX, "%s/sgx/certification/v4/pckcrl"
+	    "?ca=platform&encoding=der", t->pcs_base);
+	n[3] = snprintf(urls[3], ATT_URL_MAX, "%s", t->pcs_root_crl);
+	return n[0] < 0 || n[0] >= ATT_URL_MAX || n[1] < 0 ||
+	    n[1] >= ATT_URL_MAX || n[2] < 0 || n[2] >= ATT_URL_MAX ? -1 : 0;
+}
+
+static const struct attest_pcs_doc *
+pcs_doc(const struct attest_input *in, const char *url)
+{
+	size_t	i;
+
+	for (i = 0; i < in->npcs && i < ATT_PCS_MAX; i++)
+		if (in->pcs[i].url != NULL && strcmp(in->pcs[i].url, url) == 0 &&
+		    in->pcs[i].body != NULL)
+			return &in->pcs[i];
+	return NULL;
+}
+
+static enum attest_reason
+pcs_need(struct vctx *v, char urls[4][ATT_URL_MAX],
+    const struct attest_pcs_doc *d[4])
+{
+	static const enum attest_pcs_kind kinds[4] = { ATT_PCS_TCB_INFO,
+	    ATT_PCS_QE_IDENTITY, ATT_PCS_PCK_CRL, ATT_PCS_ROOT_CRL };
+	struct attest_result	*res = v->res;
+	int			 i;
+
+	for (i = 0; i < 4; i++)
+		if (d[i] == NULL) {
+			if (v->in->flags & ATT_IN_NO_FETCH)
+				return fail(v, ATT_ERR_COLLATERAL, "no %s "
+				    "supplied (%s)", attest_pcs_kind_name(
+				    kinds[i]), urls[i]);
+			res->pcs_need[res->npcs_need].kind = kinds[i];
+			memcpy(res->pcs_need[res->npcs_need].url, urls[i],
+			    ATT_URL_MAX);
+			res->npcs_need++;
+		}
+	return fail(v, ATT_NEED_FETCH, "fetch %d Intel PCS answer%s",
+	    res->npcs_need, res->npcs_need == 1 ? "" : "s");
+}
+
+/* The collateral for one tcbEvaluationDataNumber, verified once. */
+static size_t
+tdx_collateral(struct vctx *v, const struct att_tdx_ref *ref,
+    const struct att_tdx_docs *docs)
+{
+	size_t	i;
+
+	for (i = 0; i < v->ncoll; i++)
+		if (v->coll[i].eval == ref->min_eval)
+			return i;
+	if (v->ncoll == ATT_MAX_ENTRIES)
+		i = ATT_MAX_ENTRIES - 1;
+	else
+		i = v->ncoll++;
+	v->coll[i].eval = ref->min_eval;
+	v->coll[i].rv = att_tdx_verify_collateral(&v->q, v->trust->intel_root,
+	    docs, v->trust->now, ref->min_eval, &v->tv, v->coll[i].msg,
+	    sizeof(v->coll[i].msg));
+	v->coll[i].tdx_status = v->tv.tdx_status;
+	v->coll[i].qe_status = v->tv.qe_status;
+	v->coll[i].no_match = v->tv.tcb_no_match;
+	memcpy(v->coll[i].detail, v->tv.tcb_detail, sizeof(v->coll[i].detail));
+	v->coll[i].got_eval = v->tv.eval_num;
+	return i;
+}
+
+static enum attest_reason
+try_tdx_entry(struct vctx *v, size_t i)
+{
+	const struct att_tdx_ref *ref = &v->man.tdx[i];
+	const struct attest_pcs_doc *d[4];
+	struct att_tdx_docs	 docs;
+	struct attest_tdx_info	*info = &v->res->tdx;
+	struct att_expect	 x;
+	char			 urls[4][ATT_URL_MAX], msg[256];
+	enum attest_reason	 rv;
+	size_t			 k;
+	int			 j;
+
+	if (!v->tdx_done) {
+		v->tdx_rv = att_tdx_verify_quote(&v->q, v->trust->intel_root,
+		    v->trust->now, &v->tv, v->tdx_msg, sizeof(v->tdx_msg));
+		v->tdx_done = 1;
+		if (v->tdx_rv == ATT_OK)
+			att_hex_lower(v->tv.ext.fmspc, 6, info->fmspc);
+	}
+	if (v->tdx_rv != ATT_OK)
+		return fail(v, v->tdx_rv, "%s", v->tdx_msg);
+	if (pcs_urls(v, ref, urls) == -1)
+		return fail(v, ATT_ERR_INPUT, "Intel PCS base URL too long");
+	for (j = 0; j < 4; j++)
+		d[j] = pcs_doc(v->in, urls[j]);
+	if (d[0] == NULL || d[1] == NULL || d[2] == NULL || d[3] == NULL)
+		return pcs_need(v, urls, d);
+	docs.tcb_info = d[0];
+	docs.qe_identity = d[1];
+	docs.pck_crl = d[2];
+	docs.root_crl = d[3];
+	k = tdx_collateral(v, ref, &docs);
+	if (v->coll[k].rv != ATT_OK)
+		return fail(v, v->coll[k].rv, "%s", v->coll[k].msg);
+	v->tv.tdx_status = v->coll[k].tdx_status;
+	v->tv.qe_status = v->coll[k].qe_status;
+	v->tv.tcb_no_match = v->coll[k].no_match;
+	memcpy(v->tv.tcb_detail, v->coll[k].detail, sizeof(v->tv.tcb_detail));
+	snprintf(info->tcb_status, sizeof(info->tcb_status), "%s",
+	    att_tcb_status_name(v->tv.tdx_status));
+	snprintf(info->qe_tcb_status, sizeof(info->qe_tcb_status), "%s",
+	    att_tcb_status_name(v->tv.qe_status));
+	info->tcb_eval_num = v->coll[k].got_eval;
+	if ((rv = att_tdx_tcb_ok(&v->tv, msg, sizeof(msg))) != ATT_OK)
+		return fail(v, rv, "%s", msg);
+	x.report_data = v->report_data;
+	x.host_data = v->man.coordinator_hash;
+	if ((rv = att_tdx_validate(&v->q, &v->tv.ext, ref, &x, msg,
+	    sizeof(msg))) != ATT_OK)
+		return fail(v, rv, "%s", msg);
+	return ATT_OK;
+}
+
+/* Every tdx[] entry in turn, first success wins (as for SNP). */
+static enum attest_reason
+try_tdx_entries(struct vctx *v)
+{
+	struct attest_result	*res = v->res;
+	enum attest_reason	 rv, overall = ATT_OK;
+	char			 all[ATT_MSG_MAX - 64] = "";
+	size_t			 i, n;
+
+	if (v->man.ntdx == 0)
+		return fail(v, ATT_ERR_MANIFEST_INVALID, "the manifest has no "
+		    "TDX reference values");
+	for (i = 0; i < v->man.ntdx; i++) {
+		rv = try_tdx_entry(v, i);
+		if (i < ATT_MAX_ENTRIES) {
+			res->entry_reason[i] = rv;
+			res->nentries = (int)i + 1;
+		}
+		if (rv == ATT_OK)
+			res->tdx_index = (int)i;
+		if (rv == ATT_OK || rv == ATT_NEED_FETCH ||
+		    rv == ATT_ERR_INTERNAL || rv == ATT_ERR_INPUT)
+			return rv;
+		if (overall == ATT_OK)
+			overall = rv;
+		n = strlen(all);
+		snprintf(all + n, sizeof(all) - n, "%stdx[%zu]: %.200s",
+		    i > 0 ? "; " : "", i, res->message);
+	}
+	return fail(v, overall, "no reference values matched: %s", all);
+}
+
 /* Go's pem.Decode + x509.ParseCertificate on the first PEM block. */
 static X509 *
 first_pem_cert(const struct att_blob *b)
@@ -419,11 +642,18 @@ check_state(struct vctx *v)
 	EVP_Digest(v->coord.root_ca.p != NULL ? v->coord.root_ca.p :
 	    (const uint8_t *)"", v->coord.root_ca.len,
 	    v->res->root_ca_sha256, NULL, EVP_sha256(), NULL);
-	snprintf(v->res->message, sizeof(v->res->message), "verified %s SNP "
-	    "report v%u from Coordinator %s against snp[%d], manifest %s",
-	    attest_product_name(v->res->product), v->res->report_version,
-	    printable(v->coord.version), v->res->snp_index,
-	    v->res->manifest_sha256);
+	if (v->res->platform == ATT_PLATFORM_TDX)
+		snprintf(v->res->message, sizeof(v->res->message), "verified "
+		    "TDX quote v4 (FMSPC %s, TCB %s) from Coordinator %s "
+		    "against tdx[%d], manifest %s", v->res->tdx.fmspc,
+		    v->res->tdx.tcb_status, printable(v->coord.version),
+		    v->res->tdx_index, v->res->manifest_sha256);
+	else
+		snprintf(v->res->message, sizeof(v->res->message), "verified "
+		    "%s SNP report v%u from Coordinator %s against snp[%d], "
+		    "manifest %s", attest_product_name(v->res->product),
+		    v->res->report_version, printable(v->coord.version),
+		    v->res->snp_index, v->res->manifest_sha256);
 	return ATT_OK;
 }
 
@@ -447,6 +677,15 @@ verify_coordinator(struct vctx *v, const uint8_t *doc, size_t len)
 		return fail(v, rv, "%s", msg);
 	if ((rv = decode_evidence(v)) != ATT_OK)
 		return rv;
+	if (v->res->platform == ATT_PLATFORM_TDX) {
+		note_tdx(v);
+		if ((rv = att_tdx_check(&v->q, msg, sizeof(msg))) != ATT_OK)
+			return fail(v, rv, "%s", msg);
+		if ((rv = try_tdx_entries(v)) != ATT_OK)
+			return rv;
+		v->res->test_anchors = v->trust->intel_test_only;
+		return check_state(v);
+	}
 	note_report(v);
 	if ((rv = check_report(v)) != ATT_OK ||
 	    (rv = try_entries(v)) != ATT_OK)
@@ -465,6 +704,7 @@ input_ok(const struct attest_trust *t, const struct attest_input *in,
 	    (in->manifest != NULL || in->manifest_len == 0) &&
 	    (in->vcek != NULL || in->vcek_len == 0) &&
 	    (in->crl != NULL || in->crl_len == 0) &&
+	    (in->pcs != NULL || in->npcs == 0) && in->npcs <= ATT_PCS_MAX &&
 	    in->doc_len <= ATT_MAX_DOC;
 }
 
@@ -479,6 +719,7 @@ run(const struct attest_trust *t, const struct attest_input *in,
 
 	memset(res, 0, sizeof(*res));
 	res->snp_index = -1;
+	res->tdx_index = -1;
 	memset(&v, 0, sizeof(v));
 	v.trust = t;
 	v.in = in;
@@ -494,6 +735,7 @@ run(const struct attest_trust *t, const struct attest_input *in,
 		rv = verify_coordinator(&v, in->doc, in->doc_len);
 	free(doc.p);
 	X509_free(v.vcek);
+	att_tdx_verified_free(&v.tv);
 	att_manifest_free(&v.man);
 	att_coord_free(&v.coord);
 	if (mark)
@@ -502,8 +744,10 @@ run(const struct attest_trust *t, const struct attest_input *in,
 	if (rv != ATT_OK) {
 		X509_free(res->mesh_ca);
 		res->mesh_ca = NULL;
-		if (rv != ATT_NEED_FETCH)
+		if (rv != ATT_NEED_FETCH) {
 			res->need_vcek = res->need_crl = 0;
+			res->npcs_need = 0;
+		}
 	}
 	if (res->message[0] == '\0')
 		snprintf(res->message, sizeof(res->message), "%s",

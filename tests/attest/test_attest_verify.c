@@ -623,7 +623,7 @@ test_doc_matrix(void)
 		0x0a, 0x33, 0x08, 0x03, 0x62, 0x2f	/* Report{1: 3, 12: 47B} */
 	};
 
-	CASE("attestation_type TDX", ATT_ERR_TDX_UNSUPPORTED,
+	CASE("attestation_type TDX on SNP evidence", ATT_ERR_EVIDENCE_TYPE,
 	    p.extra_json = "\"attestation_type\":[1,3,9901,2,2]");
 	CASE("attestation_type insecure", ATT_ERR_EVIDENCE_TYPE,
 	    p.extra_json = "\"attestation_type\":[1,3,9901,2,3]");
@@ -633,8 +633,9 @@ test_doc_matrix(void)
 	    p.extra_json = "\"attestation_type\":\"snp\"");
 
 	fx_params_default(&fp, &pki);
-	expect_raw("TDX quote as raw document", &fp, tdx, sizeof(tdx),
-	    ATT_ERR_TDX_UNSUPPORTED);
+	/* TDX-shaped, but no more than a header: a TDX structure error. */
+	expect_raw("TDX quote header alone", &fp, tdx, sizeof(tdx),
+	    ATT_ERR_MALFORMED);
 	expect_raw("malformed protobuf", &fp, garbage, sizeof(garbage),
 	    ATT_ERR_MALFORMED);
 	expect_raw("protobuf wire type mismatch", &fp, wiretype,

@@ -496,7 +496,8 @@ describe("negative matrix: every attestation / secret-exchange tampering fails c
 	test("the matrix covers every attestation and secret fault the simulator knows", async () => {
 		const known = (await sim.ctl("GET", "/faults")).known;
 		const transport = new Set(["unauthorized", "no-secret", "reset", "reset-mid-stream", "stall-stream", "truncate-sse", "slow-first-byte", "non-json-sse", "slow-read", "huge-head", "wrong-seq", "upstream-error", "omit-vcek", "omit-crl"]);
-		const missing = known.filter((f) => !transport.has(f) && !(f in MATRIX));
+		// The TDX faults act on a Coordinator on TDX: tdx.test.mjs has their rows.
+		const missing = known.filter((f) => !transport.has(f) && !(f in MATRIX) && !f.startsWith("tdx-"));
 		assert.deepEqual(missing, [], "faults without a negative test");
 	});
 	for (const [fault, reason] of Object.entries(MATRIX)) {

@@ -97,7 +97,7 @@ run_files() {
 # Every file against a simulator that offers HTTP/2 and HTTP/1.1 (keyd
 # speaks HTTP/2 to it); then the API and SDK suites again against one that
 # offers HTTP/1.1 only (keyd's fallback): a matrix, not a second copy.
-files=${PM_E2E_FILES:-"attest api sdk badinput load features boundary egress h2 clients"}
+files=${PM_E2E_FILES:-"attest tdx api sdk badinput load features boundary egress h2 clients"}
 http1=${PM_E2E_HTTP1_FILES-"api sdk"}
 [ -z "${PM_E2E_FILES+set}" ] || http1=${PM_E2E_HTTP1_FILES:-}
 status=0

@@ -10,7 +10,7 @@ case " ${PM_TEST_TIERS:-lint} " in
 *) echo "SKIP: lint tier not selected"; exit 77 ;;
 esac
 top=${PM_TOP_SRCDIR:?run from make check}
-DIRS="tests/vectors tests/attest/amd data/amd"
+DIRS="tests/vectors tests/attest/amd data/amd tests/attest/intel data/intel"
 errors=0 files=0
 
 bad() {

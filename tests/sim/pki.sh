@@ -16,17 +16,20 @@
 #   SIM_HWID_STRANGER  128 hex digits, a chip that the manifest does not allow
 #   SIM_TCB            "bl tee snp ucode" of the VCEK            (10 0 28 88)
 #   SIM_TCB_LOW        same, for the below-minimum VCEK          (10 0 27 88)
+#   SIM_SGX_EXT        hex DER of the PCK certificate's SGX extension
+#                      (1.2.840.113741.1.13.1), from lib/tdx.mjs
 #
 # The output directory gets a ".complete" stamp holding PKI_VERSION; the
 # simulator regenerates when the stamp is missing or older.
 set -eu
 
-PKI_VERSION=2
+PKI_VERSION=3
 out=${1:?usage: pki.sh OUTDIR}
 command -v openssl >/dev/null || { echo "pki.sh: openssl not found" >&2; exit 1; }
 
 HWID=${SIM_HWID:?SIM_HWID must be set}
 HWID_STRANGER=${SIM_HWID_STRANGER:?SIM_HWID_STRANGER must be set}
+SGX_EXT=${SIM_SGX_EXT:?SIM_SGX_EXT must be set}
 set -- ${SIM_TCB:-10 0 28 88}
 BL=$1 TEE=$2 SNP=$3 UCODE=$4
 set -- ${SIM_TCB_LOW:-10 0 27 88}
@@ -206,6 +209,63 @@ cat ask.pem ark.pem >cert_chain.pem
 cp ark.pem genoa-ark.pem
 cp ask.pem genoa-ask.pem
 
+# --- Intel-like TDX PKI (P-256, ECDSA with SHA-256, Intel's names) ---------
+# SGX root -> PCK platform CA -> PCK leaf (with the SGX extension), SGX root
+# -> TCB signing certificate; the root's and the platform CA's CRLs (fresh,
+# stale, and one revoking the PCK leaf); a foreign key for bad signatures.
+INTEL="/O=Intel Corporation/L=Santa Clara/ST=CA/C=US"
+ROOTCRLDP="URI:https://certificates.trustedservices.intel.com/IntelSGXRootCA.der"
+cat >>ext.cnf <<EOC
+[intel_root]
+basicConstraints = critical, CA:TRUE, pathlen:1
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+crlDistributionPoints = $ROOTCRLDP
+[intel_pca]
+authorityKeyIdentifier = keyid
+crlDistributionPoints = $ROOTCRLDP
+subjectKeyIdentifier = hash
+keyUsage = critical, keyCertSign, cRLSign
+basicConstraints = critical, CA:TRUE, pathlen:0
+[intel_signing]
+authorityKeyIdentifier = keyid
+crlDistributionPoints = $ROOTCRLDP
+subjectKeyIdentifier = hash
+keyUsage = critical, digitalSignature, nonRepudiation
+basicConstraints = critical, CA:FALSE
+[intel_pck]
+authorityKeyIdentifier = keyid
+crlDistributionPoints = URI:https://api.trustedservices.intel.com/sgx/certification/v4/pckcrl?ca=platform&encoding=der
+subjectKeyIdentifier = hash
+keyUsage = critical, digitalSignature, nonRepudiation
+basicConstraints = critical, CA:FALSE
+1.2.840.113741.1.13.1 = DER:$SGX_EXT
+EOC
+for k in intel-root intel-pca intel-pck intel-signing intel-foreign; do ec256 "$k.key"; done
+openssl req -x509 -new -key intel-root.key -subj "/CN=Intel SGX Root CA$INTEL" \
+	-set_serial 0x30000 -days 9125 -sha256 -extensions intel_root -config ext.cnf \
+	-out intel-root.pem 2>/dev/null
+ca_init "$PWD/intelrootdb" "$PWD/intel-root.pem" "$PWD/intel-root.key"
+issue "$PWD/intelrootdb" "/CN=Intel SGX PCK Platform CA$INTEL" intel-pca.key intel-pca.pem \
+	intel_pca "$NOW_MINUS_DAY" 20401231000000Z -md sha256
+issue "$PWD/intelrootdb" "/CN=Intel SGX TCB Signing$INTEL" intel-signing.key intel-signing.pem \
+	intel_signing "$NOW_MINUS_DAY" 20351231000000Z -md sha256
+ca_init "$PWD/intelpcadb" "$PWD/intel-pca.pem" "$PWD/intel-pca.key"
+issue "$PWD/intelpcadb" "/CN=Intel SGX PCK Certificate$INTEL" intel-pck.key intel-pck.pem \
+	intel_pck "$NOW_MINUS_DAY" 20351231000000Z -md sha256
+openssl ca -batch -config intelrootdb/ca.cnf -gencrl -md sha256 -out intel-rootcrl.pem 2>/dev/null
+openssl ca -batch -config intelpcadb/ca.cnf -gencrl -md sha256 -out intel-pckcrl.pem 2>/dev/null
+openssl ca -batch -config intelpcadb/ca.cnf -gencrl -md sha256 \
+	-crl_lastupdate 20200101000000Z -crl_nextupdate 20200201000000Z \
+	-out intel-pckcrl-stale.pem 2>/dev/null
+cp -r intelpcadb intelpcadb-revoked
+sed -i "s#$PWD/intelpcadb#$PWD/intelpcadb-revoked#" intelpcadb-revoked/ca.cnf
+openssl ca -batch -config intelpcadb-revoked/ca.cnf -revoke intel-pck.pem -crl_reason keyCompromise 2>/dev/null
+openssl ca -batch -config intelpcadb-revoked/ca.cnf -gencrl -md sha256 -out intel-pckcrl-revoked.pem 2>/dev/null
+for c in intel-rootcrl intel-pckcrl intel-pckcrl-stale intel-pckcrl-revoked; do
+	openssl crl -in "$c.pem" -outform DER -out "$c.der"
+done
+
 # --- Contrast-like Coordinator CAs and the secret-service mesh leaf --------
 ec384 root-ca.key
 ec384 mesh-ca.key
@@ -233,7 +293,8 @@ openssl req -x509 -new -key tls-ca.key -subj "/O=privatemoded tests/CN=privatemo
 ca_init "$PWD/tlsdb" "$PWD/tls-ca.pem" "$PWD/tls-ca.key"
 issue "$PWD/tlsdb" "/O=privatemoded tests/CN=localhost" tls-server.key tls-server.pem tls_server "$NOW_MINUS_DAY" 20351231000000Z -md sha256
 
-rm -rf arkdb arkdb-revoked askdb foreignaskdb fakearkdb meshdb roguedb tlsdb
+rm -rf arkdb arkdb-revoked askdb foreignaskdb fakearkdb meshdb roguedb tlsdb \
+	intelrootdb intelpcadb intelpcadb-revoked
 chmod 600 ./*.key
 echo "$PKI_VERSION" >.complete
 cd ..

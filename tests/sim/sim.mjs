@@ -23,6 +23,8 @@ const USAGE = `usage: node sim.mjs [options]
   --chunk-interval-ms M   pause between SSE events (default 0)
   --fault NAME[:k=v,...]  arm a fault at start (repeatable), e.g. reset-mid-stream:after=2,times=1
   --report-version V      SNP report version 2..5 (default 3)
+  --platform P            the Coordinator's TEE: snp (default) or tdx (a TDX quote,
+                          collateral from the simulated Intel PCS); PUT /__sim/platform switches
   --max-records N         request records kept for /__sim/requests (default 1000; 0 = record nothing, for benchmarks)
   --plain                 benchmarks only: serve inference requests without a
                           Privatemode-Secret-ID header unencrypted (default off)
@@ -51,6 +53,7 @@ try {
 			fault: { type: "string", multiple: true, default: [] },
 			"max-records": { type: "string", default: "1000" },
 			"report-version": { type: "string", default: "3" },
+			platform: { type: "string", default: "snp" },
 			plain: { type: "boolean", default: false },
 			replay: { type: "boolean", default: false },
 			"setup-only": { type: "boolean", default: false },
@@ -72,6 +75,7 @@ const num = (name, min) => {
 	return v;
 };
 if (Number(args["report-version"]) > 5) { process.stderr.write("sim: --report-version must be 2..5\n"); process.exit(2); }
+if (args.platform !== "snp" && args.platform !== "tdx") { process.stderr.write("sim: --platform must be snp or tdx\n"); process.exit(2); }
 // Only loopback: this server hands out secrets to anyone who asks.
 if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(args.host)) {
 	process.stderr.write("sim: --host must be a loopback address\n");
@@ -94,6 +98,7 @@ const opts = {
 	chunkIntervalMs: num("chunk-interval-ms", 0),
 	maxRecords: num("max-records", 0),
 	reportVersion: num("report-version", 2),
+	platform: args.platform,
 	plain: args.plain,
 	replay: args.replay,
 };
@@ -129,6 +134,10 @@ function info(port) {
 		cdn_base_url: base,
 		manifest_url: base && `${base}/manifest.json`,
 		kds_base_url: base,
+		platform: opts.platform,
+		pcs_base_url: base,
+		pcs_root_crl_url: base && `${base}/IntelSGXRootCA.der`,
+		intel_root_ca: st.path("intel-root.pem"),
 		state_dir: stateDir,
 		ca_file: st.path("tls-ca.pem"),
 		manifest_path: st.manifestPath,

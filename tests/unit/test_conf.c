@@ -75,6 +75,10 @@ test_defaults(void)
 	T_EQ_STR(c->workspace, "/var/lib/privatemode");
 	T_CHECK(c->manifest_path == NULL);
 	T_EQ_STR(c->cdn_base_url, "https://cdn.confidential.cloud/privatemode/v2");
+	T_EQ_STR(c->pcs_base_url, "https://api.trustedservices.intel.com");
+	T_EQ_STR(c->pcs_root_crl_url, "https://certificates.trustedservices."
+	    "intel.com/IntelSGXRootCA.der");
+	T_CHECK(c->test_intel_root_ca == NULL);
 	T_EQ_INT(c->nvidia_ocsp_allow_unknown, 1);
 	T_EQ_INT(c->nvidia_ocsp_revoked_grace_period, 48);
 	T_EQ_INT(c->shared_prompt_cache, 0);
@@ -217,6 +221,19 @@ test_switches(void)
 		    "t.conf:1: cdn_base_url: must be an https:// URL (plain "
 		    "http:// is for tests, in a build configured with "
 		    "--enable-test-hooks)" },
+		{ "test_intel_root_ca /tmp/intel-root.pem\n",
+		    "t.conf:1: test_intel_root_ca: test-only setting refused: "
+		    "it replaces Intel's SGX root CA, and this build "
+		    "(configured without --enable-test-hooks) is for "
+		    "production" },
+		{ "pcs_base_url http://127.0.0.1:9\n",
+		    "t.conf:1: pcs_base_url: must be an https:// URL (plain "
+		    "http:// is for tests, in a build configured with "
+		    "--enable-test-hooks)" },
+		{ "pcs_root_crl_url http://127.0.0.1:9/IntelSGXRootCA.der\n",
+		    "t.conf:1: pcs_root_crl_url: must be an https:// URL (plain "
+		    "http:// is for tests, in a build configured with "
+		    "--enable-test-hooks)" },
 	};
 	struct config	*c;
 	size_t		 i;
@@ -347,7 +364,17 @@ test_validation(void)
 #ifdef TEST_HOOKS
 	expect_invalid("cdn_base_url ftp://x\n",
 	    "t.conf:1: cdn_base_url: must be an http:// or https:// URL");
+	expect_invalid("pcs_base_url ftp://x\n",
+	    "t.conf:1: pcs_base_url: must be an https:// URL (or http://, "
+	    "in this build with test hooks)");
+#else
+	expect_invalid("pcs_base_url ftp://x\n",
+	    "t.conf:1: pcs_base_url: must be an https:// URL (plain http:// "
+	    "is for tests, in a build configured with --enable-test-hooks)");
 #endif
+	expect_invalid("pcs_root_crl_url https://\n",
+	    "t.conf:1: pcs_root_crl_url: not a URL with a host (at most 255 "
+	    "characters)");
 	expect_invalid("max_body_size 8M\nmax_body_buffer 4M\n",
 	    "t.conf:2: max_body_buffer: must be at least max_body_size "
 	    "(8388608 bytes): a body of the largest size could never be "

@@ -307,12 +307,44 @@ test_oracle(void)
 	}
 }
 
+/* Where each origin is: the configuration's URLs, by role. */
+static void
+test_origins(void)
+{
+	struct config	*c = config_new();
+	struct origin	 o;
+	char		 line[] = "pcs_base_url https://pcs.example:8443/x\n"
+	    "pcs_root_crl_url https://crl.example/IntelSGXRootCA.der\n";
+
+	T_BEGIN("origins: Intel PCS and the root CA CRL by role");
+	T_EQ_INT(config_parse_buffer(c, "t.conf", line, strlen(line)), 0);
+	T_EQ_INT(origin_get(c, NO_PCS, &o), 0);
+	T_EQ_STR(o.host, "pcs.example");
+	T_EQ_INT(o.port, 8443);
+	T_EQ_INT(o.tls, 1);
+	T_EQ_INT(origin_get(c, NO_PCS_ROOT_CRL, &o), 0);
+	T_EQ_STR(o.host, "crl.example");
+	T_EQ_INT(o.port, 443);
+	T_EQ_STR(origin_base_url(c, NO_PCS), "https://pcs.example:8443/x");
+	T_EQ_STR(origin_name(NO_PCS), "Intel PCS");
+	T_EQ_STR(origin_name(NO_PCS_ROOT_CRL), "Intel root CA CRL");
+	T_EQ_INT(NO_MAX, NO_PCS_ROOT_CRL);
+	config_free(c);
+	c = config_new();
+	T_EQ_INT(origin_get(c, NO_PCS, &o), 0);
+	T_EQ_STR(o.host, "api.trustedservices.intel.com");
+	T_EQ_INT(origin_get(c, NO_PCS_ROOT_CRL, &o), 0);
+	T_EQ_STR(o.host, "certificates.trustedservices.intel.com");
+	config_free(c);
+}
+
 int
 main(void)
 {
 	test_req();
 	test_resp();
 	test_small();
+	test_origins();
 	test_oracle();
 	T_DONE();
 }

@@ -33,6 +33,12 @@ export function simConfig(sim, dir, { workers = 1, over = {}, extra = "" } = {})
 			test_trust_any_amd_root: "yes",
 			test_kds_base_url: sim.info.kds_base_url,
 		});
+		// The Coordinator may run on TDX: the fake Intel PKI and PCS.
+		if (sim.info.pcs_base_url) Object.assign(base, {
+			pcs_base_url: sim.info.pcs_base_url,
+			pcs_root_crl_url: sim.info.pcs_root_crl_url,
+			test_intel_root_ca: sim.info.intel_root_ca,
+		});
 	}
 	for (const [k, v] of Object.entries(over)) {
 		if (v === null || v === undefined) delete base[k];

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { encodeAttestation } from "./protobuf.mjs";
 import { GENOA_FMS, fmsToEax, signReport, tcb } from "./snp.mjs";
 import { ID_BLOCK_FAMILY_ID, ID_BLOCK_GUEST_SVN, ID_BLOCK_IMAGE_ID } from "./idkey.mjs";
+import { buildQuote } from "./tdx.mjs";
 
 const sha256 = (...parts) => {
 	const h = createHash("sha256");
@@ -94,11 +95,26 @@ const POST_SIGN = {
 	"report-bitflip": (r) => { r.imageId = Buffer.from(r.imageId); r.imageId[15] ^= 0x01; },
 };
 
+// The Coordinator on TDX (--platform tdx): faults of the quote, and of the
+// Intel PCS answers (served by lib/tdx.mjs, which reads the same switches).
+const TDX_PRE_SIGN = {
+	"tdx-wrong-mrtd": (q) => { q.mrTd = Buffer.from(q.mrTd); q.mrTd[0] ^= 0x01; },
+	"tdx-wrong-rtmr": (q) => { q.rtmrs[2][7] ^= 0x01; },
+	"tdx-debug": (q) => { q.tdAttributes = Buffer.from(q.tdAttributes); q.tdAttributes[0] |= 0x01; },
+	"tdx-wrong-mrseam": (q) => { q.mrSeam = Buffer.from(q.mrSeam); q.mrSeam[47] ^= 0x01; },
+};
+export const TDX_PCS_FAULTS = [
+	"tdx-tcb-out-of-date", "tdx-collateral-bad-signature", "tdx-stale-crl", "tdx-wrong-fmspc",
+	"tdx-stale-tcb-info", "tdx-pck-revoked", "tdx-pcs-down",
+];
+export const TDX_FAULTS = [...Object.keys(TDX_PRE_SIGN), "tdx-quote-bitflip", ...TDX_PCS_FAULTS];
+
 export const ATTESTATION_FAULTS = [
 	...Object.keys(PRE_SIGN), ...Object.keys(POST_SIGN),
 	"vcek-expired", "ask-revoked", "vcek-foreign-ask", "crl-wrong-key",
 	"two-manifests", "manifest-mismatch", "omit-vcek", "omit-crl",
 	"attest-bad-base64", "attest-bad-json", "attest-bad-protobuf",
+	...TDX_FAULTS,
 ];
 
 // Which VCEK / ASK / CRL a (possibly faulty) deployment presents; shared by
@@ -124,12 +140,29 @@ export function oneByteOff(manifest) {
 	return b;
 }
 
+// The raw_attestation_doc of a Coordinator on TDX: a tdx.QuoteV4 whose
+// REPORT_DATA is the same binding as SNP's, MR_CONFIG_ID the coordinator
+// policy hash followed by 16 zero bytes.
+function tdxEvidence(st, rd, has) {
+	const quote = buildQuote(st, {
+		reportData: rd,
+		mrConfigId: Buffer.concat([st.policyHash, Buffer.alloc(16)]),
+		change: (q) => { for (const [name, f] of Object.entries(TDX_PRE_SIGN)) if (has(name)) f(q); },
+		after: (p) => { if (has("tdx-quote-bitflip")) { p.b = Buffer.from(p.b); p.b[0x90] ^= 0x01; } },
+	});
+	return quote.proto;
+}
+
 // Build {AttestationDoc} for a nonce.  `has(name)` tells which faults fire.
-export function attest(st, nonce, has, { reportVersion = 3 } = {}) {
+export function attest(st, nonce, has, { reportVersion = 3, platform = "snp" } = {}) {
 	let manifests = [st.manifest];
 	if (has("manifest-mismatch")) manifests = [oneByteOff(st.manifest)];
 	if (has("two-manifests")) manifests = [oneByteOff(st.manifest), st.manifest];
 	const ctx = { st, manifests };
+	if (platform === "tdx") {
+		const rd = reportData(has("wrong-nonce") ? randomBytes(32) : nonce, manifests, st.pem.rootCa, st.pem.meshCa);
+		return coordinatorDoc(st, manifests, tdxEvidence(st, rd, has), has, { report: null });
+	}
 
 	const report = honestReport(st, reportData(nonce, manifests, st.pem.rootCa, st.pem.meshCa), reportVersion);
 	for (const [name, f] of Object.entries(PRE_SIGN)) if (has(name)) f(report, ctx);
@@ -144,7 +177,11 @@ export function attest(st, nonce, has, { reportVersion = 3 } = {}) {
 		ark: v.ark,
 		crl: has("omit-crl") ? null : v.crl,
 	});
-	if (has("attest-bad-protobuf")) raw = raw.subarray(0, 200); // cut inside the report message
+	return coordinatorDoc(st, manifests, raw, has, { report });
+}
+
+function coordinatorDoc(st, manifests, raw, has, { report }) {
+	if (has("attest-bad-protobuf")) raw = raw.subarray(0, 200); // cut inside the first message
 
 	const doc = {
 		version: COORDINATOR_VERSION,

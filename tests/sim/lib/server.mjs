@@ -16,6 +16,7 @@ import { Connections, DEFAULT_H2_MAX_STREAMS, H2_MAX_SEND_HEADER_BLOCK, admit, c
 import { stalled } from "./sse.mjs";
 import { Replay } from "./replay.mjs";
 import { tcbParts } from "./snp.mjs";
+import { isPcsPath, pcsAnswer } from "./tdx.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,6 +35,7 @@ function kindOf(method, path) {
 	if (path === "/privatemode/v1/secret") return "secret";
 	if (method === "GET" && path.endsWith("/manifest.json")) return "cdn";
 	if (method === "GET" && path.startsWith("/vcek/v1/")) return "kds";
+	if (method === "GET" && isPcsPath(path)) return "pcs";
 	return routeFor(path) ? "inference" : "unknown";
 }
 
@@ -94,6 +96,7 @@ export class Simulator {
 		this.records = [];
 		this.seq = 0;
 		this.sockets = new Set();
+		this.platform = opts.platform ?? "snp";	// the Coordinator's TEE
 		this.replay = opts.replay ? new Replay(this) : null;
 	}
 
@@ -245,6 +248,7 @@ export class Simulator {
 			return sendJson(res, 200, this.st.manifest.toString("utf8"), { "Cache-Control": "no-store" });
 		}
 		if (req.method === "GET" && path.startsWith("/vcek/v1/")) return this.kds(req, res, url, rec);
+		if (req.method === "GET" && isPcsPath(path)) return this.pcs(req, res, url, rec);
 
 		const h = routeFor(path);
 		if (!h) { rec.kind = "unknown"; return sendText(res, 404, "404 page not found\n"); }
@@ -296,7 +300,7 @@ export class Simulator {
 		// The KDS keeps telling the story of the latest document, even when
 		// a `times`-limited fault was used up by this request.
 		this.lastAttestFaults = new Set(af.keys());
-		const out = attest(this.st, nonce, (n) => af.has(n), { reportVersion: this.opts.reportVersion });
+		const out = attest(this.st, nonce, (n) => af.has(n), { reportVersion: this.opts.reportVersion, platform: this.platform });
 		sendJson(res, 200, out.body);
 	}
 
@@ -339,6 +343,18 @@ export class Simulator {
 		res.writeHead(200, der).end(v.vcek);
 	}
 
+	// Fake Intel PCS (TDX collateral), telling the story of the latest
+	// document like the KDS; tdx-pcs-down: every PCS route answers 503.
+	pcs(req, res, url, rec) {
+		rec.kind = "pcs";
+		const has = (n) => this.faults.peek(n) !== null || (this.lastAttestFaults?.has(n) ?? false);
+		if (has("tdx-pcs-down")) return sendText(res, 503, "PCS unavailable\n");
+		const a = pcsAnswer(this.st, url.pathname, url.searchParams, has);
+		if (!a) return sendText(res, 404, "not found\n");
+		if (a.status !== 200) return sendText(res, a.status, a.text);
+		res.writeHead(200, { "Content-Type": a.type, ...(a.headers ?? {}) }).end(a.body);
+	}
+
 	// --- test-only control API --------------------------------------------
 	async control(req, res, url, body) {
 		const p = url.pathname.replace(/\/+$/, "");
@@ -367,6 +383,7 @@ export class Simulator {
 				this.faults.clear();
 				this.conns.reset();
 				this.lastAttestFaults = null;
+				this.platform = this.opts.platform ?? "snp";
 				this.records = [];
 				this.replay?.reset();
 				if (url.searchParams.get("secrets") !== "keep") this.store.clear();
@@ -374,6 +391,13 @@ export class Simulator {
 				return sendJson(res, 200, { ok: true });
 			}
 			if (p === "/__sim/info" && m === "GET") return sendJson(res, 200, this.info);
+			if (p === "/__sim/platform" && m === "GET") return sendJson(res, 200, { platform: this.platform });
+			if (p === "/__sim/platform" && (m === "PUT" || m === "POST")) {
+				const want = JSON.parse(body.toString("utf8") || "{}").platform;
+				if (want !== "snp" && want !== "tdx") return sendJson(res, 400, { error: "platform must be snp or tdx" });
+				this.platform = want;
+				return sendJson(res, 200, { platform: this.platform });
+			}
 			if (p === "/__sim/sessions" && m === "GET") return sendJson(res, 200, this.conns.list(url.searchParams.get("all") === "1"));
 			if (p === "/__sim/sessions" && m === "DELETE") { this.conns.reset(); return sendJson(res, 200, { ok: true }); }
 			if (p === "/__sim/sessions/close" && m === "POST") return sendJson(res, 200, { closing: this.conns.closeAll(connOf(req)) });

@@ -8,9 +8,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { guestPolicyBits, idKeyDigest } from "./idkey.mjs";
 import { tcb } from "./snp.mjs";
+import { TDX, loadTdx, sgxExtensionHex } from "./tdx.mjs";
 
 export const SIM_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const PKI_VERSION = "2";
+export const PKI_VERSION = "3";
 
 const sha = (alg, data) => createHash(alg).update(data).digest();
 
@@ -55,6 +56,7 @@ export function ensurePki(stateDir, { log = () => {} } = {}) {
 					SIM_HWID_STRANGER: HWID_STRANGER.toString("hex"),
 					SIM_TCB: `${VCEK_TCB.bl} ${VCEK_TCB.tee} ${VCEK_TCB.snp} ${VCEK_TCB.ucode}`,
 					SIM_TCB_LOW: `${VCEK_TCB_LOW.bl} ${VCEK_TCB_LOW.tee} ${VCEK_TCB_LOW.snp} ${VCEK_TCB_LOW.ucode}`,
+					SIM_SGX_EXT: sgxExtensionHex(),
 				},
 			});
 		}
@@ -77,6 +79,12 @@ export function buildManifest(policyHashHex) {
 		.replace("@POLICY_HASH@", policyHashHex)
 		.replace("@TRUSTED_MEASUREMENT@", MEASUREMENT.toString("hex"))
 		.replace("@ALLOWED_CHIP_IDS@", chipIdsJson([HWID, HWID_OTHER], 8))
+		.replace("@TDX_MRTD@", TDX.mrTd.toString("hex"))
+		.replace("@TDX_MRSEAM@", TDX.mrSeam.toString("hex"))
+		.replace("@TDX_RTMRS@", "[\n" + TDX.rtmrs.map((r) => `          "${r.toString("hex")}"`).join(",\n") + "\n        ]")
+		.replace("@TDX_XFAM@", TDX.xfam.toString("hex"))
+		.replace("@TDX_PIIDS@", `[\n          "${TDX.piid.toString("hex").toUpperCase()}"\n        ]`)
+		.replace("@TDX_EVAL@", String(TDX.tcbEvaluationDataNumber))
 		.trimEnd() + "\n", "utf8");
 }
 
@@ -119,5 +127,6 @@ export function loadState(stateDir, opts = {}) {
 			tls: read("tls-server.key"),
 		},
 		meshCaCert: new X509Certificate(read("mesh-ca.pem")),
+		tdx: loadTdx(read),
 	};
 }
