@@ -16,7 +16,7 @@ build=${1:?usage: campaign.sh BUILD_DIR [RUNS] [TARGET...]}
 runs=${2:-10000000}
 [ $# -ge 2 ] && shift 2 || shift $#
 dir=${PM_FUZZ_CAMPAIGN_DIR:-/tmp/pm-fuzz-campaign}
-all="json fieldmsg http multipart h2 attest/proto attest/report attest/json"
+all="json fieldmsg http multipart h2 attest/proto attest/report attest/json attest/tdx_quote attest/tdx_coll"
 targets=${*:-$all}
 status=0
 
