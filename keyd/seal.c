@@ -168,12 +168,11 @@ body_name(const char *name, size_t len)
 {
 	int	i;
 
-	switch (len) {
-	case 5:
-		return memcmp(name, "model", 5) == 0 ? 0 : -1;
-	case 10:
-		return memcmp(name, "cache_salt", 10) == 0 ? 1 : -1;
-	}
+	/* Not a switch on the length alone: "tools" is five bytes too. */
+	if (len == 5 && memcmp(name, "model", 5) == 0)
+		return 0;
+	if (len == 10 && memcmp(name, "cache_salt", 10) == 0)
+		return 1;
 	for (i = 0; i < 5; i++)
 		if (len == strlen(content_names[i]) &&
 		    name[0] == content_names[i][0] &&
