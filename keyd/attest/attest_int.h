@@ -31,6 +31,8 @@ enum attest_reason att_err(char *err, size_t errlen, enum attest_reason,
 
 /* Go's base64.StdEncoding: padding required, CR/LF skipped. */
 int	 att_b64_decode(const char *, size_t, uint8_t **, size_t *);
+/* A base64 digit's value (standard alphabet), -1 for any other byte. */
+int	 att_b64_value(unsigned char);
 /* Exactly outlen bytes from 2*outlen hex digits (either case). */
 int	 att_hex_decode(const char *, size_t, uint8_t *, size_t);
 /* Any length; -1 on odd length or bad digit. */
@@ -259,6 +261,8 @@ int	 att_alg_is_pss384(const X509_ALGOR *);
 
 enum attest_reason att_chain_verify(const struct attest_anchor *,
 	    enum attest_product, X509 *, time_t, char *, size_t);
+/* SHA-256 of the DER, 64 upper-case hex digits. */
+void	 att_fingerprint(X509 *, char[65]);
 X509_CRL *att_crl_parse(const uint8_t *, size_t);
 /* Non-zero if now is strictly before the CRL's nextUpdate. */
 int	 att_crl_fresh(const X509_CRL *, time_t);

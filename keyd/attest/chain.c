@@ -136,8 +136,8 @@ only_space_left(BIO *bio)
 	return 1;
 }
 
-static void
-fingerprint(X509 *x, char out[65])
+void
+att_fingerprint(X509 *x, char out[65])
 {
 	static const char digits[] = "0123456789ABCDEF";
 	unsigned char	md[EVP_MAX_MD_SIZE];
@@ -202,14 +202,14 @@ attest_trust_load_pem(struct attest_trust *t, enum attest_product line,
 		goto out;
 	}
 	if (!test_only) {
-		fingerprint(ask, fp);
+		att_fingerprint(ask, fp);
 		if (strcmp(fp, attest_amd_fingerprint[line][ATT_FP_ASK]) != 0) {
 			rv = att_err(err, errlen, ATT_ERR_ANCHOR, "ASK "
 			    "SHA-256 fingerprint %s is not AMD's %s ASK", fp,
 			    attest_product_name(line));
 			goto out;
 		}
-		fingerprint(ark, fp);
+		att_fingerprint(ark, fp);
 		if (strcmp(fp, attest_amd_fingerprint[line][ATT_FP_ARK]) != 0) {
 			rv = att_err(err, errlen, ATT_ERR_ANCHOR, "ARK "
 			    "SHA-256 fingerprint %s is not AMD's %s ARK", fp,

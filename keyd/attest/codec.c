@@ -28,8 +28,8 @@ att_err(char *err, size_t errlen, enum attest_reason r, const char *fmt, ...)
 	return r;
 }
 
-static int
-b64_value(unsigned char c)
+int
+att_b64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -87,7 +87,7 @@ att_b64_decode(const char *s, size_t n, uint8_t **outp, size_t *outlenp)
 			k = 0;
 			break;
 		}
-		if ((v = b64_value((unsigned char)s[i++])) < 0)
+		if ((v = att_b64_value((unsigned char)s[i++])) < 0)
 			goto bad;
 		q[k++] = v;
 		if (k == 4) {

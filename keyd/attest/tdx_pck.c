@@ -35,22 +35,6 @@
 #define PEM_BEGIN	"-----BEGIN CERTIFICATE-----\n"
 #define PEM_END		"-----END CERTIFICATE-----"
 
-static int
-b64v(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /*
  * Base64 of one block's body (newlines already removed): length a
  * multiple of 4, padding only at the end, unused bits zero.
@@ -71,7 +55,7 @@ b64_strict(const uint8_t *s, size_t n, uint8_t *out, size_t *outlen)
 				if (s[i + k] != '=')
 					return -1;
 				v[k] = 0;
-			} else if ((v[k] = b64v(s[i + k])) < 0)
+			} else if ((v[k] = att_b64_value(s[i + k])) < 0)
 				return -1;
 		}
 		out[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);

@@ -221,8 +221,14 @@ decode_qe_cert(struct att_view m, struct att_tdx_quote *q)
 	return rv;
 }
 
+/*
+ * A message whose field 3 is the next level down (inner) and whose other
+ * fields are scalars read by a pass of their own over the table.
+ */
 static int
-decode_cert(struct att_view m, struct att_tdx_quote *q)
+decode_level(struct att_view m, int *has, int (*inner)(struct att_view,
+    struct att_tdx_quote *), const struct tfield *fields, size_t nfields,
+    struct att_tdx_quote *q)
 {
 	struct att_pb	 b = { m.p, m.len, 0 };
 	struct att_view	 v;
@@ -234,41 +240,29 @@ decode_cert(struct att_view m, struct att_tdx_quote *q)
 			return -1;
 		if (num == 3) {
 			if ((rv = submessage(&b, wt, &v)) == 0) {
-				q->has_qe_cert = 1;
-				rv = decode_qe_cert(v, q);
+				*has = 1;
+				rv = inner(v, q);
 			}
 		} else
 			rv = att_pb_skip(&b, wt);
 	}
 	if (rv == -1)
 		return -1;
-	/* The scalars, in a pass of their own (field 3 skipped there). */
-	return decode_fields(m, cert_fields, NF(cert_fields), q);
+	return decode_fields(m, fields, nfields, q);
+}
+
+static int
+decode_cert(struct att_view m, struct att_tdx_quote *q)
+{
+	return decode_level(m, &q->has_qe_cert, decode_qe_cert, cert_fields,
+	    NF(cert_fields), q);
 }
 
 static int
 decode_signed(struct att_view m, struct att_tdx_quote *q)
 {
-	struct att_pb	 b = { m.p, m.len, 0 };
-	struct att_view	 v;
-	uint32_t	 num;
-	int		 wt, rv = 0;
-
-	while (rv == 0 && b.off < b.len) {
-		if (att_pb_tag(&b, &num, &wt) == -1)
-			return -1;
-		if (num == 3) {
-			if ((rv = submessage(&b, wt, &v)) == 0) {
-				q->has_cert = 1;
-				rv = decode_cert(v, q);
-			}
-		} else
-			rv = att_pb_skip(&b, wt);
-	}
-	if (rv == -1)
-		return -1;
-	/* The byte fields, in a pass of their own. */
-	return decode_fields(m, signed_fields, NF(signed_fields), q);
+	return decode_level(m, &q->has_cert, decode_cert, signed_fields,
+	    NF(signed_fields), q);
 }
 
 int

@@ -44,21 +44,6 @@ const char attest_intel_root_pem[] =
 const char attest_intel_root_fingerprint[] =
     "44A0196B2B99F889B8E149E95B807A350E7424964399E885A7CBB8CCFAB674D3";
 
-static void
-fingerprint_hex(X509 *x, char out[65])
-{
-	static const char digits[] = "0123456789ABCDEF";
-	unsigned char	md[EVP_MAX_MD_SIZE];
-	unsigned int	n = 0, i;
-
-	X509_digest(x, EVP_sha256(), md, &n);
-	for (i = 0; i < n && i < 32; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 0xf];
-	}
-	out[2 * i] = '\0';
-}
-
 enum attest_reason
 attest_trust_load_intel_root(struct attest_trust *t, const char *pem,
     size_t len, int test_only, char *err, size_t errlen)
@@ -75,7 +60,7 @@ attest_trust_load_intel_root(struct attest_trust *t, const char *pem,
 		    "expected exactly one PEM certificate");
 		goto out;
 	}
-	fingerprint_hex(x, fp);
+	att_fingerprint(x, fp);
 	if (!test_only && strcmp(fp, attest_intel_root_fingerprint) != 0) {
 		X509_free(x);
 		rv = att_err(err, errlen, ATT_ERR_ANCHOR, "Intel SGX root: "
