@@ -16,10 +16,17 @@ if [ ! -f "$TOP_SRC/tests/node_modules/@hpke/core/package.json" ]; then
 	esac
 fi
 
-# The demo takes a port and uses the next one for metrics: two free ones.
+# The demo takes a port and uses the next one for metrics: two free ones,
+# below the kernel's ephemeral range, which the simulator's listeners and
+# every outgoing connection draw from (a free port there can be taken
+# before the demo binds it: "Address already in use" in a fresh root).
 port=$(python3 -c '
-import socket
-for p in range(20000 + __import__("os").getpid() % 20000, 60000, 2):
+import os, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+base = max(1024, lo - 10000)
+half = max(1, (lo - 2 - base) // 2)
+start = base + (os.getpid() % half) * 2
+for p in list(range(start, lo - 1, 2)) + list(range(base, start, 2)):
     try:
         for q in (p, p + 1):
             s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()

@@ -96,8 +96,11 @@ done < <(unit_get SystemCallFilter)
 # --- run the daemon under strace, started as the unit starts it -----------
 # The simulated deployment, so that attestation, the key exchange, the
 # manifest log and the KDS cache run too.
-mkdir -p "$T/sim" "$T/ws" "$T/empty"
+mkdir -p "$T/sim" "$T/ws" "$T/empty" "$T/amd"
 chmod 755 "$T/empty"
+cp "$TOP_SRC"/data/amd/milan-cert-chain.pem "$TOP_SRC"/data/amd/turin-cert-chain.pem "$T/amd/"
+chmod 755 "$T/amd"
+chmod 644 "$T"/amd/*
 chown "$RUN_USER:$RUN_USER" "$T/ws"
 sim_start "$NODE" "$TOP_SRC" "$T/sim.json" --state-dir "$T/sim" --quiet 2>"$T/sim.err" ||
 	{ cat "$T/sim.err" >&2; fail "simulator did not start"; }
@@ -111,9 +114,11 @@ chmod 0400 "$T/api-key"
 	echo "cdn_base_url $(sim_field cdn_base_url)"
 	echo "ca_file $(sim_field ca_file)"
 	echo "amd_cert_chain_genoa $(sim_field trust_anchors.Genoa.cert_chain)"
-	# Not /etc/privatemode/amd/ (the machine's; install.sh writes there).
-	echo "amd_cert_chain_milan $TOP_SRC/data/amd/milan-cert-chain.pem"
-	echo "amd_cert_chain_turin $TOP_SRC/data/amd/turin-cert-chain.pem"
+	# Not /etc/privatemode/amd/ (the machine's; install.sh writes
+	# there), and copies of the tree's: a clone below a 0700 home is
+	# not the daemon user's to read.
+	echo "amd_cert_chain_milan $T/amd/milan-cert-chain.pem"
+	echo "amd_cert_chain_turin $T/amd/turin-cert-chain.pem"
 	echo "test_trust_any_amd_root yes"
 	echo "test_kds_base_url $(sim_field kds_base_url)"
 	echo "listen 127.0.0.1:0"
