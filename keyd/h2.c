@@ -165,10 +165,16 @@ on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *arg)
 		return 0;
 	if (f->hd.type == NGHTTP2_HEADERS && st->collecting) {
 		st->collecting = 0;
-		if (st->status >= 200) {
+		/*
+		 * Only a 1xx is interim.  Any other status, even one no
+		 * server may send (050, 4 digits), is this stream's head,
+		 * which the head parser then refuses, as it does over
+		 * HTTP/1.1: data after it must not arrive headless.
+		 */
+		if (st->status < 100 || st->status > 199) {
 			st->headed = 1;
 			deliver_head(st);
-		}	/* else 1xx: the head follows */
+		}
 	}
 	if ((f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA) &&
 	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
