@@ -98,16 +98,22 @@ else
 	# The .deb must be at the same path inside the chroot for dpkg:
 	# mmdebstrap's own hook copies it in and removes it afterwards.
 	chmod a+r "$deb"
+	# The account, before the package: its sysusers.d entry then finds
+	# it and leaves it as it is.  Run by mmdebstrap with the root's path.
+	{
+		echo '#!/bin/sh'
+		echo 'set -e'
+		echo "grep -q '^privatemode:' \"\$1/etc/group\" ||"
+		echo "	echo 'privatemode:x:$IMAGE_UID:' >>\"\$1/etc/group\""
+		echo "grep -q '^privatemode:' \"\$1/etc/passwd\" ||"
+		echo "	echo 'privatemode:x:$IMAGE_UID:$IMAGE_UID:privatemoded encryption proxy:/var/lib/privatemode:/usr/sbin/nologin' >>\"\$1/etc/passwd\""
+	} >"$W/user-hook"
+	chmod 0755 "$W/user-hook"
 	mmdebstrap --mode=root --variant=essential --architectures="$arch" \
 	    --include=systemd-standalone-sysusers --include="$deb" \
 	    --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
 	    --aptopt='Acquire::Languages "none"' \
-	    --essential-hook='
-		set -e
-		grep -q "^privatemode:" "$1/etc/group" ||
-		    echo "privatemode:x:'"$IMAGE_UID"':" >>"$1/etc/group"
-		grep -q "^privatemode:" "$1/etc/passwd" ||
-		    echo "privatemode:x:'"$IMAGE_UID:$IMAGE_UID"':privatemoded encryption proxy:/var/lib/privatemode:/usr/sbin/nologin" >>"$1/etc/passwd"' \
+	    --essential-hook="$W/user-hook" \
 	    "$SUITE" "$W/root.tar" \
 	    "deb $MIRROR/debian $SUITE main" \
 	    "deb $MIRROR/debian $SUITE-updates main" \

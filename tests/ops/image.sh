@@ -383,9 +383,9 @@ wait_listen() {	# prints "api metrics" ports, or "0 0"
 	echo "${a:-0} ${m:-0}"
 }
 stop_container() {	# SIGTERM to PID 1; sets STOP_STATUS
-	local i
+	local _
 	kill -TERM "$PM_PID"
-	for i in $(seq 1 400); do kill -0 "$NS_PID" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq 1 400); do kill -0 "$NS_PID" 2>/dev/null || break; sleep 0.1; done
 	if kill -0 "$NS_PID" 2>/dev/null; then
 		bad "the container did not exit within 40 s of SIGTERM (terminationGracePeriodSeconds)"
 		STOP_STATUS=timeout
