@@ -12,6 +12,7 @@ include $(srcdir)/tests/integration/integration.mk
 include $(srcdir)/tests/sim/sim.mk
 include $(srcdir)/tests/ops/ops.mk
 include $(srcdir)/tests/e2e/e2e.mk
+include $(srcdir)/tests/k8s/k8s.mk
 TESTS += tests/lint/cppcheck.sh
 EXTRA_DIST += tests/lint/cppcheck.sh
 # Official test vectors, copied verbatim (tests/vectors/README.md: source,

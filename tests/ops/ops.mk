@@ -9,6 +9,7 @@ OPS_TESTS = \
 	tests/ops/unit_consistency.sh \
 	tests/ops/unit_security.sh \
 	tests/ops/unit_syscalls.sh \
-	tests/ops/install.sh
+	tests/ops/install.sh \
+	tests/ops/image.sh
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/ops/lib.sh
