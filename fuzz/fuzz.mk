@@ -5,7 +5,8 @@
 # found clang.  fuzz/run.sh runs each for PM_FUZZ_SECONDS (default 20).
 EXTRA_DIST += fuzz/fuzz_json.c fuzz/json_ref.c fuzz/fuzz_fieldmsg.c \
 	fuzz/fuzz_http.c fuzz/fuzz_multipart.c fuzz/fuzz_h2.c \
-	fuzz/make-h2-seeds.py fuzz/run.sh fuzz/corpus
+	fuzz/make-h2-seeds.py fuzz/run.sh fuzz/campaign.sh fuzz/README.md \
+	fuzz/corpus
 
 if HAVE_CLANG
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \

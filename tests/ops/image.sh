@@ -55,7 +55,20 @@ done
 unshare --mount --pid --fork true 2>/dev/null ||
 	skip "cannot create mount and PID namespaces here"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/pm-image.XXXXXX")
+# The unpacked root must be on a file system mounted without nosuid: there
+# the kernel ignores file capabilities, and the image's daemon gets its
+# CAP_SYS_CHROOT from one (a container's /tmp is often nosuid).
+base=
+for d in "${TMPDIR:-/tmp}" /var/tmp "$TOP_BUILD"; do
+	[ -d "$d" ] || continue
+	case ,$(findmnt -n -o OPTIONS --target "$d" 2>/dev/null), in
+	*,nosuid,*) continue ;;
+	esac
+	base=$d
+	break
+done
+[ -n "$base" ] || fail "no directory outside a nosuid mount for the image's root (tried ${TMPDIR:-/tmp}, /var/tmp, $TOP_BUILD)"
+T=$(mktemp -d "$base/pm-image.XXXXXX")
 chmod 755 "$T"
 SIM_PID=
 NS_PID=
