@@ -171,7 +171,7 @@ function exchange(o) {
 				setImmediate(() => finish("vanished"));
 			}
 		};
-		let paused = false;
+		let paused = false, pausedUntil = 0;
 		sock.on("data", (data) => {
 			if (done) return;
 			buf = buf.length ? Buffer.concat([buf, data]) : data;
@@ -194,8 +194,7 @@ function exchange(o) {
 				if (o.slowRead && !paused) {
 					// Stop reading for 2 s (the daemon's socket fills), then read slowly.
 					paused = true;
-					sock.pause();
-					setTimeout(() => { if (!done) sock.resume(); }, 2000);
+					pausedUntil = Date.now() + 2000;
 				}
 			}
 			if (mode === "chunked") {
@@ -205,7 +204,10 @@ function exchange(o) {
 				r.body = buf;
 				if (buf.length >= clen) { r.complete = buf.length === clen; return finish(null); }
 			} else r.body = buf;
-			if (o.slowRead && paused) { sock.pause(); setTimeout(() => { if (!done) sock.resume(); }, 30); }
+			if (o.slowRead && paused) {
+				sock.pause();
+				setTimeout(() => { if (!done) sock.resume(); }, Math.max(30, pausedUntil - Date.now()));
+			}
 		});
 		sock.on("end", () => {
 			if (mode === "close" && headDone) { r.complete = true; return finish(null); }
@@ -331,16 +333,16 @@ const KINDS = {
 		return { parts, check: (r) => (r.status === 200 && jsonOf(r)?.choices?.[0]?.message?.content === `Echo: ${c}` ? null : "not the echo") };
 	} },
 	slow_read: { w: 2, make(rid) {
-		// A ~600 KB stream the client does not read for 2 s, then reads in
+		// A ~1 MB stream the client does not read for 2 s, then reads in
 		// small steps: the daemon meets a full socket (backpressure).
 		const c = word() + "-" + "y".repeat(90);
 		return { stream: true, slowRead: true,
-			parts: whole(post("/v1/chat/completions", JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: c }] }), { rid, extra: "X-Sim-Echo-Repeat: 1000\r\nX-Sim-Stream-Chunks: 8\r\n" })),
+			parts: whole(post("/v1/chat/completions", JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: c }] }), { rid, extra: "X-Sim-Echo-Repeat: 5000\r\nX-Sim-Stream-Chunks: 8\r\n" })),
 			check: (r) => {
 				const ev = sseEvents(r.body.toString());
 				if (r.status !== 200 || ev.at(-1)?.data !== "[DONE]") return "no [DONE]";
 				const text = ev.slice(0, -1).map((e) => { try { return JSON.parse(e.data).choices?.[0]?.delta?.content ?? ""; } catch { return "\0"; } }).join("");
-				return text === `Echo: ${c.repeat(1000)}` ? null : `wrong streamed text (${text.length} chars)`;
+				return text === `Echo: ${c}`.repeat(5000) ? null : `wrong streamed text (${text.length} chars)`;
 			} };
 	} },
 	// Vanishing clients: they close; success is only that nothing else broke.
@@ -492,28 +494,44 @@ async function faultOnce() {
 	await simCall("PUT", "/faults", { [name]: opts });
 }
 
-// Simulator records: which request each upstream attempt belongs to, what fault hit it.
-const simRecs = new Map(); // rid -> [{faults, outcome, sessionId, status}]
-const resetSessions = new Set(); // sessionIds where a reset fault fired
-let lastRec = 0, recGaps = 0;
+// Simulator records: which request each upstream attempt belongs to, what
+// fault hit it.  A record is final once it has a status or an outcome;
+// until then it is fetched again at the next poll.
+const simById = new Map(); // record id -> {rid, faults, outcome, sessionId, status}
+let lastRec = 0, recGaps = 0, recPolls = 0;
 async function pollRecords() {
-	const recs = await simCall("GET", `/requests?since=${lastRec}`);
+	let since = lastRec;
+	for (const [id, x] of simById) if (x.status === null && x.outcome === null && id <= since) since = id - 1;
+	const recs = await simCall("GET", `/requests?since=${since}`);
+	if (!Array.isArray(recs)) throw new Error(`records: not a list: ${String(recs).slice(0, 100)}`);
+	recPolls++;
 	for (const x of recs) {
-		if (lastRec && x.id > lastRec + 1) recGaps += x.id - lastRec - 1;
+		if (x.id > lastRec + 1 && x.id > since + 1 && lastRec) recGaps += x.id - Math.max(lastRec, since) - 1;
 		lastRec = Math.max(lastRec, x.id);
-		if (x.faults?.some((f) => /reset/.test(f))) resetSessions.add(x.sessionId);
-		const h = x.headers?.["privatemode-user-request-id"];
-		if (!h) continue;
-		const rid = h.replace(/_\d+$/, "");
-		if (!rid.startsWith("soak-")) continue;
-		if (!simRecs.has(rid)) simRecs.set(rid, []);
-		simRecs.get(rid).push({ faults: x.faults ?? [], outcome: x.outcome, sessionId: x.sessionId, status: x.status });
+		// The client's X-Request-ID goes upstream as it is (and, with an
+		// attempt suffix _N, as Privatemode-User-Request-ID).
+		const h = x.headers?.["x-request-id"] ?? x.headers?.["privatemode-user-request-id"]?.replace(/_\d+$/, "") ?? null;
+		simById.set(x.id, { rid: h, faults: x.faults ?? [], outcome: x.outcome, sessionId: x.sessionId, status: x.status });
 	}
+	// Final records of no interest are dropped (keep the map small).
+	for (const [id, x] of simById) if ((x.status !== null || x.outcome !== null) && !x.faults.length && !x.outcome && !x.rid?.startsWith("soak-")) simById.delete(id);
+}
+function simIndex() {
+	const byRid = new Map(), resetSessions = new Set();
+	for (const x of simById.values()) {
+		if (x.faults.some((f) => /reset/.test(f))) resetSessions.add(x.sessionId);
+		if (!x.rid?.startsWith("soak-")) continue;
+		if (!byRid.has(x.rid)) byRid.set(x.rid, []);
+		byRid.get(x.rid).push(x);
+	}
+	return { byRid, resetSessions };
 }
 
 // Memory and descriptors, per process, by role.
 const samples = [];
-function sampleProcs(minute) {
+const t0 = Date.now();
+function sampleProcs() {
+	const minute = Math.round((Date.now() - t0) / 6000) / 10;
 	const procs = [];
 	for (const pid of tree(d.pid)) {
 		const r = pid === d.pid ? "parent" : role(pid);
@@ -528,7 +546,6 @@ function sampleProcs(minute) {
 	samples.push({ minute, t: Date.now(), procs });
 }
 
-const t0 = Date.now();
 const tEnd = t0 + MINUTES * 60000;
 const timers = [];
 function every(fnMs, fn) {
@@ -544,14 +561,15 @@ function every(fnMs, fn) {
 	h = setTimeout(loop, fnMs());
 	timers[idx] = h;
 }
-sampleProcs(0);
+sampleProcs();
 every(() => jitter(KILL_S), killOne);
 every(() => RELOAD_S * 1000, reloadOnce);
 every(() => jitter(FAULT_S), faultOnce);
 every(() => 2000, pollRecords);
 let minute = 0;
 every(() => SAMPLE_S * 1000, () => {
-	sampleProcs(++minute);
+	sampleProcs();
+	minute = samples.at(-1).minute;
 	const done = results.length, bad = results.filter((r) => r.problem).length;
 	log(`min ${minute}: ${done} requests, ${bad} not ok so far, ${kills.length} kills, ${reloads} reloads; ` +
 		`parent RSS ${samples.at(-1).procs.find((p) => p.role === "parent")?.rss} kB, ${samples.at(-1).procs.length} processes`);
@@ -580,24 +598,37 @@ const daemonAlive = !d.exited();
 //   kill-keyd     held by the worker whose keyd we SIGKILLed, in flight at
 //                 the kill, and the answer is a clean error (below): that
 //                 worker lives on and must say so (502 keyd_lost).
+//   kill-keyd-drain  held by that worker, in flight at the kill, no answer at
+//                 all, the connection closed 2 to 3.5 s after the kill: at
+//                 the end of the worker's 2 s drain after losing its keyd
+//                 (KEYD_LOST_DRAIN_MS), e.g. a slow body still arriving.
+//                 Counted as explained, listed apart: not a clean error.
 //   fault         an upstream attempt of this request was hit by an injected
 //                 fault (the simulator's record of it, found by the request
-//                 id the daemon forwards as Privatemode-User-Request-ID,
+//                 id the daemon forwards upstream as X-Request-ID,
 //                 names the fault, or it was cut on the connection a reset
 //                 fault tore down), and the answer is a clean error.
 //   unexplained   anything else, e.g. a clean error without a kill or a
 //                 fault, a cut connection without a kill, a fault or keyd
 //                 kill answered uncleanly, a timeout.  Any makes the soak fail.
+const { byRid: simRecs, resetSessions } = simIndex();
 function classify(r) {
 	const k = kills.find((k) => k.ports.has(r.localPort) && r.t0 <= k.t && (r.t1 ?? Infinity) >= k.t);
 	if (k && k.role === "worker") return "kill-worker";
-	if (k && k.role === "keyd") return r.clean ? "kill-keyd" : "unexplained";
+	if (k && k.role === "keyd") {
+		if (r.clean) return "kill-keyd";
+		// The worker drains for KEYD_LOST_DRAIN_MS (2 s) after losing its
+		// keyd, then closes what is left: a request still arriving then
+		// (a slow body) gets no answer.
+		if (r.status === null && r.headBytes === 0 && /^(fin|closed|reset)/.test(r.cut ?? "") && r.t1 - k.t >= 1900 && r.t1 - k.t <= 3500) return "kill-keyd-drain";
+		return "unexplained";
+	}
 	const recs = simRecs.get(r.rid) ?? [];
 	const hit = recs.some((x) => x.faults.length > 0 || (x.outcome && /connection closed|reset/.test(x.outcome) && resetSessions.has(x.sessionId)));
 	if (hit) return r.clean ? "fault" : "unexplained";
 	return "unexplained";
 }
-const CLASSES = ["kill-worker", "kill-keyd", "fault", "unexplained"];
+const CLASSES = ["kill-worker", "kill-keyd", "kill-keyd-drain", "fault", "unexplained"];
 const table = {};
 for (const k of KIND_NAMES) table[k] = { sent: 0, ok: 0, failed: 0, ...Object.fromEntries(CLASSES.map((c) => [c, 0])) };
 const unexplained = [];
@@ -636,7 +667,7 @@ const reloadsFailed = (daemonLog.match(/reload failed/g) ?? []).length;
 // minute 5; for runs under 15 minutes, at a third of the run) plus
 // SOAK_FLAT_RSS_PCT per cent for RSS, plus SOAK_FLAT_FD_SLACK for
 // descriptors of one process (for the tree: that many per process).
-sampleProcs(minute + 1);
+sampleProcs();
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.floor((s.length - 1) / 2)] : 0; };
 const rows = samples.map((s) => {
 	const by = (rl) => s.procs.filter((p) => p.role === rl);
@@ -651,10 +682,10 @@ const rows = samples.map((s) => {
 	};
 });
 const last = rows.length - 1;
-const baseMin = MINUTES >= 15 ? 5 : Math.max(1, Math.floor(MINUTES / 3));
-const winFrom = MINUTES >= 15 ? MINUTES - 5 : Math.ceil((2 * MINUTES) / 3);
-const base = rows.find((x) => x.minute === baseMin) ?? rows[Math.min(1, last)];
-const win = rows.filter((x) => x.minute >= winFrom && x.minute > base.minute);
+const baseMin = MINUTES >= 15 ? 5 : MINUTES / 3;
+const winFrom = MINUTES >= 15 ? MINUTES - 5 : (2 * MINUTES) / 3;
+const base = rows.reduce((a, x) => (Math.abs(x.minute - baseMin) < Math.abs(a.minute - baseMin) ? x : a), rows[0]);
+const win = rows.filter((x) => x.minute >= winFrom - 0.05 && x.minute > base.minute);
 const verdicts = [];
 function flat(name, key, kind) {
 	if (!win.length) { verdicts.push({ name, verdict: "n/a (run too short)" }); return true; }
@@ -713,12 +744,12 @@ p(`${CLIENTS} client loops, ${WORKERS} workers; ${kills.length} kills (${kills.f
 	`(${Object.entries(faultsArmed).map(([k, v]) => `${k} ${v}`).join(", ")}); machine: ${fs.readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "?"}, ` +
 	`${(await import("node:os")).cpus().length} CPUs, load ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} at the end`);
 p();
-p(`| kind | sent | ok | failed | kill-worker | kill-keyd | fault | unexplained |`);
-p(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+p(`| kind | sent | ok | failed | kill-worker | kill-keyd | kill-keyd-drain | fault | unexplained |`);
+p(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
 for (const [k, row] of [...Object.entries(table), ["**total**", tot]])
-	p(`| ${k} | ${row.sent} | ${row.ok} | ${row.failed} | ${row["kill-worker"]} | ${row["kill-keyd"]} | ${row.fault} | ${row.unexplained} |`);
+	p(`| ${k} | ${row.sent} | ${row.ok} | ${row.failed} | ${row["kill-worker"]} | ${row["kill-keyd"]} | ${row["kill-keyd-drain"]} | ${row.fault} | ${row.unexplained} |`);
 p();
-p(`kill-worker cuts with a partial event or body: ${killCutPartial}; simulator records missed between polls: ${recGaps}; ` +
+p(`kill-worker cuts with a partial event or body: ${killCutPartial}; simulator records: ${lastRec} (${recPolls} polls, ${simRecs.size} soak requests matched, ${recGaps} missed between polls); ` +
 	`children that died without being killed by the soak: ${deaths.length}${deaths.length ? ` (${deaths.slice(0, 5).join("; ")})` : ""}`);
 p();
 p(`| minute | procs | parent RSS / Pss kB | parent fds | worker RSS med / max kB | worker fds max | keyd RSS med / max kB | keyd fds max | tree RSS / Pss kB | tree fds |`);
@@ -734,7 +765,7 @@ for (const v of verdicts) p(`| ${v.name} | ${v.base ?? "-"} | ${v.max ?? "-"} | 
 p();
 p(`Secret scan (API key + ${scan.secrets} inference secrets): ` +
 	scan.nonKeyd.map((e) => `${e.role} ${e.pid} (${e.mib} MiB): ${e.apiKey + e.secrets} found`).join(", ") +
-	`; positive control: ` + scan.keyd.map((e) => `keyd ${e.pid} holds the API key ${e.apiKey}x and ${e.secrets} secret bytes matches`).join(", "));
+	`; positive control: ` + scan.keyd.map((e) => `keyd ${e.pid} holds the API key (${e.apiKey}x) and an inference secret (${e.secrets}x)`).join(", "));
 p();
 p(`Stop: SIGTERM, parent exit ${exit.code ?? exit.signal}.`);
 const failed = unexplained.length > 0 || deaths.length > 0 || !scanOk || !flatOk || !daemonAlive || exit.code !== 0 || reloadsFailed > 0;
