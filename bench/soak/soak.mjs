@@ -74,6 +74,8 @@ const confText = () => daemonConf(sim, dir, {
 const d = await startDaemon(daemonBin, dir, confText());
 await waitReady(d);
 const confPath = path.join(dir, "daemon.conf");
+const metricsPort = Number(/listening on 127\.0\.0\.1:(\d+) \(metrics\)/.exec(d.log())?.[1]);
+if (!metricsPort) throw new Error("no metrics listener in the log");
 log(`daemon pid ${d.pid} on port ${d.port}, simulator pid ${sim.pid}`);
 
 function simCall(method, p, body) {
@@ -109,7 +111,7 @@ function exchange(o) {
 	return new Promise((resolve) => {
 		const r = { t0: Date.now(), t1: null, localPort: null, status: null, headers: {}, body: Buffer.alloc(0),
 			complete: false, cut: null, err: null, headBytes: 0, vanished: false };
-		const sock = net.connect({ host: "127.0.0.1", port: d.port });
+		const sock = net.connect({ host: "127.0.0.1", port: o.port ?? d.port });
 		let buf = Buffer.alloc(0), headDone = false, mode = null, clen = 0, chunks = [], cstate = { need: null };
 		let done = false;
 		const finish = (cut, err) => {
@@ -306,6 +308,30 @@ const KINDS = {
 		return { parts: whole(post("/unstructured/general/v0/general", JSON.stringify({ text: c, other: "x" }), { rid })),
 			check: (r) => (r.status === 200 && jsonOf(r)?.[0]?.text === c ? null : "not the elements") };
 	} },
+	// The routes' other spellings (route.c): /chat/completions,
+	// /completions, /embeddings, /models, /v1/v1/models.
+	alias: { w: 2, make(rid) {
+		const c = word();
+		const [m, p, body, ok] = pick([
+			["POST", "/chat/completions", { model: "m", messages: [{ role: "user", content: c }] }, (j) => j?.choices?.[0]?.message?.content === `Echo: ${c}`],
+			["POST", "/completions", { model: "m", prompt: c }, (j) => j?.choices?.[0]?.text === `Echo: ${c}`],
+			["POST", "/embeddings", { model: "e", input: c }, (j) => j?.data?.[0]?.embedding?.length === 8],
+			["GET", "/models", null, (j) => Array.isArray(j?.data)],
+			["GET", "/v1/v1/models", null, (j) => Array.isArray(j?.data)],
+		]);
+		const parts = m === "POST" ? whole(post(p, JSON.stringify(body), { rid })) : [[`GET ${p} HTTP/1.1\r\n${HOST}X-Request-ID: ${rid}\r\nConnection: close\r\n\r\n`, 0]];
+		return { parts, check: (r) => (r.status === 200 && ok(jsonOf(r)) ? null : `${p}: not the answer`) };
+	} },
+	// /readyz on the API port: one line; 503 is a right answer while no
+	// pair is ready (both killed or respawning).
+	readyz: { w: 1, make(rid) {
+		return { parts: [[`GET /readyz HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`, 0]],
+			check: (r) => ((r.status === 200 || r.status === 503) && r.body.length < 300 ? null : `status ${r.status}, ${r.body.length} bytes`) };
+	} },
+	metrics: { w: 1, make(rid) {
+		return { port: metricsPort, parts: [[`GET /metrics HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`, 0]],
+			check: (r) => (r.status === 200 && r.body.includes("# TYPE privatemode_build_info") ? null : "no metrics") };
+	} },
 	healthz: { w: 2, make(rid) {
 		return { parts: [[`GET /healthz HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`, 0]], check: (r) => (r.status === 200 ? null : "not 200") };
 	} },
@@ -446,12 +472,13 @@ function clientPortsOf(pid) {
 		for (const l of t.split("\n").slice(1)) {
 			const c = l.trim().split(/\s+/);
 			if (c.length < 10 || !inodes.has(c[9])) continue;
-			if (parseInt(c[1].split(":")[1], 16) === d.port) ports.add(parseInt(c[2].split(":")[1], 16));
+			const lp = parseInt(c[1].split(":")[1], 16);
+			if (lp === d.port || lp === metricsPort) ports.add(parseInt(c[2].split(":")[1], 16));
 		}
 	}
 	return ports;
 }
-function killOne() {
+function killOne(record = true) {
 	const kids = children();
 	if (!kids.length) return;
 	const victim = pick(kids);
@@ -464,8 +491,14 @@ function killOne() {
 	const t = Date.now();
 	try { process.kill(victim.pid, "SIGKILL"); } catch { /* gone */ }
 	if (worker && worker !== victim) try { process.kill(worker.pid, "SIGCONT"); } catch { /* gone */ }
-	kills.push({ t, role: victim.role, pid: victim.pid, partner: partner?.pid ?? null, worker: worker?.pid ?? null, ports });
+	if (record) kills.push({ t, role: victim.role, pid: victim.pid, partner: partner?.pid ?? null, worker: worker?.pid ?? null, ports });
+	else unrecordedKills.push(victim.pid);
 }
+// SOAK_SELFTEST=1: the soak's own negative control.  Every 15 s a worker
+// or keyd is killed without the kill being recorded, so what it breaks
+// must come out unexplained (and its death too) and the soak must fail.
+const SELFTEST = env.SOAK_SELFTEST === "1";
+const unrecordedKills = [];
 
 // Reloads: the configuration changes every time (keepalive_timeout 30 s / 31 s).
 let reloads = 0;
@@ -500,8 +533,11 @@ async function faultOnce() {
 const simById = new Map(); // record id -> {rid, faults, outcome, sessionId, status}
 let lastRec = 0, recGaps = 0, recPolls = 0;
 async function pollRecords() {
+	// Unfinished records are fetched again for a minute at most (a record
+	// that never ends must not make every poll fetch everything).
 	let since = lastRec;
-	for (const [id, x] of simById) if (x.status === null && x.outcome === null && id <= since) since = id - 1;
+	const now = Date.now();
+	for (const [id, x] of simById) if (x.status === null && x.outcome === null && id <= since && now - x.seen < 60000) since = id - 1;
 	const recs = await simCall("GET", `/requests?since=${since}`);
 	if (!Array.isArray(recs)) throw new Error(`records: not a list: ${String(recs).slice(0, 100)}`);
 	recPolls++;
@@ -511,7 +547,7 @@ async function pollRecords() {
 		// The client's X-Request-ID goes upstream as it is (and, with an
 		// attempt suffix _N, as Privatemode-User-Request-ID).
 		const h = x.headers?.["x-request-id"] ?? x.headers?.["privatemode-user-request-id"]?.replace(/_\d+$/, "") ?? null;
-		simById.set(x.id, { rid: h, faults: x.faults ?? [], outcome: x.outcome, sessionId: x.sessionId, status: x.status });
+		simById.set(x.id, { seen: simById.get(x.id)?.seen ?? now, rid: h, faults: x.faults ?? [], outcome: x.outcome, sessionId: x.sessionId, status: x.status });
 	}
 	// Final records of no interest are dropped (keep the map small).
 	for (const [id, x] of simById) if ((x.status !== null || x.outcome !== null) && !x.faults.length && !x.outcome && !x.rid?.startsWith("soak-")) simById.delete(id);
@@ -562,7 +598,8 @@ function every(fnMs, fn) {
 	timers[idx] = h;
 }
 sampleProcs();
-every(() => jitter(KILL_S), killOne);
+every(() => jitter(KILL_S), () => killOne());
+if (SELFTEST) every(() => 15000, () => killOne(false));
 every(() => RELOAD_S * 1000, reloadOnce);
 every(() => jitter(FAULT_S), faultOnce);
 every(() => 2000, pollRecords);
@@ -737,6 +774,7 @@ await stopProc(sim.proc);
 const out = [];
 const p = (s = "") => out.push(s);
 const mins = ((Date.now() - t0) / 60000).toFixed(1);
+if (SELFTEST) p(`**SELFTEST**: ${unrecordedKills.length} kills not recorded (pids ${unrecordedKills.join(", ")}); this run must FAIL.\n`);
 p(`## soak: ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC, ${MINUTES} min of traffic (${mins} min with the scan), seed ${SEED}`);
 p();
 p(`${CLIENTS} client loops, ${WORKERS} workers; ${kills.length} kills (${kills.filter((k) => k.role === "worker").length} workers, ${kills.filter((k) => k.role === "keyd").length} keyds), ` +
