@@ -634,7 +634,11 @@ const daemonAlive = !d.exited();
 //                 but whether only whole events arrived is counted.
 //   kill-keyd     held by the worker whose keyd we SIGKILLed, in flight at
 //                 the kill, and the answer is a clean error (below): that
-//                 worker lives on and must say so (502 keyd_lost).
+//                 worker lives on and must say so (502 keyd_lost); or sent
+//                 at most 1 s after the kill, answered by that worker (its
+//                 access log line) with a clean error (503
+//                 keyd_unavailable: accepted after the kill, before the
+//                 worker saw its keyd go).
 //   kill-keyd-drain  held by that worker, in flight at the kill, no answer at
 //                 all, the connection closed 2 to 3.5 s after the kill: at
 //                 the end of the worker's 2 s drain after losing its keyd
@@ -649,9 +653,16 @@ const daemonAlive = !d.exited();
 //                 fault, a cut connection without a kill, a fault or keyd
 //                 kill answered uncleanly, a timeout.  Any makes the soak fail.
 const { byRid: simRecs, resetSessions } = simIndex();
+// Which worker answered each request (the access log line names its pid).
+const servedBy = new Map();
+for (const m of d.log().matchAll(/worker\[\d+\] pid (\d+): info: \S+ "[^"]*" \d{3} .* id=(soak-\d+)/g)) servedBy.set(m[2], Number(m[1]));
 function classify(r) {
-	const k = kills.find((k) => k.ports.has(r.localPort) && r.t0 <= k.t && (r.t1 ?? Infinity) >= k.t);
+	let k = kills.find((k) => k.ports.has(r.localPort) && r.t0 <= k.t && (r.t1 ?? Infinity) >= k.t);
 	if (k && k.role === "worker") return "kill-worker";
+	// Sent before the kill but still in the listen queue while the worker
+	// was stopped for the snapshot: accepted after the kill by the worker
+	// whose keyd was killed, answered by it (its access log line).
+	if (!k && r.clean) k = kills.find((k) => k.role === "keyd" && servedBy.get(r.rid) === k.worker && r.t0 <= k.t + 1000 && (r.t1 ?? Infinity) >= k.t);
 	if (k && k.role === "keyd") {
 		if (r.clean) return "kill-keyd";
 		// The worker drains for KEYD_LOST_DRAIN_MS (2 s) after losing its
