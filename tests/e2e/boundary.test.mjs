@@ -7,6 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import net from "node:net";
 import {
 	startSim, startDaemon, openStream, readAll, parseSse, sleep, waitFor, scanMemory,
 } from "./lib/harness.mjs";
@@ -126,6 +127,45 @@ test("keyd killed mid-stream: its clients get an error event and a proper end, t
 	await waitFor("the pair respawned", () =>
 		d.children("keyd").length === 2 && !d.children("keyd").includes(victim) &&
 		d.children("worker").length === 2 && !d.children("worker").includes(worker), { timeoutMs: 15000 });
+	await d.waitReady();
+});
+
+// Bytes the kernel holds unread on the daemon's side of a client connection
+// (null while there is no such socket).
+function unreadByDaemon(daemonPort, clientPort) {
+	for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+		let text = "";
+		try { text = fs.readFileSync(f, "utf8"); } catch { continue; }
+		for (const line of text.split("\n").slice(1)) {
+			const c = line.trim().split(/\s+/);
+			if (c.length < 10 || parseInt(c[1].split(":")[1], 16) !== daemonPort || parseInt(c[2].split(":")[1], 16) !== clientPort) continue;
+			return parseInt(c[4].split(":")[1], 16);
+		}
+	}
+	return null;
+}
+
+test("keyd killed while a client is still sending its body: that client gets 503 keyd_unavailable at once, not a close without an answer at the end of the worker's drain (found by bench/soak)", async (t) => {
+	const d = await daemon(t, { workers: 1 });
+	const [keyd] = d.children("keyd");
+	const body = JSON.stringify({ model: "m", messages: [{ role: "user", content: "slowly" }] });
+	const s = net.connect({ port: d.port, host: "127.0.0.1" });
+	t.after(() => s.destroy());
+	await new Promise((r) => s.once("connect", r));
+	const got = [];
+	const closed = new Promise((r) => { s.on("data", (x) => got.push(x)); s.on("close", r); s.on("error", () => {}); });
+	// The head and 10 bytes of the body; the rest never comes.
+	await new Promise((r) => s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`, r));
+	await waitFor("the worker to have read the head", () => unreadByDaemon(d.port, s.localPort) === 0);
+	process.kill(keyd, "SIGKILL");
+	await closed;
+	const text = Buffer.concat(got).toString("latin1");
+	assert.match(text, /^HTTP\/1\.1 503 /, `an answer, not a bare close: ${JSON.stringify(text.slice(0, 200))}`);
+	assert.match(text, /\r\nConnection: close\r\n/i);
+	assert.equal(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)).error.code, "keyd_unavailable");
+	await d.waitLog(/keyd\[0\] \(pid \d+\) killed by signal 9/);
+	await waitFor("the pair respawned", () => d.children("keyd").length === 1 && !d.children("keyd").includes(keyd) &&
+		d.children("worker").length === 1, { timeoutMs: 15000 });
 	await d.waitReady();
 });
 
