@@ -639,11 +639,6 @@ const daemonAlive = !d.exited();
 //                 access log line) with a clean error (503
 //                 keyd_unavailable: accepted after the kill, before the
 //                 worker saw its keyd go).
-//   kill-keyd-drain  held by that worker, in flight at the kill, no answer at
-//                 all, the connection closed 2 to 3.5 s after the kill: at
-//                 the end of the worker's 2 s drain after losing its keyd
-//                 (KEYD_LOST_DRAIN_MS), e.g. a slow body still arriving.
-//                 Counted as explained, listed apart: not a clean error.
 //   fault         an upstream attempt of this request was hit by an injected
 //                 fault (the simulator's record of it, found by the request
 //                 id the daemon forwards upstream as X-Request-ID,
@@ -663,20 +658,13 @@ function classify(r) {
 	// was stopped for the snapshot: accepted after the kill by the worker
 	// whose keyd was killed, answered by it (its access log line).
 	if (!k && r.clean) k = kills.find((k) => k.role === "keyd" && servedBy.get(r.rid) === k.worker && r.t0 <= k.t + 1000 && (r.t1 ?? Infinity) >= k.t);
-	if (k && k.role === "keyd") {
-		if (r.clean) return "kill-keyd";
-		// The worker drains for KEYD_LOST_DRAIN_MS (2 s) after losing its
-		// keyd, then closes what is left: a request still arriving then
-		// (a slow body) gets no answer.
-		if (r.status === null && r.headBytes === 0 && /^(fin|closed|reset)/.test(r.cut ?? "") && r.t1 - k.t >= 1900 && r.t1 - k.t <= 3500) return "kill-keyd-drain";
-		return "unexplained";
-	}
+	if (k && k.role === "keyd") return r.clean ? "kill-keyd" : "unexplained";
 	const recs = simRecs.get(r.rid) ?? [];
 	const hit = recs.some((x) => x.faults.length > 0 || (x.outcome && /connection closed|reset/.test(x.outcome) && resetSessions.has(x.sessionId)));
 	if (hit) return r.clean ? "fault" : "unexplained";
 	return "unexplained";
 }
-const CLASSES = ["kill-worker", "kill-keyd", "kill-keyd-drain", "fault", "unexplained"];
+const CLASSES = ["kill-worker", "kill-keyd", "fault", "unexplained"];
 const table = {};
 for (const k of KIND_NAMES) table[k] = { sent: 0, ok: 0, failed: 0, ...Object.fromEntries(CLASSES.map((c) => [c, 0])) };
 const unexplained = [];
@@ -793,10 +781,10 @@ p(`${CLIENTS} client loops, ${WORKERS} workers; ${kills.length} kills (${kills.f
 	`(${Object.entries(faultsArmed).map(([k, v]) => `${k} ${v}`).join(", ")}); machine: ${fs.readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "?"}, ` +
 	`${(await import("node:os")).cpus().length} CPUs, load ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} at the end`);
 p();
-p(`| kind | sent | ok | failed | kill-worker | kill-keyd | kill-keyd-drain | fault | unexplained |`);
-p(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+p(`| kind | sent | ok | failed | kill-worker | kill-keyd | fault | unexplained |`);
+p(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
 for (const [k, row] of [...Object.entries(table), ["**total**", tot]])
-	p(`| ${k} | ${row.sent} | ${row.ok} | ${row.failed} | ${row["kill-worker"]} | ${row["kill-keyd"]} | ${row["kill-keyd-drain"]} | ${row.fault} | ${row.unexplained} |`);
+	p(`| ${k} | ${row.sent} | ${row.ok} | ${row.failed} | ${row["kill-worker"]} | ${row["kill-keyd"]} | ${row.fault} | ${row.unexplained} |`);
 p();
 p(`kill-worker cuts with a partial event or body: ${killCutPartial}; simulator records: ${lastRec} (${recPolls} polls, ${simRecs.size} soak requests matched, ${recGaps} missed between polls); ` +
 	`children that died without being killed by the soak: ${deaths.length}${deaths.length ? ` (${deaths.slice(0, 5).join("; ")})` : ""}`);
