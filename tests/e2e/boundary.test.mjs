@@ -169,6 +169,34 @@ test("keyd killed while a client is still sending its body: that client gets 503
 	await d.waitReady();
 });
 
+test("a request whose head reaches a worker after its keyd died gets 503 keyd_unavailable (or, queued for the respawned pair, served by it): never a close without an answer (found by bench/soak)", async (t) => {
+	const d = await daemon(t, { workers: 1, over: { client_body_timeout: "3s" } });
+	for (let i = 0; i < 3; i++) {
+		await d.waitReady();
+		const [worker] = d.children("worker"), [keyd] = d.children("keyd");
+		const body = JSON.stringify({ model: "m", messages: [{ role: "user", content: "late" }] });
+		// The worker stopped, its keyd killed, a request queued: when the
+		// worker runs again it sees the new connection and its keyd's end
+		// in whichever order.  The body never completes.
+		process.kill(worker, "SIGSTOP");
+		process.kill(keyd, "SIGKILL");
+		const s = net.connect({ port: d.port, host: "127.0.0.1" });
+		t.after(() => s.destroy());
+		await new Promise((r) => s.once("connect", r));
+		const got = [];
+		const closed = new Promise((r) => { s.on("data", (x) => got.push(x)); s.on("close", r); s.on("error", () => {}); });
+		await new Promise((r) => s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`, r));
+		process.kill(worker, "SIGCONT");
+		await closed;
+		const text = Buffer.concat(got).toString("latin1");
+		// The old worker: 503 keyd_unavailable; the respawned one: 408 once client_body_timeout passes.
+		assert.match(text, /^HTTP\/1\.1 (503|408) /, `an answer, not a bare close: ${JSON.stringify(text.slice(0, 200))}`);
+		if (text.startsWith("HTTP/1.1 503")) assert.equal(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)).error.code, "keyd_unavailable");
+		await waitFor("the pair respawned", () => d.children("keyd").length === 1 && !d.children("keyd").includes(keyd) &&
+			d.children("worker").length === 1 && !d.children("worker").includes(worker), { timeoutMs: 15000 });
+	}
+});
+
 test("worker killed: its keyd exits and the upstream connections it held close; the other pair is unaffected", async (t) => {
 	const d = await daemon(t);
 	const streams = await streamsOnBothPairs(d);
