@@ -668,6 +668,7 @@ const CLASSES = ["kill-worker", "kill-keyd", "fault", "unexplained"];
 const table = {};
 for (const k of KIND_NAMES) table[k] = { sent: 0, ok: 0, failed: 0, ...Object.fromEntries(CLASSES.map((c) => [c, 0])) };
 const unexplained = [];
+const causes = {};
 let killCutPartial = 0;
 for (const r of results) {
 	const row = table[r.kind];
@@ -678,6 +679,11 @@ for (const r of results) {
 	row[r.cls]++;
 	if (r.cls === "kill-worker" && !r.whole) killCutPartial++;
 	if (r.cls === "unexplained") unexplained.push(r);
+	// What the failures were: the fault (or the killed role) and the error code.
+	const code = /"code":"([a-z_]+)"/.exec(r.text ?? "")?.[1] ?? /"type":"([a-z_]+_error)"/.exec(r.text ?? "")?.[1] ?? r.cut ?? `status ${r.status}`;
+	const cause = r.cls === "fault" ? [...new Set((simRecs.get(r.rid) ?? []).flatMap((x) => x.faults.length ? x.faults : ["reset (same session)"]))].join("+") : r.cls;
+	const key = `${cause}: ${r.status ?? "no answer"} ${code}`;
+	causes[key] = (causes[key] ?? 0) + 1;
 }
 const tot = { sent: 0, ok: 0, failed: 0, ...Object.fromEntries(CLASSES.map((c) => [c, 0])) };
 for (const row of Object.values(table)) for (const k of Object.keys(tot)) tot[k] += row[k];
@@ -786,6 +792,8 @@ p(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
 for (const [k, row] of [...Object.entries(table), ["**total**", tot]])
 	p(`| ${k} | ${row.sent} | ${row.ok} | ${row.failed} | ${row["kill-worker"]} | ${row["kill-keyd"]} | ${row.fault} | ${row.unexplained} |`);
 p();
+p(`Failures by cause (fault or class: status and error code, or how the connection ended): ${Object.entries(causes).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ×${v}`).join("; ")}`);
+p();
 p(`kill-worker cuts with a partial event or body: ${killCutPartial}; simulator records: ${lastRec} (${recPolls} polls, ${simRecs.size} soak requests matched, ${recGaps} missed between polls); ` +
 	`children that died without being killed by the soak: ${deaths.length}${deaths.length ? ` (${deaths.slice(0, 5).join("; ")})` : ""}`);
 p();
@@ -815,6 +823,6 @@ if (unexplained.length) {
 		p(`* ${r.rid} ${r.kind} port ${r.localPort} ${new Date(r.t0).toISOString().slice(11, 23)}+${r.t1 - r.t0}ms: ${r.problem}; status ${r.status} cut ${r.cut} err ${r.err} clean ${r.clean} sim ${JSON.stringify(simRecs.get(r.rid) ?? [])} tail ${JSON.stringify(r.text ?? "")}`);
 }
 console.log(out.join("\n"));
-if (env.SOAK_OUT) fs.writeFileSync(env.SOAK_OUT, JSON.stringify({ table, tot, kills: kills.map((k) => ({ ...k, ports: k.ports.size })), reloads, reloadsSeen, faultsArmed, rows, verdicts, scan, exit, deaths, unexplained: unexplained.map((r) => ({ ...r, body: undefined })) }, null, 1));
+if (env.SOAK_OUT) fs.writeFileSync(env.SOAK_OUT, JSON.stringify({ table, tot, causes, kills: kills.map((k) => ({ ...k, ports: k.ports.size })), reloads, reloadsSeen, faultsArmed, rows, verdicts, scan, exit, deaths, unexplained: unexplained.map((r) => ({ ...r, body: undefined })) }, null, 1));
 if (env.BENCH_KEEP_TMP) log(`kept ${dir} (daemon log: ${d.logPath})`);
 process.exit(failed ? 1 : 0);
