@@ -197,6 +197,50 @@ test("a request whose head reaches a worker after its keyd died gets 503 keyd_un
 	}
 });
 
+test("clients that vanish right after sending (HTTP/2 upstream): keyd resets streams nghttp2 has not opened yet without touching the freed exchange; it never dies and the other clients are served (found by bench/soak: keyd SIGSEGV)", async (t) => {
+	const d = await daemon(t, { workers: 1, over: { max_connections_per_address: 0 } });
+	const [keyd] = d.children("keyd");
+	const body = (stream) => JSON.stringify({ model: "m", stream, messages: [{ role: "user", content: "gone" }] });
+	const req = (stream) => `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+		`Content-Length: ${body(stream).length}\r\nConnection: close\r\n\r\n${body(stream)}`;
+	let stop = false, vanished = 0;
+	const bad = [];
+	// The request and the client's close reach keyd in one batch now and
+	// then: the stream is submitted and reset before its HEADERS go out.
+	const vanisher = async () => {
+		while (!stop) {
+			await new Promise((res) => {
+				const s = net.connect(d.port, "127.0.0.1", () => s.write(req(true), () =>
+					setTimeout(() => { s.destroy(); vanished++; res(); }, vanished % 4)));
+				s.on("error", () => res());
+			});
+		}
+	};
+	const normal = async () => {
+		let n = 0;
+		while (!stop) {
+			const stream = n++ % 2 === 0;
+			const text = await new Promise((res) => {
+				let t = "";
+				const s = net.connect(d.port, "127.0.0.1", () => s.write(req(stream)));
+				s.on("data", (x) => { t += x; });
+				s.on("close", () => res(t));
+				s.on("error", () => {});
+			});
+			if (!/^HTTP\/1\.1 200 /.test(text) || /"error"/.test(text) || (stream && !text.includes("[DONE]"))) bad.push(text.slice(0, 300));
+		}
+	};
+	const loops = [vanisher(), vanisher(), vanisher(), normal()];
+	const t0 = Date.now();
+	while (Date.now() - t0 < 8000 && vanished < 3000 && d.children("keyd").includes(keyd)) await sleep(200);
+	stop = true;
+	await Promise.all(loops);
+	assert.doesNotMatch(d.log(), /keyd\[0\] \(pid \d+\) killed by signal/, "keyd died");
+	assert.deepEqual(d.children("keyd"), [keyd], "the same keyd");
+	assert.ok(vanished >= 100, `${vanished} clients vanished`);
+	assert.deepEqual(bad, [], "every other client served");
+});
+
 test("worker killed: its keyd exits and the upstream connections it held close; the other pair is unaffected", async (t) => {
 	const d = await daemon(t);
 	const streams = await streamsOnBothPairs(d);
