@@ -695,6 +695,8 @@ const ours = new Set(kills.flatMap((k) => [k.pid, k.partner]).filter(Boolean));
 const deaths = [];
 for (const m of daemonLog.matchAll(/(worker|keyd)\[(\d+)\] \(pid (\d+)\) (killed by signal \d+[^\n]*|exited with status \d+|exited unexpectedly)/g))
 	if (!ours.has(Number(m[3]))) deaths.push(m[0]);
+// A sanitizer build (build-asan) reports into the same log.
+const sanitizer = /ERROR: (Address|Leak)Sanitizer|runtime error:|Sanitizer has encountered/.exec(daemonLog);
 const reloadsSeen = (daemonLog.match(/configuration reloaded \(generation/g) ?? []).length;
 const reloadsFailed = (daemonLog.match(/reload failed/g) ?? []).length;
 
@@ -812,8 +814,8 @@ p(`Secret scan (API key + ${scan.secrets} inference secrets): ` +
 	scan.nonKeyd.map((e) => `${e.role} ${e.pid} (${e.mib} MiB): ${e.apiKey + e.secrets} found`).join(", ") +
 	`; positive control: ` + scan.keyd.map((e) => `keyd ${e.pid} holds the API key (${e.apiKey}x) and an inference secret (${e.secrets}x)`).join(", "));
 p();
-p(`Stop: SIGTERM, parent exit ${exit.code ?? exit.signal}.`);
-const failed = unexplained.length > 0 || deaths.length > 0 || !scanOk || !flatOk || !daemonAlive || exit.code !== 0 || reloadsFailed > 0;
+p(`Stop: SIGTERM, parent exit ${exit.code ?? exit.signal}.${sanitizer ? ` **Sanitizer report in the log**: ${daemonLog.slice(sanitizer.index, sanitizer.index + 1500)}` : ""}`);
+const failed = unexplained.length > 0 || deaths.length > 0 || sanitizer !== null || !scanOk || !flatOk || !daemonAlive || exit.code !== 0 || reloadsFailed > 0;
 p();
 p(`**Verdict: ${failed ? "FAIL" : "pass"}** (${unexplained.length} unexplained failures, ${deaths.length} unexplained deaths, scan ${scanOk ? "clean" : "FAILED"}, RSS/fds ${flatOk ? "flat" : "NOT flat"}, daemon ${daemonAlive ? "alive to the end" : "DIED"})`);
 if (unexplained.length) {
