@@ -642,8 +642,10 @@ const daemonAlive = !d.exited();
 //   fault         an upstream attempt of this request was hit by an injected
 //                 fault (the simulator's record of it, found by the request
 //                 id the daemon forwards upstream as X-Request-ID,
-//                 names the fault, or it was cut on the connection a reset
-//                 fault tore down), and the answer is a clean error.
+//                 names the fault, or it was cut on the HTTP/2 session a
+//                 reset fault tore down: its record is on that session and
+//                 the error says the connection was reset or closed), and
+//                 the answer is a clean error.
 //   unexplained   anything else, e.g. a clean error without a kill or a
 //                 fault, a cut connection without a kill, a fault or keyd
 //                 kill answered uncleanly, a timeout.  Any makes the soak fail.
@@ -660,7 +662,11 @@ function classify(r) {
 	if (!k && r.clean) k = kills.find((k) => k.role === "keyd" && servedBy.get(r.rid) === k.worker && r.t0 <= k.t + 1000 && (r.t1 ?? Infinity) >= k.t);
 	if (k && k.role === "keyd") return r.clean ? "kill-keyd" : "unexplained";
 	const recs = simRecs.get(r.rid) ?? [];
-	const hit = recs.some((x) => x.faults.length > 0 || (x.outcome && /connection closed|reset/.test(x.outcome) && resetSessions.has(x.sessionId)));
+	// A reset tears down the whole HTTP/2 session: its other streams end
+	// too, even one the simulator had written to the end (its record then
+	// says complete, but the last frames were lost in the reset).
+	const hit = recs.some((x) => x.faults.length > 0 ||
+		(resetSessions.has(x.sessionId) && /reset by peer|upstream_closed|connection closed/i.test(`${x.outcome ?? ""} ${r.text ?? ""}`)));
 	if (hit) return r.clean ? "fault" : "unexplained";
 	return "unexplained";
 }
