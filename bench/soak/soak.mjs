@@ -14,7 +14,9 @@
 // injected faults) [6], SOAK_SAMPLE_SECONDS (memory/fd samples) [60],
 // SOAK_FLAT_RSS_PCT [10], SOAK_FLAT_FD_SLACK [4], SOAK_SEED (PRNG seed;
 // default: from the clock, printed), SOAK_OUT (a JSON file with every
-// number of the report), BENCH_KEEP_TMP=1 (keep the daemon log).
+// number of the report), SOAK_SELFTEST=1 (the negative control: extra
+// kills the soak does not record, so the run must fail), BENCH_KEEP_TMP=1
+// (keep the daemon log).
 import fs from "node:fs";
 import https from "node:https";
 import net from "node:net";
