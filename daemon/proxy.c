@@ -88,6 +88,16 @@ proxy_head(struct request *r, enum route_kind rk)
 {
 	const char	*ct = req_header(r, "Content-Type");
 
+	/*
+	 * A worker whose keyd is gone (it drains, then the pair respawns)
+	 * can serve nothing: say so after the head, not after a body that
+	 * may not arrive before the drain ends and closes it (bench/soak).
+	 */
+	if (!keyd_alive()) {
+		req_error(r, 503, "service_unavailable", "keyd_unavailable",
+		    "key daemon unavailable");
+		return -1;
+	}
 	switch (rk) {
 	case RK_CHAT:
 	case RK_COMPLETIONS:

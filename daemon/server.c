@@ -665,6 +665,12 @@ write_head(struct request *r, int status, const char *ctype,
 		    r->anthropic ? r->id : "", r->anthropic ? "\r\n" : "");
 	if (r->conn_close)
 		c->keepalive = 0;
+	/*
+	 * Answered before the whole request was read (413, 408, a refusal
+	 * from the head alone): request_done() will close, so say so.
+	 */
+	if (c->state == CS_HEAD || c->state == CS_BODY)
+		c->keepalive = 0;
 	if (extra != NULL)
 		evbuffer_add(out, extra, strlen(extra));
 	if (clen >= 0)
@@ -1361,6 +1367,26 @@ server_drain(struct server *s, server_idle_fn fn, void *arg)
 			    s->conf->keepalive_timeout));
 	}
 	server_check_idle(s);
+}
+
+/*
+ * A request whose body is still arriving when the worker can no longer
+ * serve anything (its keyd is gone) is answered now, with Connection:
+ * close, instead of waiting for the end of the drain, which would close
+ * it without a word.  Requests past their body are the proxy's to end.
+ */
+void
+server_refuse_incomplete(struct server *s, int status, const char *type,
+    const char *code, const char *msg)
+{
+	struct conn	*c, *tmp;
+
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = tmp) {
+		tmp = TAILQ_NEXT(c, entry);
+		if (c->state == CS_BODY && c->req != NULL && !c->req->started &&
+		    !c->req->done)
+			req_error(c->req, status, type, code, "%s", msg);
+	}
 }
 
 int

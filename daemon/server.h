@@ -89,6 +89,9 @@ struct server	*server_new(struct event_base *, const struct config *,
 void		 server_drain(struct server *, server_idle_fn, void *);
 /* Close every connection now. */
 void		 server_close_all(struct server *);
+/* Answer every request still receiving its body with this error. */
+void		 server_refuse_incomplete(struct server *, int, const char *,
+		    const char *, const char *);
 /* A renewed client TLS context for new connections (the server owns it). */
 void		 server_set_tls(struct server *, struct ssl_ctx_st *);
 int		 server_nconns(const struct server *);

@@ -147,6 +147,10 @@ keyd_closed(struct chan *c, const char *why, void *arg)
 	 * parent respawns the pair.
 	 */
 	proxy_keyd_lost();
+	/* Nor can a request whose body is still on its way (bench/soak). */
+	if (w.srv != NULL)
+		server_refuse_incomplete(w.srv, 503, "service_unavailable",
+		    "keyd_unavailable", "key daemon unavailable");
 	w.exit_status = 1;
 	worker_drain(KEYD_LOST_DRAIN_MS);
 }

@@ -38,6 +38,7 @@
 struct h2stream {
 	LIST_ENTRY(h2stream) entry;	/* the session's, freed with it */
 	void		*px;		/* relay.c's exchange, NULL once gone */
+	int32_t		 id;		/* the stream's id */
 	struct buf	 body;		/* the sealed request, head and body */
 	size_t		 sent;		/* up to here: head, body sent */
 	struct buf	 head;		/* the answer's head, as HTTP/1.1 text */
@@ -521,17 +522,31 @@ h2_submit(struct h2 *h, void *px, struct buf *req, char *err, size_t errlen)
 		stream_free(st);
 		return -1;
 	}
+	st->id = id;
 	if (len == off)
 		relay_h2_sent(px);	/* nothing to send but the head */
 	return id;
 }
 
-/* relay.c lets go of a stream: it hears nothing more of it. */
+/*
+ * relay.c lets go of a stream: it hears nothing more of it.  A stream
+ * whose HEADERS nghttp2 has not sent yet (submitted in this callback, or
+ * queued behind the server's stream limit) does not exist for
+ * nghttp2_session_get_stream_user_data() yet, but its user data, ours,
+ * comes back in its callbacks once it opens (a RST_STREAM submitted for
+ * it closes it with CANCEL): found in our own list instead, or
+ * relay_h2_closed() would get an exchange already freed (bench/soak:
+ * keyd SIGSEGV after a client vanished right after sending).
+ */
 static void
 detach(struct h2 *h, int32_t id)
 {
 	struct h2stream	*st = stream_of(h->s, id);
 
+	if (st == NULL)
+		LIST_FOREACH(st, &h->streams, entry)
+			if (st->id == id)
+				break;
 	if (st != NULL)
 		st->px = NULL;
 }

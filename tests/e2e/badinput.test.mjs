@@ -87,6 +87,8 @@ row("body over max_body_size (Content-Length) → 413", async () => {
 	const raw = await rawExchange(d.port, [`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body]);
 	assert.equal(statusOf(raw), 413, raw.text.slice(0, 300));
 	assert.ok(isOpenAIError(JSON.parse(bodyOf(raw))));
+	// Answered before the body was read, the connection closes: the head says so.
+	assert.match(raw.text.slice(0, raw.text.indexOf("\r\n\r\n") + 2), /\r\nConnection: close\r\n/);
 	assert.equal((await sim.requests("inference")).length, 0);
 });
 

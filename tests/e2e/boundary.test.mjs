@@ -7,6 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import net from "node:net";
 import {
 	startSim, startDaemon, openStream, readAll, parseSse, sleep, waitFor, scanMemory,
 } from "./lib/harness.mjs";
@@ -127,6 +128,117 @@ test("keyd killed mid-stream: its clients get an error event and a proper end, t
 		d.children("keyd").length === 2 && !d.children("keyd").includes(victim) &&
 		d.children("worker").length === 2 && !d.children("worker").includes(worker), { timeoutMs: 15000 });
 	await d.waitReady();
+});
+
+// Bytes the kernel holds unread on the daemon's side of a client connection
+// (null while there is no such socket).
+function unreadByDaemon(daemonPort, clientPort) {
+	for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+		let text = "";
+		try { text = fs.readFileSync(f, "utf8"); } catch { continue; }
+		for (const line of text.split("\n").slice(1)) {
+			const c = line.trim().split(/\s+/);
+			if (c.length < 10 || parseInt(c[1].split(":")[1], 16) !== daemonPort || parseInt(c[2].split(":")[1], 16) !== clientPort) continue;
+			return parseInt(c[4].split(":")[1], 16);
+		}
+	}
+	return null;
+}
+
+test("keyd killed while a client is still sending its body: that client gets 503 keyd_unavailable at once, not a close without an answer at the end of the worker's drain (found by bench/soak)", async (t) => {
+	const d = await daemon(t, { workers: 1 });
+	const [keyd] = d.children("keyd");
+	const body = JSON.stringify({ model: "m", messages: [{ role: "user", content: "slowly" }] });
+	const s = net.connect({ port: d.port, host: "127.0.0.1" });
+	t.after(() => s.destroy());
+	await new Promise((r) => s.once("connect", r));
+	const got = [];
+	const closed = new Promise((r) => { s.on("data", (x) => got.push(x)); s.on("close", r); s.on("error", () => {}); });
+	// The head and 10 bytes of the body; the rest never comes.
+	await new Promise((r) => s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`, r));
+	await waitFor("the worker to have read the head", () => unreadByDaemon(d.port, s.localPort) === 0);
+	process.kill(keyd, "SIGKILL");
+	await closed;
+	const text = Buffer.concat(got).toString("latin1");
+	assert.match(text, /^HTTP\/1\.1 503 /, `an answer, not a bare close: ${JSON.stringify(text.slice(0, 200))}`);
+	assert.match(text, /\r\nConnection: close\r\n/i);
+	assert.equal(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)).error.code, "keyd_unavailable");
+	await d.waitLog(/keyd\[0\] \(pid \d+\) killed by signal 9/);
+	await waitFor("the pair respawned", () => d.children("keyd").length === 1 && !d.children("keyd").includes(keyd) &&
+		d.children("worker").length === 1, { timeoutMs: 15000 });
+	await d.waitReady();
+});
+
+test("a request whose head reaches a worker after its keyd died gets 503 keyd_unavailable (or, queued for the respawned pair, served by it): never a close without an answer (found by bench/soak)", async (t) => {
+	const d = await daemon(t, { workers: 1, over: { client_body_timeout: "3s" } });
+	for (let i = 0; i < 3; i++) {
+		await d.waitReady();
+		const [worker] = d.children("worker"), [keyd] = d.children("keyd");
+		const body = JSON.stringify({ model: "m", messages: [{ role: "user", content: "late" }] });
+		// The worker stopped, its keyd killed, a request queued: when the
+		// worker runs again it sees the new connection and its keyd's end
+		// in whichever order.  The body never completes.
+		process.kill(worker, "SIGSTOP");
+		process.kill(keyd, "SIGKILL");
+		const s = net.connect({ port: d.port, host: "127.0.0.1" });
+		t.after(() => s.destroy());
+		await new Promise((r) => s.once("connect", r));
+		const got = [];
+		const closed = new Promise((r) => { s.on("data", (x) => got.push(x)); s.on("close", r); s.on("error", () => {}); });
+		await new Promise((r) => s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`, r));
+		process.kill(worker, "SIGCONT");
+		await closed;
+		const text = Buffer.concat(got).toString("latin1");
+		// The old worker: 503 keyd_unavailable; the respawned one: 408 once client_body_timeout passes.
+		assert.match(text, /^HTTP\/1\.1 (503|408) /, `an answer, not a bare close: ${JSON.stringify(text.slice(0, 200))}`);
+		if (text.startsWith("HTTP/1.1 503")) assert.equal(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)).error.code, "keyd_unavailable");
+		await waitFor("the pair respawned", () => d.children("keyd").length === 1 && !d.children("keyd").includes(keyd) &&
+			d.children("worker").length === 1 && !d.children("worker").includes(worker), { timeoutMs: 15000 });
+	}
+});
+
+test("clients that vanish right after sending (HTTP/2 upstream): keyd resets streams nghttp2 has not opened yet without touching the freed exchange; it never dies and the other clients are served (found by bench/soak: keyd SIGSEGV)", async (t) => {
+	const d = await daemon(t, { workers: 1, over: { max_connections_per_address: 0 } });
+	const [keyd] = d.children("keyd");
+	const body = (stream) => JSON.stringify({ model: "m", stream, messages: [{ role: "user", content: "gone" }] });
+	const req = (stream) => `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+		`Content-Length: ${body(stream).length}\r\nConnection: close\r\n\r\n${body(stream)}`;
+	let stop = false, vanished = 0;
+	const bad = [];
+	// The request and the client's close reach keyd in one batch now and
+	// then: the stream is submitted and reset before its HEADERS go out.
+	const vanisher = async () => {
+		while (!stop) {
+			await new Promise((res) => {
+				const s = net.connect(d.port, "127.0.0.1", () => s.write(req(true), () =>
+					setTimeout(() => { s.destroy(); vanished++; res(); }, vanished % 4)));
+				s.on("error", () => res());
+			});
+		}
+	};
+	const normal = async () => {
+		let n = 0;
+		while (!stop) {
+			const stream = n++ % 2 === 0;
+			const text = await new Promise((res) => {
+				let t = "";
+				const s = net.connect(d.port, "127.0.0.1", () => s.write(req(stream)));
+				s.on("data", (x) => { t += x; });
+				s.on("close", () => res(t));
+				s.on("error", () => {});
+			});
+			if (!/^HTTP\/1\.1 200 /.test(text) || /"error"/.test(text) || (stream && !text.includes("[DONE]"))) bad.push(text.slice(0, 300));
+		}
+	};
+	const loops = [vanisher(), vanisher(), vanisher(), normal()];
+	const t0 = Date.now();
+	while (Date.now() - t0 < 8000 && vanished < 3000 && d.children("keyd").includes(keyd)) await sleep(200);
+	stop = true;
+	await Promise.all(loops);
+	assert.doesNotMatch(d.log(), /keyd\[0\] \(pid \d+\) killed by signal/, "keyd died");
+	assert.deepEqual(d.children("keyd"), [keyd], "the same keyd");
+	assert.ok(vanished >= 100, `${vanished} clients vanished`);
+	assert.deepEqual(bad, [], "every other client served");
 });
 
 test("worker killed: its keyd exits and the upstream connections it held close; the other pair is unaffected", async (t) => {
