@@ -176,11 +176,23 @@ submessage(struct att_pb *b, int wt, struct att_view *v)
 	return wt == ATT_WT_LEN ? att_pb_bytes(b, v) : -1;
 }
 
+/* A submessage of scalars from one table; has says it was there. */
+static int
+sub_fields(struct att_pb *b, int wt, int *has, const struct tfield *tab,
+    size_t n, struct att_tdx_quote *q)
+{
+	struct att_view	v;
+
+	if (submessage(b, wt, &v) == -1)
+		return -1;
+	*has = 1;
+	return decode_fields(v, tab, n, q);
+}
+
 static int
 decode_qe_cert(struct att_view m, struct att_tdx_quote *q)
 {
 	struct att_pb	 b = { m.p, m.len, 0 };
-	struct att_view	 v;
 	uint32_t	 num;
 	int		 wt, rv = 0;
 
@@ -189,11 +201,8 @@ decode_qe_cert(struct att_view m, struct att_tdx_quote *q)
 			return -1;
 		switch (num) {
 		case 1:
-			if ((rv = submessage(&b, wt, &v)) == 0) {
-				q->has_qe_report = 1;
-				rv = decode_fields(v, qe_report_fields,
-				    NF(qe_report_fields), q);
-			}
+			rv = sub_fields(&b, wt, &q->has_qe_report, qe_report_fields,
+			    NF(qe_report_fields), q);
 			break;
 		case 2:
 			if (wt != ATT_WT_LEN ||
@@ -201,18 +210,12 @@ decode_qe_cert(struct att_view m, struct att_tdx_quote *q)
 				rv = -1;
 			break;
 		case 3:
-			if ((rv = submessage(&b, wt, &v)) == 0) {
-				q->has_qe_auth = 1;
-				rv = decode_fields(v, auth_fields,
-				    NF(auth_fields), q);
-			}
+			rv = sub_fields(&b, wt, &q->has_qe_auth, auth_fields,
+			    NF(auth_fields), q);
 			break;
 		case 4:
-			if ((rv = submessage(&b, wt, &v)) == 0) {
-				q->has_pck = 1;
-				rv = decode_fields(v, pck_fields,
-				    NF(pck_fields), q);
-			}
+			rv = sub_fields(&b, wt, &q->has_pck, pck_fields,
+			    NF(pck_fields), q);
 			break;
 		default:
 			rv = att_pb_skip(&b, wt);
@@ -283,18 +286,12 @@ att_tdx_from_proto(const uint8_t *p, size_t len, struct att_tdx_quote *q,
 		}
 		switch (num) {
 		case 1:
-			if ((rv = submessage(&b, wt, &v)) == 0) {
-				q->has_header = 1;
-				rv = decode_fields(v, header_fields,
-				    NF(header_fields), q);
-			}
+			rv = sub_fields(&b, wt, &q->has_header, header_fields,
+			    NF(header_fields), q);
 			break;
 		case 2:
-			if ((rv = submessage(&b, wt, &v)) == 0) {
-				q->has_body = 1;
-				rv = decode_fields(v, body_fields,
-				    NF(body_fields), q);
-			}
+			rv = sub_fields(&b, wt, &q->has_body, body_fields,
+			    NF(body_fields), q);
 			break;
 		case 3:
 			if (wt != ATT_WT_VARINT || att_pb_varint(&b, &x) == -1)
