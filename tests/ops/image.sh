@@ -100,23 +100,9 @@ if [ -n "${PM_IMAGE_DEB:-}" ]; then
 	[ -f "$deb" ] || fail "PM_IMAGE_DEB=$deb: no such file"
 	note "using $deb"
 else
-	mkdir "$T/src"
-	if git -C "$TOP_SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-		(cd "$TOP_SRC" && git ls-files -z -co --exclude-standard |
-		    tar --null -T - -cf - 2>/dev/null) | tar -xf - -C "$T/src" ||
-			fail "cannot copy the source tree"
-	else
-		tar -C "$TOP_SRC" --exclude='./build*' --exclude=./autom4te.cache \
-		    --exclude=node_modules --exclude=./debian/privatemoded \
-		    --exclude=./debian/.debhelper -cf - . | tar -xf - -C "$T/src"
-	fi
 	# nocheck: the package's own test run is install.sh's business.
-	(cd "$T/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
-	    -u PM_TEST_TIERS -u PM_TOP_SRCDIR -u PM_TOP_BUILDDIR \
-	    DEB_BUILD_OPTIONS="parallel=2 nocheck" dpkg-buildpackage -us -uc -b) \
-	    >"$T/build.log" 2>&1 || { tail -40 "$T/build.log" >&2; fail "dpkg-buildpackage failed"; }
-	deb=$(ls "$T"/privatemoded_*_*.deb 2>/dev/null | head -1)
-	[ -n "$deb" ] || fail "no privatemoded_*.deb built"
+	build_deb "$T" "parallel=2 nocheck"
+	deb=$DEB
 	rm -rf "$T/src"
 	note "built $(basename "$deb") in $(($(date +%s) - t0)) s"
 fi

@@ -116,25 +116,8 @@ done
 
 # --- 1. build ------------------------------------------------------------
 t0=$(date +%s)
-mkdir "$T/src"
-if git -C "$TOP_SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-	# The working tree as it is, without ignored files (builds, caches).
-	(cd "$TOP_SRC" && git ls-files -z -co --exclude-standard |
-	    tar --null -T - -cf - 2>/dev/null) | tar -xf - -C "$T/src" ||
-		fail "cannot copy the source tree"
-else
-	tar -C "$TOP_SRC" --exclude='./build*' --exclude=./autom4te.cache \
-	    --exclude=node_modules --exclude=./debian/privatemoded \
-	    --exclude=./debian/.debhelper -cf - . | tar -xf - -C "$T/src"
-fi
-# A clean environment: make check's MAKEFLAGS carry command-line variables
-# (TEST_LOGS=...) that would leak into the package's own test run.
-(cd "$T/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
-    -u PM_TEST_TIERS -u PM_TOP_SRCDIR -u PM_TOP_BUILDDIR \
-    DEB_BUILD_OPTIONS="parallel=2" dpkg-buildpackage -us -uc -b) \
-    >"$T/build.log" 2>&1 || { tail -60 "$T/build.log" >&2; fail "dpkg-buildpackage failed"; }
-deb=$(ls "$T"/privatemoded_*_*.deb 2>/dev/null | head -1)
-[ -n "$deb" ] || fail "no privatemoded_*.deb built"
+build_deb "$T" "parallel=2"
+deb=$DEB
 note "built $(basename "$deb") in $(( $(date +%s) - t0 ))s"
 grep -q "^PASS: tests/unit/" "$T/build.log" || bad "the package build ran no unit test"
 grep -q "^PASS: tests/integration/\|^PASS: tests/ops/install" "$T/build.log" &&

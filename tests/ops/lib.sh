@@ -56,6 +56,32 @@ wait_until() {
 	done
 }
 
+# build_deb DIR DEB_BUILD_OPTIONS: the .deb of the source tree as it is
+# (a git work tree without its ignored files, builds and caches; else the
+# tree without them), built in DIR/src by dpkg-buildpackage; sets DEB to
+# its path, the log in DIR/build.log.  A clean environment: make check's
+# MAKEFLAGS carry command-line variables (TEST_LOGS=...) that would leak
+# into the package's own test run.
+build_deb() {
+	local dir=$1 opts=$2
+	mkdir "$dir/src"
+	if git -C "$TOP_SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		(cd "$TOP_SRC" && git ls-files -z -co --exclude-standard |
+		    tar --null -T - -cf - 2>/dev/null) | tar -xf - -C "$dir/src" ||
+			fail "cannot copy the source tree"
+	else
+		tar -C "$TOP_SRC" --exclude='./build*' --exclude=./autom4te.cache \
+		    --exclude=node_modules --exclude=./debian/privatemoded \
+		    --exclude=./debian/.debhelper -cf - . | tar -xf - -C "$dir/src"
+	fi
+	(cd "$dir/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+	    -u PM_TEST_TIERS -u PM_TOP_SRCDIR -u PM_TOP_BUILDDIR \
+	    DEB_BUILD_OPTIONS="$opts" dpkg-buildpackage -us -uc -b) \
+	    >"$dir/build.log" 2>&1 || { tail -60 "$dir/build.log" >&2; fail "dpkg-buildpackage failed"; }
+	DEB=$(ls "$dir"/privatemoded_*_*.deb 2>/dev/null | head -1)
+	[ -n "$DEB" ] || fail "no privatemoded_*.deb built"
+}
+
 require_tier() {
 	case " ${PM_TEST_TIERS:-$1} " in
 	*" $1 "*) ;;
