@@ -1837,12 +1837,29 @@ reap_children(void)
 	}
 }
 
+/*
+ * Ask a pair's worker to finish its connections within shutdown_timeout
+ * and exit, and cancel the pair's pending respawn, if any.
+ */
+static void
+pair_drain(struct pair *p)
+{
+	struct buf	 m;
+
+	evtimer_del(p->respawn);
+	if (p->worker.chan == NULL)
+		return;
+	buf_init(&m, 16);
+	msg_put_i64(&m, P.conf->shutdown_timeout);
+	chan_send(p->worker.chan, MSG_SHUTDOWN, 0, &m);
+	buf_free(&m);
+}
+
 /* New workers are serving: let the previous generation finish and go. */
 static void
 drain_old_generations(void)
 {
 	struct pair	*p;
-	struct buf	 m;
 
 	/*
 	 * Both halves: a worker is ready before its keyd has come through
@@ -1857,13 +1874,7 @@ drain_old_generations(void)
 		if (p->generation == P.generation || p->state == PAIR_DRAINING)
 			continue;
 		p->state = PAIR_DRAINING;
-		evtimer_del(p->respawn);
-		if (p->worker.chan != NULL) {
-			buf_init(&m, 16);
-			msg_put_i64(&m, P.conf->shutdown_timeout);
-			chan_send(p->worker.chan, MSG_SHUTDOWN, 0, &m);
-			buf_free(&m);
-		}
+		pair_drain(p);
 	}
 	{
 		struct pair *tmp;
@@ -1912,7 +1923,6 @@ static void
 start_shutdown(int sig)
 {
 	struct pair	*p;
-	struct buf	 m;
 	struct timeval	 tv;
 
 	if (P.shutting_down) {
@@ -1925,15 +1935,8 @@ start_shutdown(int sig)
 	sd_notifyf("STOPPING=1");
 	log_info("%s: draining (up to %lld ms)", strsignal(sig),
 	    (long long)P.conf->shutdown_timeout);
-	TAILQ_FOREACH(p, &P.pairs, entry) {
-		evtimer_del(p->respawn);
-		if (p->worker.chan != NULL) {
-			buf_init(&m, 16);
-			msg_put_i64(&m, P.conf->shutdown_timeout);
-			chan_send(p->worker.chan, MSG_SHUTDOWN, 0, &m);
-			buf_free(&m);
-		}
-	}
+	TAILQ_FOREACH(p, &P.pairs, entry)
+		pair_drain(p);
 	ms_to_tv(P.conf->shutdown_timeout + 2000, &tv);
 	evtimer_add(P.kill_timer, &tv);
 	/* Pairs already dead and waiting for respawn are retired now. */
