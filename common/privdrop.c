@@ -18,6 +18,7 @@
 
 #include <linux/capability.h>
 
+#include "ipc.h"
 #include "log.h"
 #include "privdrop.h"
 #include "util.h"
@@ -268,6 +269,21 @@ drop_all_caps(void)
 		fatal("capget");
 	if (eff != 0 || prm != 0 || inh != 0)
 		fatalx("capabilities survived the drop");
+}
+
+void
+privdrop_child_init(struct privdrop *pd, int privflags, const char *chroot,
+    uid_t uid, gid_t gid)
+{
+	memset(pd, 0, sizeof(*pd));
+	pd->chroot_fd = (privflags & PRIV_CHROOT) ? IPC_FD_CHROOT : -1;
+	pd->chroot = chroot;
+	pd->switch_ids = (privflags & PRIV_SWITCH_IDS) != 0;
+	pd->uid = uid;
+	pd->gid = gid;
+	pd->nofile = -1;
+	pd->fsize = -1;
+	pd->nproc = 0;
 }
 
 /*

@@ -32,6 +32,12 @@ struct privdrop {
  * process calls it first thing, before it reads a byte of its channel.
  */
 void	privdrop_not_dumpable(void);
+/*
+ * A child's drop as MSG_CONFIG describes it (PRIV_* flags, the chroot,
+ * the ids); no rlimit is touched until the caller sets one, and nproc 0.
+ */
+void	privdrop_child_init(struct privdrop *, int privflags,
+	    const char *chroot, uid_t, gid_t);
 /* The drop sequence; any failure is fatal. */
 void	privdrop(const struct privdrop *);
 /*

@@ -229,15 +229,8 @@ worker_configure(struct msgr *r)
 	w.nfds = (int)nfds;
 	w.nmetrics = (int)nmetrics;
 
-	memset(&pd, 0, sizeof(pd));
-	pd.chroot_fd = (privflags & PRIV_CHROOT) ? IPC_FD_CHROOT : -1;
-	pd.chroot = w.conf->chroot_dir;
-	pd.switch_ids = (privflags & PRIV_SWITCH_IDS) != 0;
-	pd.uid = uid;
-	pd.gid = gid;
+	privdrop_child_init(&pd, privflags, w.conf->chroot_dir, uid, gid);
 	pd.nofile = 2 * w.conf->max_connections + 128;
-	pd.fsize = -1;	/* stderr may be a file */
-	pd.nproc = 0;
 	upstream_init();	/* reads resolv.conf: before the chroot */
 	privdrop(&pd);
 

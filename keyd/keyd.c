@@ -281,12 +281,7 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 	secret_init();
 	tlssign_init();
 
-	memset(&pd, 0, sizeof(pd));
-	pd.chroot_fd = (privflags & PRIV_CHROOT) ? IPC_FD_CHROOT : -1;
-	pd.chroot = k.conf->chroot_dir;
-	pd.switch_ids = (privflags & PRIV_SWITCH_IDS) != 0;
-	pd.uid = uid;
-	pd.gid = gid;
+	privdrop_child_init(&pd, privflags, k.conf->chroot_dir, uid, gid);
 	/* Its channels, and an upstream socket per connection it holds. */
 	pd.nofile = k.conf->max_connections + 128;
 #ifdef SANDBOX_NONE
@@ -294,7 +289,6 @@ k_config(struct chan *c, const struct msg_hdr *hdr, struct msgr *r)
 #else
 	pd.fsize = 0;
 #endif
-	pd.nproc = 0;
 	privdrop(&pd);
 	sandbox_keyd();
 #ifndef SANDBOX_NONE
