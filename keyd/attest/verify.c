@@ -345,13 +345,31 @@ try_entry(struct vctx *v, size_t i)
 	return ATT_OK;
 }
 
+/* The snp[] entries' product line, for the list of reasons. */
+static const char *
+snp_product(const struct vctx *v, size_t i)
+{
+	return attest_product_name(v->man.snp[i].product);
+}
+
+/* One kind of reference values, as try_all walks it. */
+struct ref_kind {
+	const char	 *name;		/* "SNP", "TDX", for the messages */
+	const char	 *label;	/* "snp", "tdx": the manifest's array */
+	size_t		  count;
+	enum attest_reason (*try_one)(struct vctx *, size_t);
+	const char	*(*product)(const struct vctx *, size_t);  /* or NULL */
+	int		 *winner;	/* the index of the entry that matched */
+};
+
 /*
- * Try every snp[] entry; the first that validates wins.  If none does,
- * report the most telling reason: the first one that is not merely a
- * product line mismatch.
+ * Try every entry of one kind; the first that validates wins.  If none
+ * does, report the most telling reason: the first one that is not merely a
+ * product line mismatch.  A fetch to make, an internal error or bad input
+ * ends the walk: every later entry would meet it too.
  */
 static enum attest_reason
-try_entries(struct vctx *v)
+try_all(struct vctx *v, const struct ref_kind *k)
 {
 	struct attest_result	*res = v->res;
 	enum attest_reason	 rv, overall = ATT_ERR_PRODUCT;
@@ -359,30 +377,40 @@ try_entries(struct vctx *v)
 	size_t			 i, n;
 	int			 picked = 0;
 
-	if (v->man.nsnp == 0)
+	if (k->count == 0)
 		return fail(v, ATT_ERR_MANIFEST_INVALID, "the manifest has no "
-		    "SNP reference values");
-	for (i = 0; i < v->man.nsnp; i++) {
-		rv = try_entry(v, i);
+		    "%s reference values", k->name);
+	for (i = 0; i < k->count; i++) {
+		rv = k->try_one(v, i);
 		if (i < ATT_MAX_ENTRIES) {
 			res->entry_reason[i] = rv;
 			res->nentries = (int)i + 1;
 		}
 		if (rv == ATT_OK)
-			res->snp_index = (int)i;
+			*k->winner = (int)i;
 		if (rv == ATT_OK || rv == ATT_NEED_FETCH ||
-		    rv == ATT_ERR_INTERNAL)
+		    rv == ATT_ERR_INTERNAL || rv == ATT_ERR_INPUT)
 			return rv;
 		if (!picked && rv != ATT_ERR_PRODUCT) {
 			overall = rv;
 			picked = 1;
 		}
 		n = strlen(all);
-		snprintf(all + n, sizeof(all) - n, "%ssnp[%zu] (%s): %.200s",
-		    i > 0 ? "; " : "", i,
-		    attest_product_name(v->man.snp[i].product), res->message);
+		snprintf(all + n, sizeof(all) - n, "%s%s[%zu]%s%s%s: %.200s",
+		    i > 0 ? "; " : "", k->label, i, k->product ? " (" : "",
+		    k->product ? k->product(v, i) : "", k->product ? ")" : "",
+		    res->message);
 	}
 	return fail(v, overall, "no reference values matched: %s", all);
+}
+
+static enum attest_reason
+try_snp_entries(struct vctx *v)
+{
+	const struct ref_kind k = { "SNP", "snp", v->man.nsnp, try_entry,
+	    snp_product, &v->res->snp_index };
+
+	return try_all(v, &k);
 }
 
 /* --- TDX ------------------------------------------------------------- */
@@ -544,36 +572,13 @@ try_tdx_entry(struct vctx *v, size_t i)
 	return ATT_OK;
 }
 
-/* Every tdx[] entry in turn, first success wins (as for SNP). */
 static enum attest_reason
 try_tdx_entries(struct vctx *v)
 {
-	struct attest_result	*res = v->res;
-	enum attest_reason	 rv, overall = ATT_OK;
-	char			 all[ATT_MSG_MAX - 64] = "";
-	size_t			 i, n;
+	const struct ref_kind k = { "TDX", "tdx", v->man.ntdx, try_tdx_entry,
+	    NULL, &v->res->tdx_index };
 
-	if (v->man.ntdx == 0)
-		return fail(v, ATT_ERR_MANIFEST_INVALID, "the manifest has no "
-		    "TDX reference values");
-	for (i = 0; i < v->man.ntdx; i++) {
-		rv = try_tdx_entry(v, i);
-		if (i < ATT_MAX_ENTRIES) {
-			res->entry_reason[i] = rv;
-			res->nentries = (int)i + 1;
-		}
-		if (rv == ATT_OK)
-			res->tdx_index = (int)i;
-		if (rv == ATT_OK || rv == ATT_NEED_FETCH ||
-		    rv == ATT_ERR_INTERNAL || rv == ATT_ERR_INPUT)
-			return rv;
-		if (overall == ATT_OK)
-			overall = rv;
-		n = strlen(all);
-		snprintf(all + n, sizeof(all) - n, "%stdx[%zu]: %.200s",
-		    i > 0 ? "; " : "", i, res->message);
-	}
-	return fail(v, overall, "no reference values matched: %s", all);
+	return try_all(v, &k);
 }
 
 /* Go's pem.Decode + x509.ParseCertificate on the first PEM block. */
@@ -688,7 +693,7 @@ verify_coordinator(struct vctx *v, const uint8_t *doc, size_t len)
 	}
 	note_report(v);
 	if ((rv = check_report(v)) != ATT_OK ||
-	    (rv = try_entries(v)) != ATT_OK)
+	    (rv = try_snp_entries(v)) != ATT_OK)
 		return rv;
 	return check_state(v);
 }

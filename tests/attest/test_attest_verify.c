@@ -259,8 +259,8 @@ test_entries(void)
 		T_EQ_INT(res.nentries, 2);
 		T_EQ_INT(res.entry_reason[0], ATT_ERR_MEASUREMENT);
 		T_EQ_INT(res.entry_reason[1], ATT_ERR_PRODUCT);
-		T_CHECK(strstr(res.message, "snp[0]") != NULL);
-		T_CHECK(strstr(res.message, "snp[1]") != NULL);
+		T_CHECK(strstr(res.message, "snp[0] (Genoa): ") != NULL);
+		T_CHECK(strstr(res.message, "snp[1] (Milan): ") != NULL);
 	}
 	attest_result_free(&res);
 	fx_params_free(&fp);
