@@ -432,10 +432,7 @@ trim_space(char *s)
 uint64_t
 now_ms(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return now_us() / 1000;
 }
 
 void
