@@ -443,6 +443,23 @@ where_of(const struct config *c, const char *key, char *buf, size_t len)
 	return buf;
 }
 
+#ifndef TEST_HOOKS
+/* Refuse a test-only setting in a production build, saying what it undoes. */
+static int
+refuse_test_only(const struct config *c, int set, const char *key,
+    const char *what)
+{
+	char	w[256];
+
+	if (!set)
+		return 0;
+	log_warnx("%s: test-only setting refused: it %s, and this build "
+	    "(configured without --enable-test-hooks) is for production",
+	    where_of(c, key, w, sizeof(w)), what);
+	return 1;
+}
+#endif
+
 /*
  * Intel PCS URLs (TDX collateral): https, with a host; a build with test
  * hooks also takes http (the simulator).  Returns the errors found.
@@ -589,29 +606,14 @@ config_validate(struct config *c)
 		    where_of(c, "cdn_base_url", w, sizeof(w)));
 		errors++;
 	}
-	if (c->insecure_api_connection) {
-		log_warnx("%s: test-only setting refused: it turns off the "
-		    "verification of the API's TLS certificate, and this "
-		    "build (configured without --enable-test-hooks) is for "
-		    "production", where_of(c, "insecure_api_connection", w,
-		    sizeof(w)));
-		errors++;
-	}
-	if (c->test_trust_any_amd_root) {
-		log_warnx("%s: test-only setting refused: it accepts AMD "
-		    "certificate chains that are not AMD's, and this build "
-		    "(configured without --enable-test-hooks) is for "
-		    "production", where_of(c, "test_trust_any_amd_root", w,
-		    sizeof(w)));
-		errors++;
-	}
-	if (c->test_intel_root_ca != NULL) {
-		log_warnx("%s: test-only setting refused: it replaces Intel's "
-		    "SGX root CA, and this build (configured without "
-		    "--enable-test-hooks) is for production",
-		    where_of(c, "test_intel_root_ca", w, sizeof(w)));
-		errors++;
-	}
+	errors += refuse_test_only(c, c->insecure_api_connection,
+	    "insecure_api_connection",
+	    "turns off the verification of the API's TLS certificate");
+	errors += refuse_test_only(c, c->test_trust_any_amd_root,
+	    "test_trust_any_amd_root",
+	    "accepts AMD certificate chains that are not AMD's");
+	errors += refuse_test_only(c, c->test_intel_root_ca != NULL,
+	    "test_intel_root_ca", "replaces Intel's SGX root CA");
 #endif
 	if (c->chroot_dir[0] != '/') {
 		log_warnx("%s: must be an absolute path",
