@@ -14,6 +14,46 @@
 
 #include "attest.h"
 
+/* Little-endian fields of the AMD report and the Intel quote. */
+static inline uint32_t
+att_get16(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static inline uint32_t
+att_get32(const uint8_t *p)
+{
+	return att_get16(p) | att_get16(p + 2) << 16;
+}
+
+static inline uint64_t
+att_get64(const uint8_t *p)
+{
+	return (uint64_t)att_get32(p) | (uint64_t)att_get32(p + 4) << 32;
+}
+
+static inline void
+att_put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void
+att_put32(uint8_t *p, uint32_t v)
+{
+	att_put16(p, v);
+	att_put16(p + 2, v >> 16);
+}
+
+static inline void
+att_put64(uint8_t *p, uint64_t v)
+{
+	att_put32(p, (uint32_t)v);
+	att_put32(p + 4, (uint32_t)(v >> 32));
+}
+
 #define ATT_REPORT_SIZE		0x4A0
 #define ATT_SIGNED_SIZE		0x2A0
 #define ATT_MAX_DOC		(16 * 1024 * 1024)

@@ -16,15 +16,6 @@
 
 #include "attest_int.h"
 
-static void
-le32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
 /* ID block v1: LD, FAMILY_ID 01.., IMAGE_ID 02.., VERSION 1, SVN 2. */
 static void
 id_block(const uint8_t ld[48], uint64_t policy, uint8_t blk[0x60])
@@ -33,10 +24,10 @@ id_block(const uint8_t ld[48], uint64_t policy, uint8_t blk[0x60])
 	memcpy(blk, ld, 48);
 	blk[0x30] = 0x01;
 	blk[0x40] = 0x02;
-	le32(blk + 0x50, 1);
-	le32(blk + 0x54, 2);
-	le32(blk + 0x58, (uint32_t)policy);
-	le32(blk + 0x5c, (uint32_t)(policy >> 32));
+	att_put32(blk + 0x50, 1);
+	att_put32(blk + 0x54, 2);
+	att_put32(blk + 0x58, (uint32_t)policy);
+	att_put32(blk + 0x5c, (uint32_t)(policy >> 32));
 }
 
 struct recover {
@@ -179,7 +170,7 @@ idkey_digest(const uint8_t ld[48], uint64_t policy, uint8_t out[48],
 	}
 	/* SEV ABI public key: curve 2 (P-384), Qx, Qy as 72-byte LE. */
 	memset(key, 0, sizeof(key));
-	le32(key, 2);
+	att_put32(key, 2);
 	if (BN_bn2lebinpad(x, key + 0x04, 72) != 72 ||
 	    BN_bn2lebinpad(y, key + 0x4c, 72) != 72 ||
 	    EVP_Digest(key, sizeof(key), out, NULL, EVP_sha384(), NULL) != 1)

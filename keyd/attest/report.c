@@ -13,35 +13,6 @@
 
 #include "attest_int.h"
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 #define BIT(v, n)	(((v) >> (n)) & 1)
 
 int
@@ -266,16 +237,16 @@ att_report_to_abi(const struct att_report *r, uint8_t out[ATT_REPORT_SIZE],
 
 	/* Every byte not covered by a field is reserved and zero. */
 	memset(out, 0, ATT_REPORT_SIZE);
-	put32(out + 0x000, r->version);
-	put32(out + 0x004, r->guest_svn);
-	put64(out + 0x008, r->policy);
+	att_put32(out + 0x000, r->version);
+	att_put32(out + 0x004, r->guest_svn);
+	att_put64(out + 0x008, r->policy);
 	put_view(out + 0x010, r->family_id);
 	put_view(out + 0x020, r->image_id);
-	put32(out + 0x030, r->vmpl);
-	put32(out + 0x034, r->signature_algo);
-	put64(out + 0x038, r->current_tcb);
-	put64(out + 0x040, r->platform_info);
-	put32(out + 0x048, r->signer_info);
+	att_put32(out + 0x030, r->vmpl);
+	att_put32(out + 0x034, r->signature_algo);
+	att_put64(out + 0x038, r->current_tcb);
+	att_put64(out + 0x040, r->platform_info);
+	att_put32(out + 0x048, r->signer_info);
 	put_view(out + 0x050, r->report_data);
 	put_view(out + 0x090, r->measurement);
 	put_view(out + 0x0c0, r->host_data);
@@ -283,7 +254,7 @@ att_report_to_abi(const struct att_report *r, uint8_t out[ATT_REPORT_SIZE],
 	put_view(out + 0x110, r->author_key_digest);
 	put_view(out + 0x140, r->report_id);
 	put_view(out + 0x160, r->report_id_ma);
-	put64(out + 0x180, r->reported_tcb);
+	att_put64(out + 0x180, r->reported_tcb);
 	if (r->version >= 3) {
 		att_fms(r->cpuid1eax_fms, &f, &m, &st);
 		out[0x188] = f;
@@ -291,16 +262,16 @@ att_report_to_abi(const struct att_report *r, uint8_t out[ATT_REPORT_SIZE],
 		out[0x18a] = st;
 	}
 	put_view(out + 0x1a0, r->chip_id);
-	put64(out + 0x1e0, r->committed_tcb);
+	att_put64(out + 0x1e0, r->committed_tcb);
 	out[0x1e8] = r->current_build;
 	out[0x1e9] = r->current_minor;
 	out[0x1ea] = r->current_major;
 	out[0x1ec] = r->committed_build;
 	out[0x1ed] = r->committed_minor;
 	out[0x1ee] = r->committed_major;
-	put64(out + 0x1f0, r->launch_tcb);
-	put64(out + 0x1f8, r->launch_mit_vector);
-	put64(out + 0x200, r->current_mit_vector);
+	att_put64(out + 0x1f0, r->launch_tcb);
+	att_put64(out + 0x1f8, r->launch_mit_vector);
+	att_put64(out + 0x200, r->current_mit_vector);
 	put_view(out + 0x2a0, r->signature);
 	return ATT_OK;
 }
@@ -350,18 +321,18 @@ att_report_from_abi(const uint8_t *p, size_t len, struct att_report *r,
 	memset(r, 0, sizeof(*r));
 	if (len < ATT_REPORT_SIZE)
 		return from_abi_fail(err, errlen, "report is %zu bytes", len);
-	r->version = get32(p);
-	r->guest_svn = get32(p + 0x004);
-	r->policy = get64(p + 0x008);
+	r->version = att_get32(p);
+	r->guest_svn = att_get32(p + 0x004);
+	r->policy = att_get64(p + 0x008);
 	if (att_policy_parse(r->policy, &pol) == -1)
 		return from_abi_fail(err, errlen, "malformed guest policy");
 	r->family_id = view(p, 0x010, 16);
 	r->image_id = view(p, 0x020, 16);
-	r->vmpl = get32(p + 0x030);
-	r->signature_algo = get32(p + 0x034);
-	r->current_tcb = get64(p + 0x038);
-	r->platform_info = get64(p + 0x040);
-	r->signer_info = get32(p + 0x048);
+	r->vmpl = att_get32(p + 0x030);
+	r->signature_algo = att_get32(p + 0x034);
+	r->current_tcb = att_get64(p + 0x038);
+	r->platform_info = att_get64(p + 0x040);
+	r->signer_info = att_get32(p + 0x048);
 	if (att_signer_parse(r->signer_info, &s) == -1 || mbz(p, 0x4c, 0x50))
 		return from_abi_fail(err, errlen, "malformed signer info");
 	r->report_data = view(p, 0x050, 64);
@@ -371,23 +342,23 @@ att_report_from_abi(const uint8_t *p, size_t len, struct att_report *r,
 	r->author_key_digest = view(p, 0x110, 48);
 	r->report_id = view(p, 0x140, 32);
 	r->report_id_ma = view(p, 0x160, 32);
-	r->reported_tcb = get64(p + 0x180);
+	r->reported_tcb = att_get64(p + 0x180);
 	if (r->version >= 3)
 		r->cpuid1eax_fms = att_fms_to_eax(p[0x188], p[0x189],
 		    p[0x18a]);
 	if (mbz(p, r->version >= 3 ? 0x18b : 0x188, 0x1a0))
 		return from_abi_fail(err, errlen, "reserved bytes not zero");
 	r->chip_id = view(p, 0x1a0, 64);
-	r->committed_tcb = get64(p + 0x1e0);
+	r->committed_tcb = att_get64(p + 0x1e0);
 	r->current_build = p[0x1e8];
 	r->current_minor = p[0x1e9];
 	r->current_major = p[0x1ea];
 	r->committed_build = p[0x1ec];
 	r->committed_minor = p[0x1ed];
 	r->committed_major = p[0x1ee];
-	r->launch_tcb = get64(p + 0x1f0);
-	r->launch_mit_vector = get64(p + 0x1f8);
-	r->current_mit_vector = get64(p + 0x200);
+	r->launch_tcb = att_get64(p + 0x1f0);
+	r->launch_mit_vector = att_get64(p + 0x1f8);
+	r->current_mit_vector = att_get64(p + 0x200);
 	if (mbz(p, 0x1eb, 0x1ec) || mbz(p, 0x1ef, 0x1f0) ||
 	    mbz(p, 0x208, ATT_SIGNED_SIZE))
 		return from_abi_fail(err, errlen, "reserved bytes not zero");

@@ -28,37 +28,6 @@
 
 #include "attest_int.h"
 
-/* --- little-endian helpers ------------------------------------------- */
-
-static uint32_t
-le16(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t
-le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static void
-put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 static struct att_view
 view(const uint8_t *p, size_t n)
 {
@@ -201,8 +170,8 @@ decode_qe_cert(struct att_view m, struct att_tdx_quote *q)
 			return -1;
 		switch (num) {
 		case 1:
-			rv = sub_fields(&b, wt, &q->has_qe_report, qe_report_fields,
-			    NF(qe_report_fields), q);
+			rv = sub_fields(&b, wt, &q->has_qe_report,
+			    qe_report_fields, NF(qe_report_fields), q);
 			break;
 		case 2:
 			if (wt != ATT_WT_LEN ||
@@ -336,15 +305,15 @@ static void
 enclave_report(const uint8_t *r, struct att_tdx_quote *q)
 {
 	q->cpu_svn = view(r + 0x00, 16);
-	q->misc_select = le32(r + 0x10);
+	q->misc_select = att_get32(r + 0x10);
 	q->reserved1 = view(r + 0x14, 28);
 	q->attributes = view(r + 0x30, 16);
 	q->mr_enclave = view(r + 0x40, 32);
 	q->reserved2 = view(r + 0x60, 32);
 	q->mr_signer = view(r + 0x80, 32);
 	q->reserved3 = view(r + 0xA0, 96);
-	q->isv_prod_id = le16(r + 0x100);
-	q->isv_svn = le16(r + 0x102);
+	q->isv_prod_id = att_get16(r + 0x100);
+	q->isv_svn = att_get16(r + 0x102);
 	q->reserved4 = view(r + 0x104, 60);
 	q->qe_report_data = view(r + 0x140, 64);
 	q->has_qe_report = 1;
@@ -361,15 +330,15 @@ att_tdx_from_abi(const uint8_t *p, size_t len, struct att_tdx_quote *q,
 	if (len < 2)
 		return att_err(err, errlen, ATT_ERR_MALFORMED,
 		    "quote too short");
-	if ((q->version = le16(h)) != 4)
+	if ((q->version = att_get16(h)) != 4)
 		return att_err(err, errlen, ATT_ERR_VERSION, "quote version "
 		    "%u is not supported (need 4)", q->version);
 	if (len < ATT_TDX_QUOTE_MIN)
 		return att_err(err, errlen, ATT_ERR_MALFORMED, "quote of %zu "
 		    "bytes is shorter than 0x%x", len, ATT_TDX_QUOTE_MIN);
 	q->has_header = q->has_body = 1;
-	q->key_type = le16(h + 2);
-	q->tee_type = le32(h + 4);
+	q->key_type = att_get16(h + 2);
+	q->tee_type = att_get32(h + 4);
 	q->pce_svn = view(h + 0x08, 2);
 	q->qe_svn = view(h + 0x0A, 2);
 	q->qe_vendor_id = view(h + 0x0C, 16);
@@ -391,7 +360,7 @@ att_tdx_from_abi(const uint8_t *p, size_t len, struct att_tdx_quote *q,
 	q->report_data = view(body + 0x208, 64);
 
 	n = ATT_TDX_HEADER_SIZE + ATT_TDX_BODY_SIZE;
-	q->signed_data_size = le32(p + n);
+	q->signed_data_size = att_get32(p + n);
 	n += 4;
 	if (len - n < q->signed_data_size)
 		return att_err(err, errlen, ATT_ERR_MALFORMED, "signed data "
@@ -405,8 +374,8 @@ att_tdx_from_abi(const uint8_t *p, size_t len, struct att_tdx_quote *q,
 		    "too short");
 	q->signature = view(sd + SD_SIG, 64);
 	q->attestation_key = view(sd + SD_KEY, 64);
-	q->cert_type = le16(sd + SD_CERT);
-	q->cert_size = le32(sd + SD_CERT + 2);
+	q->cert_type = att_get16(sd + SD_CERT);
+	q->cert_size = att_get32(sd + SD_CERT + 2);
 	q->has_cert = 1;
 	if (sdlen - SD_CERT - CERT_HDR != q->cert_size)
 		return att_err(err, errlen, ATT_ERR_MALFORMED, "certification "
@@ -421,7 +390,7 @@ att_tdx_from_abi(const uint8_t *p, size_t len, struct att_tdx_quote *q,
 	q->has_qe_cert = 1;
 	enclave_report(qe, q);
 	q->qe_report_signature = view(qe + QE_SIG, 64);
-	q->qe_auth_size = le16(qe + QE_AUTH);
+	q->qe_auth_size = att_get16(qe + QE_AUTH);
 	q->has_qe_auth = 1;
 	auth_end = QE_AUTH + 2 + (size_t)q->qe_auth_size;
 	if (n < auth_end + CERT_HDR)
@@ -429,8 +398,8 @@ att_tdx_from_abi(const uint8_t *p, size_t len, struct att_tdx_quote *q,
 		    "overruns the certification data");
 	q->qe_auth_data = view(qe + QE_AUTH + 2, q->qe_auth_size);
 	q->has_pck = 1;
-	q->pck_type = le16(qe + auth_end);
-	q->pck_size = le32(qe + auth_end + 2);
+	q->pck_type = att_get16(qe + auth_end);
+	q->pck_size = att_get32(qe + auth_end + 2);
 	/* The chain is the rest; its size field must agree (checked later). */
 	q->pck_chain = view(qe + auth_end + CERT_HDR, n - auth_end - CERT_HDR);
 	return ATT_OK;
@@ -542,12 +511,13 @@ cp(uint8_t *dst, struct att_view v)
 }
 
 void
-att_tdx_header_abi(const struct att_tdx_quote *q, uint8_t out[ATT_TDX_HEADER_SIZE])
+att_tdx_header_abi(const struct att_tdx_quote *q,
+    uint8_t out[ATT_TDX_HEADER_SIZE])
 {
 	memset(out, 0, ATT_TDX_HEADER_SIZE);
-	put16(out, q->version);
-	put16(out + 2, q->key_type);
-	put32(out + 4, q->tee_type);
+	att_put16(out, q->version);
+	att_put16(out + 2, q->key_type);
+	att_put32(out + 4, q->tee_type);
 	cp(out + 0x08, q->pce_svn);
 	cp(out + 0x0A, q->qe_svn);
 	cp(out + 0x0C, q->qe_vendor_id);
@@ -579,15 +549,15 @@ att_tdx_qe_report_abi(const struct att_tdx_quote *q,
     uint8_t out[ATT_TDX_QE_REPORT_SIZE])
 {
 	cp(out + 0x00, q->cpu_svn);
-	put32(out + 0x10, q->misc_select);
+	att_put32(out + 0x10, q->misc_select);
 	cp(out + 0x14, q->reserved1);
 	cp(out + 0x30, q->attributes);
 	cp(out + 0x40, q->mr_enclave);
 	cp(out + 0x60, q->reserved2);
 	cp(out + 0x80, q->mr_signer);
 	cp(out + 0xA0, q->reserved3);
-	put16(out + 0x100, q->isv_prod_id);
-	put16(out + 0x102, q->isv_svn);
+	att_put16(out + 0x100, q->isv_prod_id);
+	att_put16(out + 0x102, q->isv_svn);
 	cp(out + 0x104, q->reserved4);
 	cp(out + 0x140, q->qe_report_data);
 }
