@@ -285,7 +285,7 @@ struct att_vcek_ext {
 };
 
 /* DER, or PEM holding a single CERTIFICATE block. */
-X509	*att_cert_parse(const uint8_t *, size_t);
+X509	*att_cert_parse(const uint8_t *, size_t, int loose);
 /* The AMD extensions (the whole kdsOidMap rule set). */
 enum attest_reason att_vcek_extensions(X509 *, struct att_vcek_ext *,
 	    char *, size_t);

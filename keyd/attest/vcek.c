@@ -20,9 +20,15 @@
 
 #include "attest_int.h"
 
-/* Go's trust.ParseCert: one PEM CERTIFICATE block and nothing after, or DER. */
+/*
+ * A certificate, in one of Go's two ways.  Strict, trust.ParseCert: one
+ * PEM CERTIFICATE block without headers and nothing after it, or DER.
+ * Loose, pem.Decode + x509.ParseCertificate: the first PEM block of any
+ * type, whatever follows it; no DER.  Either way the DER is exactly one
+ * certificate.
+ */
 X509 *
-att_cert_parse(const uint8_t *p, size_t len)
+att_cert_parse(const uint8_t *p, size_t len, int loose)
 {
 	const unsigned char	*q = p;
 	BIO			*bio;
@@ -37,14 +43,14 @@ att_cert_parse(const uint8_t *p, size_t len)
 		return NULL;
 	if (PEM_read_bio(bio, &name, &header, &data, &dlen) == 1) {
 		q = data;
-		if (strcmp(name, "CERTIFICATE") == 0 && header[0] == '\0' &&
-		    BIO_ctrl_pending(bio) == 0)
+		if (loose || (strcmp(name, "CERTIFICATE") == 0 &&
+		    header[0] == '\0' && BIO_ctrl_pending(bio) == 0))
 			x = d2i_X509(NULL, &q, dlen);
 		if (x != NULL && q != data + dlen) {
 			X509_free(x);
 			x = NULL;
 		}
-	} else if ((x = d2i_X509(NULL, &q, (long)len)) != NULL &&
+	} else if (!loose && (x = d2i_X509(NULL, &q, (long)len)) != NULL &&
 	    q != p + len) {
 		X509_free(x);
 		x = NULL;

@@ -306,9 +306,9 @@ verify_snp(struct vctx *v)
 	}
 	/* Like Go, a VCEK in the document takes precedence. */
 	if (c->vcek.len > 0)
-		v->vcek = att_cert_parse(c->vcek.p, c->vcek.len);
+		v->vcek = att_cert_parse(c->vcek.p, c->vcek.len, 0);
 	else
-		v->vcek = att_cert_parse(v->in->vcek, v->in->vcek_len);
+		v->vcek = att_cert_parse(v->in->vcek, v->in->vcek_len, 0);
 	if (v->vcek == NULL)
 		rv = fail(v, ATT_ERR_VCEK, "VCEK certificate does not parse");
 	else
@@ -581,34 +581,6 @@ try_tdx_entries(struct vctx *v)
 	return try_all(v, &k);
 }
 
-/* Go's pem.Decode + x509.ParseCertificate on the first PEM block. */
-static X509 *
-first_pem_cert(const struct att_blob *b)
-{
-	BIO			*bio;
-	X509			*x = NULL;
-	char			*name = NULL, *header = NULL;
-	unsigned char		*data = NULL;
-	const unsigned char	*q;
-	long			 len = 0;
-
-	if (b->len == 0 || b->len > INT32_MAX ||
-	    (bio = BIO_new_mem_buf(b->p, (int)b->len)) == NULL)
-		return NULL;
-	if (PEM_read_bio(bio, &name, &header, &data, &len) == 1) {
-		q = data;
-		if ((x = d2i_X509(NULL, &q, len)) != NULL && q != data + len) {
-			X509_free(x);
-			x = NULL;
-		}
-	}
-	OPENSSL_free(name);
-	OPENSSL_free(header);
-	OPENSSL_free(data);
-	BIO_free(bio);
-	return x;
-}
-
 /* The Coordinator's version string, for the log only. */
 static const char *
 printable(const char *s)
@@ -638,7 +610,8 @@ check_state(struct vctx *v)
 	    CRYPTO_memcmp(m->p, v->in->manifest, m->len) != 0))
 		return fail(v, ATT_ERR_MANIFEST_MISMATCH,
 		    "active manifest does not match expected manifest");
-	if ((v->res->mesh_ca = first_pem_cert(&v->coord.mesh_ca)) == NULL)
+	if ((v->res->mesh_ca = att_cert_parse(v->coord.mesh_ca.p,
+	    v->coord.mesh_ca.len, 1)) == NULL)
 		return fail(v, ATT_ERR_MESH_CA, "decoding mesh CA certificate "
 		    "failed");
 	EVP_Digest(m->p != NULL ? m->p : (const uint8_t *)"", m->len, md,

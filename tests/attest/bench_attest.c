@@ -249,7 +249,7 @@ main(int argc, char *argv[])
 	b.in = &in;
 	b.doc = &d;
 	b.p = &p;
-	b.vcek = att_cert_parse(d.vcek, d.vcek_len);
+	b.vcek = att_cert_parse(d.vcek, d.vcek_len, 0);
 
 	printf("document: %zu bytes response, %zu bytes manifest\n",
 	    d.body_len, strlen(p.manifest));

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "attest_int.h"
 #include "t.h"
@@ -1110,7 +1111,7 @@ test_real_amd(void)
 	rep = slurp(PM_AMD_SAMPLE_DIR, "attestation.bin", &rl);
 	T_CHECK(vcek != NULL && rep != NULL && rl == ATT_REPORT_SIZE);
 	if (vcek != NULL)
-		x = att_cert_parse(vcek, vl);
+		x = att_cert_parse(vcek, vl, 0);
 	T_CHECK(x != NULL);
 	if (x == NULL || rep == NULL || rl != ATT_REPORT_SIZE)
 		goto out;
@@ -1147,6 +1148,55 @@ out:
 	attest_trust_free(&t);
 }
 
+static int
+parses(const uint8_t *p, size_t len, int loose)
+{
+	X509	*x = att_cert_parse(p, len, loose);
+
+	X509_free(x);
+	return x != NULL;
+}
+
+/* Go's two ways of reading a certificate: trust.ParseCert and pem.Decode. */
+static void
+test_cert_parse(void)
+{
+	uint8_t		*der, pem[8192], *d;
+	size_t		 dl, pl;
+	BIO		*bio;
+	X509		*x;
+	char		*p;
+	long		 n;
+
+	T_BEGIN("att_cert_parse: strict and loose");
+	der = slurp(PM_AMD_SAMPLE_DIR, "vcek.testcer", &dl);
+	T_CHECK(der != NULL);
+	if (der == NULL)
+		return;
+	d = der;
+	x = d2i_X509(NULL, (const unsigned char **)&d, (long)dl);
+	T_CHECK(x != NULL);
+	bio = BIO_new(BIO_s_mem());
+	T_CHECK(bio != NULL && x != NULL && PEM_write_bio_X509(bio, x) == 1);
+	n = BIO_get_mem_data(bio, &p);
+	T_CHECK(n > 0 && (size_t)n + 16 < sizeof(pem));
+	memcpy(pem, p, (size_t)n);
+	pl = (size_t)n;
+	BIO_free(bio);
+	X509_free(x);
+
+	T_EQ_INT(parses(der, dl, 0), 1);	/* DER: strict only */
+	T_EQ_INT(parses(der, dl, 1), 0);
+	T_EQ_INT(parses(pem, pl, 0), 1);	/* one PEM block: both */
+	T_EQ_INT(parses(pem, pl, 1), 1);
+	memcpy(pem + pl, "trailing\n", 9);	/* something after it */
+	T_EQ_INT(parses(pem, pl + 9, 0), 0);
+	T_EQ_INT(parses(pem, pl + 9, 1), 1);
+	T_EQ_INT(parses(der, dl - 1, 0), 0);	/* short DER */
+	T_EQ_INT(parses(pem, 0, 1), 0);
+	free(der);
+}
+
 int
 main(void)
 {
@@ -1166,5 +1216,6 @@ main(void)
 	test_coord();
 	test_misc();
 	test_real_amd();
+	test_cert_parse();
 	T_DONE();
 }
