@@ -284,8 +284,11 @@ struct att_vcek_ext {
 	uint64_t tcb;
 };
 
-/* DER, or PEM holding a single CERTIFICATE block. */
+/* Strict: DER, or one PEM CERTIFICATE block; loose: the first PEM block. */
 X509	*att_cert_parse(const uint8_t *, size_t, int loose);
+int	 att_x509_verify(X509 *leaf, X509 *intermediate, X509 *root, time_t,
+	    int *why);
+int	 att_x509_expired(int why);
 /* The AMD extensions (the whole kdsOidMap rule set). */
 enum attest_reason att_vcek_extensions(X509 *, struct att_vcek_ext *,
 	    char *, size_t);

@@ -233,15 +233,45 @@ out:
 	return rv;
 }
 
-static enum attest_reason
-map_verify_error(int e, char *err, size_t errlen)
+/*
+ * Go's x509.Verify with root as the only trust anchor and intermediate
+ * (may be NULL) as the only other certificate, at now.  1: the chain
+ * verifies; 0: it does not, and *why is the X509_V_ERR_* reason; -1:
+ * OpenSSL could not run the check.
+ */
+int
+att_x509_verify(X509 *leaf, X509 *intermediate, X509 *root, time_t now,
+    int *why)
 {
-	if (e == X509_V_ERR_CERT_HAS_EXPIRED ||
-	    e == X509_V_ERR_CERT_NOT_YET_VALID)
-		return att_err(err, errlen, ATT_ERR_CERT_EXPIRED,
-		    "VCEK chain: %s", X509_verify_cert_error_string(e));
-	return att_err(err, errlen, ATT_ERR_CERT_CHAIN, "VCEK chain: %s",
-	    X509_verify_cert_error_string(e));
+	X509_STORE		*st = NULL;
+	X509_STORE_CTX		*ctx = NULL;
+	STACK_OF(X509)		*untrusted = NULL;
+	int			 rv = -1;
+
+	if ((st = X509_STORE_new()) == NULL ||
+	    (ctx = X509_STORE_CTX_new()) == NULL ||
+	    (untrusted = sk_X509_new_null()) == NULL ||
+	    X509_STORE_add_cert(st, root) != 1 ||
+	    (intermediate != NULL && sk_X509_push(untrusted,
+	    intermediate) == 0) ||
+	    X509_STORE_CTX_init(ctx, st, leaf, untrusted) != 1)
+		goto out;
+	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), now);
+	rv = X509_verify_cert(ctx) == 1;
+	*why = X509_STORE_CTX_get_error(ctx);
+out:
+	X509_STORE_CTX_free(ctx);
+	sk_X509_free(untrusted);
+	X509_STORE_free(st);
+	return rv;
+}
+
+/* A chain that failed att_x509_verify only for a time outside a validity. */
+int
+att_x509_expired(int why)
+{
+	return why == X509_V_ERR_CERT_HAS_EXPIRED ||
+	    why == X509_V_ERR_CERT_NOT_YET_VALID;
 }
 
 /*
@@ -252,11 +282,8 @@ enum attest_reason
 att_chain_verify(const struct attest_anchor *a, enum attest_product line,
     X509 *vcek, time_t now, char *err, size_t errlen)
 {
-	X509_STORE		*st = NULL;
-	X509_STORE_CTX		*ctx = NULL;
-	STACK_OF(X509)		*untrusted = NULL;
-	char			 cn[32];
-	enum attest_reason	 rv;
+	char	cn[32];
+	int	why = 0;
 
 	if (a->ask == NULL || a->ark == NULL)
 		return att_err(err, errlen, ATT_ERR_TRUST,
@@ -264,26 +291,16 @@ att_chain_verify(const struct attest_anchor *a, enum attest_product line,
 	snprintf(cn, sizeof(cn), "SEV-%s", attest_product_name(line));
 	if (att_name_check(X509_get_issuer_name(vcek), cn, err, errlen) == -1)
 		return ATT_ERR_CERT_CHAIN;
-	if ((st = X509_STORE_new()) == NULL ||
-	    (ctx = X509_STORE_CTX_new()) == NULL ||
-	    (untrusted = sk_X509_new_null()) == NULL ||
-	    X509_STORE_add_cert(st, a->ark) != 1 ||
-	    sk_X509_push(untrusted, a->ask) == 0 ||
-	    X509_STORE_CTX_init(ctx, st, vcek, untrusted) != 1) {
-		rv = att_err(err, errlen, ATT_ERR_INTERNAL, "X509_STORE");
-		goto out;
+	switch (att_x509_verify(vcek, a->ask, a->ark, now, &why)) {
+	case 1:
+		return ATT_OK;
+	case 0:
+		return att_err(err, errlen, att_x509_expired(why) ?
+		    ATT_ERR_CERT_EXPIRED : ATT_ERR_CERT_CHAIN, "VCEK chain: %s",
+		    X509_verify_cert_error_string(why));
+	default:
+		return att_err(err, errlen, ATT_ERR_INTERNAL, "X509_STORE");
 	}
-	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), now);
-	if (X509_verify_cert(ctx) == 1)
-		rv = ATT_OK;
-	else
-		rv = map_verify_error(X509_STORE_CTX_get_error(ctx), err,
-		    errlen);
-out:
-	X509_STORE_CTX_free(ctx);
-	sk_X509_free(untrusted);
-	X509_STORE_free(st);
-	return rv;
 }
 
 X509_CRL *

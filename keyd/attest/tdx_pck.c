@@ -292,37 +292,18 @@ enum attest_reason
 att_intel_chain(X509 *leaf, X509 *intermediate, X509 *root, time_t now,
     char *err, size_t errlen)
 {
-	X509_STORE		*st = NULL;
-	X509_STORE_CTX		*ctx = NULL;
-	STACK_OF(X509)		*untrusted = NULL;
-	enum attest_reason	 rv;
-	int			 e;
+	int	why = 0;
 
-	if ((st = X509_STORE_new()) == NULL ||
-	    (ctx = X509_STORE_CTX_new()) == NULL ||
-	    (untrusted = sk_X509_new_null()) == NULL ||
-	    X509_STORE_add_cert(st, root) != 1 ||
-	    (intermediate != NULL && sk_X509_push(untrusted,
-	    intermediate) == 0) ||
-	    X509_STORE_CTX_init(ctx, st, leaf, untrusted) != 1) {
-		rv = att_err(err, errlen, ATT_ERR_INTERNAL, "X509_STORE");
-		goto out;
-	}
-	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), now);
-	if (X509_verify_cert(ctx) == 1)
-		rv = ATT_OK;
-	else {
-		e = X509_STORE_CTX_get_error(ctx);
-		rv = att_err(err, errlen, e == X509_V_ERR_CERT_HAS_EXPIRED ||
-		    e == X509_V_ERR_CERT_NOT_YET_VALID ?
+	switch (att_x509_verify(leaf, intermediate, root, now, &why)) {
+	case 1:
+		return ATT_OK;
+	case 0:
+		return att_err(err, errlen, att_x509_expired(why) ?
 		    ATT_ERR_CERT_EXPIRED : ATT_ERR_PCK, "chain to the Intel "
-		    "SGX root: %s", X509_verify_cert_error_string(e));
+		    "SGX root: %s", X509_verify_cert_error_string(why));
+	default:
+		return att_err(err, errlen, ATT_ERR_INTERNAL, "X509_STORE");
 	}
-out:
-	sk_X509_free(untrusted);
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(st);
-	return rv;
 }
 
 /* --- CRLs ---------------------------------------------------------------- */
