@@ -734,16 +734,27 @@ run(const struct attest_trust *t, const struct attest_input *in,
 }
 
 /*
+ * Both entry points: the whole answer (full) or the Coordinator's part.
  * The verdict and its message are the whole answer: OpenSSL's error queue
  * is left empty, since the caller's next TLS read goes by SSL_get_error(),
  * which takes any leftover entry for a failure of its own.
  */
 static enum attest_reason
-run_clean(const struct attest_trust *t, const struct attest_input *in,
+verify(const struct attest_trust *t, const struct attest_input *in,
     struct attest_result *res, int full)
 {
-	enum attest_reason	rv = run(t, in, res, full);
+	enum attest_reason	rv;
 
+	if (res == NULL)
+		return ATT_ERR_INPUT;
+	if (!input_ok(t, in, res)) {
+		memset(res, 0, sizeof(*res));
+		res->reason = ATT_ERR_INPUT;
+		snprintf(res->message, sizeof(res->message), "%s",
+		    attest_strerror(ATT_ERR_INPUT));
+		return ATT_ERR_INPUT;
+	}
+	rv = run(t, in, res, full);
 	ERR_clear_error();
 	return rv;
 }
@@ -752,32 +763,14 @@ enum attest_reason
 attest_verify_response(const struct attest_trust *t,
     const struct attest_input *in, struct attest_result *res)
 {
-	if (res == NULL)
-		return ATT_ERR_INPUT;
-	if (!input_ok(t, in, res)) {
-		memset(res, 0, sizeof(*res));
-		res->reason = ATT_ERR_INPUT;
-		snprintf(res->message, sizeof(res->message), "%s",
-		    attest_strerror(ATT_ERR_INPUT));
-		return ATT_ERR_INPUT;
-	}
-	return run_clean(t, in, res, 1);
+	return verify(t, in, res, 1);
 }
 
 enum attest_reason
 attest_verify_coordinator(const struct attest_trust *t,
     const struct attest_input *in, struct attest_result *res)
 {
-	if (res == NULL)
-		return ATT_ERR_INPUT;
-	if (!input_ok(t, in, res)) {
-		memset(res, 0, sizeof(*res));
-		res->reason = ATT_ERR_INPUT;
-		snprintf(res->message, sizeof(res->message), "%s",
-		    attest_strerror(ATT_ERR_INPUT));
-		return ATT_ERR_INPUT;
-	}
-	return run_clean(t, in, res, 0);
+	return verify(t, in, res, 0);
 }
 
 void
