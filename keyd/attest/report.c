@@ -14,6 +14,40 @@
 #include "attest_int.h"
 
 #define BIT(v, n)	(((v) >> (n)) & 1)
+#define NF(t)		(sizeof(t) / sizeof((t)[0]))
+
+/* A one-bit flag of a policy or platform word and the int it fills. */
+struct flag_bit {
+	int	bit;
+	size_t	off;
+};
+
+#define P(b, m)	{ b, offsetof(struct att_policy, m) }
+static const struct flag_bit policy_flags[] = {
+	P(16, smt),			P(18, migrate_ma),
+	P(19, debug),			P(20, single_socket),
+	P(21, cxl_allowed),		P(22, mem_aes_256_xts),
+	P(23, rapl_dis),		P(24, ciphertext_hiding_dram),
+	P(25, page_swap_disable),
+};
+#undef P
+#define P(b, m)	{ b, offsetof(struct att_platform, m) }
+static const struct flag_bit platform_flags[] = {
+	P(0, smt_en),			P(1, tsme_en),
+	P(2, ecc_en),			P(3, rapl_dis),
+	P(4, ciphertext_hiding_dram_en), P(5, alias_check_complete),
+	P(7, tio_en),
+};
+#undef P
+
+static void
+flags_from(uint64_t v, const struct flag_bit *f, size_t n, void *out)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		*(int *)((char *)out + f[i].off) = BIT(v, f[i].bit);
+}
 
 int
 att_policy_parse(uint64_t v, struct att_policy *p)
@@ -24,32 +58,22 @@ att_policy_parse(uint64_t v, struct att_policy *p)
 		return -1;
 	p->abi_minor = v & 0xff;
 	p->abi_major = (v >> 8) & 0xff;
-	p->smt = BIT(v, 16);
-	p->migrate_ma = BIT(v, 18);
-	p->debug = BIT(v, 19);
-	p->single_socket = BIT(v, 20);
-	p->cxl_allowed = BIT(v, 21);
-	p->mem_aes_256_xts = BIT(v, 22);
-	p->rapl_dis = BIT(v, 23);
-	p->ciphertext_hiding_dram = BIT(v, 24);
-	p->page_swap_disable = BIT(v, 25);
+	flags_from(v, policy_flags, NF(policy_flags), p);
 	return 0;
 }
 
 uint64_t
 att_policy_bits(const struct att_policy *p)
 {
-	return (uint64_t)p->abi_minor | (uint64_t)p->abi_major << 8 |
-	    (uint64_t)1 << 17 |
-	    (uint64_t)(p->smt != 0) << 16 |
-	    (uint64_t)(p->migrate_ma != 0) << 18 |
-	    (uint64_t)(p->debug != 0) << 19 |
-	    (uint64_t)(p->single_socket != 0) << 20 |
-	    (uint64_t)(p->cxl_allowed != 0) << 21 |
-	    (uint64_t)(p->mem_aes_256_xts != 0) << 22 |
-	    (uint64_t)(p->rapl_dis != 0) << 23 |
-	    (uint64_t)(p->ciphertext_hiding_dram != 0) << 24 |
-	    (uint64_t)(p->page_swap_disable != 0) << 25;
+	uint64_t	v;
+	size_t		i;
+
+	v = (uint64_t)p->abi_minor | (uint64_t)p->abi_major << 8 |
+	    (uint64_t)1 << 17;
+	for (i = 0; i < NF(policy_flags); i++)
+		if (*(const int *)((const char *)p + policy_flags[i].off))
+			v |= (uint64_t)1 << policy_flags[i].bit;
+	return v;
 }
 
 int
@@ -59,13 +83,7 @@ att_platform_parse(uint64_t v, struct att_platform *p)
 	/* Bit 6 is reserved; bits from 8 up are not defined yet. */
 	if (BIT(v, 6) != 0 || (v >> 8) != 0)
 		return -1;
-	p->smt_en = BIT(v, 0);
-	p->tsme_en = BIT(v, 1);
-	p->ecc_en = BIT(v, 2);
-	p->rapl_dis = BIT(v, 3);
-	p->ciphertext_hiding_dram_en = BIT(v, 4);
-	p->alias_check_complete = BIT(v, 5);
-	p->tio_en = BIT(v, 7);
+	flags_from(v, platform_flags, NF(platform_flags), p);
 	return 0;
 }
 
