@@ -66,6 +66,15 @@ att_pb_bytes(struct att_pb *b, struct att_view *v)
 	return 0;
 }
 
+static int
+skip_fixed(struct att_pb *b, size_t n)
+{
+	if (b->len - b->off < n)
+		return -1;
+	b->off += n;
+	return 0;
+}
+
 int
 att_pb_skip(struct att_pb *b, int wt)
 {
@@ -76,17 +85,11 @@ att_pb_skip(struct att_pb *b, int wt)
 	case ATT_WT_VARINT:
 		return att_pb_varint(b, &x);
 	case ATT_WT_I64:
-		if (b->len - b->off < 8)
-			return -1;
-		b->off += 8;
-		return 0;
+		return skip_fixed(b, 8);
 	case ATT_WT_LEN:
 		return att_pb_bytes(b, &v);
 	case ATT_WT_I32:
-		if (b->len - b->off < 4)
-			return -1;
-		b->off += 4;
-		return 0;
+		return skip_fixed(b, 4);
 	default:
 		/* Groups (3, 4) and the unused types 6, 7. */
 		return -1;
