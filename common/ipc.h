@@ -103,17 +103,7 @@
  * keyd numbers those requests (the frame id of MSG_NET_OPEN/_FD).
  */
 
-/* Routes a client request can take, as MSG_REQ names them. */
-enum route_kind {
-	RK_MODELS = 1,		/* no encryption, passthrough */
-	RK_CHAT,		/* /v1/chat/completions */
-	RK_COMPLETIONS,		/* /v1/completions */
-	RK_EMBEDDINGS,
-	RK_TRANSCRIPTIONS,	/* multipart */
-	RK_MESSAGES,		/* Anthropic */
-	RK_UNSTRUCTURED		/* raw body */
-};
-#define RK_MAX	RK_UNSTRUCTURED
+/* The route kinds MSG_REQ names are enum route_kind (routes.h). */
 
 enum msg_type {
 	MSG_NONE = 0,

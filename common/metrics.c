@@ -19,11 +19,6 @@ struct metrics	metrics;
 static const int	codes[M_NCODES] = M_CODES;
 static const double	lat_bounds[M_NLAT] = M_LAT_BUCKETS;
 static const double	ipc_bounds[M_NIPC] = M_IPC_BUCKETS;
-static const char *const route_names[MR_NROUTES] = {
-	"other", "models", "chat_completions", "completions", "embeddings",
-	"audio_transcriptions", "messages", "unstructured", "health",
-	"metrics"
-};
 /* As keyd/attest's attest_platform_name(). */
 static const char *const platform_names[M_NPLATFORMS] = {
 	"none", "sev-snp", "tdx"
@@ -39,23 +34,26 @@ static const char *const limit_names[ML_NLIMITS] = {
 };
 static const char *const auth_names[3] = { "missing", "invalid", "expired" };
 
-enum m_route
-metrics_route(enum route_kind rk)
+int
+metrics_route(int rk)
 {
-	switch (rk) {
-	case RK_MODELS:		return MR_MODELS;
-	case RK_CHAT:		return MR_CHAT;
-	case RK_COMPLETIONS:	return MR_COMPLETIONS;
-	case RK_EMBEDDINGS:	return MR_EMBEDDINGS;
-	case RK_TRANSCRIPTIONS:	return MR_TRANSCRIPTIONS;
-	case RK_MESSAGES:	return MR_MESSAGES;
-	case RK_UNSTRUCTURED:	return MR_UNSTRUCTURED;
-	}
-	return MR_OTHER;
+	return route_traits(rk) != NULL ? rk : MR_OTHER;
+}
+
+static const char *
+route_name(int r)
+{
+	const struct route_traits	*t;
+
+	if (r == MR_HEALTH)
+		return "health";
+	if (r == MR_METRICS)
+		return "metrics";
+	return (t = route_traits(r)) != NULL ? t->label : "other";
 }
 
 void
-metrics_request(enum m_route r, int status)
+metrics_request(int r, int status)
 {
 	int	i;
 
@@ -138,7 +136,7 @@ metrics_render(const struct metrics *m, size_t *len)
 			else
 				snprintf(lab, sizeof(lab), "%d", codes[c]);
 			buf_addf(&o, "privatemode_http_requests_total{route=\"%s\","
-			    "code=\"%s\"} %llu\n", route_names[r], lab,
+			    "code=\"%s\"} %llu\n", route_name(r), lab,
 			    (unsigned long long)m->requests[r][c]);
 		}
 
@@ -148,7 +146,7 @@ metrics_render(const struct metrics *m, size_t *len)
 	for (r = 0; r < MR_NROUTES; r++)
 		if (m->upstream[r].count > 0) {
 			snprintf(lab, sizeof(lab), "route=\"%s\"",
-			    route_names[r]);
+			    route_name(r));
 			hist(&o, "privatemode_upstream_duration_seconds", lab,
 			    &m->upstream[r], 0);
 		}
@@ -158,7 +156,7 @@ metrics_render(const struct metrics *m, size_t *len)
 	for (r = 0; r < MR_NROUTES; r++)
 		if (m->ttft[r].count > 0) {
 			snprintf(lab, sizeof(lab), "route=\"%s\"",
-			    route_names[r]);
+			    route_name(r));
 			hist(&o, "privatemode_time_to_first_token_seconds", lab,
 			    &m->ttft[r], 0);
 		}

@@ -11,12 +11,15 @@
 #include <stdint.h>
 
 #include "ipc.h"
+#include "routes.h"
 
-/* Routes as labels: RK_* plus the local ones. */
+/*
+ * Routes as labels: "other", each route kind by its value (labelled in
+ * common/routes.c), then the local ones.
+ */
 enum m_route {
-	MR_OTHER = 0, MR_MODELS, MR_CHAT, MR_COMPLETIONS, MR_EMBEDDINGS,
-	MR_TRANSCRIPTIONS, MR_MESSAGES, MR_UNSTRUCTURED, MR_HEALTH,
-	MR_METRICS, MR_NROUTES
+	MR_OTHER = 0,
+	MR_HEALTH = RK__COUNT, MR_METRICS, MR_NROUTES
 };
 
 /* Status codes as labels; anything else counts as "other". */
@@ -86,12 +89,12 @@ struct metrics {
 
 extern struct metrics	metrics;
 
-void	metrics_request(enum m_route, int status);
+void	metrics_request(int route, int status);	/* enum m_route */
 void	metrics_observe(struct hist *, uint64_t usec, int ipc);
 /* Add b into a (the parent's aggregation). */
 void	metrics_add(struct metrics *a, const struct metrics *b);
 /* Prometheus text exposition of m. */
 char	*metrics_render(const struct metrics *m, size_t *len);
-enum m_route metrics_route(enum route_kind);
+int	metrics_route(int rk);	/* enum m_route of a route kind */
 
 #endif

@@ -24,6 +24,7 @@
 #include "multipart.h"
 #include "proxy.h"
 #include "reqid.h"
+#include "routes.h"
 #include "server.h"
 #include "usage.h"
 #include "util.h"
@@ -98,14 +99,11 @@ proxy_head(struct request *r, enum route_kind rk)
 		    "key daemon unavailable");
 		return -1;
 	}
-	switch (rk) {
-	case RK_CHAT:
-	case RK_COMPLETIONS:
-	case RK_EMBEDDINGS:
-	case RK_MESSAGES:
+	switch (route_traits(rk)->body) {
+	case RB_JSON:
 		/* The Content-Type is judged with the body (check_json). */
 		return check_encoding(r);
-	case RK_TRANSCRIPTIONS:
+	case RB_MULTIPART:
 		if (check_encoding(r) == -1)
 			return -1;
 		if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19)) {
@@ -219,6 +217,21 @@ check_multipart(struct request *r, char modelname[USAGE_NAME_MAX + 1])
 	return 0;
 }
 
+/* The body checks of the route's kind of body. */
+static int
+check_body(struct request *r, enum route_body body,
+    char model[USAGE_NAME_MAX + 1])
+{
+	switch (body) {
+	case RB_JSON:
+		return check_json(r, model);
+	case RB_MULTIPART:
+		return check_multipart(r, model);
+	default:
+		return 0;	/* the bytes as they came: nothing to read */
+	}
+}
+
 /* --- exchanges -------------------------------------------------------------- */
 
 static struct pxreq *
@@ -316,7 +329,7 @@ stream_error(struct pxreq *px, int status, const char *type,
 	char		*esc = json_escape_dup(msg);
 	char		*ev;
 
-	if (px->route == RK_MESSAGES)
+	if (route_traits(px->route)->dialect == RD_ANTHROPIC)
 		xasprintf(&ev, "event: error\ndata: {\"type\":\"error\","
 		    "\"error\":{\"type\":\"%s\",\"message\":%s}}\n\n",
 		    anthropic_error_type(status), esc);
@@ -383,7 +396,7 @@ px_head(struct pxreq *px, const struct dp_event *ev, struct msgr *m)
 	hdrs = head_headers(ev, &clen, &ctype);
 	/* Usage, from inference answers that succeeded; no content kept. */
 	px->usage = ev->status >= 200 && ev->status < 300 &&
-	    px->route != RK_MODELS && px->route != RK_UNSTRUCTURED;
+	    (route_traits(px->route)->flags & RT_USAGE);
 	px->sse = ctype != NULL && strncasecmp(ctype, "text/event-stream",
 	    17) == 0;
 	if (clen == 0) {
@@ -561,10 +574,7 @@ proxy_request(struct request *r, enum route_kind rk, const char *upath)
 		    "key daemon unavailable");
 		return;
 	}
-	if ((rk == RK_CHAT || rk == RK_COMPLETIONS || rk == RK_EMBEDDINGS ||
-	    rk == RK_MESSAGES) && check_json(r, model) == -1)
-		return;
-	if (rk == RK_TRANSCRIPTIONS && check_multipart(r, model) == -1)
+	if (check_body(r, route_traits(rk)->body, model) == -1)
 		return;
 	/* From here on it counts as a request of its client and model. */
 	strlcpy(r->model, model, sizeof(r->model));

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ipc.h"
+#include "routes.h"
 
 struct msgr;
 struct request;

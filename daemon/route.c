@@ -21,6 +21,7 @@
 #include "worker.h"
 #include "proxy.h"
 #include "reqid.h"
+#include "routes.h"
 #ifdef TEST_HOOKS
 #include "testhook.h"
 #include "upstream.h"
@@ -30,14 +31,22 @@
 
 typedef void	(*route_fn)(struct request *);
 
+/* A route answered in the worker. */
+struct local {
+	const char	*path;
+	const char	*methods;	/* comma-separated */
+	route_fn	 fn;
+	int		 where;		/* ON_API and/or ON_METRICS */
+};
+
+/* Where a request goes: a local route, or a route kind's to the API. */
 struct route {
 	const char	*path;
-	int		 prefix;	/* match path as a prefix */
 	const char	*methods;	/* comma-separated */
 	route_fn	 fn;		/* NULL: proxied to the API */
-	enum route_kind	 rk;
-	const char	*upath;		/* upstream path; NULL: as requested */
 	int		 where;		/* ON_API and/or ON_METRICS */
+	enum route_kind	 rk;		/* proxied */
+	const char	*upath;		/* upstream path; NULL: as requested */
 };
 
 #define ON_API		0x01	/* the API listeners */
@@ -58,65 +67,54 @@ static void	h_test_metrics_ans(struct request *);
 #endif
 
 /*
- * The official proxy's routes, plus the paths GitLab users get wrong:
- * an endpoint configured without /v1, and the old health check's
- * /v1/v1/models.  They are rewritten to the canonical upstream path.
+ * The local routes.  The proxied ones are the route kinds' rows
+ * (common/routes.c).
  */
-static const struct route routes[] = {
-	{ "/v1/chat/completions", 0, "POST", NULL, RK_CHAT, NULL, ON_API },
-	{ "/chat/completions", 0, "POST", NULL, RK_CHAT,
-	    "/v1/chat/completions", ON_API },
-	{ "/v1/completions", 0, "POST", NULL, RK_COMPLETIONS, NULL, ON_API },
-	{ "/completions", 0, "POST", NULL, RK_COMPLETIONS,
-	    "/v1/completions", ON_API },
-	{ "/v1/embeddings", 0, "POST", NULL, RK_EMBEDDINGS, NULL, ON_API },
-	{ "/embeddings", 0, "POST", NULL, RK_EMBEDDINGS,
-	    "/v1/embeddings", ON_API },
-	{ "/v1/audio/transcriptions", 0, "POST", NULL, RK_TRANSCRIPTIONS,
-	    NULL, ON_API },
-	{ "/v1/messages", 0, "POST", NULL, RK_MESSAGES, NULL, ON_API },
-	{ "/unstructured/", 1, "POST", NULL, RK_UNSTRUCTURED, NULL, ON_API },
-	{ "/v1/models", 0, "GET", NULL, RK_MODELS, NULL, ON_API },
-	{ "/v1/v1/models", 0, "GET", NULL, RK_MODELS, "/v1/models", ON_API },
-	{ "/models", 0, "GET", NULL, RK_MODELS, "/v1/models", ON_API },
+static const struct local locals[] = {
 	/*
 	 * /readyz on the API port says only ready or not and why in a few
 	 * words of ours; its detail (attestation, TCB, the last error, which
 	 * may be an upstream's text) is for the metrics listener.
 	 */
-	{ "/healthz",	0, "GET,HEAD",	h_healthz, 0, NULL,
-	    ON_API | ON_METRICS | OPEN },
-	{ "/readyz",	0, "GET,HEAD",	h_readyz, 0, NULL,
-	    ON_API | ON_METRICS | OPEN },
-	{ "/metrics",	0, "GET",	h_metrics, 0, NULL, ON_METRICS },
+	{ "/healthz",	"GET,HEAD",	h_healthz, ON_API | ON_METRICS | OPEN },
+	{ "/readyz",	"GET,HEAD",	h_readyz, ON_API | ON_METRICS | OPEN },
+	{ "/metrics",	"GET",	h_metrics, ON_METRICS },
 #ifdef TEST_HOOKS
-	{ "/__test/keyd-forbidden-syscall", 0, "POST", h_test_keyd_syscall, 0,
-	    NULL, ON_API | OPEN },
-	{ "/__test/worker-forbidden-syscall", 0, "POST",
-	    h_test_worker_syscall, 0, NULL, ON_API | OPEN },
-	{ "/__test/bad-handover", 0, "POST", h_test_bad_handover, 0, NULL,
+	{ "/__test/keyd-forbidden-syscall", "POST", h_test_keyd_syscall,
 	    ON_API | OPEN },
-	{ "/__test/sleep", 0, "GET", h_test_sleep, 0, NULL, ON_API | OPEN },
-	{ "/__test/echo", 0, "POST", h_test_echo, 0, NULL, ON_API | OPEN },
-	{ "/__test/keyd-clock", 0, "POST", h_test_keyd_clock, 0, NULL,
+	{ "/__test/worker-forbidden-syscall", "POST", h_test_worker_syscall,
 	    ON_API | OPEN },
-	{ "/__test/metrics-ans", 0, "POST", h_test_metrics_ans, 0, NULL,
+	{ "/__test/bad-handover", "POST", h_test_bad_handover,
 	    ON_API | OPEN },
+	{ "/__test/sleep", "GET", h_test_sleep, ON_API | OPEN },
+	{ "/__test/echo", "POST", h_test_echo, ON_API | OPEN },
+	{ "/__test/keyd-clock", "POST", h_test_keyd_clock, ON_API | OPEN },
+	{ "/__test/metrics-ans", "POST", h_test_metrics_ans, ON_API | OPEN },
 #endif
 };
 
-static const struct route *
-route_find(const char *path)
+/* The route of a path: a route kind's, or a local one; -1 for none. */
+static int
+route_find(const char *path, struct route *rt)
 {
-	size_t	i, n;
+	const struct route_traits	*t;
+	const char			*canonical;
+	size_t				 i;
+	int				 rk;
 
-	for (i = 0; i < nitems(routes); i++) {
-		n = strlen(routes[i].path);
-		if (routes[i].prefix ? strncmp(path, routes[i].path, n) == 0 :
-		    strcmp(path, routes[i].path) == 0)
-			return &routes[i];
+	if ((rk = route_by_path(path, &canonical)) != 0) {
+		t = route_traits(rk);
+		*rt = (struct route){ path, t->method, NULL, ON_API, rk,
+		    canonical };
+		return 0;
 	}
-	return NULL;
+	for (i = 0; i < nitems(locals); i++)
+		if (strcmp(path, locals[i].path) == 0) {
+			*rt = (struct route){ locals[i].path, locals[i].methods,
+			    locals[i].fn, locals[i].where, 0, NULL };
+			return 0;
+		}
+	return -1;
 }
 
 /* Client's X-Request-ID if it is sane, else a fresh proxy_<uuidv7>. */
@@ -141,58 +139,61 @@ assign_request_id(struct request *r)
 int
 route_head(struct request *r)
 {
-	const struct route	*rt;
+	struct route	 rt;
+	int		 found;
 
 	assign_request_id(r);
-	rt = route_find(r->path);
+	found = route_find(r->path, &rt) == 0;
 	/* metrics_listen serves its routes only, the API port never those. */
-	if (rt != NULL &&
-	    !(rt->where & (r->metrics_listener ? ON_METRICS : ON_API)))
-		rt = NULL;
-	if (rt != NULL)
-		r->mroute = rt->fn == NULL ? metrics_route(rt->rk) :
-		    rt->fn == h_metrics ? MR_METRICS : MR_HEALTH;
-	r->anthropic = rt != NULL && rt->rk == RK_MESSAGES;
+	if (found && !(rt.where & (r->metrics_listener ? ON_METRICS : ON_API)))
+		found = 0;
+	if (found)
+		r->mroute = rt.fn == NULL ? metrics_route(rt.rk) :
+		    rt.fn == h_metrics ? MR_METRICS : MR_HEALTH;
+	r->anthropic = found && rt.fn == NULL &&
+	    route_traits(rt.rk)->dialect == RD_ANTHROPIC;
 	/*
 	 * client_auth tokens: the token first, before anything else is done
 	 * with the request, on every path of the API port but the open
 	 * ones (a client without a token learns no route either).
 	 */
-	if (!r->metrics_listener && (rt == NULL || !(rt->where & OPEN)) &&
+	if (!r->metrics_listener && (!found || !(rt.where & OPEN)) &&
 	    access_auth(r) == -1)
 		return -1;
-	if (rt == NULL) {
+	if (!found) {
 		req_error(r, 404, "invalid_request_error", "not_found",
 		    "no route for %s", r->path);
 		return -1;
 	}
-	if (!http_token_in(rt->methods, r->head.method)) {
+	if (!http_token_in(rt.methods, r->head.method)) {
 		req_error(r, 405, "invalid_request_error",
 		    "method_not_allowed", "method %s not allowed on %s "
-		    "(allowed: %s)", r->head.method, r->path, rt->methods);
+		    "(allowed: %s)", r->head.method, r->path, rt.methods);
 		return -1;
 	}
-	if (rt->fn == NULL)
-		return access_admit(r) == -1 ? -1 : proxy_head(r, rt->rk);
+	if (rt.fn == NULL)
+		return access_admit(r) == -1 ? -1 : proxy_head(r, rt.rk);
 	return 0;
 }
 
 void
 route_request(struct request *r)
 {
-	const struct route	*rt = route_find(r->path);
-	char			*upath;
+	struct route	 rt;
+	char		*upath;
 
-	if (rt->fn != NULL) {
-		rt->fn(r);
+	if (route_find(r->path, &rt) == -1)
+		fatalx("%s: %s lost its route", __func__, r->path);
+	if (rt.fn != NULL) {
+		rt.fn(r);
 		return;
 	}
-	if (rt->upath != NULL && r->query != NULL)
-		xasprintf(&upath, "%s?%s", rt->upath, r->query);
+	if (rt.upath != NULL && r->query != NULL)
+		xasprintf(&upath, "%s?%s", rt.upath, r->query);
 	else
-		upath = xstrdup(rt->upath != NULL ? rt->upath : r->head.target);
+		upath = xstrdup(rt.upath != NULL ? rt.upath : r->head.target);
 	r->proxied = 1;
-	proxy_request(r, rt->rk, upath);
+	proxy_request(r, rt.rk, upath);
 	free(upath);
 }
 

@@ -52,6 +52,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "resp.h"
+#include "routes.h"
 #include "seal.h"
 #include "sx.h"
 #include "tunnel.h"
@@ -142,6 +143,13 @@ px_find(uint32_t xid)
 		if (px->xid == xid)
 			return px;
 	return NULL;
+}
+
+/* Its route encrypts (and so needs a secret); relay_request checked it. */
+static int
+px_sealed(const struct pexch *px)
+{
+	return route_sealed(route_traits(px->route));
 }
 
 static void
@@ -589,7 +597,7 @@ on_head(void *arg)
 	enc = http_head_get(h, "Privatemode-Encrypted");
 	ct = http_head_get(h, "Content-Type");
 	ce = http_head_get(h, "Content-Encoding");
-	px->decrypt = px->route != RK_MODELS &&
+	px->decrypt = px_sealed(px) &&
 	    !(enc != NULL && strcmp(enc, "false") == 0);
 	px->mode = ct != NULL && strstr(ct, "event-stream") != NULL ?
 	    PX_STREAM : PX_BUFFERED;
@@ -600,7 +608,7 @@ on_head(void *arg)
 	}
 	/* Go retries once on a 500 whose body says the secret is unknown. */
 	px->check_retry = h->status == 500 && px->attempt == 0 &&
-	    px->route != RK_MODELS && px->mode == PX_BUFFERED;
+	    px_sealed(px) && px->mode == PX_BUFFERED;
 	if (px->mode == PX_STREAM)
 		emit_head(px, -1);
 	return 0;
@@ -912,7 +920,7 @@ px_attempt(struct pexch *px)
 	struct seal_in		 in;
 	struct seal_err		 e;
 
-	if (px->route != RK_MODELS && (sec = secret_current()) == NULL)
+	if (px_sealed(px) && (sec = secret_current()) == NULL)
 		fatalx("%s: no secret", __func__);
 	px_answer_reset(px);
 	in = (struct seal_in){ px->route, px->method, px->q.path,
@@ -1004,7 +1012,7 @@ px_place(struct pexch *px)
 static void
 px_start(struct pexch *px)
 {
-	if (px->route == RK_MODELS || secret_current() != NULL) {
+	if (!px_sealed(px) || secret_current() != NULL) {
 		px_attempt(px);
 		return;
 	}
@@ -1056,8 +1064,7 @@ relay_request(uint32_t xid, struct msgr *r)
 		return -1;
 	}
 	px = xcalloc(1, sizeof(*px));
-	if (dp_req_get(r, &px->q) == -1 || px->q.route < RK_MODELS ||
-	    px->q.route > RK_MAX) {
+	if (dp_req_get(r, &px->q) == -1 || route_traits(px->q.route) == NULL) {
 		dp_req_free(&px->q);
 		free(px);
 		return -1;

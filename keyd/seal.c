@@ -1,6 +1,7 @@
 /*
- * Sealing requests and opening answers: which JSON members are
- * encrypted per route and direction (protocol.md 4), field by field.
+ * Sealing requests and opening answers: the members each route kind's
+ * row (common/routes.c) leaves plain per direction (protocol.md 4), the
+ * rest encrypted field by field.
  */
 
 #include "config.h"
@@ -28,48 +29,37 @@
 #include "multipart.h"
 #include "ocsp.h"
 #include "reqid.h"
+#include "routes.h"
 #include "seal.h"
 #include "shardkey.h"
 #include "sx.h"
 #include "util.h"
 
-/* Plain sets of protocol.md 4.0: members sent (and answered) in clear. */
-static const char *const chat_req_plain[] = { "model", "stream_options",
-    "max_tokens", "max_completion_tokens", "n", "stream" };
-static const char *const emb_req_plain[] = { "model" };
-static const char *const msg_req_plain[] = { "model", "stream" };
-static const char *const tr_req_plain[] = { "model", "stream",
-    "stream_include_usage", "stream_continuous_usage_stats" };
-static const char *const chat_resp_plain[] = { "id", "usage" };
-static const char *const tr_resp_plain[] = { "duration", "usage" };
-static const char *const msg_resp_plain[] = { "id", "type", "usage" };
-
-static struct jm_skip	skip_chat_req, skip_emb_req, skip_msg_req;
-static struct jm_skip	skip_chat_resp, skip_tr_resp, skip_msg_resp;
-static struct jm_skip	skip_none;
+/* The plain sets of the route kinds' rows, as the JSON walk takes them. */
+static struct jm_skip	skip_req[RK__COUNT], skip_resp[RK__COUNT];
 static struct utsname	uts;
 static char		client_text[256];	/* client_fields() */
 
 static void
-skip_fill(struct jm_skip *s, const char *const *v, size_t n)
+skip_fill(struct jm_skip *s, const char *const *plain)
 {
-	size_t	i;
-
 	jm_skip_init(s);
-	for (i = 0; i < n; i++)
-		jm_skip_add(s, v[i]);
+	for (; plain != NULL && *plain != NULL; plain++)
+		jm_skip_add(s, *plain);
 }
 
 void
 seal_init(void)
 {
-	skip_fill(&skip_chat_req, chat_req_plain, nitems(chat_req_plain));
-	skip_fill(&skip_emb_req, emb_req_plain, nitems(emb_req_plain));
-	skip_fill(&skip_msg_req, msg_req_plain, nitems(msg_req_plain));
-	skip_fill(&skip_chat_resp, chat_resp_plain, nitems(chat_resp_plain));
-	skip_fill(&skip_tr_resp, tr_resp_plain, nitems(tr_resp_plain));
-	skip_fill(&skip_msg_resp, msg_resp_plain, nitems(msg_resp_plain));
-	jm_skip_init(&skip_none);
+	const struct route_traits	*t;
+	int				 rk;
+
+	for (rk = 0; rk < RK__COUNT; rk++) {
+		if ((t = route_traits(rk)) == NULL)
+			continue;
+		skip_fill(&skip_req[rk], t->req_plain);
+		skip_fill(&skip_resp[rk], t->resp_plain);
+	}
 	uname(&uts);
 	client_text[0] = '\0';		/* made again for this uts */
 }
@@ -77,36 +67,9 @@ seal_init(void)
 const struct jm_skip *
 seal_response_plain(enum route_kind rk)
 {
-	switch (rk) {
-	case RK_CHAT:
-	case RK_COMPLETIONS:
-	case RK_EMBEDDINGS:
-		return &skip_chat_resp;
-	case RK_TRANSCRIPTIONS:
-		return &skip_tr_resp;
-	case RK_MESSAGES:
-		return &skip_msg_resp;
-	case RK_UNSTRUCTURED:
-		return &skip_none;
-	default:
-		return NULL;
-	}
-}
+	const struct route_traits	*t = route_traits(rk);
 
-static const struct jm_skip *
-request_plain(enum route_kind rk)
-{
-	switch (rk) {
-	case RK_CHAT:
-	case RK_COMPLETIONS:
-		return &skip_chat_req;
-	case RK_EMBEDDINGS:
-		return &skip_emb_req;
-	case RK_MESSAGES:
-		return &skip_msg_req;
-	default:
-		return NULL;
-	}
+	return t != NULL && route_sealed(t) ? &skip_resp[rk] : NULL;
 }
 
 const char *
@@ -381,16 +344,16 @@ seal_json(const struct seal_in *in, struct fc *fc, struct buf *body,
 	}
 	if (target_model(b, &bi, model, e) == -1)
 		goto done;
-	if (in->route != RK_EMBEDDINGS) {
+	if (route_traits(in->route)->flags & RT_CACHE_SALT) {
 		buf_reserve(&salted, n + 128);
 		if ((same = salt_and_shard(b, n, &bi, &salted, shard, e)) == -1)
 			goto done;
 	}
 	if (same)
-		mr = jm_mutate_top(b, n, top, ntop, request_plain(in->route),
+		mr = jm_mutate_top(b, n, top, ntop, &skip_req[in->route],
 		    fc_encrypt_cb, fc, body, &ce);
 	else
-		mr = jm_mutate(salted.p, salted.len, request_plain(in->route),
+		mr = jm_mutate(salted.p, salted.len, &skip_req[in->route],
 		    fc_encrypt_cb, fc, body, &ce);
 	if (mr == -1) {
 		set_err(e, 400, "invalid_request_error", "invalid_json",
@@ -413,17 +376,6 @@ name_cmp(const void *a, const void *b)
 	const struct mp_part *pb = *(const struct mp_part *const *)b;
 
 	return strcmp(pa->name, pb->name);
-}
-
-static int
-is_tr_plain(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < nitems(tr_req_plain); i++)
-		if (strcmp(name, tr_req_plain[i]) == 0)
-			return 1;
-	return 0;
 }
 
 /* Go's mime/multipart escapeQuotes: backslash and double quote. */
@@ -452,6 +404,7 @@ seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
 	struct cerr		 ce;
 	const char		*msg;
 	char			 boundary[128], nb[61];
+	const char *const	*plain = route_traits(in->route)->req_plain;
 	uint8_t			 rnd[30];
 	int			 i, k, n = 0, pass;
 
@@ -507,7 +460,7 @@ seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
 			    "application/octet-stream", qname);
 		buf_adds(body, "\r\n\r\n");
 		free(qname);
-		if (!p->is_file && is_tr_plain(p->name))
+		if (!p->is_file && route_plain_has(plain, p->name))
 			buf_add(body, p->data, p->len);
 		else if (fc_encrypt(fc, p->data, p->len, body, &ce) == -1) {
 			mp_free(&form);
@@ -524,26 +477,6 @@ seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
 }
 
 /* --- the oracle ------------------------------------------------------------ */
-
-/*
- * keyd is a narrow oracle: a route kind maps to the one method and the
- * fixed upstream path (or subtree) of the official proxy's routes, so that
- * a worker cannot have the API key attached to any other request.
- */
-static const struct {
-	enum route_kind	 rk;
-	const char	*method;
-	const char	*path;
-	int		 subtree;	/* path is a prefix ending in '/' */
-} oracle[] = {
-	{ RK_MODELS,		"GET",	"/v1/models",			0 },
-	{ RK_CHAT,		"POST",	"/v1/chat/completions",		0 },
-	{ RK_COMPLETIONS,	"POST",	"/v1/completions",		0 },
-	{ RK_EMBEDDINGS,	"POST",	"/v1/embeddings",		0 },
-	{ RK_TRANSCRIPTIONS,	"POST",	"/v1/audio/transcriptions",	0 },
-	{ RK_MESSAGES,		"POST",	"/v1/messages",			0 },
-	{ RK_UNSTRUCTURED,	"POST",	"/unstructured/",		1 },
-};
 
 /* RFC 3986 path characters, and no "." or ".." segment to climb out. */
 static int
@@ -576,23 +509,26 @@ query_ok(const char *q)
 	return 1;
 }
 
+/*
+ * keyd is a narrow oracle: a route kind maps to the one method and the
+ * fixed upstream path (or subtree) of its row in the route table, so
+ * that a worker cannot have the API key attached to any other request.
+ */
 const char *
 seal_admit(enum route_kind rk, const char *path)
 {
-	size_t	i, n, plen = strcspn(path, "?");
+	const struct route_traits	*t = route_traits(rk);
+	size_t				 n, plen = strcspn(path, "?");
 
+	if (t == NULL)
+		return NULL;
 	if (path[plen] == '?' && !query_ok(path + plen + 1))
 		return NULL;
-	for (i = 0; i < nitems(oracle); i++) {
-		if (oracle[i].rk != rk)
-			continue;
-		n = strlen(oracle[i].path);
-		if (oracle[i].subtree ? plen >= n &&
-		    strncmp(path, oracle[i].path, n) == 0 &&
-		    subtree_ok(path + n, plen - n) :
-		    plen == n && strncmp(path, oracle[i].path, n) == 0)
-			return oracle[i].method;
-	}
+	n = strlen(t->path);
+	if (t->subtree ? plen >= n && strncmp(path, t->path, n) == 0 &&
+	    subtree_ok(path + n, plen - n) :
+	    plen == n && strncmp(path, t->path, n) == 0)
+		return t->method;
 	return NULL;
 }
 
@@ -820,19 +756,25 @@ int
 seal_request(const struct seal_in *in, const struct sx_secret *sec,
     struct buf *out, struct fc **fcp, struct seal_err *e)
 {
-	struct buf	 body, model, shard;
-	struct fc	*fc = NULL;
-	struct cerr	 ce;
-	char		 new_ctype[128];
-	const char	*ctype = NULL;
-	int		 rv = -1;
+	const struct route_traits	*t;
+	struct buf			 body, model, shard;
+	struct fc			*fc = NULL;
+	struct cerr			 ce;
+	char				 new_ctype[128];
+	const char			*ctype = NULL;
+	int				 rv = -1;
 
 	*fcp = NULL;
 	memset(e, 0, sizeof(*e));
 	buf_init(&body, in->bodylen * 2 + 512);
 	buf_init(&model, 64);
 	buf_init(&shard, 64);
-	if (in->route != RK_MODELS) {
+	if ((t = route_traits(in->route)) == NULL) {
+		set_err(e, 404, "invalid_request_error", "not_found",
+		    "unknown route");
+		goto done;
+	}
+	if (route_sealed(t)) {
 		if (sec == NULL)
 			fatalx("%s: no secret", __func__);
 		if ((fc = fc_new(sec->key, sizeof(sec->key), sec->id, NULL,
@@ -842,24 +784,21 @@ seal_request(const struct seal_in *in, const struct sx_secret *sec,
 			goto done;
 		}
 	}
-	switch (in->route) {
-	case RK_MODELS:
+	switch (t->body) {
+	case RB_PLAIN:
 		buf_add(&body, in->body, in->bodylen);
 		break;
-	case RK_CHAT:
-	case RK_COMPLETIONS:
-	case RK_MESSAGES:
-	case RK_EMBEDDINGS:
+	case RB_JSON:
 		if (seal_json(in, fc, &body, &model, &shard, e) == -1)
 			goto done;
 		break;
-	case RK_TRANSCRIPTIONS:
+	case RB_MULTIPART:
 		if (seal_form(in, client_ctype(in), fc, &body, &model,
 		    new_ctype, sizeof(new_ctype), e) == -1)
 			goto done;
 		ctype = new_ctype;
 		break;
-	case RK_UNSTRUCTURED:
+	case RB_RAW:
 		/* The whole body is one message (protocol.md 3.9). */
 		if (fc_encrypt(fc, in->body, in->bodylen, &body, &ce) == -1) {
 			set_err(e, 500, "server_error", "encryption_failed",
@@ -867,12 +806,8 @@ seal_request(const struct seal_in *in, const struct sx_secret *sec,
 			goto done;
 		}
 		break;
-	default:
-		set_err(e, 404, "invalid_request_error", "not_found",
-		    "unknown route");
-		goto done;
 	}
-	if (write_head(in, in->route == RK_MODELS ? NULL : sec, ctype, &model,
+	if (write_head(in, route_sealed(t) ? sec : NULL, ctype, &model,
 	    &shard, body.len, out, e) == -1)
 		goto done;
 	buf_add(out, body.p, body.len);

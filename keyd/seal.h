@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "ipc.h"
+#include "routes.h"
 
 struct fc;
 struct sx_secret;

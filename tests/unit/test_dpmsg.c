@@ -15,6 +15,8 @@
 #include "conf.h"
 #include "dpmsg.h"
 #include "ipc.h"
+#include "metrics.h"
+#include "routes.h"
 #include "seal.h"
 #include "t.h"
 #include "util.h"
@@ -291,7 +293,7 @@ test_oracle(void)
 		{ RK_MODELS, "", NULL },
 		/* not a route kind */
 		{ 0, "/v1/models", NULL },
-		{ RK_MAX + 1, "/v1/models", NULL },
+		{ RK__COUNT, "/v1/models", NULL },
 	};
 	const char	*got;
 	size_t		 i;
@@ -304,6 +306,81 @@ test_oracle(void)
 		else
 			T_EQ_STR(got != NULL ? got : "(refused)",
 			    cases[i].method);
+	}
+}
+
+/*
+ * The route table: a row per kind, client paths and aliases to their
+ * kind, the worker's method and path what keyd admits, the metrics
+ * labels the dashboards know.
+ */
+static void
+test_routes(void)
+{
+	static const struct {
+		const char	*path;
+		int		 rk;		/* 0: no route kind */
+		const char	*canonical;	/* NULL: not an alias */
+	} paths[] = {
+		{ "/v1/chat/completions", RK_CHAT, NULL },
+		{ "/chat/completions", RK_CHAT, "/v1/chat/completions" },
+		{ "/v1/completions", RK_COMPLETIONS, NULL },
+		{ "/completions", RK_COMPLETIONS, "/v1/completions" },
+		{ "/v1/embeddings", RK_EMBEDDINGS, NULL },
+		{ "/embeddings", RK_EMBEDDINGS, "/v1/embeddings" },
+		{ "/v1/audio/transcriptions", RK_TRANSCRIPTIONS, NULL },
+		{ "/v1/messages", RK_MESSAGES, NULL },
+		{ "/unstructured/", RK_UNSTRUCTURED, NULL },
+		{ "/unstructured/general/v0/general", RK_UNSTRUCTURED, NULL },
+		{ "/v1/models", RK_MODELS, NULL },
+		{ "/v1/v1/models", RK_MODELS, "/v1/models" },
+		{ "/models", RK_MODELS, "/v1/models" },
+		{ "/unstructured", 0, NULL },
+		{ "/v1/models/x", 0, NULL },
+		{ "/v1/audio/translations", 0, NULL },
+		{ "/healthz", 0, NULL },
+		{ "", 0, NULL },
+	};
+	static const char *const labels[RK__COUNT] = {
+		[RK_MODELS] = "models", [RK_CHAT] = "chat_completions",
+		[RK_COMPLETIONS] = "completions",
+		[RK_EMBEDDINGS] = "embeddings",
+		[RK_TRANSCRIPTIONS] = "audio_transcriptions",
+		[RK_MESSAGES] = "messages", [RK_UNSTRUCTURED] = "unstructured",
+	};
+	const struct route_traits	*t;
+	const char			*canonical;
+	char				 sub[128];
+	size_t				 i;
+	int				 rk;
+
+	T_BEGIN("route table: a row per kind, none beyond");
+	T_CHECK(route_traits(0) == NULL);
+	T_CHECK(route_traits(-1) == NULL);
+	T_CHECK(route_traits(RK__COUNT) == NULL);
+	for (rk = 1; rk < RK__COUNT; rk++) {
+		T_CHECK((t = route_traits(rk)) != NULL);
+		if (t == NULL)
+			continue;
+		T_EQ_STR(t->label, labels[rk]);
+		T_EQ_INT(metrics_route(rk), rk);
+		/* What the worker sends for the kind, keyd admits. */
+		snprintf(sub, sizeof(sub), "%s%s", t->path,
+		    t->subtree ? "x" : "");
+		T_EQ_STR(seal_admit(rk, sub) != NULL ? seal_admit(rk, sub) :
+		    "(refused)", t->method);
+		T_EQ_INT(route_sealed(t), rk != RK_MODELS);
+	}
+	T_EQ_INT(metrics_route(0), MR_OTHER);
+	T_EQ_INT(metrics_route(RK__COUNT), MR_OTHER);
+
+	T_BEGIN("route table: client paths and aliases to their kind");
+	for (i = 0; i < nitems(paths); i++) {
+		T_EQ_INT(route_by_path(paths[i].path, &canonical),
+		    paths[i].rk);
+		T_CHECK(canonical == NULL ? paths[i].canonical == NULL :
+		    paths[i].canonical != NULL &&
+		    strcmp(canonical, paths[i].canonical) == 0);
 	}
 }
 
@@ -346,5 +423,6 @@ main(void)
 	test_small();
 	test_origins();
 	test_oracle();
+	test_routes();
 	T_DONE();
 }
