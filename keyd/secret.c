@@ -440,9 +440,8 @@ update_failed(void)
 		S.offered = NULL;
 		S.offered_len = 0;
 	}
-	relay_secret_failed(S.offer_pending ? 401 : S.last_status,
-	    S.offer_pending ? "invalid_api_key" : bad_key ?
-	    "invalid_api_key" : "not_attested", S.last_error);
+	relay_secret_failed(S.offer_pending || bad_key ? PME_INVALID_API_KEY :
+	    PME_NOT_ATTESTED, S.last_error);
 	S.offer_pending = 0;
 	if (!secret_have_key())
 		return;
