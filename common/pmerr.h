@@ -82,6 +82,11 @@
 	    "too_many_streams", "too many requests at once")		\
 	X(PME_RATE_LIMITED, 429, "rate_limit_error",			\
 	    "rate_limit_exceeded", "rate limit exceeded")		\
+	X(PME_TOO_MANY_CONNECTIONS, 429, "rate_limit_error",		\
+	    "too_many_connections", "too many connections")		\
+	X(PME_TOO_MANY_CONNECTIONS_ADDR, 429, "rate_limit_error",	\
+	    "too_many_connections_from_address",			\
+	    "too many connections from this address")			\
 	/* the proxy itself */						\
 	X(PME_INTERNAL, 500, "server_error", "internal_error",		\
 	    "internal error")						\

@@ -6,6 +6,7 @@ privatemoded_SOURCES = \
 	daemon/amdchain.c daemon/amdchain.h \
 	daemon/apierr.c daemon/apierr.h \
 	daemon/bevio.c daemon/bevio.h \
+	daemon/dump.c daemon/dump.h \
 	daemon/parent.c daemon/parent.h \
 	daemon/privatemoded.c daemon/privatemoded.h \
 	daemon/proxy.c daemon/proxy.h \

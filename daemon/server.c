@@ -27,8 +27,10 @@
 #include <sodium.h>
 
 #include "access.h"
+#include "apierr.h"
 #include "bevio.h"
 #include "conf.h"
+#include "dump.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -414,18 +416,19 @@ conn_written(struct bufferevent *bev, void *arg)
 static void
 write_canned_429(struct conn *c, int per_address)
 {
-	static const char total[] = "{\"error\":{\"message\":\"too many "
-	    "connections\",\"type\":\"rate_limit_error\",\"param\":null,"
-	    "\"code\":\"too_many_connections\"}}";
-	static const char addr[] = "{\"error\":{\"message\":\"too many "
-	    "connections from this address\",\"type\":\"rate_limit_error\","
-	    "\"param\":null,\"code\":\"too_many_connections_from_address\"}}";
-	const char	*body = per_address ? addr : total;
+	enum pmerr_code	code;
+	struct buf	body;
 
+	code = per_address ? PME_TOO_MANY_CONNECTIONS_ADDR :
+	    PME_TOO_MANY_CONNECTIONS;
+	buf_init(&body, 160);
+	apierr_render(&body, AED_OPENAI, AEF_JSON, code, NULL);
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
-	    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json"
-	    "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %zu"
-	    "\r\n\r\n%s", strlen(body), body);
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nRetry-After: 1\r\n"
+	    "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
+	    pmerr_status(code), http_reason(pmerr_status(code)),
+	    apierr_ctype(AEF_JSON), body.len, buf_cstr(&body));
+	buf_free(&body);
 	c->state = CS_CLOSING;
 	c->unread = 1;
 }
@@ -626,20 +629,6 @@ req_header(const struct request *r, const char *name)
 	return http_head_get(&r->head, name);
 }
 
-/* The answer as Go's httputil.DumpResponse renders it (protocol.md 8). */
-static void
-dump_head(struct request *r, int status, const char *ctype, const char *extra)
-{
-	buf_addf(r->dump, "HTTP/0.0 %d %s\r\n", status, http_reason(status));
-	if (ctype != NULL)
-		buf_addf(r->dump, "Content-Type: %s\r\n", ctype);
-	if (r->id[0] != '\0')
-		buf_addf(r->dump, "X-Request-Id: %s\r\n", r->id);
-	if (extra != NULL)
-		buf_adds(r->dump, extra);
-	buf_adds(r->dump, "\r\n");
-}
-
 static void
 write_head(struct request *r, int status, const char *ctype,
     const char *extra, int64_t clen)
@@ -680,37 +669,6 @@ write_head(struct request *r, int status, const char *ctype,
 	if (!c->keepalive || c->srv->draining)
 		evbuffer_add(out, "Connection: close\r\n", 19);
 	evbuffer_add(out, "\r\n", 2);
-}
-
-/*
- * dump_requests: the request as received and the answer as written, in
- * plaintext, to the parent, which writes them below <workspace>/requests.
- */
-static void
-dump_send(struct request *r)
-{
-	struct buf	m;
-	struct buf	req;
-	int		i;
-
-	/* The head re-serialised from what was parsed, then the body. */
-	buf_init(&req, r->head.rawlen + r->body.len + 64);
-	buf_addf(&req, "%s %s HTTP/1.%d\r\n", r->head.method, r->head.target,
-	    r->head.minor);
-	for (i = 0; i < r->head.nh; i++)
-		buf_addf(&req, "%s: %s\r\n", r->head.h[i].name,
-		    access_token_header(r->head.h[i].name) ? "[client token]" :
-		    r->head.h[i].value);
-	buf_adds(&req, "\r\n");
-	buf_add(&req, r->body.p, r->body.len);
-	buf_init(&m, req.len + r->dump->len + 64);
-	msg_put_i64(&m, wall_ms() * 1000 + (int64_t)(now_us() % 1000));
-	msg_put_u32(&m, (uint32_t)req.len);
-	msg_put_raw(&m, req.p, req.len);
-	msg_put_bytes(&m, r->dump->p, r->dump->len);
-	buf_free(&req);
-	parent_send(MSG_DUMP, &m);
-	buf_free(&m);
 }
 
 /* Counters and the access log line: no body, no prompt text. */

@@ -160,6 +160,15 @@ test_openai(void)
 	    "{\"error\":{\"message\":\"key daemon unavailable\","
 	    "\"type\":\"service_unavailable\",\"param\":null,"
 	    "\"code\":\"keyd_unavailable\"}}");
+	T_BEGIN("OpenAI: the 429s of a connection over a limit");
+	check(AED_OPENAI, AEF_JSON, PME_TOO_MANY_CONNECTIONS, NULL,
+	    "{\"error\":{\"message\":\"too many connections\",\"type\":"
+	    "\"rate_limit_error\",\"param\":null,"
+	    "\"code\":\"too_many_connections\"}}");
+	check(AED_OPENAI, AEF_JSON, PME_TOO_MANY_CONNECTIONS_ADDR, NULL,
+	    "{\"error\":{\"message\":\"too many connections from this "
+	    "address\",\"type\":\"rate_limit_error\",\"param\":null,"
+	    "\"code\":\"too_many_connections_from_address\"}}");
 	T_BEGIN("OpenAI: an error answer as an event stream");
 	check(AED_OPENAI, AEF_SSE, PME_RATE_LIMITED, "slow down",
 	    "event: error\ndata: {\"error\":{\"message\":\"slow down\","
