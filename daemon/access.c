@@ -475,8 +475,8 @@ access_admit(struct request *r)
 	crate = cl != NULL && cl->rate.n > 0;
 	arate = al != NULL && A.pol.addr_rate.n > 0;
 	if (cl != NULL && cl->streams > 0 && cl->inflight >= share(cl->streams))
-		return limit_refuse(r, ML_CLIENT_STREAMS, 0, PME_TOO_MANY_STREAMS,
-		    cl->name);
+		return limit_refuse(r, ML_CLIENT_STREAMS, 0,
+		    PME_TOO_MANY_STREAMS, cl->name);
 	if (al != NULL && A.pol.addr_streams > 0 &&
 	    al->inflight >= share(A.pol.addr_streams))
 		return limit_refuse(r, ML_ADDRESS_STREAMS, 0,

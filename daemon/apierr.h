@@ -10,8 +10,8 @@
 #include "pmerr.h"
 
 enum apierr_dialect {
-	AED_OPENAI = 0,		/* {"error":{"message","type","param","code"}} */
-	AED_ANTHROPIC		/* {"type":"error","error":{"type","message"}} */
+	AED_OPENAI = 0,	/* {"error":{"message","type","param","code"}} */
+	AED_ANTHROPIC	/* {"type":"error","error":{"type","message"}} */
 };
 
 enum apierr_form {

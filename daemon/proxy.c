@@ -77,8 +77,8 @@ check_encoding(struct request *r)
 
 	if (ce == NULL || strcasecmp(ce, "identity") == 0)
 		return 0;
-	req_error(r, PME_UNSUPPORTED_MEDIA_TYPE, "Content-Encoding %s is not supported: send the body "
-	    "uncompressed", ce);
+	req_error(r, PME_UNSUPPORTED_MEDIA_TYPE, "Content-Encoding %s is not "
+	    "supported: send the body uncompressed", ce);
 	return -1;
 }
 
@@ -166,7 +166,8 @@ check_json(struct request *r, char model[USAGE_NAME_MAX + 1])
 		return -1;
 	}
 	if (st != JSON_OK) {
-		req_error(r, PME_INVALID_JSON, "invalid JSON at byte %zu: %s", jr.offset, jr.msg);
+		req_error(r, PME_INVALID_JSON, "invalid JSON at byte %zu: %s",
+		    jr.offset, jr.msg);
 		return -1;
 	}
 	if (jr.top != JSON_OBJECT) {
@@ -195,8 +196,8 @@ check_multipart(struct request *r, char modelname[USAGE_NAME_MAX + 1])
 		return -1;
 	}
 	if (mp_parse(r->body.p, r->body.len, boundary, &form, &msg) == -1) {
-		req_error(r, PME_INVALID_MULTIPART, "parsing multipart form: %s",
-		    msg);
+		req_error(r, PME_INVALID_MULTIPART,
+		    "parsing multipart form: %s", msg);
 		return -1;
 	}
 	model = mp_value(&form, "model");

@@ -438,8 +438,8 @@ seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
 		return -1;
 	}
 	if (mp_parse(in->body, in->bodylen, boundary, &form, &msg) == -1) {
-		pmerr_set(e, PME_INVALID_MULTIPART, "parsing multipart form: %s",
-		    msg);
+		pmerr_set(e, PME_INVALID_MULTIPART,
+		    "parsing multipart form: %s", msg);
 		return -1;
 	}
 	if ((mv = mp_value(&form, "model")) == NULL || mv->len == 0) {
