@@ -33,6 +33,9 @@
 #include "sx.h"
 #include "util.h"
 
+/* The longest refusal detail keyd sends for a request it cannot seal. */
+#define SEAL_MSG_MAX	512
+
 /* Plain sets of protocol.md 4.0: members sent (and answered) in clear. */
 static const char *const chat_req_plain[] = { "model", "stream_options",
     "max_tokens", "max_completion_tokens", "n", "stream" };
@@ -848,6 +851,9 @@ seal_request(const struct seal_in *in, const struct sx_secret *sec,
 	fc = NULL;
 	rv = 0;
  done:
+	/* A refusal's detail is cut where it always was, for the same text. */
+	if (rv == -1)
+		e->msg[SEAL_MSG_MAX - 1] = '\0';
 	fc_free(fc);
 	buf_free(&body);
 	buf_free(&model);
