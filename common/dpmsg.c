@@ -262,14 +262,10 @@ dp_resp_end(struct buf *m)
 }
 
 void
-dp_resp_error(struct buf *m, int status, const char *type, const char *code,
-    const char *msg)
+dp_resp_error(struct buf *m, const struct pmerr *e)
 {
 	msg_put_u8(m, DPE_ERROR);
-	msg_put_u16(m, (uint16_t)status);
-	msg_put_str(m, type);
-	msg_put_str(m, code);
-	msg_put_str(m, msg);
+	pmerr_put(m, e);
 }
 
 static int
@@ -313,11 +309,7 @@ dp_resp_next(struct msgr *r, struct dp_event *ev)
 	case DPE_END:
 		return 1;
 	case DPE_ERROR:
-		ev->status = msg_get_u16(r);
-		ev->etype = (char *)(uintptr_t)get_str(r);
-		ev->code = (char *)(uintptr_t)get_str(r);
-		ev->msg = (char *)(uintptr_t)get_str(r);
-		if (r->err)
+		if (pmerr_get(r, &ev->err) == -1)
 			goto bad;
 		return 1;
 	}
@@ -338,8 +330,5 @@ dp_event_free(struct dp_event *ev)
 	}
 	free(ev->hname);
 	free(ev->hvalue);
-	free(ev->etype);
-	free(ev->code);
-	free(ev->msg);
 	memset(ev, 0, sizeof(*ev));
 }

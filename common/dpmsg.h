@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "ipc.h"
+#include "pmerr.h"
 
 struct config;
 
@@ -103,7 +104,7 @@ int	dp_fd_get(struct msgr *, enum dp_fd_fail *, char **err);
  *	DPE_HEAD	u16 status, u32 n, n x (str name, str value)
  *	DPE_DATA	bytes (plaintext for the client)
  *	DPE_END		- (the answer is complete)
- *	DPE_ERROR	u16 status, str type, str code, str message (the
+ *	DPE_ERROR	a struct pmerr: u16 code, str message (the
  *			exchange is over)
  */
 enum dp_event_type {
@@ -117,17 +118,16 @@ void	dp_resp_head(struct buf *, int status, const char *const *names,
 	    const char *const *values, int n);
 void	dp_resp_data(struct buf *, const void *, size_t);
 void	dp_resp_end(struct buf *);
-void	dp_resp_error(struct buf *, int status, const char *type,
-	    const char *code, const char *msg);
+void	dp_resp_error(struct buf *, const struct pmerr *);
 
 struct dp_event {
 	enum dp_event_type	 type;
-	int			 status;	/* HEAD, ERROR */
+	int			 status;	/* HEAD */
 	int			 nh;		/* HEAD */
 	char			**hname, **hvalue;
 	const uint8_t		*data;		/* DATA: a view */
 	size_t			 len;
-	char			*etype, *code, *msg;	/* ERROR */
+	struct pmerr		 err;		/* ERROR */
 };
 
 /* The next event: 1, 0 when none is left, -1 when malformed. */

@@ -23,7 +23,7 @@
 
 #include "buf.h"
 
-#define IPC_PROTO_VERSION	4
+#define IPC_PROTO_VERSION	5
 
 /* Child file descriptors set up by the parent before exec. */
 #define IPC_FD_PARENT		3	/* channel to the parent */

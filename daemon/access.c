@@ -255,8 +255,8 @@ presented_token(const struct request *r, size_t *n)
 static int
 auth_refuse(struct request *r, enum auth_fail why, const char *name)
 {
-	static const char *const codes[] = {
-		"missing_api_key", "invalid_api_key", "expired_api_key"
+	static const enum pmerr_code codes[] = {
+		PME_MISSING_API_KEY, PME_INVALID_API_KEY, PME_EXPIRED_API_KEY
 	};
 	static const char *const msgs[] = {
 		"a client token is required: send it as Authorization: Bearer "
@@ -277,8 +277,7 @@ auth_refuse(struct request *r, enum auth_fail why, const char *name)
 	    "WWW-Authenticate: Bearer realm=\"privatemode\"\r\n" :
 	    "WWW-Authenticate: Bearer realm=\"privatemode\", "
 	    "error=\"invalid_token\"\r\n";
-	req_error_hdr(r, 401, hdr, "authentication_error", codes[why], "%s",
-	    msgs[why]);
+	req_error_hdr(r, codes[why], hdr, "%s", msgs[why]);
 	return -1;
 }
 
@@ -442,10 +441,11 @@ alimit_release(struct alimit *a)
 
 static int
 limit_refuse(struct request *r, enum m_limit which, int64_t wait_ms,
-    const char *code, const char *what, const char *client)
+    enum pmerr_code code, const char *client)
 {
-	char	hdr[64], msg[256];
-	int64_t	secs = wait_ms <= 0 ? 1 : (wait_ms + 999) / 1000;
+	char		 hdr[64], msg[256];
+	const char	*what = pmerr_default_msg(code);
+	int64_t		 secs = wait_ms <= 0 ? 1 : (wait_ms + 999) / 1000;
 
 	metrics.limit_refusals[which]++;
 	if (client != NULL)
@@ -454,8 +454,8 @@ limit_refuse(struct request *r, enum m_limit which, int64_t wait_ms,
 		snprintf(msg, sizeof(msg), "%s from this address", what);
 	log_debug("%s: 429: %s", r->peer, msg);
 	snprintf(hdr, sizeof(hdr), "Retry-After: %lld\r\n", (long long)secs);
-	req_error_hdr(r, 429, hdr, "rate_limit_error", code, "%s; retry after "
-	    "%lld s", msg, (long long)secs);
+	req_error_hdr(r, code, hdr, "%s; retry after %lld s", msg,
+	    (long long)secs);
 	return -1;
 }
 
@@ -475,12 +475,12 @@ access_admit(struct request *r)
 	crate = cl != NULL && cl->rate.n > 0;
 	arate = al != NULL && A.pol.addr_rate.n > 0;
 	if (cl != NULL && cl->streams > 0 && cl->inflight >= share(cl->streams))
-		return limit_refuse(r, ML_CLIENT_STREAMS, 0, "too_many_streams",
-		    "too many requests at once", cl->name);
+		return limit_refuse(r, ML_CLIENT_STREAMS, 0,
+		    PME_TOO_MANY_STREAMS, cl->name);
 	if (al != NULL && A.pol.addr_streams > 0 &&
 	    al->inflight >= share(A.pol.addr_streams))
 		return limit_refuse(r, ML_ADDRESS_STREAMS, 0,
-		    "too_many_streams", "too many requests at once", NULL);
+		    PME_TOO_MANY_STREAMS, NULL);
 	if (crate) {
 		bucket_fill(&cl->b, &cl->rate, now);
 		cw = bucket_wait(&cl->b, &cl->rate);
@@ -492,10 +492,9 @@ access_admit(struct request *r)
 	if (cw > 0 || aw > 0) {
 		if (cw >= aw && cl != NULL)
 			return limit_refuse(r, ML_CLIENT_RATE, cw,
-			    "rate_limit_exceeded", "rate limit exceeded",
-			    cl->name);
+			    PME_RATE_LIMITED, cl->name);
 		return limit_refuse(r, ML_ADDRESS_RATE, aw,
-		    "rate_limit_exceeded", "rate limit exceeded", NULL);
+		    PME_RATE_LIMITED, NULL);
 	}
 	if (crate)
 		cl->b.level -= 1.0;

@@ -4,10 +4,13 @@ privatemoded_SOURCES = \
 	common/metrics.c common/metrics.h \
 	daemon/access.c daemon/access.h \
 	daemon/amdchain.c daemon/amdchain.h \
+	daemon/apierr.c daemon/apierr.h \
 	daemon/bevio.c daemon/bevio.h \
+	daemon/dump.c daemon/dump.h \
 	daemon/parent.c daemon/parent.h \
 	daemon/privatemoded.c daemon/privatemoded.h \
 	daemon/proxy.c daemon/proxy.h \
+	daemon/reqerr.c \
 	daemon/route.c daemon/route.h \
 	daemon/server.c daemon/server.h \
 	daemon/tls.c daemon/tls.h \

@@ -78,9 +78,8 @@ check_encoding(struct request *r)
 
 	if (ce == NULL || strcasecmp(ce, "identity") == 0)
 		return 0;
-	req_error(r, 415, "invalid_request_error", "unsupported_media_type",
-	    "Content-Encoding %s is not supported: send the body "
-	    "uncompressed", ce);
+	req_error(r, PME_UNSUPPORTED_MEDIA_TYPE, "Content-Encoding %s is not "
+	    "supported: send the body uncompressed", ce);
 	return -1;
 }
 
@@ -95,8 +94,7 @@ proxy_head(struct request *r, enum route_kind rk)
 	 * may not arrive before the drain ends and closes it (bench/soak).
 	 */
 	if (!keyd_alive()) {
-		req_error(r, 503, "service_unavailable", "keyd_unavailable",
-		    "key daemon unavailable");
+		req_error(r, PME_KEYD_UNAVAILABLE, NULL);
 		return -1;
 	}
 	switch (route_traits(rk)->body) {
@@ -107,9 +105,8 @@ proxy_head(struct request *r, enum route_kind rk)
 		if (check_encoding(r) == -1)
 			return -1;
 		if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19)) {
-			req_error(r, 415, "invalid_request_error",
-			    "unsupported_media_type", "Content-Type must be "
-			    "multipart/form-data");
+			req_error(r, PME_UNSUPPORTED_MEDIA_TYPE,
+			    "Content-Type must be multipart/form-data");
 			return -1;
 		}
 		return 0;
@@ -136,13 +133,12 @@ check_json(struct request *r, char model[USAGE_NAME_MAX + 1])
 
 	if (!is_json_ctype(ct) && (r->body.len == 0 ||
 	    json_validate(r->body.p, r->body.len, 0, &jr) != JSON_OK)) {
-		req_error(r, 415, "invalid_request_error",
-		    "unsupported_media_type", "Content-Type %s is not "
-		    "supported: send application/json", ct);
+		req_error(r, PME_UNSUPPORTED_MEDIA_TYPE, "Content-Type %s is "
+		    "not supported: send application/json", ct);
 		return -1;
 	}
 	if (r->body.len == 0) {
-		req_error(r, 400, "invalid_request_error", "invalid_json",
+		req_error(r, PME_INVALID_JSON,
 		    "request body is empty; expected a JSON object");
 		return -1;
 	}
@@ -163,19 +159,17 @@ check_json(struct request *r, char model[USAGE_NAME_MAX + 1])
 	free(top);
 	if (st == JSON_EDUPKEY) {
 		/* Go would encrypt the first and forward the second in clear. */
-		req_error(r, 400, "invalid_request_error", "duplicate_key",
-		    "request body repeats a member name (at byte %zu)",
-		    jr.offset);
+		req_error(r, PME_DUPLICATE_KEY, "request body repeats a "
+		    "member name (at byte %zu)", jr.offset);
 		return -1;
 	}
 	if (st != JSON_OK) {
-		req_error(r, 400, "invalid_request_error", "invalid_json",
-		    "invalid JSON at byte %zu: %s", jr.offset, jr.msg);
+		req_error(r, PME_INVALID_JSON, "invalid JSON at byte %zu: %s",
+		    jr.offset, jr.msg);
 		return -1;
 	}
 	if (jr.top != JSON_OBJECT) {
-		req_error(r, 400, "invalid_request_error", "invalid_json",
-		    "request body must be a JSON object");
+		req_error(r, PME_INVALID_JSON, NULL);
 		return -1;
 	}
 	return 0;
@@ -196,20 +190,18 @@ check_multipart(struct request *r, char modelname[USAGE_NAME_MAX + 1])
 
 	if (mp_boundary(req_header(r, "Content-Type"), boundary,
 	    sizeof(boundary), &msg) == -1) {
-		req_error(r, 400, "invalid_request_error", "invalid_multipart",
-		    "%s", msg);
+		req_error(r, PME_INVALID_MULTIPART, "%s", msg);
 		return -1;
 	}
 	if (mp_parse(r->body.p, r->body.len, boundary, &form, &msg) == -1) {
-		req_error(r, 400, "invalid_request_error", "invalid_multipart",
+		req_error(r, PME_INVALID_MULTIPART,
 		    "parsing multipart form: %s", msg);
 		return -1;
 	}
 	model = mp_value(&form, "model");
 	if (model == NULL || model->len == 0) {
 		mp_free(&form);
-		req_error(r, 400, "invalid_request_error", "missing_model",
-		    "no model specified in request");
+		req_error(r, PME_MISSING_MODEL, NULL);
 		return -1;
 	}
 	usage_label(modelname, model->data, model->len);
@@ -320,42 +312,24 @@ px_writable(struct request *r)
 
 /* --- the answer ---------------------------------------------------------------- */
 
-/* A failure after the head went out: one error event, then the end. */
+/* The exchange is over: an error answer, or the event ending the stream. */
 static void
-stream_error(struct pxreq *px, int status, const char *type,
-    const char *code, const char *msg)
-{
-	struct request	*r = px->req;
-	char		*esc = json_escape_dup(msg);
-	char		*ev;
-
-	if (route_traits(px->route)->dialect == RD_ANTHROPIC)
-		xasprintf(&ev, "event: error\ndata: {\"type\":\"error\","
-		    "\"error\":{\"type\":\"%s\",\"message\":%s}}\n\n",
-		    anthropic_error_type(status), esc);
-	else
-		xasprintf(&ev, "data: {\"error\":{\"message\":%s,\"type\":"
-		    "\"%s\",\"param\":null,\"code\":\"%s\"}}\n\n", esc, type,
-		    code);
-	req_stream_write(r, ev, strlen(ev));
-	free(ev);
-	free(esc);
-	/* The stream ends properly; the connection does not stay. */
-	r->conn_close = 1;
-	req_stream_end(r);
-}
-
-static void
-px_error(struct pxreq *px, int status, const char *type, const char *code,
-    const char *msg)
+px_error(struct pxreq *px, const struct pmerr *e)
 {
 	if (px->req == NULL)
 		return;
-	if (px->streaming)
-		stream_error(px, status, type, code, msg);
-	else
-		req_error(px->req, status, type, code, "%s", msg);
+	req_fail(px->req, e);
 	px->req = NULL;
+}
+
+/* The same for a failure the worker sees itself, with its usual words. */
+static void
+px_error_code(struct pxreq *px, enum pmerr_code c)
+{
+	struct pmerr	e;
+
+	pmerr_set(&e, c, NULL);
+	px_error(px, &e);
 }
 
 /* The upstream head as extra header lines, Content-Length and -Type apart. */
@@ -428,8 +402,9 @@ px_event(struct pxreq *px, const struct dp_event *ev, struct msgr *m)
 
 	if (ev->type == DPE_ERROR) {
 		log_info("request %s: %d %s: %s", r != NULL ? r->id : "-",
-		    ev->status, ev->code, ev->msg);
-		px_error(px, ev->status, ev->etype, ev->code, ev->msg);
+		    pmerr_status(ev->err.code), pmerr_code_str(ev->err.code),
+		    ev->err.msg);
+		px_error(px, &ev->err);
 		return 0;
 	}
 	if (r == NULL)
@@ -481,8 +456,7 @@ proxy_answer(uint32_t xid, struct msgr *m)
 	}
 	if (rv == -1) {
 		log_warnx("keyd: malformed MSG_RESP");
-		px_error(px, 502, "upstream_error", "internal_error",
-		    "internal error relaying the response");
+		px_error_code(px, PME_RELAY_INTERNAL);
 		px_free(px);
 		return -1;
 	}
@@ -505,8 +479,7 @@ proxy_keyd_lost(void)
 
 	for (i = 0; i < XID_BUCKETS; i++)
 		while ((px = xids[i]) != NULL) {
-			px_error(px, 502, "upstream_error", "keyd_lost",
-			    "the key daemon serving this request exited");
+			px_error_code(px, PME_KEYD_LOST);
 			px_free(px);
 		}
 }
@@ -570,8 +543,7 @@ proxy_request(struct request *r, enum route_kind rk, const char *upath)
 	char		 model[USAGE_NAME_MAX + 1] = USAGE_NONE;
 
 	if (!keyd_alive()) {
-		req_error(r, 503, "service_unavailable", "keyd_unavailable",
-		    "key daemon unavailable");
+		req_error(r, PME_KEYD_UNAVAILABLE, NULL);
 		return;
 	}
 	if (check_body(r, route_traits(rk)->body, model) == -1)

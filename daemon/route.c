@@ -150,8 +150,8 @@ route_head(struct request *r)
 	if (found)
 		r->mroute = rt.fn == NULL ? metrics_route(rt.rk) :
 		    rt.fn == h_metrics ? MR_METRICS : MR_HEALTH;
-	r->anthropic = found && rt.fn == NULL &&
-	    route_traits(rt.rk)->dialect == RD_ANTHROPIC;
+	r->dialect = found && rt.fn == NULL ? route_traits(rt.rk)->dialect :
+	    RD_OPENAI;
 	/*
 	 * client_auth tokens: the token first, before anything else is done
 	 * with the request, on every path of the API port but the open
@@ -161,14 +161,13 @@ route_head(struct request *r)
 	    access_auth(r) == -1)
 		return -1;
 	if (!found) {
-		req_error(r, 404, "invalid_request_error", "not_found",
-		    "no route for %s", r->path);
+		req_error(r, PME_NOT_FOUND, "no route for %s", r->path);
 		return -1;
 	}
 	if (!http_token_in(rt.methods, r->head.method)) {
-		req_error(r, 405, "invalid_request_error",
-		    "method_not_allowed", "method %s not allowed on %s "
-		    "(allowed: %s)", r->head.method, r->path, rt.methods);
+		req_error(r, PME_METHOD_NOT_ALLOWED, "method %s not allowed "
+		    "on %s (allowed: %s)", r->head.method, r->path,
+		    rt.methods);
 		return -1;
 	}
 	if (rt.fn == NULL)
@@ -217,14 +216,12 @@ metrics_answer(const struct msg_hdr *hdr, struct msgr *m, void *arg)
 	r->hctx = NULL;
 	r->on_abort = NULL;
 	if (hdr == NULL) {
-		req_error(r, 503, "service_unavailable", "metrics_unavailable",
-		    "metrics are not available");
+		req_error(r, PME_METRICS_UNAVAILABLE, NULL);
 		return;
 	}
 	text = msg_get_bytes(m, &n);
 	if (msg_end(m) == -1) {
-		req_error(r, 500, "server_error", "internal_error",
-		    "malformed metrics");
+		req_error(r, PME_INTERNAL, "malformed metrics");
 		return;
 	}
 	req_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
@@ -372,8 +369,7 @@ static void
 h_test_worker_syscall(struct request *r)
 {
 	test_forbidden_syscall(test_call(r), NULL);
-	req_error(r, 500, "server_error", "sandbox_missing",
-	    "the worker survived a forbidden syscall");
+	req_error(r, PME_SANDBOX_MISSING, NULL);
 }
 
 /* ?kind=udp|unconnected|nofd|unasked: see upstream_test_bad_handover. */
@@ -386,8 +382,7 @@ h_test_bad_handover(struct request *r)
 	if (r->query != NULL && strncmp(r->query, "kind=", 5) == 0)
 		kind = r->query + 5;
 	if (upstream_test_bad_handover(kind) == -1) {
-		req_error(r, 400, "invalid_request_error", "bad_kind",
-		    "unknown hand-over fault %s", kind);
+		req_error(r, PME_BAD_KIND, "unknown hand-over fault %s", kind);
 		return;
 	}
 	req_respond(r, 202, "application/json", NULL, body, sizeof(body) - 1);

@@ -13,7 +13,6 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +27,10 @@
 #include <sodium.h>
 
 #include "access.h"
+#include "apierr.h"
 #include "bevio.h"
 #include "conf.h"
+#include "dump.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -166,14 +167,12 @@ conn_timeout(evutil_socket_t fd, short ev, void *arg)
 		conn_close(c);
 	else if (c->state == CS_BODY && now_ms() >= c->body_deadline) {
 		metrics.limit_refusals[ML_BODY_DEADLINE]++;
-		req_error(c->req, 408, "invalid_request_error",
-		    "request_timeout", "the request body did not arrive within "
-		    "client_body_deadline (%lld ms)",
+		req_error(c->req, PME_REQUEST_TIMEOUT, "the request body did "
+		    "not arrive within client_body_deadline (%lld ms)",
 		    (long long)c->srv->conf->client_body_deadline);
 	} else
-		req_error(c->req, 408, "invalid_request_error",
-		    "request_timeout", "timed out reading the request %s",
-		    c->state == CS_HEAD ? "header" : "body");
+		req_error(c->req, PME_REQUEST_TIMEOUT, "timed out reading the "
+		    "request %s", c->state == CS_HEAD ? "header" : "body");
 }
 
 static void
@@ -417,18 +416,19 @@ conn_written(struct bufferevent *bev, void *arg)
 static void
 write_canned_429(struct conn *c, int per_address)
 {
-	static const char total[] = "{\"error\":{\"message\":\"too many "
-	    "connections\",\"type\":\"rate_limit_error\",\"param\":null,"
-	    "\"code\":\"too_many_connections\"}}";
-	static const char addr[] = "{\"error\":{\"message\":\"too many "
-	    "connections from this address\",\"type\":\"rate_limit_error\","
-	    "\"param\":null,\"code\":\"too_many_connections_from_address\"}}";
-	const char	*body = per_address ? addr : total;
+	enum pmerr_code	code;
+	struct buf	body;
 
+	code = per_address ? PME_TOO_MANY_CONNECTIONS_ADDR :
+	    PME_TOO_MANY_CONNECTIONS;
+	buf_init(&body, 160);
+	apierr_render(&body, RD_OPENAI, AEF_JSON, code, NULL);
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
-	    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json"
-	    "\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %zu"
-	    "\r\n\r\n%s", strlen(body), body);
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nRetry-After: 1\r\n"
+	    "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
+	    pmerr_status(code), http_reason(pmerr_status(code)),
+	    apierr_ctype(AEF_JSON), body.len, buf_cstr(&body));
+	buf_free(&body);
 	c->state = CS_CLOSING;
 	c->unread = 1;
 }
@@ -629,20 +629,6 @@ req_header(const struct request *r, const char *name)
 	return http_head_get(&r->head, name);
 }
 
-/* The answer as Go's httputil.DumpResponse renders it (protocol.md 8). */
-static void
-dump_head(struct request *r, int status, const char *ctype, const char *extra)
-{
-	buf_addf(r->dump, "HTTP/0.0 %d %s\r\n", status, http_reason(status));
-	if (ctype != NULL)
-		buf_addf(r->dump, "Content-Type: %s\r\n", ctype);
-	if (r->id[0] != '\0')
-		buf_addf(r->dump, "X-Request-Id: %s\r\n", r->id);
-	if (extra != NULL)
-		buf_adds(r->dump, extra);
-	buf_adds(r->dump, "\r\n");
-}
-
 static void
 write_head(struct request *r, int status, const char *ctype,
     const char *extra, int64_t clen)
@@ -659,10 +645,11 @@ write_head(struct request *r, int status, const char *ctype,
 	    http_reason(status));
 	if (ctype != NULL)
 		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+	/* Anthropic's SDKs read the request id from their own header. */
 	if (r->id[0] != '\0')
-		evbuffer_add_printf(out, "x-request-id: %s\r\n%s%s%s", r->id,
-		    r->anthropic ? "request-id: " : "",
-		    r->anthropic ? r->id : "", r->anthropic ? "\r\n" : "");
+		evbuffer_add_printf(out, "x-request-id: %s\r\n", r->id);
+	if (r->id[0] != '\0' && r->dialect == RD_ANTHROPIC)
+		evbuffer_add_printf(out, "request-id: %s\r\n", r->id);
 	if (r->conn_close)
 		c->keepalive = 0;
 	/*
@@ -683,37 +670,6 @@ write_head(struct request *r, int status, const char *ctype,
 	if (!c->keepalive || c->srv->draining)
 		evbuffer_add(out, "Connection: close\r\n", 19);
 	evbuffer_add(out, "\r\n", 2);
-}
-
-/*
- * dump_requests: the request as received and the answer as written, in
- * plaintext, to the parent, which writes them below <workspace>/requests.
- */
-static void
-dump_send(struct request *r)
-{
-	struct buf	m;
-	struct buf	req;
-	int		i;
-
-	/* The head re-serialised from what was parsed, then the body. */
-	buf_init(&req, r->head.rawlen + r->body.len + 64);
-	buf_addf(&req, "%s %s HTTP/1.%d\r\n", r->head.method, r->head.target,
-	    r->head.minor);
-	for (i = 0; i < r->head.nh; i++)
-		buf_addf(&req, "%s: %s\r\n", r->head.h[i].name,
-		    access_token_header(r->head.h[i].name) ? "[client token]" :
-		    r->head.h[i].value);
-	buf_adds(&req, "\r\n");
-	buf_add(&req, r->body.p, r->body.len);
-	buf_init(&m, req.len + r->dump->len + 64);
-	msg_put_i64(&m, wall_ms() * 1000 + (int64_t)(now_us() % 1000));
-	msg_put_u32(&m, (uint32_t)req.len);
-	msg_put_raw(&m, req.p, req.len);
-	msg_put_bytes(&m, r->dump->p, r->dump->len);
-	buf_free(&req);
-	parent_send(MSG_DUMP, &m);
-	buf_free(&m);
 }
 
 /* Counters and the access log line: no body, no prompt text. */
@@ -837,91 +793,6 @@ req_stream_end(struct request *r)
 	request_done(r);
 }
 
-static void
-req_verror(struct request *r, int status, const char *extra, const char *type,
-    const char *code, const char *fmt, va_list ap)
-    __attribute__((__format__(printf, 6, 0)));
-
-static void
-req_verror(struct request *r, int status, const char *extra, const char *type,
-    const char *code, const char *fmt, va_list ap)
-{
-	struct buf	 b;
-	char		*msg, *esc;
-
-	if (vasprintf(&msg, fmt, ap) == -1)
-		fatal("vasprintf");
-	esc = json_escape_dup(msg);
-	buf_init(&b, 256);
-	if (r->wants_sse)
-		buf_adds(&b, "event: error\ndata: ");
-	if (r->anthropic)
-		buf_addf(&b, "{\"type\":\"error\",\"error\":{\"type\":\"%s\","
-		    "\"message\":%s}}", anthropic_error_type(status), esc);
-	else {
-		buf_addf(&b, "{\"error\":{\"message\":%s,\"type\":\"%s\","
-		    "\"param\":null,\"code\":", esc, type);
-		if (code != NULL)
-			buf_addf(&b, "\"%s\"}}", code);
-		else
-			buf_adds(&b, "null}}");
-	}
-	if (r->wants_sse)
-		buf_adds(&b, "\n\n");
-	if (status >= 400 && r->started) {
-		/* Too late for a status: end the stream with the event. */
-		if (r->streaming)
-			req_stream_write(r, b.p, b.len);
-		req_stream_end(r);
-	} else {
-		/* request_done() closes if the request was not fully read. */
-		if (extra == NULL && (status == 429 || status == 503))
-			extra = "Retry-After: 1\r\n";
-		req_respond(r, status, r->wants_sse ? "text/event-stream" :
-		    "application/json", extra, b.p, b.len);
-	}
-	buf_free(&b);
-	free(esc);
-	free(msg);
-}
-
-void
-req_error(struct request *r, int status, const char *type, const char *code,
-    const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	req_verror(r, status, NULL, type, code, fmt, ap);
-	va_end(ap);
-}
-
-void
-req_error_hdr(struct request *r, int status, const char *extra,
-    const char *type, const char *code, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	req_verror(r, status, extra, type, code, fmt, ap);
-	va_end(ap);
-}
-
-const char *
-anthropic_error_type(int status)
-{
-	switch (status) {
-	case 400: return "invalid_request_error";
-	case 401: return "authentication_error";
-	case 403: return "permission_error";
-	case 404: return "not_found_error";
-	case 413: return "request_too_large";
-	case 429: return "rate_limit_error";
-	case 529: return "overloaded_error";
-	default: return "api_error";
-	}
-}
-
 /* --- reading ------------------------------------------------------ */
 
 static int
@@ -1000,9 +871,7 @@ body_over_budget(struct request *r)
 	log_debug("%s: request body over max_body_buffer (%llu bytes held)",
 	    r->peer, (unsigned long long)r->srv->body_bytes);
 	metrics.limit_refusals[ML_BODY_BUFFER]++;
-	req_error(r, 503, "service_unavailable", "body_buffer_full",
-	    "the proxy is receiving too many request bodies at once "
-	    "(max_body_buffer); retry later");
+	req_error(r, PME_BODY_BUFFER_FULL, NULL);
 }
 
 /* The whole request is in: hand it over. */
@@ -1049,13 +918,12 @@ read_body(struct conn *c)
 		rv = http_chunked_feed(&c->ch, p, n, &used, body_append, r);
 		evbuffer_drain(in, used);
 		if (rv == HTTP_CHUNK_ERROR) {
-			req_error(r, 400, "invalid_request_error",
-			    "invalid_chunked_body", "malformed chunked body");
+			req_error(r, PME_INVALID_CHUNKED_BODY, NULL);
 			return;
 		}
 		if (r->body.len > conf->max_body_size) {
-			req_error(r, 413, "invalid_request_error",
-			    "body_too_large", "request body exceeds %llu bytes",
+			req_error(r, PME_BODY_TOO_LARGE, "request body exceeds "
+			    "%llu bytes",
 			    (unsigned long long)conf->max_body_size);
 			return;
 		}
@@ -1084,29 +952,26 @@ begin_body(struct conn *c)
 	te = http_head_get(&r->head, "Transfer-Encoding");
 	has_cl = parse_content_length(&r->head, &clen);
 	if (has_cl == -1) {
-		req_error(r, 400, "invalid_request_error", "bad_content_length",
-		    "invalid Content-Length");
+		req_error(r, PME_BAD_CONTENT_LENGTH, NULL);
 		return;
 	}
 	if (te != NULL) {
 		/* Both framings at once is a smuggling vector: refuse. */
 		if (has_cl || http_head_count(&r->head,
 		    "Transfer-Encoding") > 1 || r->head.minor < 1) {
-			req_error(r, 400, "invalid_request_error",
-			    "bad_transfer_encoding", "invalid message framing");
+			req_error(r, PME_BAD_TRANSFER_ENCODING, NULL);
 			return;
 		}
 		if (strcasecmp(te, "chunked") != 0) {
-			req_error(r, 501, "invalid_request_error",
-			    "unsupported_transfer_encoding",
+			req_error(r, PME_UNSUPPORTED_TRANSFER_ENCODING,
 			    "unsupported Transfer-Encoding \"%s\"", te);
 			return;
 		}
 		c->chunked = 1;
 		http_chunked_init(&c->ch);
 	} else if (clen > conf->max_body_size) {
-		req_error(r, 413, "invalid_request_error", "body_too_large",
-		    "request body of %llu bytes exceeds the limit of %llu",
+		req_error(r, PME_BODY_TOO_LARGE, "request body of %llu bytes "
+		    "exceeds the limit of %llu",
 		    (unsigned long long)clen,
 		    (unsigned long long)conf->max_body_size);
 		return;
@@ -1122,8 +987,8 @@ begin_body(struct conn *c)
 	}
 	if ((expect = http_head_get(&r->head, "Expect")) != NULL) {
 		if (strcasecmp(expect, "100-continue") != 0) {
-			req_error(r, 417, "invalid_request_error",
-			    "expectation_failed", "unsupported Expect \"%s\"",
+			req_error(r, PME_EXPECTATION_FAILED,
+			    "unsupported Expect \"%s\"",
 			    expect);
 			return;
 		}
@@ -1143,13 +1008,13 @@ begin_body(struct conn *c)
 	read_body(c);
 }
 
-static int
-head_error_status(enum http_perr e)
+static enum pmerr_code
+head_error(enum http_perr e)
 {
 	switch (e) {
-	case HTTP_E_TOO_MANY:	return 431;
-	case HTTP_E_VERSION:	return 505;
-	default:		return 400;
+	case HTTP_E_TOO_MANY:	return PME_HEAD_TOO_MANY;
+	case HTTP_E_VERSION:	return PME_HTTP_VERSION;
+	default:		return PME_BAD_REQUEST;
 	}
 }
 
@@ -1184,17 +1049,16 @@ read_head(struct conn *c)
 	r = c->req;
 	if (end == 0) {
 		if (len >= conf->max_header_size)
-			req_error(r, 431, "invalid_request_error",
-			    "header_too_large", "request header exceeds %llu "
-			    "bytes", (unsigned long long)conf->max_header_size);
+			req_error(r, PME_HEADER_TOO_LARGE, "request header "
+			    "exceeds %llu bytes",
+			    (unsigned long long)conf->max_header_size);
 		return;
 	}
 	e = http_head_parse(&r->head, data, end, 1);
 	evbuffer_drain(in, end);
 	c->scanned = 0;
 	if (e != HTTP_OK) {
-		req_error(r, head_error_status(e), "invalid_request_error",
-		    "bad_request", "%s", http_perr_str(e));
+		req_error(r, head_error(e), "%s", http_perr_str(e));
 		return;
 	}
 	split_target(r);
@@ -1209,7 +1073,7 @@ read_head(struct conn *c)
 		c->keepalive = conn_hdr != NULL &&
 		    http_token_in(conn_hdr, "keep-alive");
 	if (r->head.minor >= 1 && http_head_count(&r->head, "Host") != 1) {
-		req_error(r, 400, "invalid_request_error", "bad_request",
+		req_error(r, PME_BAD_REQUEST,
 		    "exactly one Host header is required");
 		return;
 	}
@@ -1376,8 +1240,7 @@ server_drain(struct server *s, server_idle_fn fn, void *arg)
  * it without a word.  Requests past their body are the proxy's to end.
  */
 void
-server_refuse_incomplete(struct server *s, int status, const char *type,
-    const char *code, const char *msg)
+server_refuse_incomplete(struct server *s, enum pmerr_code code)
 {
 	struct conn	*c, *tmp;
 
@@ -1385,7 +1248,7 @@ server_refuse_incomplete(struct server *s, int status, const char *type,
 		tmp = TAILQ_NEXT(c, entry);
 		if (c->state == CS_BODY && c->req != NULL && !c->req->started &&
 		    !c->req->done)
-			req_error(c->req, status, type, code, "%s", msg);
+			req_error(c->req, code, NULL);
 	}
 }
 

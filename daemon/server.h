@@ -12,6 +12,8 @@
 #include "buf.h"
 #include "clients.h"
 #include "http.h"
+#include "pmerr.h"
+#include "routes.h"
 #include "usage.h"
 
 struct event_base;
@@ -57,7 +59,7 @@ struct request {
 	int			 metrics_listener;	/* came in on metrics_listen */
 	int			 head_only;	/* HEAD request */
 	int			 wants_sse;	/* Accept: text/event-stream */
-	int			 anthropic;	/* errors in Anthropic's shape */
+	enum route_dialect	 dialect;	/* of its errors (the route's) */
 	int			 conn_close;	/* close after this response */
 	struct buf		*dump;		/* dump_requests: the answer */
 	/* access.c: who asked, what it cost, which slots it holds */
@@ -90,8 +92,7 @@ void		 server_drain(struct server *, server_idle_fn, void *);
 /* Close every connection now. */
 void		 server_close_all(struct server *);
 /* Answer every request still receiving its body with this error. */
-void		 server_refuse_incomplete(struct server *, int, const char *,
-		    const char *, const char *);
+void		 server_refuse_incomplete(struct server *, enum pmerr_code);
 /* A renewed client TLS context for new connections (the server owns it). */
 void		 server_set_tls(struct server *, struct ssl_ctx_st *);
 int		 server_nconns(const struct server *);
@@ -105,17 +106,22 @@ void	req_stream_start(struct request *, int status, const char *ctype,
  * producing until on_writable is called. */
 int	req_stream_write(struct request *, const void *, size_t);
 void	req_stream_end(struct request *);
-/* OpenAI-style error JSON (or an SSE error event if the client asked for
- * text/event-stream). */
-void	req_error(struct request *, int status, const char *type,
-	    const char *code, const char *fmt, ...)
-	    __attribute__((__format__(printf, 5, 6)));
+/*
+ * Answer with an error (daemon/reqerr.c, rendered by apierr.c in the
+ * route's dialect; an SSE error event if the client asked for
+ * text/event-stream).  A NULL fmt sends the code's default message.
+ */
+void	req_error(struct request *, enum pmerr_code, const char *fmt, ...)
+	    __attribute__((__format__(printf, 3, 4)));
 /* The same with extra header lines (then no default Retry-After). */
-void	req_error_hdr(struct request *, int status, const char *extra,
-	    const char *type, const char *code, const char *fmt, ...)
-	    __attribute__((__format__(printf, 6, 7)));
+void	req_error_hdr(struct request *, enum pmerr_code, const char *extra,
+	    const char *fmt, ...) __attribute__((__format__(printf, 4, 5)));
+/*
+ * An error that ends an exchange (keyd's, or the worker's about it): an
+ * error answer, or once the answer streams, the API's own in-stream
+ * error event and the end of the stream.
+ */
+void	req_fail(struct request *, const struct pmerr *);
 const char *req_header(const struct request *, const char *);
-/* Anthropic's error type for an HTTP status ("api_error", ...). */
-const char *anthropic_error_type(int status);
 
 #endif

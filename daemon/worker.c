@@ -149,8 +149,7 @@ keyd_closed(struct chan *c, const char *why, void *arg)
 	proxy_keyd_lost();
 	/* Nor can a request whose body is still on its way (bench/soak). */
 	if (w.srv != NULL)
-		server_refuse_incomplete(w.srv, 503, "service_unavailable",
-		    "keyd_unavailable", "key daemon unavailable");
+		server_refuse_incomplete(w.srv, PME_KEYD_UNAVAILABLE);
 	w.exit_status = 1;
 	worker_drain(KEYD_LOST_DRAIN_MS);
 }

@@ -166,7 +166,7 @@ int	relay_request(uint32_t xid, struct msgr *);
 int	relay_ctl(uint32_t xid, struct msgr *);
 /* Requests waiting for a secret: run or fail them now. */
 void	relay_secret_ready(void);
-void	relay_secret_failed(int status, const char *code, const char *msg);
+void	relay_secret_failed(enum pmerr_code, const char *msg);
 
 /* fetch.c: keyd's own HTTP requests (attest, secret, manifest, KDS). */
 typedef void	(*fetch_cb)(int status, const uint8_t *body, size_t len,

@@ -452,46 +452,33 @@ px_finish(struct pexch *px, int reusable)
 	px_free(px);
 }
 
+/* The exchange ends with an error for the client. */
 static void
-px_fail(struct pexch *px, int status, const char *type, const char *code,
-    const char *fmt, ...) __attribute__((__format__(printf, 5, 6)));
-
-static void
-px_fail(struct pexch *px, int status, const char *type, const char *code,
-    const char *fmt, ...)
+px_fail(struct pexch *px, const struct pmerr *e)
 {
-	char	msg[1024];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (px->headed && px->out.len > 0)
 		dp_resp_data(&px->ev, px->out.p, px->out.len);
-	dp_resp_error(&px->ev, status, type, code, msg);
+	dp_resp_error(&px->ev, e);
 	/* A stream that did not end well is reset; a connection closed. */
 	px_send_events(px);
 	px_detach(px, 1);
 	px_free(px);
 }
 
-/* A failure of the upstream connection or its answer. */
 static void
-px_upstream_fail(struct pexch *px, int status, const char *code,
-    const char *fmt, ...) __attribute__((__format__(printf, 4, 5)));
+px_failf(struct pexch *px, enum pmerr_code code, const char *fmt, ...)
+    __attribute__((__format__(printf, 3, 4)));
 
 static void
-px_upstream_fail(struct pexch *px, int status, const char *code,
-    const char *fmt, ...)
+px_failf(struct pexch *px, enum pmerr_code code, const char *fmt, ...)
 {
-	char	msg[1024];
-	va_list	ap;
+	struct pmerr	e;
+	va_list		ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pmerr_vset(&e, code, fmt, ap);
 	va_end(ap);
-	px_fail(px, status, status == 504 ? "timeout_error" : "upstream_error",
-	    code, "%s", msg);
+	px_fail(px, &e);
 }
 
 static void
@@ -546,11 +533,10 @@ px_conn_lost(struct pexch *px, int err, const char *why, int reused)
 		}
 	}
 	if (err == ETIMEDOUT)
-		px_upstream_fail(px, 504, "upstream_timeout", "%s", why);
+		px_failf(px, PME_UPSTREAM_TIMEOUT, "%s", why);
 	else
-		px_upstream_fail(px, 502, "upstream_closed", "upstream "
-		    "connection failed before the response was complete: %s",
-		    why);
+		px_failf(px, PME_UPSTREAM_CLOSED, "upstream connection "
+		    "failed before the response was complete: %s", why);
 }
 
 /* --- the answer -------------------------------------------------------------- */
@@ -778,13 +764,12 @@ relay_h2_head(void *arg, const char *text, size_t len)
 	px->received += len;
 	http_head_free(&px->resp.head);
 	if (http_head_parse(&px->resp.head, text, len, 0) != HTTP_OK) {
-		px_upstream_fail(px, 502, "bad_upstream_response",
+		px_failf(px, PME_BAD_UPSTREAM_RESPONSE,
 		    "malformed upstream response head");
 		return;
 	}
 	if (on_head(px) == -1) {
-		px_upstream_fail(px, 502, "bad_upstream_response", "%s",
-		    px->err);
+		px_failf(px, PME_BAD_UPSTREAM_RESPONSE, "%s", px->err);
 		return;
 	}
 	if (!px->paused)
@@ -799,8 +784,7 @@ relay_h2_data(void *arg, const uint8_t *p, size_t n)
 	px->received += n;
 	if (on_body(px, p, n) == -1) {
 		/* Whole events out, then the error; the stream is reset. */
-		px_upstream_fail(px, 502, "bad_upstream_response", "%s",
-		    px->err);
+		px_failf(px, PME_BAD_UPSTREAM_RESPONSE, "%s", px->err);
 		return;
 	}
 	/* The stream's window opens again only as the client reads. */
@@ -820,7 +804,7 @@ relay_h2_closed(void *arg, uint32_t code)
 	px->stream = 0;		/* closed: nothing to reset */
 	if (code == H2_HEAD_TOO_BIG) {
 		/* The words of the HTTP/1.1 reader for the same limit. */
-		px_upstream_fail(px, 502, "bad_upstream_response", "upstream "
+		px_failf(px, PME_BAD_UPSTREAM_RESPONSE, "upstream "
 		    "response head too large (over %u bytes)", RESP_HEAD_MAX);
 		return;
 	}
@@ -831,18 +815,17 @@ relay_h2_closed(void *arg, uint32_t code)
 		return;
 	}
 	if (code != 0) {
-		px_upstream_fail(px, 502, "upstream_reset", "upstream reset "
-		    "the stream: %s", h2_code_str(code));
+		px_failf(px, PME_UPSTREAM_RESET, "upstream reset the "
+		    "stream: %s", h2_code_str(code));
 		return;
 	}
 	if (!px->headed && px->resp.head.status == 0) {
-		px_upstream_fail(px, 502, "bad_upstream_response", "upstream "
+		px_failf(px, PME_BAD_UPSTREAM_RESPONSE, "upstream "
 		    "ended the stream without an answer");
 		return;
 	}
 	if (on_done(px) == -1) {
-		px_upstream_fail(px, 502, "bad_upstream_response", "%s",
-		    px->err);
+		px_failf(px, PME_BAD_UPSTREAM_RESPONSE, "%s", px->err);
 		return;
 	}
 	if (px->out.len > 0) {
@@ -918,7 +901,7 @@ px_attempt(struct pexch *px)
 {
 	const struct sx_secret	*sec = NULL;
 	struct seal_in		 in;
-	struct seal_err		 e;
+	struct pmerr		 e;
 
 	if (px_sealed(px) && (sec = secret_current()) == NULL)
 		fatalx("%s: no secret", __func__);
@@ -930,7 +913,7 @@ px_attempt(struct pexch *px)
 	buf_free(&px->sealed);
 	buf_init_secret(&px->sealed, px->q.bodylen * 2 + 1024);
 	if (seal_request(&in, sec, &px->sealed, &px->fc, &e) == -1) {
-		px_fail(px, e.status, e.type, e.code, "%s", e.msg);
+		px_fail(px, &e);
 		return;
 	}
 	px_place(px);
@@ -948,7 +931,7 @@ px_send(struct pexch *px)
 		/* The stream takes the sealed request's storage. */
 		id = h2_submit(kt->h2, px, &px->sealed, err, sizeof(err));
 		if (id < 0) {
-			px_upstream_fail(px, 502, "upstream_http2", "%s", err);
+			px_failf(px, PME_UPSTREAM_HTTP2, "%s", err);
 			return;
 		}
 		px->stream = id;
@@ -973,7 +956,7 @@ px_send(struct pexch *px)
 	if (tun_write(kt->t, px->sealed.p, px->sealed.len, err,
 	    sizeof(err)) == -1) {
 		buf_free(&px->sealed);
-		px_upstream_fail(px, 502, "upstream_tls", "%s", err);
+		px_failf(px, PME_UPSTREAM_TLS, "%s", err);
 		return;
 	}
 	buf_free(&px->sealed);
@@ -1017,9 +1000,9 @@ px_start(struct pexch *px)
 		return;
 	}
 	if (!secret_have_key() && !offer_client_key(px)) {
-		px_fail(px, 401, "authentication_error", "missing_api_key",
-		    "no API key: set api_key in privatemode.conf, or send "
-		    "the key as Authorization: Bearer or x-api-key");
+		px_failf(px, PME_MISSING_API_KEY, "no API key: set api_key in "
+		    "privatemode.conf, or send the key as Authorization: "
+		    "Bearer or x-api-key");
 		return;
 	}
 	px_wait_secret(px);
@@ -1085,7 +1068,7 @@ relay_request(uint32_t xid, struct msgr *r)
 		/* The path is the client's: a refusal, not a broken worker. */
 		log_warnx("refusing to send %s for route kind %d", px->q.path,
 		    px->route);
-		px_fail(px, 400, "invalid_request_error", "bad_request",
+		px_failf(px, PME_BAD_REQUEST,
 		    "refusing to forward this request line");
 		return 0;
 	}
@@ -1144,14 +1127,13 @@ relay_secret_ready(void)
 }
 
 void
-relay_secret_failed(int status, const char *code, const char *msg)
+relay_secret_failed(enum pmerr_code code, const char *msg)
 {
 	struct pexch	*px;
 
 	while ((px = TAILQ_FIRST(&waitq)) != NULL) {
 		px_unwait(px);
-		px_fail(px, status, status == 401 ? "authentication_error" :
-		    "service_unavailable", code, "%s", msg);
+		px_failf(px, code, "%s", msg);
 	}
 }
 
@@ -1172,12 +1154,11 @@ relay_connected(struct ktun *kt, enum dp_fd_fail fail, const char *err)
 		px_detach(px, 0);
 		if (fail == DPF_PROXY)
 			/* A gateway on the way said no: a bad gateway. */
-			px_upstream_fail(px, 502, "upstream_proxy", "%s", err);
+			px_failf(px, PME_UPSTREAM_PROXY, "%s", err);
 		else
 			/* Unavailable: try again later. */
-			px_fail(px, 503, "service_unavailable",
-			    "upstream_unreachable", "cannot reach the API at "
-			    "%s: %s", kenv->conf->api_endpoint, err);
+			px_failf(px, PME_UPSTREAM_UNREACHABLE, "cannot reach "
+			    "the API at %s: %s", kenv->conf->api_endpoint, err);
 	}
 	ktun_free(kt);
 }
@@ -1255,8 +1236,7 @@ h1_input(struct ktun *kt, struct pexch *px, struct buf *plain)
 	px->received += plain->len;
 	if (plain->len > 0 && resp_feed(&px->resp, plain->p, plain->len,
 	    &px_cb, px, px->err, sizeof(px->err)) == -1) {
-		px_upstream_fail(px, 502, "bad_upstream_response", "%s",
-		    px->err);
+		px_failf(px, PME_BAD_UPSTREAM_RESPONSE, "%s", px->err);
 		return;
 	}
 	if (px->out.len > 0) {

@@ -35,6 +35,9 @@
 #include "sx.h"
 #include "util.h"
 
+/* The longest refusal detail keyd sends for a request it cannot seal. */
+#define SEAL_MSG_MAX	512
+
 /* The plain sets of the route kinds' rows, as the JSON walk takes them. */
 static struct jm_skip	skip_req[RK__COUNT], skip_resp[RK__COUNT];
 static struct utsname	uts;
@@ -85,24 +88,6 @@ seal_goarch(void)
 	if (strncmp(uts.machine, "arm", 3) == 0)
 		return "arm";
 	return uts.machine;
-}
-
-static void
-set_err(struct seal_err *e, int status, const char *type, const char *code,
-    const char *fmt, ...) __attribute__((__format__(printf, 5, 6)));
-
-static void
-set_err(struct seal_err *e, int status, const char *type, const char *code,
-    const char *fmt, ...)
-{
-	va_list	ap;
-
-	e->status = status;
-	strlcpy(e->type, type, sizeof(e->type));
-	strlcpy(e->code, code, sizeof(e->code));
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
 }
 
 /* --- the JSON body of chat-like routes ----------------------------------- */
@@ -219,7 +204,7 @@ gjson_string(const uint8_t *b, struct json_span sp, enum json_kind k,
  */
 static int
 salt_and_shard(const uint8_t *b, size_t n, const struct body_info *bi,
-    struct buf *body_out, struct buf *shard, struct seal_err *e)
+    struct buf *body_out, struct buf *shard, struct pmerr *e)
 {
 	struct buf	salt, content;
 	struct cerr	ce;
@@ -239,18 +224,15 @@ salt_and_shard(const uint8_t *b, size_t n, const struct body_info *bi,
 			    &content);
 		if (shard_key(salt.p, salt.len, content.p, content.len, shard,
 		    &ce) == -1) {
-			set_err(e, 400, "invalid_request_error",
-			    "context_too_large", "generating shard key: %s",
-			    ce.msg);
+			pmerr_set(e, PME_CONTEXT_TOO_LARGE,
+			    "generating shard key: %s", ce.msg);
 			rv = -1;
 			goto done;
 		}
 	}
 	if (client_salt) {
 		if (salt.len < 32) {
-			set_err(e, 400, "invalid_request_error",
-			    "invalid_cache_salt", "cache_salt must be at least "
-			    "32 characters long");
+			pmerr_set(e, PME_INVALID_CACHE_SALT, NULL);
 			rv = -1;
 			goto done;
 		}
@@ -293,25 +275,22 @@ salt_and_shard(const uint8_t *b, size_t n, const struct body_info *bi,
 
 static int
 target_model(const uint8_t *b, const struct body_info *bi, struct buf *model,
-    struct seal_err *e)
+    struct pmerr *e)
 {
 	if (bi->model.len == 0 ||
 	    json_kind_at(b, bi->model.off + bi->model.len, bi->model.off) !=
 	    JSON_STRING) {
 		if (bi->model.len > 0 && json_kind_at(b, bi->model.off +
 		    bi->model.len, bi->model.off) != JSON_NULL) {
-			set_err(e, 400, "invalid_request_error",
-			    "invalid_model", "model must be a string");
+			pmerr_set(e, PME_INVALID_MODEL, NULL);
 			return -1;
 		}
-		set_err(e, 400, "invalid_request_error", "missing_model",
-		    "no model specified in request");
+		pmerr_set(e, PME_MISSING_MODEL, NULL);
 		return -1;
 	}
 	json_unescape(b + bi->model.off, bi->model.len, model);
 	if (model->len == 0) {
-		set_err(e, 400, "invalid_request_error", "missing_model",
-		    "no model specified in request");
+		pmerr_set(e, PME_MISSING_MODEL, NULL);
 		return -1;
 	}
 	return 0;
@@ -319,7 +298,7 @@ target_model(const uint8_t *b, const struct body_info *bi, struct buf *model,
 
 static int
 seal_json(const struct seal_in *in, struct fc *fc, struct buf *body,
-    struct buf *model, struct buf *shard, struct seal_err *e)
+    struct buf *model, struct buf *shard, struct pmerr *e)
 {
 	struct json_result	 jr;
 	struct json_top		*top = NULL;
@@ -338,8 +317,7 @@ seal_json(const struct seal_in *in, struct fc *fc, struct buf *body,
 	buf_init(&salted, 0);
 	if (json_validate_top(b, n, 0, &jr, &top, &ntop) != JSON_OK ||
 	    jr.top != JSON_OBJECT || read_body_info(b, top, ntop, &bi) == -1) {
-		set_err(e, 400, "invalid_request_error", "invalid_json",
-		    "request body must be a JSON object");
+		pmerr_set(e, PME_INVALID_JSON, NULL);
 		goto done;
 	}
 	if (target_model(b, &bi, model, e) == -1)
@@ -356,8 +334,7 @@ seal_json(const struct seal_in *in, struct fc *fc, struct buf *body,
 		mr = jm_mutate(salted.p, salted.len, &skip_req[in->route],
 		    fc_encrypt_cb, fc, body, &ce);
 	if (mr == -1) {
-		set_err(e, 400, "invalid_request_error", "invalid_json",
-		    "%s", ce.msg);
+		pmerr_set(e, PME_INVALID_JSON, "%s", ce.msg);
 		goto done;
 	}
 	rv = 0;
@@ -397,7 +374,7 @@ quote_name(const char *s)
 static int
 seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
     struct buf *body, struct buf *model, char *new_ctype, size_t ctlen,
-    struct seal_err *e)
+    struct pmerr *e)
 {
 	struct mp_form		 form;
 	const struct mp_part	*sorted[MP_MAX_PARTS], *mv;
@@ -411,22 +388,19 @@ seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
 	if (mp_boundary(ctype, boundary, sizeof(boundary), &msg) == -1) {
 		/* Not multipart at all is 415; a bad boundary is malformed. */
 		if (strstr(msg, "isn't multipart") != NULL)
-			set_err(e, 415, "invalid_request_error",
-			    "unsupported_media_type", "%s", msg);
+			pmerr_set(e, PME_UNSUPPORTED_MEDIA_TYPE, "%s", msg);
 		else
-			set_err(e, 400, "invalid_request_error",
-			    "invalid_multipart", "%s", msg);
+			pmerr_set(e, PME_INVALID_MULTIPART, "%s", msg);
 		return -1;
 	}
 	if (mp_parse(in->body, in->bodylen, boundary, &form, &msg) == -1) {
-		set_err(e, 400, "invalid_request_error", "invalid_multipart",
+		pmerr_set(e, PME_INVALID_MULTIPART,
 		    "parsing multipart form: %s", msg);
 		return -1;
 	}
 	if ((mv = mp_value(&form, "model")) == NULL || mv->len == 0) {
 		mp_free(&form);
-		set_err(e, 400, "invalid_request_error", "missing_model",
-		    "no model specified in request");
+		pmerr_set(e, PME_MISSING_MODEL, NULL);
 		return -1;
 	}
 	buf_add(model, mv->data, mv->len);
@@ -464,8 +438,7 @@ seal_form(const struct seal_in *in, const char *ctype, struct fc *fc,
 			buf_add(body, p->data, p->len);
 		else if (fc_encrypt(fc, p->data, p->len, body, &ce) == -1) {
 			mp_free(&form);
-			set_err(e, 500, "server_error", "encryption_failed",
-			    "%s", ce.msg);
+			pmerr_set(e, PME_ENCRYPTION_FAILED, "%s", ce.msg);
 			return -1;
 		}
 		buf_adds(body, "\r\n");
@@ -659,7 +632,7 @@ client_fields(void)
 static int
 write_head(const struct seal_in *in, const struct sx_secret *sec,
     const char *ctype, const struct buf *model, const struct buf *shard,
-    size_t bodylen, struct buf *out, struct seal_err *e)
+    size_t bodylen, struct buf *out, struct pmerr *e)
 {
 	const char	*xff = NULL, *bearer = client_key_as_bearer(in);
 	struct buf	 policy;
@@ -669,7 +642,7 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 	if ((strcmp(in->method, "GET") != 0 &&
 	    strcmp(in->method, "POST") != 0) || in->path[0] != '/' ||
 	    !safe_value(in->path) || strchr(in->path, ' ') != NULL) {
-		set_err(e, 400, "invalid_request_error", "bad_request",
+		pmerr_set(e, PME_BAD_REQUEST,
 		    "refusing to forward this request line");
 		return -1;
 	}
@@ -681,7 +654,7 @@ write_head(const struct seal_in *in, const struct sx_secret *sec,
 	for (i = 0; i < in->nh; i++) {
 		/* keyd re-checks what the worker parsed: no injection. */
 		if (!is_token(in->hname[i]) || !safe_value(in->hvalue[i])) {
-			set_err(e, 400, "invalid_request_error", "bad_request",
+			pmerr_set(e, PME_BAD_REQUEST,
 			    "malformed header field");
 			return -1;
 		}
@@ -754,7 +727,7 @@ client_ctype(const struct seal_in *in)
 
 int
 seal_request(const struct seal_in *in, const struct sx_secret *sec,
-    struct buf *out, struct fc **fcp, struct seal_err *e)
+    struct buf *out, struct fc **fcp, struct pmerr *e)
 {
 	const struct route_traits	*t;
 	struct buf			 body, model, shard;
@@ -770,8 +743,7 @@ seal_request(const struct seal_in *in, const struct sx_secret *sec,
 	buf_init(&model, 64);
 	buf_init(&shard, 64);
 	if ((t = route_traits(in->route)) == NULL) {
-		set_err(e, 404, "invalid_request_error", "not_found",
-		    "unknown route");
+		pmerr_set(e, PME_NOT_FOUND, NULL);
 		goto done;
 	}
 	if (route_sealed(t)) {
@@ -779,7 +751,7 @@ seal_request(const struct seal_in *in, const struct sx_secret *sec,
 			fatalx("%s: no secret", __func__);
 		if ((fc = fc_new(sec->key, sizeof(sec->key), sec->id, NULL,
 		    &ce)) == NULL) {
-			set_err(e, 500, "server_error", "encryption_failed",
+			pmerr_set(e, PME_ENCRYPTION_FAILED,
 			    "creating request cipher: %s", ce.msg);
 			goto done;
 		}
@@ -801,8 +773,7 @@ seal_request(const struct seal_in *in, const struct sx_secret *sec,
 	case RB_RAW:
 		/* The whole body is one message (protocol.md 3.9). */
 		if (fc_encrypt(fc, in->body, in->bodylen, &body, &ce) == -1) {
-			set_err(e, 500, "server_error", "encryption_failed",
-			    "%s", ce.msg);
+			pmerr_set(e, PME_ENCRYPTION_FAILED, "%s", ce.msg);
 			goto done;
 		}
 		break;
@@ -815,6 +786,9 @@ seal_request(const struct seal_in *in, const struct sx_secret *sec,
 	fc = NULL;
 	rv = 0;
  done:
+	/* A refusal's detail is cut where it always was, for the same text. */
+	if (rv == -1)
+		e->msg[SEAL_MSG_MAX - 1] = '\0';
 	fc_free(fc);
 	buf_free(&body);
 	buf_free(&model);

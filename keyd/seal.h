@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "ipc.h"
+#include "pmerr.h"
 #include "routes.h"
 
 struct fc;
@@ -32,13 +33,6 @@ struct seal_in {
 	size_t		 bodylen;
 };
 
-struct seal_err {
-	int	status;
-	char	type[32];
-	char	code[48];
-	char	msg[512];
-};
-
 /*
  * The method of the upstream request for a route kind and path (with
  * query), or NULL when keyd does not send that path for that kind.
@@ -46,7 +40,7 @@ struct seal_err {
 const char *seal_admit(enum route_kind, const char *path);
 /* The upstream request (head + body) into out; fc for the answer. */
 int	seal_request(const struct seal_in *, const struct sx_secret *,
-	    struct buf *out, struct fc **fc, struct seal_err *);
+	    struct buf *out, struct fc **fc, struct pmerr *);
 /* The response plain set of a route (NULL: nothing is decrypted). */
 const struct jm_skip *seal_response_plain(enum route_kind);
 void	seal_init(void);

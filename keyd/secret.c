@@ -88,7 +88,7 @@ static struct {
 	int			 failures;	/* consecutive failed updates */
 	/* for /readyz and the log */
 	char			 last_error[512];
-	int			 last_status;	/* 503, or 401 for a bad key */
+	enum pmerr_code		 last_code;	/* not attested, or a bad key */
 	char			 manifest_sha256[65];
 	struct attest_tcb	 tcb;
 	time_t			 attested_at;
@@ -219,7 +219,7 @@ secret_init(void)
 		}
 	}
 	S.timer = evtimer_new(kenv->base, NULL, NULL);
-	S.last_status = 503;
+	S.last_code = PME_NOT_ATTESTED;
 	if (S.last_error[0] == '\0')
 		snprintf(S.last_error, sizeof(S.last_error), "%s",
 		    secret_have_key() ? "attestation pending" :
@@ -429,7 +429,7 @@ static void
 update_failed(void)
 {
 	int64_t	delay;
-	int	bad_key = S.last_status == 401;
+	int	bad_key = S.last_code == PME_INVALID_API_KEY;
 
 	S.step = ST_IDLE;
 	S.failures++;
@@ -440,9 +440,8 @@ update_failed(void)
 		S.offered = NULL;
 		S.offered_len = 0;
 	}
-	relay_secret_failed(S.offer_pending ? 401 : S.last_status,
-	    S.offer_pending ? "invalid_api_key" : bad_key ?
-	    "invalid_api_key" : "not_attested", S.last_error);
+	relay_secret_failed(S.offer_pending ? PME_INVALID_API_KEY : S.last_code,
+	    S.last_error);
 	S.offer_pending = 0;
 	if (!secret_have_key())
 		return;
@@ -491,7 +490,7 @@ http_status_error(int status, const uint8_t *body, size_t len,
 		return -1;
 	}
 	if (status == 401) {
-		S.last_status = 401;
+		S.last_code = PME_INVALID_API_KEY;
 		attempt_failed("%s: Unauthorized: %.*s", what,
 		    (int)MINIMUM(len, 200), (const char *)body);
 		return -1;
@@ -1004,7 +1003,7 @@ exchange_done(int status, const uint8_t *body, size_t len, const char *err,
 	S.expires = now() + kenv->conf->test_secret_lifetime / 1000;
 	S.step = ST_IDLE;
 	S.failures = 0;
-	S.last_status = 503;
+	S.last_code = PME_NOT_ATTESTED;
 	S.last_error[0] = '\0';
 	S.offer_pending = 0;
 	log_info("inference secret %.8s... established, valid for %lld s",
@@ -1052,7 +1051,7 @@ update_start(int force)
 	evtimer_del(S.timer);
 	S.attempt = 1;
 	S.no_retry = 0;
-	S.last_status = 503;
+	S.last_code = PME_NOT_ATTESTED;
 	log_debug("secret update starting%s", force ? " (forced)" : "");
 	attempt_run();
 }

@@ -42,12 +42,12 @@ static struct buf sent;			/* the last MSG_USAGE */
 static int	 nsent;
 
 void
-req_error_hdr(struct request *r, int status, const char *extra,
-    const char *type, const char *code, const char *fmt, ...)
+req_error_hdr(struct request *r, enum pmerr_code code, const char *extra,
+    const char *fmt, ...)
 {
-	answered = status;
+	answered = pmerr_status(code);
 	strlcpy(answer_hdr, extra != NULL ? extra : "", sizeof(answer_hdr));
-	strlcpy(answer_code, code != NULL ? code : "", sizeof(answer_code));
+	strlcpy(answer_code, pmerr_code_str(code), sizeof(answer_code));
 }
 
 const char *

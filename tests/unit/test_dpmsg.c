@@ -123,6 +123,7 @@ test_resp(void)
 	struct msgr	r;
 	struct buf	m;
 	size_t		cut, bad = 0;
+	struct pmerr	e;
 
 	T_BEGIN("MSG_RESP events in order");
 	buf_init(&m, 0);
@@ -130,7 +131,8 @@ test_resp(void)
 	dp_resp_data(&m, "data: 1\n\n", 9);
 	dp_resp_data(&m, "", 0);	/* nothing: not an event */
 	dp_resp_end(&m);
-	dp_resp_error(&m, 504, "timeout_error", "upstream_timeout", "slow");
+	pmerr_set(&e, PME_UPSTREAM_TIMEOUT, "slow");
+	dp_resp_error(&m, &e);
 	msgr_init(&r, m.p, m.len);
 	T_EQ_INT(dp_resp_next(&r, &ev), 1);
 	T_EQ_INT(ev.type, DPE_HEAD);
@@ -145,9 +147,9 @@ test_resp(void)
 	T_EQ_INT(ev.type, DPE_END);
 	T_EQ_INT(dp_resp_next(&r, &ev), 1);
 	T_EQ_INT(ev.type, DPE_ERROR);
-	T_EQ_INT(ev.status, 504);
-	T_EQ_STR(ev.code, "upstream_timeout");
-	T_EQ_STR(ev.msg, "slow");
+	T_EQ_INT(ev.err.code, PME_UPSTREAM_TIMEOUT);
+	T_EQ_INT(pmerr_status(ev.err.code), 504);
+	T_EQ_STR(ev.err.msg, "slow");
 	dp_event_free(&ev);
 	T_EQ_INT(dp_resp_next(&r, &ev), 0);
 

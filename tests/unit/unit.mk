@@ -5,11 +5,11 @@ EXTRA_DIST += tests/unit/t.h tests/unit/resp_trace.h
 check_PROGRAMS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
 	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg \
 	tests/unit/test_egress tests/unit/test_clients tests/unit/test_access \
-	tests/unit/test_tlsmsg
+	tests/unit/test_tlsmsg tests/unit/test_apierr
 TESTS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
 	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg \
 	tests/unit/test_egress tests/unit/test_clients tests/unit/test_access \
-	tests/unit/test_tlsmsg
+	tests/unit/test_tlsmsg tests/unit/test_apierr
 tests_unit_test_ipc_SOURCES = tests/unit/test_ipc.c
 tests_unit_test_ipc_LDADD = $(UNIT_LDADD)
 tests_unit_test_chan_SOURCES = tests/unit/test_chan.c
@@ -35,6 +35,8 @@ tests_unit_test_clients_LDADD = libcommon.a $(UNIT_LDADD)
 tests_unit_test_access_SOURCES = tests/unit/test_access.c daemon/access.c \
 	common/metrics.c
 tests_unit_test_access_LDADD = libcommon.a $(UNIT_LDADD)
+tests_unit_test_apierr_SOURCES = tests/unit/test_apierr.c daemon/apierr.c
+tests_unit_test_apierr_LDADD = $(UNIT_LDADD)
 
 # AMD's chains as the parent picks and checks them (daemon/amdchain.c),
 # against the copies in data/amd/: the build-time fingerprint check.
