@@ -232,12 +232,26 @@ export function rawExchange(port, chunks, { timeoutMs = 5000, host = "127.0.0.1"
 }
 
 // A TCP port nothing listens on (bound, then closed).
+// A port nothing listens on, for "Connection refused": below the kernel's
+// ephemeral range.  A free port from the range is what the next listen on
+// port 0 gets (another test's simulator or daemon), and then the refused
+// connection is accepted by a stranger.
 export async function closedPort() {
-	const s = net.createServer();
-	await new Promise((r) => s.listen(0, "127.0.0.1", r));
-	const p = s.address().port;
-	await new Promise((r) => s.close(r));
-	return p;
+	const lo = Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0]);
+	const base = Math.max(1024, lo - 10000);
+	for (let i = 0; i < 100; i++) {
+		const p = base + Math.floor(Math.random() * (lo - base));
+		const s = net.createServer();
+		const ok = await new Promise((r) => {
+			s.once("error", () => r(false));
+			s.listen(p, "127.0.0.1", () => r(true));
+		});
+		if (ok) {
+			await new Promise((r) => s.close(r));
+			return p;
+		}
+	}
+	throw new Error(`no free port in ${base}-${lo - 1}`);
 }
 
 // A TCP relay to 127.0.0.1:target on an ephemeral port; down(true) makes
@@ -383,7 +397,13 @@ export class Daemon {
 		});
 	}
 
-	req(method, p, opts = {}) { return request(this.url(p), { method, ca: this.ca, ...opts }); }
+	// A request that times out says what the daemon logged meanwhile.
+	req(method, p, opts = {}) {
+		return request(this.url(p), { method, ca: this.ca, ...opts }).catch((e) => {
+			if (/no complete answer/.test(e.message)) e.message += `\n--- daemon log (tail) ---\n${this.tail(30)}`;
+			throw e;
+		});
+	}
 	get(p, opts) { return this.req("GET", p, opts); }
 	post(p, body, opts = {}) {
 		const headers = { "Content-Type": "application/json", ...(opts.headers ?? {}) };
