@@ -4,7 +4,6 @@ privatemoded_SOURCES = \
 	common/metrics.c common/metrics.h \
 	daemon/access.c daemon/access.h \
 	daemon/amdchain.c daemon/amdchain.h \
-	daemon/bevio.c daemon/bevio.h \
 	daemon/parent.c daemon/parent.h \
 	daemon/privatemoded.c daemon/privatemoded.h \
 	daemon/proxy.c daemon/proxy.h \
