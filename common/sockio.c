@@ -116,7 +116,8 @@ deliver(struct sockio *o, const uint8_t *p, size_t n)
 		fatalx("%s: evbuffer_add", __func__);
 	if (o->high > 0)
 		read_apply(o);
-	o->cbs->read(o, o->arg);
+	if (o->cbs->read != NULL)
+		o->cbs->read(o, o->arg);
 }
 
 ssize_t
@@ -213,19 +214,22 @@ flush_out(evutil_socket_t fd, short ev, void *arg)
 	size_t		 before = evbuffer_get_length(o->out), left;
 	int		 full = 0;
 
-	if (o->stopped || before == 0)
+	if (o->stopped)
 		return;
+	if (before == 0) {
+		event_del(o->wev);
+		return;
+	}
 	while (!full && evbuffer_get_length(o->out) > 0) {
 		if (write_some(o, &full) == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN)
 				break;
-			event_del(o->wev);
-			o->want_read = 0;
-			read_apply(o);
+			/* Nothing more on this socket: no second report. */
+			sockio_stop(o);
 			enter(o);
-			o->cbs->event(o, SIO_ERROR, o->arg);
+			o->cbs->event(o, SIO_ERROR | SIO_WRITING, o->arg);
 			leave(o);
 			return;
 		}

@@ -1,7 +1,8 @@
 /*
  * The socket I/O core: a non-blocking stream socket driven by libevent
- * with the fewest system calls per message, under IPC channels (chan.c)
- * and the worker's plain client connections (daemon/server.c).
+ * with the fewest system calls per message, under IPC channels (chan.c),
+ * the worker's plain client connections (daemon/server.c) and keyd's
+ * upstream connections (keyd/ktun.c, TLS above it through memory BIOs).
  *
  * A bufferevent asks FIONREAD before every read and registers EV_WRITE
  * when bytes are added and drops it once they are written: per message an
@@ -17,11 +18,11 @@
  *	       buffer is empty, `fresh` may consume the bytes in place; the
  *	       rest is appended to the input and `read` runs.  A high-water
  *	       mark stops reading until the owner drains the input below it.
- *   errors:   EOF or a failed read or write goes to `event` (errno set for
- *	       SIO_ERROR); reading stops.
+ *   errors:   EOF or a failed read goes to `event` (errno set for
+ *	       SIO_ERROR) and reading stops; a failed write stops all I/O.
  * Any callback may free the sockio: it is then destroyed once the core's
- * own callback has unwound.  Reading starts off (sockio_read).  Not for
- * TLS: the bytes in its buffers are the socket's.
+ * own callback has unwound.  Reading starts off (sockio_read).  The bytes
+ * in its buffers are the socket's: a TLS session sits above it.
  */
 #ifndef PM_SOCKIO_H
 #define PM_SOCKIO_H
@@ -37,16 +38,17 @@ struct sockio;
 
 #define SIO_EOF		0x01
 #define SIO_ERROR	0x02
+#define SIO_WRITING	0x04		/* with SIO_ERROR: a write failed */
 
 struct sockio_cbs {
 	/* Optional: fresh bytes while the input is empty; returns how
 	 * many it consumed in place. */
 	size_t	(*fresh)(struct sockio *, const uint8_t *, size_t, void *);
-	/* Bytes were read (after `fresh` and appending the rest). */
+	/* Optional: bytes were read (after `fresh` and appending the rest). */
 	void	(*read)(struct sockio *, void *);
 	/* Optional: a write left the output at or below the low-water mark. */
 	void	(*written)(struct sockio *, void *);
-	/* SIO_EOF or SIO_ERROR. */
+	/* SIO_EOF, or SIO_ERROR (| SIO_WRITING). */
 	void	(*event)(struct sockio *, int, void *);
 	/* Optional replacements for read(2) and for one write of the
 	 * output (descriptor passing); the write sets *full when the
