@@ -69,7 +69,8 @@ void		 sockio_read(struct sockio *, int on);
 /* Stop reading while the input holds this much (0: no limit). */
 void		 sockio_read_limit(struct sockio *, size_t high);
 void		 sockio_write_low(struct sockio *, size_t low);
-/* One read now, as on readiness; returns what read(2) returned. */
+/* One read now, as on readiness; returns what read(2) returned.  Not
+ * from inside a read callback: all share the one static buffer. */
 ssize_t		 sockio_read_now(struct sockio *);
 /* Write all the output, blocking up to timeout_ms per wait. */
 int		 sockio_flush_sync(struct sockio *, int timeout_ms);
