@@ -9,7 +9,6 @@
 #include <sys/uio.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,18 +18,17 @@
 
 #include "chan.h"
 #include "log.h"
+#include "sockio.h"
 #include "util.h"
 
 /*
- * The socket is driven by hand rather than by a bufferevent, for the
- * system calls per message: a bufferevent asks FIONREAD before every read
- * and registers and drops EV_WRITE around every write, four epoll_ctl
- * calls per round trip.  Here a send only queues and activates `flush`
- * (no system call); once the current callback returns, one writev sends
- * all it queued, and EV_WRITE is registered only while a write would
- * block.  Reads dispatch whole frames from the read buffer itself.
+ * The socket is driven by the I/O core (sockio.h), for the system calls
+ * per message: a send only queues, and everything one callback sent
+ * leaves in one writev once it returns; whole frames are dispatched from
+ * the core's read buffer itself, and only a frame that came in pieces is
+ * collected in the input buffer.  Descriptor passing replaces the core's
+ * read and write with recvmsg(2) and sendmsg(2).
  */
-#define CHAN_READ_CHUNK	(64 * 1024)
 #define CHAN_FDS_MAX	16		/* descriptors received, not yet taken */
 
 /* A descriptor to send with the frame that starts at byte `at`. */
@@ -41,12 +39,7 @@ struct fd_out {
 };
 
 struct chan {
-	int			 fd;
-	struct event		*rev;		/* EV_READ, persistent */
-	struct event		*wev;		/* EV_WRITE, while blocked */
-	struct event		*flush;		/* activated by chan_send */
-	struct evbuffer		*in;
-	struct evbuffer		*out;
+	struct sockio		*io;
 	char			 peer[16];
 	unsigned int		 peer_role;	/* R_* */
 	size_t			 data_cap;
@@ -55,7 +48,7 @@ struct chan {
 	void			*arg;
 	uint32_t		 next_id;
 	int			 hello_seen;
-	int			 in_dispatch;
+	int			 in_dispatch;	/* nesting: free when 0 */
 	int			 dead;
 	struct chan_peerinfo	 info;
 	/* descriptor passing (SCM_RIGHTS) */
@@ -186,7 +179,7 @@ frames_in_place(struct chan *c, const uint8_t *p, size_t len)
 static void
 frames_buffered(struct chan *c)
 {
-	struct evbuffer	*in = c->in;
+	struct evbuffer	*in = sockio_input(c->io);
 	struct msg_hdr	 hdr;
 	size_t		 len;
 
@@ -208,14 +201,15 @@ close_fds_in(struct chan *c)
 }
 
 /*
- * recvmsg(2) for a channel that takes descriptors.  The kernel ends a
+ * read(2), or recvmsg(2) for a channel that takes descriptors.  The kernel ends a
  * read after the bytes that carried descriptors, so each arrives with
  * the start of the frame it belongs to; the frame's handler takes it
  * (chan_take_fd).
  */
 static ssize_t
-read_with_fds(struct chan *c, uint8_t *p, size_t len)
+read_some(struct sockio *io, uint8_t *p, size_t len, void *arg)
 {
+	struct chan	*c = arg;
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(sizeof(int) * CHAN_FDS_MAX)];
@@ -227,12 +221,14 @@ read_with_fds(struct chan *c, uint8_t *p, size_t len)
 	size_t		 i, nfd;
 	int		 fd;
 
+	if (!c->accept_fds)
+		return read(sockio_fd(io), p, len);
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = cm.buf;
 	mh.msg_controllen = sizeof(cm.buf);
-	if ((n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC)) == -1)
+	if ((n = recvmsg(sockio_fd(io), &mh, MSG_CMSG_CLOEXEC)) == -1)
 		return -1;
 	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg != NULL;
 	    cmsg = CMSG_NXTHDR(&mh, cmsg)) {
@@ -265,7 +261,8 @@ read_with_fds(struct chan *c, uint8_t *p, size_t len)
 static void
 refuse_stray_fds(struct chan *c)
 {
-	if (c->dead || c->nfdin == 0 || evbuffer_get_length(c->in) > 0)
+	if (c->dead || c->nfdin == 0 ||
+	    evbuffer_get_length(sockio_input(c->io)) > 0)
 		return;
 	log_warnx("%s: refusing %zu descriptor(s) no message asked for",
 	    c->peer, c->nfdin);
@@ -273,64 +270,53 @@ refuse_stray_fds(struct chan *c)
 	chan_fail(c, "unexpected descriptor");
 }
 
-/*
- * One read(2) into a static buffer.  With nothing buffered (the usual
- * case: the peer writes whole messages with one writev) the frames are
- * dispatched from there, and only a trailing partial frame is copied into
- * the input buffer; reserving CHAN_READ_CHUNK in the evbuffer itself made
- * a 64 KiB chain per read, freed again with brk(2).  The static buffer is
- * wiped after each read: keyd reads secrets through it.  Returns what
- * read(2) returned (0 at EOF).
- */
-static ssize_t
-read_once(struct chan *c)
+/* Out of a callback that dispatched frames: free a channel that died. */
+static void
+chan_release(struct chan *c)
 {
-	static uint8_t	 rbuf[CHAN_READ_CHUNK];
-	ssize_t		 n;
-	size_t		 used = 0;
-
-	/* The caller frees a channel that failed in here. */
-	c->in_dispatch = 1;
-	if (c->accept_fds)
-		n = read_with_fds(c, rbuf, sizeof(rbuf));
-	else
-		n = read(c->fd, rbuf, sizeof(rbuf));
-	if (n == 0)
-		chan_fail(c, "closed by peer");
-	else if (n == -1 && errno != EAGAIN && errno != EINTR)
-		chan_fail(c, strerror(errno));
-	if (n > 0) {
-		if (evbuffer_get_length(c->in) == 0)
-			used = frames_in_place(c, rbuf, (size_t)n);
-		if (!c->dead && used < (size_t)n) {
-			if (evbuffer_add(c->in, rbuf + used,
-			    (size_t)n - used) == -1)
-				fatalx("%s: evbuffer_add", __func__);
-			frames_buffered(c);
-		}
-		refuse_stray_fds(c);
-		explicit_bzero(rbuf, (size_t)n);
-	}
-	c->in_dispatch = 0;
-	return n;
+	if (--c->in_dispatch == 0 && c->dead)
+		chan_free(c);
 }
 
+/* Fresh bytes with nothing buffered (the usual case): frames in place. */
+static size_t
+on_fresh(struct sockio *io, const uint8_t *p, size_t len, void *arg)
+{
+	struct chan	*c = arg;
+	size_t		 used;
+
+	c->in_dispatch++;
+	used = frames_in_place(c, p, len);
+	chan_release(c);
+	return used;
+}
+
+/* The rest went to the input buffer: whole frames from there. */
 static void
-on_readable(evutil_socket_t fd, short ev, void *arg)
+on_read(struct sockio *io, void *arg)
 {
 	struct chan	*c = arg;
 
-	(void)read_once(c);
-	if (c->dead)
-		chan_free(c);
+	c->in_dispatch++;
+	frames_buffered(c);
+	refuse_stray_fds(c);
+	chan_release(c);
+}
+
+static void
+on_event(struct sockio *io, int what, void *arg)
+{
+	chan_fail(arg, what & SIO_EOF ? "closed by peer" : strerror(errno));
 }
 
 void
 chan_drain(struct chan *c)
 {
 	/* The peer is gone: what it wrote before it went is still read. */
-	while (!c->dead && read_once(c) > 0)
+	c->in_dispatch++;
+	while (!c->dead && sockio_read_now(c->io) > 0)
 		;
+	c->in_dispatch--;
 	if (c->dead)
 		chan_free(c);
 	else
@@ -351,7 +337,7 @@ send_with_fd(struct chan *c, const struct fd_out *fo)
 
 	memset(&mh, 0, sizeof(mh));
 	memset(&cm, 0, sizeof(cm));
-	iov.iov_base = evbuffer_pullup(c->out, fo->len);
+	iov.iov_base = evbuffer_pullup(sockio_output(c->io), fo->len);
 	iov.iov_len = fo->len;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
@@ -362,7 +348,7 @@ send_with_fd(struct chan *c, const struct fd_out *fo)
 	cmsg->cmsg_type = SCM_RIGHTS;
 	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cmsg), &fo->fd, sizeof(int));
-	return sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+	return sendmsg(sockio_fd(c->io), &mh, MSG_NOSIGNAL);
 }
 
 /*
@@ -372,15 +358,17 @@ send_with_fd(struct chan *c, const struct fd_out *fo)
  * less than it was offered.
  */
 static ssize_t
-write_some(struct chan *c, int *full)
+write_some(struct sockio *io, int *full, void *arg)
 {
-	size_t	want = evbuffer_get_length(c->out);
-	ssize_t	n;
+	struct chan	*c = arg;
+	struct evbuffer	*out = sockio_output(io);
+	size_t		 want = evbuffer_get_length(out);
+	ssize_t		 n;
 
 	if (c->nfdout > 0 && c->fdout[0].at == c->sent) {
 		want = c->fdout[0].len;
 		if ((n = send_with_fd(c, &c->fdout[0])) > 0) {
-			evbuffer_drain(c->out, (size_t)n);
+			evbuffer_drain(out, (size_t)n);
 			close(c->fdout[0].fd);
 			memmove(c->fdout, c->fdout + 1,
 			    --c->nfdout * sizeof(*c->fdout));
@@ -388,7 +376,8 @@ write_some(struct chan *c, int *full)
 	} else {
 		if (c->nfdout > 0)
 			want = MINIMUM(want, c->fdout[0].at - c->sent);
-		n = evbuffer_write_atmost(c->out, c->fd, (ev_ssize_t)want);
+		n = evbuffer_write_atmost(out, sockio_fd(io),
+		    (ev_ssize_t)want);
 	}
 	if (n > 0)
 		c->sent += (uint64_t)n;
@@ -396,51 +385,13 @@ write_some(struct chan *c, int *full)
 	return n;
 }
 
-/* Write what is queued; EV_WRITE only while the socket is full. */
-static void
-flush_out(struct chan *c)
-{
-	int	full = 0;
-
-	while (!full && evbuffer_get_length(c->out) > 0) {
-		if (write_some(c, &full) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			chan_fail(c, strerror(errno));
-			return;
-		}
-	}
-	if (evbuffer_get_length(c->out) > 0)
-		event_add(c->wev, NULL);
-	else
-		event_del(c->wev);
-}
-
-static void
-on_writable(evutil_socket_t fd, short ev, void *arg)
-{
-	flush_out(arg);
-}
-
-static void
-on_flush(evutil_socket_t fd, short ev, void *arg)
-{
-	struct chan	*c = arg;
-
-	if (!c->dead)
-		flush_out(c);
-}
-
-/* Stop all I/O; pending output is dropped with the channel. */
-static void
-chan_stop(struct chan *c)
-{
-	event_del(c->rev);
-	event_del(c->wev);
-	event_del(c->flush);
-}
+static const struct sockio_cbs chan_io = {
+	.fresh = on_fresh,
+	.read = on_read,
+	.event = on_event,
+	.readfn = read_some,
+	.writefn = write_some,
+};
 
 static void
 chan_fail(struct chan *c, const char *why)
@@ -448,7 +399,7 @@ chan_fail(struct chan *c, const char *why)
 	if (c->dead)
 		return;
 	c->dead = 1;
-	chan_stop(c);
+	sockio_stop(c->io);
 	c->closed(c, why, c->arg);
 	if (!c->in_dispatch)
 		chan_free(c);
@@ -464,15 +415,8 @@ chan_new(struct event_base *base, int fd, const char *peer, size_t data_cap,
 	c = xcalloc(1, sizeof(*c));
 	evutil_make_socket_nonblocking(fd);
 	evutil_make_socket_closeonexec(fd);
-	c->fd = fd;
-	c->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, c);
-	c->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
-	c->flush = event_new(base, -1, 0, on_flush, c);
-	c->in = evbuffer_new();
-	c->out = evbuffer_new();
-	if (c->rev == NULL || c->wev == NULL || c->flush == NULL ||
-	    c->in == NULL || c->out == NULL || event_add(c->rev, NULL) == -1)
-		fatalx("%s: libevent setup", __func__);
+	c->io = sockio_new(base, fd, &chan_io, c);
+	sockio_read(c->io, 1);
 	strlcpy(c->peer, peer, sizeof(c->peer));
 	if ((c->peer_role = ipc_role(peer)) == 0)
 		fatalx("%s: unknown peer role %s", __func__, peer);
@@ -502,19 +446,14 @@ chan_free(struct chan *c)
 	if (c->in_dispatch) {
 		/* Freed on return from the read callback. */
 		c->dead = 1;
-		chan_stop(c);
+		sockio_stop(c->io);
 		return;
 	}
-	event_free(c->rev);
-	event_free(c->wev);
-	event_free(c->flush);
-	evbuffer_free(c->in);
-	evbuffer_free(c->out);
+	sockio_free(c->io);
 	close_fds_in(c);
 	while (c->nfdout > 0)
 		close(c->fdout[--c->nfdout].fd);
 	free(c->fdout);
-	close(c->fd);
 	free(c);
 }
 
@@ -530,14 +469,6 @@ frame_header(struct msg_hdr *hdr, unsigned int type, uint32_t id, size_t len)
 	hdr->id = id;
 }
 
-/* Runs after the current callback: what it sends goes in one writev. */
-static void
-schedule_flush(struct chan *c)
-{
-	if (!event_pending(c->wev, EV_WRITE, NULL))
-		event_active(c->flush, 0, 0);
-}
-
 void
 chan_send(struct chan *c, unsigned int type, uint32_t id, const struct buf *w)
 {
@@ -548,12 +479,11 @@ chan_send(struct chan *c, unsigned int type, uint32_t id, const struct buf *w)
 	if (c->dead)
 		return;
 	frame_header(&hdr, type, id, len);
-	out = c->out;
+	out = sockio_output(c->io);
+	c->queued += sizeof(hdr) + len;
 	evbuffer_add(out, &hdr, sizeof(hdr));
 	if (len > 0)
 		evbuffer_add(out, w->p, len);
-	c->queued += sizeof(hdr) + len;
-	schedule_flush(c);
 }
 
 void
@@ -595,20 +525,7 @@ chan_take_fd(struct chan *c)
 int
 chan_flush_sync(struct chan *c, int timeout_ms)
 {
-	struct pollfd	pfd;
-	int		full;
-
-	pfd.fd = c->fd;
-	pfd.events = POLLOUT;
-	while (evbuffer_get_length(c->out) > 0) {
-		if (write_some(c, &full) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN || poll(&pfd, 1, timeout_ms) <= 0)
-				return -1;
-		}
-	}
-	return 0;
+	return sockio_flush_sync(c->io, timeout_ms);
 }
 
 static void
@@ -628,7 +545,7 @@ chan_send_secret(struct chan *c, unsigned int type, uint32_t id,
 	if (c->dead)
 		return -1;
 	frame_header(&hdr, type, id, w->len);
-	out = c->out;
+	out = sockio_output(c->io);
 	c->queued += sizeof(hdr) + w->len;
 	/*
 	 * The payload is referenced, not copied into the buffer's chains,
@@ -642,7 +559,6 @@ chan_send_secret(struct chan *c, unsigned int type, uint32_t id,
 		freezero(copy, w->len);
 		return -1;
 	}
-	schedule_flush(c);
 	return 0;
 }
 
@@ -671,10 +587,7 @@ chan_pause(struct chan *c, int pause)
 {
 	if (c->dead)
 		return;
-	if (pause)
-		event_del(c->rev);
-	else
-		event_add(c->rev, NULL);
+	sockio_read(c->io, !pause);
 }
 
 void

@@ -5,7 +5,6 @@ privatemoded_SOURCES = \
 	daemon/access.c daemon/access.h \
 	daemon/amdchain.c daemon/amdchain.h \
 	daemon/apierr.c daemon/apierr.h \
-	daemon/bevio.c daemon/bevio.h \
 	daemon/dump.c daemon/dump.h \
 	daemon/parent.c daemon/parent.h \
 	daemon/privatemoded.c daemon/privatemoded.h \

@@ -21,6 +21,7 @@ struct chan;
 struct config;
 struct event_base;
 struct event;
+struct sockio;
 struct tunnel;
 struct msgr;
 struct pexch;
@@ -71,13 +72,11 @@ struct ktun {
 	int		 fd;		/* -1 until the worker hands it over */
 	int		 answered;	/* MSG_NET_FD came */
 	int		 orphan;	/* freed before it came */
-	struct event	*rev, *wev;
+	struct sockio	*io;		/* the socket's I/O, from the hand-over */
 	struct event	*timer;		/* the owner's */
 	struct event	*soon;		/* ktun_soon() */
-	struct buf	 out;		/* TLS bytes the socket has not taken */
+	struct buf	 out;		/* TLS bytes from the tunnel */
 	int		 want_read;
-	int		 write_err;	/* errno of a failed write, reported
-					   from the read callback */
 	struct tunnel	*t;
 	int		 exchanges;	/* completed on this connection */
 	/* KT_RELAY */

@@ -3,9 +3,10 @@
  * it asks its worker for a connection to an origin (MSG_NET_OPEN), the
  * worker connects to where its configuration puts that origin and hands
  * the socket over (MSG_NET_FD, SCM_RIGHTS).  From then on keyd alone
- * reads and writes it: TLS records through its tunnel (tunnel.c), one
- * read(2) per readiness into a static buffer, one write(2) per flush,
- * EV_WRITE only while the socket is full.  What happens on the connection
+ * reads and writes it: TLS records through its tunnel (tunnel.c), over
+ * the socket I/O core (sockio.h): one read(2) per readiness, whose bytes
+ * go to the tunnel in place, one write per callback batch, EV_WRITE only
+ * while the socket is full.  What happens on the connection
  * is its owner's business (relay.c for client requests, fetch.c for
  * keyd's own), told through the relay_* / fetch_* entry points.
  */
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "buf.h"
@@ -32,11 +34,11 @@
 #include "ipc.h"
 #include "kd.h"
 #include "log.h"
+#include "sockio.h"
 #include "tunnel.h"
 #include "util.h"
 
 #define KTUN_BUCKETS	256
-#define READ_CHUNK	(64 * 1024)	/* several TLS records per read */
 #define TRIM_QUIET_MS	500
 
 static struct ktun	*buckets[KTUN_BUCKETS];
@@ -135,16 +137,11 @@ ktun_free(struct ktun *kt)
 			*pp = kt->next;
 			break;
 		}
-	if (kt->rev != NULL)
-		event_free(kt->rev);
-	if (kt->wev != NULL)
-		event_free(kt->wev);
+	sockio_free(kt->io);		/* closes kt->fd */
 	if (kt->timer != NULL)
 		event_free(kt->timer);
 	if (kt->soon != NULL)
 		event_free(kt->soon);
-	if (kt->fd != -1)
-		close(kt->fd);
 	h2_free(kt->h2);
 	tun_free(kt->t);
 	buf_free(&kt->out);
@@ -164,102 +161,68 @@ owner_input(struct ktun *kt, const uint8_t *p, size_t n)
 }
 
 static void
-owner_eof(struct ktun *kt, int err)
+owner_eof(struct ktun *kt, int err, int writing)
 {
 	char	why[128];
 
 	if (err == 0)
 		strlcpy(why, "upstream closed the connection", sizeof(why));
 	else
-		snprintf(why, sizeof(why), "%s: %s", kt->write_err != 0 ?
-		    "write" : "read", strerror(err));
+		snprintf(why, sizeof(why), "%s: %s", writing ? "write" :
+		    "read", strerror(err));
 	if (kt->kind == KT_RELAY)
 		relay_eof(kt, err, why);
 	else
 		fetch_eof(kt, err, why);
 }
 
-static void
-on_readable(evutil_socket_t fd, short ev, void *arg)
+/* The owner takes every byte read, in place; it may free kt. */
+static size_t
+on_fresh(struct sockio *io, const uint8_t *p, size_t n, void *arg)
 {
-	static uint8_t	 rbuf[READ_CHUNK];
-	struct ktun	*kt = arg;
-	ssize_t		 n;
-
-	if (kt->write_err != 0) {
-		owner_eof(kt, kt->write_err);
-		return;
-	}
-	n = read(kt->fd, rbuf, sizeof(rbuf));
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		owner_eof(kt, n == 0 ? 0 : errno);
-		return;
-	}
-	owner_input(kt, rbuf, (size_t)n);
+	owner_input(arg, p, n);
+	return n;
 }
 
-/* Write kt->out; the rest waits for EV_WRITE. */
 static void
-write_out(struct ktun *kt)
+on_event(struct sockio *io, int what, void *arg)
 {
-	ssize_t	n;
+	owner_eof(arg, what & SIO_EOF ? 0 : errno, what & SIO_WRITING);
+}
 
-	while (kt->out.len > 0) {
-		n = write(kt->fd, kt->out.p, kt->out.len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			break;
-		if (n == -1) {
-			/* Told from the read callback: the owner may free kt. */
-			kt->write_err = errno;
-			kt->out.len = 0;
-			event_active(kt->rev, EV_READ, 0);
-			return;
-		}
-		memmove(kt->out.p, kt->out.p + n, kt->out.len - (size_t)n);
-		kt->out.len -= (size_t)n;
-	}
-	if (kt->out.len > 0) {
-		event_add(kt->wev, NULL);
-		return;
-	}
-	event_del(kt->wev);
+static void
+on_written(struct sockio *io, void *arg)
+{
+	struct ktun	*kt = arg;
+
 	if (kt->kind == KT_RELAY)
 		relay_drained(kt);
 }
 
-static void
-on_writable(evutil_socket_t fd, short ev, void *arg)
-{
-	write_out(arg);
-}
+static const struct sockio_cbs ktun_io = {
+	.fresh = on_fresh,
+	.written = on_written,
+	.event = on_event,
+};
 
+/* What the tunnel has for the socket goes out once the callback is done. */
 void
 ktun_flush(struct ktun *kt)
 {
-	size_t	had = kt->out.len;
-
 	tun_output(kt->t, &kt->out);
-	if (kt->fd == -1 || kt->write_err != 0 ||
-	    event_pending(kt->wev, EV_WRITE, NULL))
+	if (kt->io == NULL || kt->out.len == 0)
 		return;
-	if (kt->out.len > had || kt->out.len > 0)
-		write_out(kt);
+	if (evbuffer_add(sockio_output(kt->io), kt->out.p, kt->out.len) == -1)
+		fatalx("%s: evbuffer_add", __func__);
+	kt->out.len = 0;
 }
 
 void
 ktun_read(struct ktun *kt, int on)
 {
 	kt->want_read = on;
-	if (kt->rev == NULL)
-		return;
-	if (on)
-		event_add(kt->rev, NULL);
-	else
-		event_del(kt->rev);
+	if (kt->io != NULL)
+		sockio_read(kt->io, on);
 }
 
 static void
@@ -379,12 +342,7 @@ ktun_handover(uint32_t id, enum dp_fd_fail fail, const char *err, int fd)
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
 		fatal("%s: fcntl", __func__);
 	kt->fd = fd;
-	kt->rev = event_new(kenv->base, fd, EV_READ | EV_PERSIST, on_readable,
-	    kt);
-	kt->wev = event_new(kenv->base, fd, EV_WRITE | EV_PERSIST,
-	    on_writable, kt);
-	if (kt->rev == NULL || kt->wev == NULL)
-		fatalx("%s: event_new", __func__);
+	kt->io = sockio_new(kenv->base, fd, &ktun_io, kt);
 	ktun_read(kt, kt->want_read);
 	/* The owner flushes (or frees kt: the answer may be moot by now). */
 	if (tun_start(kt->t, terr, sizeof(terr)) == -1)

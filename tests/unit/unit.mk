@@ -5,15 +5,17 @@ EXTRA_DIST += tests/unit/t.h tests/unit/resp_trace.h
 check_PROGRAMS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
 	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg \
 	tests/unit/test_egress tests/unit/test_clients tests/unit/test_access \
-	tests/unit/test_tlsmsg tests/unit/test_apierr
+	tests/unit/test_tlsmsg tests/unit/test_apierr tests/unit/test_sockio
 TESTS += tests/unit/test_ipc tests/unit/test_chan tests/unit/test_conf \
 	tests/unit/test_util tests/unit/test_http tests/unit/test_dpmsg \
 	tests/unit/test_egress tests/unit/test_clients tests/unit/test_access \
-	tests/unit/test_tlsmsg tests/unit/test_apierr
+	tests/unit/test_tlsmsg tests/unit/test_apierr tests/unit/test_sockio
 tests_unit_test_ipc_SOURCES = tests/unit/test_ipc.c
 tests_unit_test_ipc_LDADD = $(UNIT_LDADD)
 tests_unit_test_chan_SOURCES = tests/unit/test_chan.c
 tests_unit_test_chan_LDADD = $(UNIT_LDADD)
+tests_unit_test_sockio_SOURCES = tests/unit/test_sockio.c
+tests_unit_test_sockio_LDADD = $(UNIT_LDADD)
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_LDADD = $(UNIT_LDADD)
 tests_unit_test_util_SOURCES = tests/unit/test_util.c
