@@ -231,6 +231,16 @@ px_timer(struct pexch *px, int64_t ms)
 	evtimer_add(px->timer, &tv);
 }
 
+/* The deployment lost our secret: the exchange again, after a new one. */
+static void
+px_retry_secret(struct pexch *px)
+{
+	px->attempt++;
+	metrics.retries[MRT_NO_SECRET]++;
+	px_timer(px, 0);
+	px_wait_secret(px);
+}
+
 /* --- connections ------------------------------------------------------------ */
 
 static struct ktunlist *
@@ -450,6 +460,16 @@ px_finish(struct pexch *px, int reusable)
 		conn_release(kt, reusable);
 	}
 	px_free(px);
+}
+
+/* What the answer decrypted so far goes into the exchange's events. */
+static void
+px_pass_out(struct pexch *px)
+{
+	if (px->out.len > 0) {
+		dp_resp_data(&px->ev, px->out.p, px->out.len);
+		buf_reset(&px->out);
+	}
 }
 
 /* The exchange ends with an error for the client. */
@@ -828,17 +848,10 @@ relay_h2_closed(void *arg, uint32_t code)
 		px_failf(px, PME_BAD_UPSTREAM_RESPONSE, "%s", px->err);
 		return;
 	}
-	if (px->out.len > 0) {
-		dp_resp_data(&px->ev, px->out.p, px->out.len);
-		buf_reset(&px->out);
-	}
+	px_pass_out(px);
 	if (px->retrying) {
-		/* The deployment lost our secret: after a new one. */
 		conn_unstream(px);
-		px->attempt++;
-		metrics.retries[MRT_NO_SECRET]++;
-		px_timer(px, 0);
-		px_wait_secret(px);
+		px_retry_secret(px);
 		return;
 	}
 	dp_resp_end(&px->ev);
@@ -855,10 +868,7 @@ h2_after_input(struct ktun *kt)
 	struct pexch	*px;
 
 	TAILQ_FOREACH(px, &kt->pxs, onconn) {
-		if (px->out.len > 0) {
-			dp_resp_data(&px->ev, px->out.p, px->out.len);
-			buf_reset(&px->out);
-		}
+		px_pass_out(px);
 		if (px->headed && px->q.body != NULL)
 			px_forget_request(px);
 		px_send_events(px);
@@ -1239,19 +1249,12 @@ h1_input(struct ktun *kt, struct pexch *px, struct buf *plain)
 		px_failf(px, PME_BAD_UPSTREAM_RESPONSE, "%s", px->err);
 		return;
 	}
-	if (px->out.len > 0) {
-		dp_resp_data(&px->ev, px->out.p, px->out.len);
-		buf_reset(&px->out);
-	}
+	px_pass_out(px);
 	if (resp_done(&px->resp)) {
 		if (px->retrying) {
-			/* The deployment lost our secret: after a new one. */
 			px->kt = NULL;
 			conn_release(kt, px->resp.keepalive);
-			px->attempt++;
-			metrics.retries[MRT_NO_SECRET]++;
-			px_timer(px, 0);
-			px_wait_secret(px);
+			px_retry_secret(px);
 			return;
 		}
 		dp_resp_end(&px->ev);
@@ -1330,9 +1333,7 @@ relay_eof(struct ktun *kt, int err, const char *why)
 
 	if (kt->proto == KP_H1 && px != NULL &&
 	    resp_eof(&px->resp, &px_cb, px) == 0 && resp_done(&px->resp)) {
-		if (px->out.len > 0)
-			dp_resp_data(&px->ev, px->out.p, px->out.len);
-		buf_reset(&px->out);
+		px_pass_out(px);
 		dp_resp_end(&px->ev);
 		px_finish(px, 0);
 		return;

@@ -166,11 +166,16 @@ store_field(struct att_pb *b, const struct field *f, int wt, void *base)
 	return 0;
 }
 
+/*
+ * The fields of one message by its table; field sub_num, if not 0, is a
+ * submessage that sub decodes into base.
+ */
 static int
-decode_table(struct att_view m, const struct field *tab, size_t n,
-    void *base)
+decode_fields(struct att_view m, const struct field *tab, size_t n,
+    void *base, uint32_t sub_num, int (*sub)(struct att_view, void *))
 {
 	struct att_pb	 b = { m.p, m.len, 0 };
+	struct att_view	 v;
 	const struct field *f;
 	uint32_t	 num;
 	int		 wt;
@@ -178,13 +183,24 @@ decode_table(struct att_view m, const struct field *tab, size_t n,
 	while (b.off < b.len) {
 		if (att_pb_tag(&b, &num, &wt) == -1)
 			return -1;
-		if ((f = find_field(tab, n, num)) == NULL) {
+		if (sub_num != 0 && num == sub_num) {
+			if (wt != ATT_WT_LEN || att_pb_bytes(&b, &v) == -1 ||
+			    sub(v, base) == -1)
+				return -1;
+		} else if ((f = find_field(tab, n, num)) == NULL) {
 			if (att_pb_skip(&b, wt) == -1)
 				return -1;
 		} else if (store_field(&b, f, wt, base) == -1)
 			return -1;
 	}
 	return 0;
+}
+
+static int
+decode_table(struct att_view m, const struct field *tab, size_t n,
+    void *base)
+{
+	return decode_fields(m, tab, n, base, 0, NULL);
 }
 
 /* proto3 strings must be valid UTF-8 (Go's Unmarshal checks). */
@@ -256,31 +272,19 @@ decode_extra(struct att_view m, struct att_chain *c)
 	return 0;
 }
 
+/* CertificateChain: its fields, and each entry of extras (field 7). */
+static int
+decode_extra_of(struct att_view m, void *chain)
+{
+	return decode_extra(m, chain);
+}
+
 static int
 decode_chain(struct att_view m, struct att_chain *c)
 {
-	struct att_pb	 b = { m.p, m.len, 0 };
-	struct att_view	 v;
-	const struct field *f;
-	uint32_t	 num;
-	int		 wt;
-
-	while (b.off < b.len) {
-		if (att_pb_tag(&b, &num, &wt) == -1)
-			return -1;
-		if (num == 7) {
-			if (wt != ATT_WT_LEN || att_pb_bytes(&b, &v) == -1 ||
-			    decode_extra(v, c) == -1)
-				return -1;
-		} else if ((f = find_field(chain_fields,
-		    sizeof(chain_fields) / sizeof(chain_fields[0]), num))
-		    != NULL) {
-			if (store_field(&b, f, wt, c) == -1)
-				return -1;
-		} else if (att_pb_skip(&b, wt) == -1)
-			return -1;
-	}
-	return 0;
+	return decode_fields(m, chain_fields,
+	    sizeof(chain_fields) / sizeof(chain_fields[0]), c, 7,
+	    decode_extra_of);
 }
 
 /* google.protobuf.UInt32Value: field 1 varint. */
