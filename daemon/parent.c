@@ -109,6 +109,9 @@ struct pair {
 	int			 setup_fails;
 	int			 died_how;
 	char			*fatal_line;
+#ifdef TEST_HOOKS
+	struct event		*setup_later;	/* worker_setup_delay() */
+#endif
 };
 
 static struct {
@@ -1541,6 +1544,51 @@ child_closed(struct chan *c, const char *why, void *arg)
 		p->worker.chan = NULL;
 }
 
+/*
+ * The certificate and the access policy must arrive before the config
+ * that starts serving; the key goes to keyd once sandboxed.
+ */
+static void
+send_worker_setup(struct pair *p)
+{
+	send_tls_part(p->worker.chan, MSG_TLS_CERT, "worker", p->instance);
+	send_access(p->worker.chan);
+	send_config(p->worker.chan);
+}
+
+#ifdef TEST_HOOKS
+static void
+worker_setup_later(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pair	*p = arg;
+
+	if (p->worker.chan != NULL)
+		send_worker_setup(p);
+}
+
+/*
+ * Test hook: PM_TEST_WORKER_SETUP_DELAY_MS holds back a new worker's
+ * set-up, so that its keyd is up and speaking to it first, as happens
+ * when a loaded machine runs one child and not the other
+ * (tests/integration/startup_order.sh).  Returns 1 when it does.
+ */
+static int
+worker_setup_delay(struct pair *p)
+{
+	const char	*v = getenv("PM_TEST_WORKER_SETUP_DELAY_MS");
+	struct timeval	 tv;
+	long		 ms;
+
+	if (v == NULL || (ms = strtol(v, NULL, 10)) <= 0)
+		return 0;
+	if (p->setup_later == NULL)
+		p->setup_later = evtimer_new(P.base, worker_setup_later, p);
+	ms_to_tv(ms, &tv);
+	evtimer_add(p->setup_later, &tv);
+	return 1;
+}
+#endif
+
 static void
 spawn_pair(struct pair *p)
 {
@@ -1597,13 +1645,10 @@ spawn_pair(struct pair *p)
 	}
 	chan_send(p->keyd.chan, MSG_KEYD_FILES, 0, &P.files);
 	send_config(p->keyd.chan);
-	/*
-	 * The certificate and the access policy must arrive before the
-	 * config that starts serving; the key goes to keyd once sandboxed.
-	 */
-	send_tls_part(p->worker.chan, MSG_TLS_CERT, "worker", p->instance);
-	send_access(p->worker.chan);
-	send_config(p->worker.chan);
+#ifdef TEST_HOOKS
+	if (worker_setup_delay(p) == 0)
+#endif
+	send_worker_setup(p);
 	log_debug("spawned worker[%d] pid %ld, keyd[%d] pid %ld (generation "
 	    "%d)", p->instance, (long)p->worker.pid, p->instance,
 	    (long)p->keyd.pid, p->generation);
@@ -1659,6 +1704,10 @@ pair_free(struct pair *p)
 		chan_free(p->keyd.chan);
 	event_free(p->respawn);
 	event_free(p->straggler);
+#ifdef TEST_HOOKS
+	if (p->setup_later != NULL)
+		event_free(p->setup_later);
+#endif
 	free(p->fatal_line);
 	free(p);
 }

@@ -245,6 +245,7 @@ worker_configure(struct msgr *r)
 	if (!sandbox_active())
 		fatalx("seccomp filter is not active");
 #endif
+	chan_pause(w.keyd, 0);
 	log_debug("serving on %d listener(s), sandbox %s", w.nfds,
 	    sandbox_name());
 	buf_init(&m, 16);
@@ -371,6 +372,14 @@ worker_main(int instance)
 	    IPC_MAX_CONFIG, parent_dispatch, parent_closed, NULL);
 	w.keyd = chan_new(w.env.base, IPC_FD_PEER, "keyd", 0, keyd_dispatch,
 	    keyd_closed, NULL);
+	/*
+	 * Nothing from keyd is read before the worker is configured: keyd
+	 * starts attesting at once and asks for an API connection
+	 * (MSG_NET_OPEN), which a worker without its MSG_CONFIG cannot open
+	 * (a loaded machine runs one child and not the other: bench/soak saw
+	 * the SIGSEGV; tests/integration/startup_order.sh).
+	 */
+	chan_pause(w.keyd, 1);
 	calls_init(&w.parent_calls, w.env.base, w.parent);
 	calls_init(&w.keyd_calls, w.env.base, w.keyd);
 	sigterm = evsignal_new(w.env.base, SIGTERM, worker_signal, NULL);

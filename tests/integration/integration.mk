@@ -10,6 +10,7 @@ INTEGRATION_TESTS = \
 	tests/integration/proctree.sh \
 	tests/integration/seccomp_kill.sh \
 	tests/integration/respawn.sh \
+	tests/integration/startup_order.sh \
 	tests/integration/reload.sh \
 	tests/integration/drain.sh \
 	tests/integration/memscan.sh \
