@@ -112,6 +112,23 @@ hist(struct buf *o, const char *name, const char *labels,
 	    h->sum_us / 1e6, name, labels, (unsigned long long)h->count);
 }
 
+/* A histogram family with one histogram per route that has seen any. */
+static void
+route_hists(struct buf *o, const char *name, const char *help,
+    const struct hist *h)
+{
+	char	lab[64];
+	int	r;
+
+	buf_addf(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (r = 0; r < MR_NROUTES; r++)
+		if (h[r].count > 0) {
+			snprintf(lab, sizeof(lab), "route=\"%s\"",
+			    route_name(r));
+			hist(o, name, lab, &h[r], 0);
+		}
+}
+
 char *
 metrics_render(const struct metrics *m, size_t *len)
 {
@@ -140,26 +157,11 @@ metrics_render(const struct metrics *m, size_t *len)
 			    (unsigned long long)m->requests[r][c]);
 		}
 
-	buf_adds(&o, "# HELP privatemode_upstream_duration_seconds Time from "
-	    "receiving a request to completing its answer, proxied routes.\n"
-	    "# TYPE privatemode_upstream_duration_seconds histogram\n");
-	for (r = 0; r < MR_NROUTES; r++)
-		if (m->upstream[r].count > 0) {
-			snprintf(lab, sizeof(lab), "route=\"%s\"",
-			    route_name(r));
-			hist(&o, "privatemode_upstream_duration_seconds", lab,
-			    &m->upstream[r], 0);
-		}
-	buf_adds(&o, "# HELP privatemode_time_to_first_token_seconds Time from "
-	    "receiving a request to the first answer bytes.\n"
-	    "# TYPE privatemode_time_to_first_token_seconds histogram\n");
-	for (r = 0; r < MR_NROUTES; r++)
-		if (m->ttft[r].count > 0) {
-			snprintf(lab, sizeof(lab), "route=\"%s\"",
-			    route_name(r));
-			hist(&o, "privatemode_time_to_first_token_seconds", lab,
-			    &m->ttft[r], 0);
-		}
+	route_hists(&o, "privatemode_upstream_duration_seconds", "Time from "
+	    "receiving a request to completing its answer, proxied routes.",
+	    m->upstream);
+	route_hists(&o, "privatemode_time_to_first_token_seconds", "Time from "
+	    "receiving a request to the first answer bytes.", m->ttft);
 	buf_adds(&o, "# HELP privatemode_keyd_ipc_seconds Round trip from a "
 	    "worker handing a request to keyd to its sealed bytes.\n"
 	    "# TYPE privatemode_keyd_ipc_seconds histogram\n");

@@ -123,6 +123,16 @@ test("metrics_listen: Prometheus text on /metrics, request counters grow, no sec
 	for (let i = 0; i < 3; i++) assert.equal((await d.post("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: `metric prompt ${i}` }] })).status, 200);
 	const m2 = await get();
 	assert.ok(counters(m2.text) >= before + 3, "request counters grew by at least 3");
+	// The per-route latency families, each with its help and a histogram
+	// for the route the requests took.
+	for (const [name, help] of [
+		["privatemode_upstream_duration_seconds", "Time from receiving a request to completing its answer, proxied routes."],
+		["privatemode_time_to_first_token_seconds", "Time from receiving a request to the first answer bytes."],
+	]) {
+		assert.ok(m2.text.includes(`# HELP ${name} ${help}\n# TYPE ${name} histogram\n`), name);
+		assert.match(m2.text, new RegExp(`^${name}_bucket\\{route="chat_completions",le="\\+Inf"\\} ([3-9]|\\d{2,})$`, "m"), name);
+		assert.match(m2.text, new RegExp(`^${name}_count\\{route="chat_completions"\\} ([3-9]|\\d{2,})$`, "m"), name);
+	}
 	assert.ok(!m2.text.includes(sim.info.api_key), "no API key");
 	assert.ok(!m2.text.includes("metric prompt"), "no prompt text");
 	assert.ok(!/proxy_[0-9a-f]{8}-/.test(m2.text), "no request IDs in labels");
