@@ -480,13 +480,23 @@ function clientPortsOf(pid) {
 	}
 	return ports;
 }
+// A child's partner: same instance, forked right next to it (start times
+// in clock ticks).  Between fork and exec a child does not show its role
+// yet: a keyd's own worker may not be visible, and the nearest worker of
+// that instance would be the previous generation's.
+const PAIR_TICKS = 5;
+function partnerOf(kids, k) {
+	return kids.filter((o) => o.role !== k.role && o.instance === k.instance &&
+		Math.abs(o.start - k.start) <= PAIR_TICKS)
+		.sort((a, b) => Math.abs(a.start - k.start) - Math.abs(b.start - k.start))[0];
+}
 function killOne(record = true) {
 	const kids = children();
-	if (!kids.length) return;
-	const victim = pick(kids);
-	// Its partner: same instance, spawned right next to it.
-	const partner = kids.filter((k) => k.role !== victim.role && k.instance === victim.instance)
-		.sort((a, b) => Math.abs(a.start - victim.start) - Math.abs(b.start - victim.start))[0];
+	// Only a pair whose halves both show: the kill's partner is then exact.
+	const whole = kids.filter((k) => partnerOf(kids, k));
+	if (!whole.length) return;
+	const victim = pick(whole);
+	const partner = partnerOf(kids, victim);
 	const worker = victim.role === "worker" ? victim : partner;
 	if (worker) try { process.kill(worker.pid, "SIGSTOP"); } catch { /* gone */ }
 	const ports = worker ? clientPortsOf(worker.pid) : new Set();
