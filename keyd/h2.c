@@ -366,10 +366,12 @@ whole_frames(const uint8_t *p, size_t n)
 static size_t
 first_frame(const uint8_t *p, size_t n)
 {
-	size_t	len = (size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2];
+	size_t	len;
 
-	return n < FRAME_HDR || len > FRAME_MAX || FRAME_HDR + len > n ? n :
-	    FRAME_HDR + len;
+	if (n < FRAME_HDR)
+		return n;
+	len = (size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2];
+	return len > FRAME_MAX || FRAME_HDR + len > n ? n : FRAME_HDR + len;
 }
 
 /*
