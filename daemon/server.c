@@ -1296,10 +1296,11 @@ server_drain(struct server *s, server_idle_fn fn, void *arg)
 }
 
 /*
- * A request whose body is still arriving when the worker can no longer
- * serve anything (its keyd is gone) is answered now, with Connection:
- * close, instead of waiting for the end of the drain, which would close
- * it without a word.  Requests past their body are the proxy's to end.
+ * A request whose head or body is still arriving when the worker can no
+ * longer serve anything (its keyd is gone) is answered now, with
+ * Connection: close, instead of waiting for the end of the drain, which
+ * would close a slow one without a word.  A head that is whole by then
+ * is answered by the proxy, as are requests past their body.
  */
 void
 server_refuse_incomplete(struct server *s, enum pmerr_code code)
@@ -1308,8 +1309,8 @@ server_refuse_incomplete(struct server *s, enum pmerr_code code)
 
 	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = tmp) {
 		tmp = TAILQ_NEXT(c, entry);
-		if (c->state == CS_BODY && c->req != NULL && !c->req->started &&
-		    !c->req->done)
+		if ((c->state == CS_BODY || c->state == CS_HEAD) &&
+		    c->req != NULL && !c->req->started && !c->req->done)
 			req_error(c->req, code, NULL);
 	}
 }

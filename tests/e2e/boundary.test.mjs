@@ -167,6 +167,28 @@ test("keyd killed while a client is still sending its body: that client gets 503
 	await d.waitReady();
 });
 
+test("keyd killed while a client is still sending its head: that client gets 503 keyd_unavailable at once, not a close without an answer at the end of the worker's drain", async (t) => {
+	const d = await daemon(t, { workers: 1 });
+	const [keyd] = d.children("keyd");
+	const s = net.connect({ port: d.port, host: "127.0.0.1" });
+	t.after(() => s.destroy());
+	await new Promise((r) => s.once("connect", r));
+	const got = [];
+	const closed = new Promise((r) => { s.on("data", (x) => got.push(x)); s.on("close", r); s.on("error", () => {}); });
+	// The request line and one field; the blank line never comes.
+	await new Promise((r) => s.write("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n", r));
+	await waitFor("the worker to have read the partial head", () => unreadByDaemon(d.port, s.localPort) === 0);
+	process.kill(keyd, "SIGKILL");
+	await closed;
+	const text = Buffer.concat(got).toString("latin1");
+	assert.match(text, /^HTTP\/1\.1 503 /, `an answer, not a bare close: ${JSON.stringify(text.slice(0, 200))}`);
+	assert.match(text, /\r\nConnection: close\r\n/i);
+	assert.equal(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)).error.code, "keyd_unavailable");
+	await waitFor("the pair respawned", () => d.children("keyd").length === 1 && !d.children("keyd").includes(keyd) &&
+		d.children("worker").length === 1, { timeoutMs: 15000 });
+	await d.waitReady();
+});
+
 test("a request whose head reaches a worker after its keyd died gets 503 keyd_unavailable (or, queued for the respawned pair, served by it): never a close without an answer (found by bench/soak)", async (t) => {
 	const d = await daemon(t, { workers: 1, over: { client_body_timeout: "3s" } });
 	for (let i = 0; i < 3; i++) {
