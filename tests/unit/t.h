@@ -80,4 +80,20 @@ t_vectors_dir(void)
 	return d != NULL && d[0] != '\0' ? d : PM_VECTORS_DIR;
 }
 
+#ifdef EVLOOP_NONBLOCK
+/*
+ * For tests that include <event2/event.h> first: run a loop without
+ * blocking until what is ready has run; each socket read takes at most
+ * one 64 KiB chunk, so a few passes.
+ */
+static inline void
+t_pump(struct event_base *base)
+{
+	int	i;
+
+	for (i = 0; i < 8; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+}
+#endif
+
 #endif

@@ -124,16 +124,6 @@ seen_free(struct seen *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static void
-pump(struct event_base *base)
-{
-	int	i;
-
-	/* Each pass reads at most one 64 KiB chunk. */
-	for (i = 0; i < 8; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
-}
-
 /* Write p in two pieces, cut at `cut`, running the loop after each. */
 static void
 feed(struct event_base *base, int fd, const uint8_t *p, size_t len,
@@ -141,11 +131,11 @@ feed(struct event_base *base, int fd, const uint8_t *p, size_t len,
 {
 	if (cut > 0) {
 		T_EQ_INT(write(fd, p, cut), cut);
-		pump(base);
+		t_pump(base);
 	}
 	if (len > cut) {
 		T_EQ_INT(write(fd, p + cut, len - cut), len - cut);
-		pump(base);
+		t_pump(base);
 	}
 }
 
@@ -333,7 +323,7 @@ test_failures(struct event_base *base)
 	/* Read our HELLO first: unread data would make the close a reset. */
 	T_CHECK(read(sv[1], junk, sizeof(junk)) > 0);
 	close(sv[1]);
-	pump(base);
+	t_pump(base);
 	T_EQ_STR(s.closed, "closed by peer");
 	seen_free(&s);
 	buf_free(&b);
@@ -424,7 +414,7 @@ test_descriptors(struct event_base *base)
 	chan_send_fd(tx, MSG_NET_FD, 2, &one, dup(pv[0]));
 	chan_send(tx, MSG_NET_FD, 3, &two);
 	chan_send_fd(tx, MSG_NET_FD, 4, &one, dup(pv[1]));
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(ntaken, 4);
 	T_EQ_INT(taken[0], -1);
 	T_CHECK(taken[1] >= 0 && same_file(taken[1], pv[0]));
@@ -446,7 +436,7 @@ test_descriptors(struct event_base *base)
 	hello(&b);
 	frame(&b, MSG_STATUS_REQ, 0, 1, "a", 1);
 	send_fd_raw(sv[1], b.p, b.len, pv[0]);
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(s.n, 1);
 	T_EQ_STR(s.closed, "unexpected descriptor");
 	seen_free(&s);
@@ -460,7 +450,7 @@ test_descriptors(struct event_base *base)
 	frame(&b, MSG_NET_FD, 0, 1, one.p, one.len);
 	ntaken = 0;
 	send_fd_raw(sv[1], b.p, b.len, pv[0]);
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(s.n, 1);
 	T_EQ_INT(chan_take_fd(s.c), -1);
 	T_EQ_STR(s.closed, "");

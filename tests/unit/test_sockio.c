@@ -92,15 +92,6 @@ static const struct sockio_cbs cbs_fresh = {
 };
 
 static void
-pump(struct event_base *base)
-{
-	int	i;
-
-	for (i = 0; i < 8; i++)
-		event_base_loop(base, EVLOOP_NONBLOCK);
-}
-
-static void
 open_pair(struct event_base *base, int sv[2], struct owner *o,
     const struct sockio_cbs *c)
 {
@@ -138,18 +129,18 @@ test_write(struct event_base *base)
 	evbuffer_add(sockio_output(o.io), "ab", 2);
 	evbuffer_add(sockio_output(o.io), "cd", 2);
 	T_EQ_INT(drain_peer(sv[1]), 0);		/* nothing before the loop */
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(drain_peer(sv[1]), 4);		/* both in one batch */
 	T_EQ_INT(o.written, 1);
 	/* More than the socket takes: the rest waits for EV_WRITE. */
 	big = xcalloc(1, len);
 	evbuffer_add(sockio_output(o.io), big, len);
-	pump(base);
+	t_pump(base);
 	T_CHECK(evbuffer_get_length(sockio_output(o.io)) > 1024);
 	T_EQ_INT(o.written, 1);
 	for (i = 0; i < 1000 && got < len; i++) {
 		got += drain_peer(sv[1]);
-		pump(base);
+		t_pump(base);
 	}
 	T_EQ_INT(got, len);
 	T_EQ_INT(evbuffer_get_length(sockio_output(o.io)), 0);
@@ -157,7 +148,7 @@ test_write(struct event_base *base)
 	/* Freed in `written`: destroyed once the callback is done. */
 	o.free_in_written = 1;
 	evbuffer_add(sockio_output(o.io), "x", 1);
-	pump(base);
+	t_pump(base);
 	T_CHECK(o.io == NULL);
 	T_EQ_INT(drain_peer(sv[1]), 1);
 	T_EQ_INT(read(sv[1], big, 1), 0);	/* and its socket closed */
@@ -175,12 +166,12 @@ test_write_error(struct event_base *base)
 	open_pair(base, sv, &o, &cbs);
 	close(sv[1]);
 	evbuffer_add(sockio_output(o.io), "x", 1);
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(o.events, 1);
 	T_EQ_INT(o.what, SIO_ERROR | SIO_WRITING);
 	T_EQ_INT(o.written, 0);
 	evbuffer_add(sockio_output(o.io), "y", 1);
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(o.events, 1);
 	sockio_free(o.io);
 }
@@ -196,22 +187,22 @@ test_read(struct event_base *base)
 	memset(b, 'r', sizeof(b));
 	open_pair(base, sv, &o, &cbs);
 	T_EQ_INT(write(sv[1], b, sizeof(b)), sizeof(b));
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(o.reads, 0);
 	sockio_read_limit(o.io, 1000);
 	sockio_read(o.io, 1);
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(evbuffer_get_length(sockio_input(o.io)), 1000);
 	T_EQ_INT(o.reads, 1);
 	/* Drained below the mark: reading resumes. */
 	evbuffer_drain(sockio_input(o.io), 1000);
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(evbuffer_get_length(sockio_input(o.io)), 1000);
 	sockio_read_limit(o.io, 0);
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(evbuffer_get_length(sockio_input(o.io)), sizeof(b) - 1000);
 	close(sv[1]);
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(o.events, 1);
 	T_EQ_INT(o.what, SIO_EOF);
 	sockio_free(o.io);
@@ -221,7 +212,7 @@ test_read(struct event_base *base)
 	o.free_in_read = 1;
 	sockio_read(o.io, 1);
 	T_EQ_INT(write(sv[1], b, 10), 10);
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(o.reads, 1);
 	T_CHECK(o.io == NULL);
 	T_EQ_INT(write(sv[1], b, 1), -1);	/* the other end is gone */
@@ -240,12 +231,12 @@ test_fresh(struct event_base *base)
 	o.fresh_take = 6;
 	sockio_read(o.io, 1);
 	T_EQ_INT(write(sv[1], "0123456789", 10), 10);
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(o.fresh_seen, 10);
 	T_EQ_INT(evbuffer_get_length(sockio_input(o.io)), 4);
 	/* With bytes buffered, new ones go behind them. */
 	T_EQ_INT(write(sv[1], "ab", 2), 2);
-	pump(base);
+	t_pump(base);
 	T_EQ_INT(o.fresh_seen, 10);
 	T_EQ_INT(evbuffer_get_length(sockio_input(o.io)), 6);
 	T_EQ_INT(o.reads, 2);
