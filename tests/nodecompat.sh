@@ -1,7 +1,11 @@
-# Sourced (POSIX sh) by the shell wrappers that run Node.js: the demo
-# (tests/sim/demo.sh), the simulator's self-tests (tests/sim/sim.sh), the
-# end-to-end tests (tests/e2e/e2e.sh) and the crypto interop
-# (tests/crypto/interop.sh).
+# shellcheck shell=sh
+# Sourced (POSIX sh) by the shell wrappers that run Node.js: the demo,
+# the simulator's, end-to-end, Kubernetes and crypto interop tests, and
+# the shell tests that start the simulated deployment.
+#
+#   node_find
+#	Sets NODE to the Node.js to run: PM_NODE when that runs, else node
+#	on PATH.  Returns 1 when neither runs (the caller skips or fails).
 #
 #   node_compat NODE TOP_SRCDIR
 #	Returns 1 (with a message) for a Node.js older than 18.  Below 20
@@ -17,6 +21,14 @@
 # 20.19" because that is where CommonJS code can load an ESM-only package
 # (their README); our tests are ES modules and import them.  With the
 # preload, every test tier passes on Node 18.
+
+node_find() {
+	NODE=${PM_NODE:-}
+	if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
+		NODE=$(command -v node 2>/dev/null || true)
+	fi
+	[ -n "$NODE" ] && "$NODE" --version >/dev/null 2>&1
+}
 
 node_compat() {
 	_nc_major=$("$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null) ||

@@ -7,19 +7,16 @@
 set -u
 src=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${PM_TOP_BUILDDIR:-$src/build}
-node=${PM_NODE:-$(command -v node || true)}
 rounds=${PM_INTEROP_ROUNDS:-1000}
 tool=$build/tests/crypto/kemtool
 
-if [ -z "$node" ] || ! "$node" --version >/dev/null 2>&1; then
-	echo "interop: node not found, skipping"
-	exit 77
-fi
+. "$src/tests/nodecompat.sh"
+node_find || { echo "interop: node not found, skipping"; exit 77; }
+node=$NODE
 case " ${PM_TEST_TIERS:-node} " in
 *" node "* | *" crypto "*) ;;
 *) echo "interop: node tier not selected (PM_TEST_TIERS=$PM_TEST_TIERS)"; exit 77 ;;
 esac
-. "$src/tests/nodecompat.sh"
 node_compat "$node" "$src" || exit 1
 for m in @hpke/core @hpke/hybridkem-x-wing @noble/post-quantum; do
 	if [ ! -f "$src/tests/node_modules/$m/package.json" ]; then

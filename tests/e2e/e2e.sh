@@ -6,25 +6,18 @@
 # not name e2e, or the build has no test hooks; missing npm packages or not
 # being root is a failure: CI installs the packages and runs as root.
 set -u
-NODE=${PM_NODE:-}
-if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
-	NODE=$(command -v node 2>/dev/null || true)
-fi
-if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
-	echo "SKIP: node not found"
-	exit 77
-fi
+top=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top/tests/nodecompat.sh"
+node_find || { echo "SKIP: node not found"; exit 77; }
 if [ -n "${PM_TEST_TIERS+set}" ]; then
 	case " $PM_TEST_TIERS " in
 	*" e2e "*) ;;
 	*) echo "SKIP: e2e tier not selected (PM_TEST_TIERS=$PM_TEST_TIERS)"; exit 77 ;;
 	esac
 fi
-top=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${PM_TOP_BUILDDIR:-$top/build}
 export PM_TOP_SRCDIR=$top PM_TOP_BUILDDIR=$build
 fail() { echo "FAIL: $*" >&2; exit 1; }
-. "$top/tests/nodecompat.sh"
 node_compat "$NODE" "$top" || fail "unsupported Node.js"
 for m in @hpke/core @hpke/hybridkem-x-wing @noble/post-quantum openai \
     @anthropic-ai/sdk anthropic-sdk-0; do

@@ -4,9 +4,8 @@
 # missing or refused AMD chain: the simulator's test PKI stands in for
 # Genoa's, AMD's own chains from data/amd/ serve Milan and Turin.
 . "$(dirname "$0")/lib.sh"
-NODE=${PM_NODE:-}
-[ -n "$NODE" ] || NODE=$(command -v node || true)
-[ -n "$NODE" ] || skip "node not found (the simulated deployment needs it)"
+. "$TOP_SRC/tests/nodecompat.sh"
+node_find || skip "node not found (the simulated deployment needs it)"
 # make distcheck's tarball has no node_modules and selects no node tier:
 # say so; anywhere else their absence is a broken set-up.
 if [ ! -f "$TOP_SRC/tests/node_modules/@hpke/core/package.json" ]; then

@@ -33,9 +33,8 @@ fi
 sandbox=$("$PM_BIN" -V | sed -n 's/.*sandbox \([a-z]*\).*/\1/p')
 
 sim=no
-NODE=${PM_NODE:-$(command -v node || true)}
-if [ -n "$NODE" ] && [ -f "$TOP_SRC/tests/node_modules/@hpke/hybridkem-x-wing/package.json" ]; then
-	. "$TOP_SRC/tests/nodecompat.sh"
+. "$TOP_SRC/tests/nodecompat.sh"
+if node_find && [ -f "$TOP_SRC/tests/node_modules/@hpke/hybridkem-x-wing/package.json" ]; then
 	node_compat "$NODE" "$TOP_SRC" || fail "unsupported node"
 	sim_start "$NODE" "$TOP_SRC" "$B/demo/sim.json" --state-dir "$B/demo/sim" \
 	    2>"$T/sim.err" || fail "simulator did not start: $(cat "$T/sim.err")"

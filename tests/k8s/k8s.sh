@@ -5,19 +5,13 @@
 # not selected; missing npm packages are a failure (CI installs them:
 # scripts/install-deps).
 set -u
-NODE=${PM_NODE:-}
-if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
-	NODE=$(command -v node 2>/dev/null || true)
-fi
-if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
-	echo "SKIP: node not found"
-	exit 77
-fi
+top=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top/tests/nodecompat.sh"
+node_find || { echo "SKIP: node not found"; exit 77; }
 case " ${PM_TEST_TIERS:-node} " in
 *" node "*) ;;
 *) echo "SKIP: node tier not selected (PM_TEST_TIERS=$PM_TEST_TIERS)"; exit 77 ;;
 esac
-top=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${PM_TOP_BUILDDIR:-$top/build}
 for m in kubernetes-models yaml; do
 	if [ ! -f "$top/tests/node_modules/$m/package.json" ]; then

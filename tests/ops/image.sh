@@ -45,9 +45,8 @@ for t in mmdebstrap umoci; do
 	command -v "$t" >/dev/null 2>&1 ||
 		skip "$t is not installed (scripts/install-deps installs it: apt-get install $t)"
 done
-NODE=${PM_NODE:-}
-[ -n "$NODE" ] || NODE=$(command -v node || true)
-[ -n "$NODE" ] || skip "node not found (the simulated deployment needs it)"
+. "$TOP_SRC/tests/nodecompat.sh"
+node_find || skip "node not found (the simulated deployment needs it)"
 for m in @hpke/core yaml; do
 	[ -f "$TOP_SRC/tests/node_modules/$m/package.json" ] ||
 		fail "tests/node_modules/$m missing: run 'cd tests && npm ci'"

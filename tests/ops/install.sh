@@ -44,9 +44,8 @@ require_debian
 for t in dpkg-buildpackage apt-get lintian setpriv unshare mount curl openssl flock python3; do
 	require_tool "$t"
 done
-NODE=${PM_NODE:-}
-[ -n "$NODE" ] || NODE=$(command -v node || true)
-[ -n "$NODE" ] || skip "node not found (the simulated deployment needs it)"
+. "$TOP_SRC/tests/nodecompat.sh"
+node_find || skip "node not found (the simulated deployment needs it)"
 [ -f "$TOP_SRC/tests/node_modules/@hpke/core/package.json" ] ||
 	fail "tests/node_modules missing: run 'cd tests && npm ci'"
 export DEBIAN_FRONTEND=noninteractive

@@ -25,9 +25,8 @@ require_tool curl
 # a build without test hooks refuses.
 "$PM_BIN" -V | grep -q "test hooks" ||
 	skip "needs a --enable-test-hooks build to attest the simulated deployment"
-NODE=${PM_NODE:-}
-[ -n "$NODE" ] || NODE=$(command -v node || true)
-[ -n "$NODE" ] || skip "node not found (the simulated deployment needs it)"
+. "$TOP_SRC/tests/nodecompat.sh"
+node_find || skip "node not found (the simulated deployment needs it)"
 [ -f "$TOP_SRC/tests/node_modules/@hpke/core/package.json" ] ||
 	fail "tests/node_modules missing: run 'cd tests && npm ci'"
 RUN_USER=$(unit_get User)

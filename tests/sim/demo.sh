@@ -12,7 +12,6 @@ set -eu
 
 top=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 builddir=${PM_TOP_BUILDDIR:-$top/build}
-NODE=${PM_NODE:-$(command -v node || true)}
 daemon=${PM_DAEMON:-$builddir/privatemoded}
 port=${DEMO_PORT:-8080}
 state=${DEMO_STATE:-$builddir/demo}
@@ -26,8 +25,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-[ -n "$NODE" ] || { echo "demo: node not found" >&2; exit 1; }
 . "$top/tests/nodecompat.sh"
+node_find || { echo "demo: node not found" >&2; exit 1; }
 node_compat "$NODE" "$top" || exit 1
 [ -f "$top/tests/node_modules/@hpke/hybridkem-x-wing/package.json" ] ||
 	{ echo "demo: run 'cd tests && npm ci --omit=dev' first (scripts/demo does)" >&2; exit 1; }

@@ -3,20 +3,13 @@
 # Exit 77 (skip) only when node itself is missing; missing npm packages are
 # a failure, because CI installs them (scripts/install-deps).
 set -u
-NODE=${PM_NODE:-}
-if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
-	NODE=$(command -v node 2>/dev/null || true)
-fi
-if [ -z "$NODE" ] || ! "$NODE" --version >/dev/null 2>&1; then
-	echo "SKIP: node not found"
-	exit 77
-fi
+top=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top/tests/nodecompat.sh"
+node_find || { echo "SKIP: node not found"; exit 77; }
 case " ${PM_TEST_TIERS:-node} " in
 *" node "* | *" sim "*) ;;
 *) echo "SKIP: node tier not selected (PM_TEST_TIERS=$PM_TEST_TIERS)"; exit 77 ;;
 esac
-top=${PM_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-. "$top/tests/nodecompat.sh"
 node_compat "$NODE" "$top" || exit 1
 for m in @hpke/core @hpke/hybridkem-x-wing @noble/post-quantum; do
 	if [ ! -f "$top/tests/node_modules/$m/package.json" ]; then

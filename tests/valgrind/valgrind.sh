@@ -20,8 +20,8 @@ require_root
 	skip "needs a --with-sandbox=none build without sanitizers ($("$PM_BIN" -V))"
 "$PM_BIN" -V | grep -q "test hooks" || skip "needs --enable-test-hooks (test trust anchors)"
 command -v valgrind >/dev/null || fail "valgrind not installed (scripts/install-deps installs it)"
-NODE=${PM_NODE:-$(command -v node || true)}
-[ -n "$NODE" ] || fail "node not found (the simulator needs it)"
+. "$TOP_SRC/tests/nodecompat.sh"
+node_find || fail "node not found (the simulator needs it)"
 [ -f "$TOP_SRC/tests/node_modules/@hpke/core/package.json" ] ||
 	fail "run 'cd tests && npm ci' first"
 
