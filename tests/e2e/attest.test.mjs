@@ -10,8 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {
 	startSim, startDaemon, scanMemory, sha256, hmacHex, sleep, waitFor, closedPort, mkTemp, tcpRelay,
-	PM_BIN,
-} from "./lib/harness.mjs";
+	PM_BIN, daemonForTest as daemonFor, withLog } from "./lib/harness.mjs";
 import { execFileSync } from "node:child_process";
 
 const HOOKS = execFileSync(PM_BIN, ["-V"], { encoding: "utf8" }).includes("test hooks");
@@ -22,18 +21,6 @@ let sim;
 before(async () => { sim = await startSim(); });
 after(async () => { await sim?.stop(); });
 
-// A daemon for one test, stopped (and its log shown on failure) afterwards.
-async function daemonFor(t, s, opts) {
-	const d = await startDaemon(s, opts);
-	t.after(async () => {
-		await d.stop();
-		const san = d.sanitizerReport();
-		if (san) assert.fail(`sanitizer report in the daemon log:\n${san}`);
-	});
-	return d;
-}
-
-const withLog = (d, msg) => `${msg}\n--- daemon log (tail) ---\n${d.tail(25)}`;
 // The secrets a daemon's keyds have installed, oldest first, as the log
 // names them ("inference secret <first 8 characters>... established").
 // The simulator records an exchange when it arrives, before keyd has the

@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import net from "node:net";
 import {
-	startSim, startDaemon, openStream, readAll, parseSse, sleep, waitFor, scanMemory,
-} from "./lib/harness.mjs";
+	startSim, openStream, readAll, parseSse, sleep, waitFor, scanMemory, daemonForTest } from "./lib/harness.mjs";
 
 let sim;
 before(async () => { sim = await startSim(); });
@@ -19,11 +18,7 @@ after(async () => { await sim?.stop(); });
 const SLOW = { "X-Sim-Stream-Chunks": "60", "X-Sim-Chunk-Interval-Ms": "100" };
 const CHAT = { model: "m", stream: true, messages: [{ role: "user", content: "hold on" }] };
 
-async function daemon(t, opts = {}) {
-	const d = await startDaemon(sim, { workers: 2, ...opts });
-	t.after(async () => { await d.stop(); });
-	return d;
-}
+const daemon = (t, opts = {}) => daemonForTest(t, sim, { workers: 2, ...opts });
 
 // ESTABLISHED TCP sockets: [{inode, local port, remote port}].
 function tcpSockets() {

@@ -15,21 +15,13 @@ import tls from "node:tls";
 import OpenAI, { toFile } from "openai";
 import Anthropic from "@anthropic-ai/sdk";
 import Anthropic0 from "anthropic-sdk-0";
-import { startSim, startDaemon, simConfig, mkTemp, request, openStream, readAll, parseSse, waitFor, scanMemory, PM_BIN } from "./lib/harness.mjs";
+import { startSim, startDaemon, simConfig, mkTemp, request, openStream, readAll, parseSse, waitFor, scanMemory, PM_BIN, daemonForTest } from "./lib/harness.mjs";
 
 let sim;
 before(async () => { sim = await startSim(["--stream-chunks", "4"]); });
 after(async () => { await sim?.stop(); });
 
-async function daemonFor(t, opts) {
-	const d = await startDaemon(sim, opts);
-	t.after(async () => {
-		await d.stop();
-		const san = d.sanitizerReport();
-		if (san) assert.fail(`sanitizer report:\n${san}`);
-	});
-	return d;
-}
+const daemonFor = (t, opts) => daemonForTest(t, sim, opts);
 
 // privatemoded -G: the file line on stdout, the token on stderr.
 function newToken(name, opts = "") {

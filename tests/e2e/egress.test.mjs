@@ -11,8 +11,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import {
-	startSim, startDaemon, mkTemp, closedPort, waitFor, runDaemonToExit,
-} from "./lib/harness.mjs";
+	startSim, mkTemp, closedPort, waitFor, runDaemonToExit, daemonForTest } from "./lib/harness.mjs";
 
 const NAME = "sim.pm-e2e.test";
 const CHAT = { model: "m", messages: [{ role: "user", content: "through the proxy" }] };
@@ -85,11 +84,7 @@ function directToSim(pid) {
 	return n;
 }
 
-async function daemon(t, opts) {
-	const d = await startDaemon(sim, { wrap, ...opts });
-	t.after(() => d.stop());
-	return d;
-}
+const daemon = (t, opts) => daemonForTest(t, sim, { wrap, ...opts });
 
 test("https_proxy with basic auth: attestation, the secret exchange and inference all go through CONNECT tunnels; the daemon never connects to the simulator itself", async (t) => {
 	await sim.reset();

@@ -7,21 +7,13 @@ import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { startSim, startDaemon, runDaemonToExit, simConfig, mkTemp, request, rawExchange, closedPort, waitFor, sleep } from "./lib/harness.mjs";
+import { startSim, runDaemonToExit, simConfig, mkTemp, request, rawExchange, closedPort, waitFor, sleep, daemonForTest } from "./lib/harness.mjs";
 
 let sim;
 before(async () => { sim = await startSim(["--stream-chunks", "2"]); });
 after(async () => { await sim?.stop(); });
 
-async function daemonFor(t, opts) {
-	const d = await startDaemon(sim, opts);
-	t.after(async () => {
-		await d.stop();
-		const san = d.sanitizerReport();
-		if (san) assert.fail(`sanitizer report:\n${san}`);
-	});
-	return d;
-}
+const daemonFor = (t, opts) => daemonForTest(t, sim, opts);
 
 function mkcert(dir, name) {
 	const crt = path.join(dir, `${name}.crt`), key = path.join(dir, `${name}.key`);

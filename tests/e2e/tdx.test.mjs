@@ -8,7 +8,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { startSim, startDaemon, mkTemp, request, sha256 } from "./lib/harness.mjs";
+import { startSim, startDaemon, mkTemp, request, sha256, daemonForTest as daemonFor, withLog } from "./lib/harness.mjs";
 
 const CHAT = { model: "gpt-oss-120b", messages: [{ role: "user", content: "a confidential prompt on TDX" }] };
 const kinds = (recs) => recs.reduce((a, r) => ((a[r.kind] = (a[r.kind] ?? 0) + 1), a), {});
@@ -17,17 +17,6 @@ let sim;
 before(async () => { sim = await startSim(["--platform", "tdx"]); });
 after(async () => { await sim?.stop(); });
 
-async function daemonFor(t, s, opts) {
-	const d = await startDaemon(s, opts);
-	t.after(async () => {
-		await d.stop();
-		const san = d.sanitizerReport();
-		if (san) assert.fail(`sanitizer report in the daemon log:\n${san}`);
-	});
-	return d;
-}
-
-const withLog = (d, msg) => `${msg}\n--- daemon log (tail) ---\n${d.tail(25)}`;
 
 const PCS_PATHS = [
 	/^\/tdx\/certification\/v4\/tcb\?fmspc=50806f000000&tcbEvaluationDataNumber=21$/,

@@ -476,6 +476,17 @@ export class Daemon {
 	}
 }
 
+// A daemon for one test, stopped when the test ends; stop() fails the test
+// on a sanitizer report in the daemon's log.
+export async function daemonForTest(t, sim, opts) {
+	const d = await startDaemon(sim, opts);
+	t.after(() => d.stop());
+	return d;
+}
+
+// An assertion message with the tail of a daemon's log.
+export const withLog = (d, msg, lines = 25) => `${msg}\n--- daemon log (tail) ---\n${d.tail(lines)}`;
+
 // Start privatemoded -d -f <conf> in the foreground; wait for its listener
 // and for every worker and keyd to be up; then (waitReady) for /readyz 200.
 // wrap: a command the daemon runs under (it must exec it); env: extra
