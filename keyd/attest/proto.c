@@ -243,30 +243,29 @@ utf8_valid(const uint8_t *s, size_t n)
 }
 
 /* One map<string, bytes> entry of CertificateChain.extras. */
+struct extra {
+	struct att_view	key, val;
+};
+
+static const struct field extra_fields[] = {
+	{ 1, F_BYTES, offsetof(struct extra, key) },
+	{ 2, F_BYTES, offsetof(struct extra, val) },
+};
+
 static int
 decode_extra(struct att_view m, struct att_chain *c)
 {
-	struct att_pb	 b = { m.p, m.len, 0 };
-	struct att_view	 key = { NULL, 0 }, val = { NULL, 0 };
-	uint32_t	 num;
-	int		 wt;
+	struct extra	e;
 
-	while (b.off < b.len) {
-		if (att_pb_tag(&b, &num, &wt) == -1)
-			return -1;
-		if (num == 1 || num == 2) {
-			if (wt != ATT_WT_LEN ||
-			    att_pb_bytes(&b, num == 1 ? &key : &val) == -1)
-				return -1;
-		} else if (att_pb_skip(&b, wt) == -1)
-			return -1;
-	}
-	if (!utf8_valid(key.p, key.len))
+	memset(&e, 0, sizeof(e));
+	if (decode_table(m, extra_fields, sizeof(extra_fields) /
+	    sizeof(extra_fields[0]), &e) == -1 || !utf8_valid(e.key.p,
+	    e.key.len))
 		return -1;
 	c->nextras++;
-	if (key.len == strlen(ATT_CRL_EXTRAS_KEY) &&
-	    memcmp(key.p, ATT_CRL_EXTRAS_KEY, key.len) == 0) {
-		c->crl = val;
+	if (e.key.len == strlen(ATT_CRL_EXTRAS_KEY) &&
+	    memcmp(e.key.p, ATT_CRL_EXTRAS_KEY, e.key.len) == 0) {
+		c->crl = e.val;
 		c->has_crl = 1;
 	}
 	return 0;
@@ -296,34 +295,28 @@ decode_u32value(struct att_view m, uint32_t *out)
 	return decode_table(m, f, 1, out);
 }
 
+/* Product: name and stepping, then machine_stepping (field 3). */
+static const struct field product_fields[] = {
+	{ 1, F_U32, offsetof(struct att_attestation, product_name) },
+	{ 2, F_U32, offsetof(struct att_attestation, product_stepping) },
+};
+
+static int
+decode_machine_stepping(struct att_view m, void *base)
+{
+	struct att_attestation	*a = base;
+
+	if (decode_u32value(m, &a->machine_stepping) == -1)
+		return -1;
+	a->has_machine_stepping = 1;
+	return 0;
+}
+
 static int
 decode_product(struct att_view m, struct att_attestation *a)
 {
-	struct att_pb	 b = { m.p, m.len, 0 };
-	struct att_view	 v;
-	uint64_t	 x;
-	uint32_t	 num;
-	int		 wt;
-
-	while (b.off < b.len) {
-		if (att_pb_tag(&b, &num, &wt) == -1)
-			return -1;
-		if (num == 1 || num == 2) {
-			if (wt != ATT_WT_VARINT || att_pb_varint(&b, &x) == -1)
-				return -1;
-			if (num == 1)
-				a->product_name = (int32_t)(uint32_t)x;
-			else
-				a->product_stepping = (uint32_t)x;
-		} else if (num == 3) {
-			if (wt != ATT_WT_LEN || att_pb_bytes(&b, &v) == -1 ||
-			    decode_u32value(v, &a->machine_stepping) == -1)
-				return -1;
-			a->has_machine_stepping = 1;
-		} else if (att_pb_skip(&b, wt) == -1)
-			return -1;
-	}
-	return 0;
+	return decode_fields(m, product_fields, sizeof(product_fields) /
+	    sizeof(product_fields[0]), a, 3, decode_machine_stepping);
 }
 
 int
