@@ -494,21 +494,30 @@ check_tree() {
 	done
 }
 
+# Start the unit and wait for it to serve: it listens, /healthz says ok,
+# READY=1 comes once the worker serves and keyd's first attestation round
+# is over, with STATUS= saying how many ($1) of 1 keyds attested; then the
+# process tree as check_tree wants it.  Sets port and url.  $2 names the
+# run in messages.
+healthz() { curl -sf -o /dev/null --max-time 30 "$url/healthz"; }
+unit_up() {
+	start_unit
+	port=$(wait_listen)
+	[ "$port" != 0 ] || fail "$2: the daemon never listened"
+	url="http://127.0.0.1:$port"
+	wait_until "/healthz" 120 healthz
+	body=$(curl -s --max-time 30 "$url/healthz")
+	[ "$body" = '{"status":"ok"}' ] || bad "$2: /healthz answered: $body"
+	wait_until "READY=1" 300 grep -q '^READY=1' "$T/notify.log"
+	grep -q "^STATUS=serving; $1 of 1 key daemons attested" "$T/notify.log" ||
+		bad "$2: no READY=1 with $1 of 1 key daemons attested (got: $(tr '\n' ' ' <"$T/notify.log"))"
+	check_tree
+}
+
 # 3a. The installed binary as the unit runs it.  The simulator's chain is
 # not AMD's, so it serves but does not attest: READY=1 after the first
 # round, /readyz 503, and the sandbox as it will be in production.
-start_unit
-port=$(wait_listen)
-[ "$port" != 0 ] || fail "the daemon never listened"
-url="http://127.0.0.1:$port"
-healthz() { curl -sf -o /dev/null --max-time 30 "$url/healthz"; }
-wait_until "/healthz" 120 healthz
-body=$(curl -s --max-time 30 "$url/healthz")
-[ "$body" = '{"status":"ok"}' ] || bad "/healthz answered: $body"
-wait_until "READY=1" 300 grep -q '^READY=1' "$T/notify.log"
-grep -q '^STATUS=serving; 0 of 1 key daemons attested' "$T/notify.log" ||
-	bad "the installed binary: no READY=1 with 0 of 1 key daemons attested (got: $(tr '\n' ' ' <"$T/notify.log"))"
-check_tree
+unit_up 0 "the installed binary"
 # /readyz on the API port: not ready, in fixed words (the next round may
 # be under way), never the attestation's own error.
 rz=$(curl -s -o "$T/readyz" -w '%{http_code}' --max-time 10 "$url/readyz")
@@ -543,26 +552,7 @@ out=$("$TEST_BIN" -t -f /etc/privatemode.conf 2>&1)
 	bad "the test-hooks build's -t does not name the Genoa override: $out"
 RUN_BIN=$TEST_BIN
 
-start_unit
-port=$(wait_listen)
-[ "$port" != 0 ] || fail "the daemon never listened"
-url="http://127.0.0.1:$port"
-
-# /healthz
-healthz() { curl -sf -o /dev/null --max-time 30 "$url/healthz"; }
-wait_until "/healthz" 120 healthz
-body=$(curl -s --max-time 30 "$url/healthz")
-[ "$body" = '{"status":"ok"}' ] || bad "/healthz answered: $body"
-
-# READY=1 once the worker serves and keyd's first attestation round is
-# over (here: attested).
-wait_until "READY=1" 300 grep -q '^READY=1' "$T/notify.log"
-grep -q '^READY=1' "$T/notify.log" ||
-	bad "no READY=1 on NOTIFY_SOCKET (got: $(tr '\n' ' ' <"$T/notify.log"))"
-grep -q '^STATUS=serving; 1 of 1 key daemons attested' "$T/notify.log" ||
-	bad "STATUS= does not report the attested key daemon (got: $(tr '\n' ' ' <"$T/notify.log"))"
-
-check_tree
+unit_up 1 "the test-hooks build"
 
 # /readyz: attested against the simulated deployment.
 rz=$(curl -s -o "$T/readyz" -w '%{http_code}' --max-time 10 "$url/readyz")
