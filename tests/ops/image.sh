@@ -82,12 +82,7 @@ cleanup() {
 		[ -n "$p" ] && kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
-	if [ $st -ne 0 ] && [ -f "$T/daemon.log" ]; then
-		echo "--- daemon log (last 30 lines) ---" >&2
-		tail -30 "$T/daemon.log" >&2
-	fi
-	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
-	exit $st
+	cleanup_tmp $st
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

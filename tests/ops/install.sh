@@ -65,10 +65,7 @@ CURL_PID=
 
 cleanup() {
 	local st=$? p
-	if [ -n "$PM_PID" ] && kill -0 "$PM_PID" 2>/dev/null; then
-		for p in $(pgrep -P "$PM_PID"); do kill -KILL "$p" 2>/dev/null; done
-		kill -KILL "$PM_PID" 2>/dev/null
-	fi
+	kill_tree "$PM_PID"
 	for p in "$SIM_PID" "$NOTIFY_PID" "$CURL_PID"; do
 		[ -z "$p" ] || kill "$p" 2>/dev/null
 	done
@@ -78,12 +75,7 @@ cleanup() {
 		    >"$T/purge-cleanup.log" 2>&1 || cat "$T/purge-cleanup.log" >&2
 		rm -f "$MARK"
 	fi
-	if [ $st -ne 0 ] && [ -f "$T/daemon.log" ]; then
-		echo "--- daemon log (last 30 lines) ---" >&2
-		tail -30 "$T/daemon.log" >&2
-	fi
-	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
-	exit $st
+	cleanup_tmp $st
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

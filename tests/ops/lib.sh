@@ -38,6 +38,27 @@ finish() {
 	exit 0
 }
 
+# kill_tree PID: the daemon PID and its children, at once (a test's EXIT
+# trap: nothing may outlive it).
+kill_tree() {
+	local p
+	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
+	for p in $(pgrep -P "$1"); do kill -KILL "$p" 2>/dev/null; done
+	kill -KILL "$1" 2>/dev/null
+}
+
+# cleanup_tmp STATUS: the end of a daemon test's EXIT trap, once its
+# processes are gone: on failure the daemon log's tail, then T removed
+# (unless KEEP_TMP is set), then exit with STATUS.
+cleanup_tmp() {
+	if [ "$1" -ne 0 ] && [ -f "$T/daemon.log" ]; then
+		echo "--- daemon log (last 30 lines) ---" >&2
+		tail -30 "$T/daemon.log" >&2
+	fi
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
+	exit "$1"
+}
+
 # wait_until DESCRIPTION SECONDS COMMAND...: run COMMAND every 0.1 s until
 # it succeeds.  Wait on the event (a log line, a process, an answer), not
 # on a count of tries: under strace -f on a loaded machine a step can take

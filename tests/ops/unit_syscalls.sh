@@ -41,20 +41,12 @@ PM_PID=
 STRACE_PID=
 SIM_PID=
 cleanup() {
-	local st=$? p
-	if [ -n "$PM_PID" ] && kill -0 "$PM_PID" 2>/dev/null; then
-		for p in $(pgrep -P "$PM_PID"); do kill -KILL "$p" 2>/dev/null; done
-		kill -KILL "$PM_PID" 2>/dev/null
-	fi
+	local st=$?
+	kill_tree "$PM_PID"
 	[ -z "$STRACE_PID" ] || kill "$STRACE_PID" 2>/dev/null
 	[ -z "$SIM_PID" ] || kill "$SIM_PID" 2>/dev/null
 	wait 2>/dev/null
-	if [ $st -ne 0 ] && [ -f "$T/daemon.log" ]; then
-		echo "--- daemon log (last 30 lines) ---" >&2
-		tail -30 "$T/daemon.log" >&2
-	fi
-	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
-	exit $st
+	cleanup_tmp $st
 }
 trap cleanup EXIT
 
