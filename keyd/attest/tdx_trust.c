@@ -67,8 +67,8 @@ attest_trust_load_intel_root(struct attest_trust *t, const char *pem,
 		    "SHA-256 fingerprint %s is not Intel's", fp);
 		goto out;
 	}
-	if ((rv = att_intel_cert_check(x, x, ATT_INTEL_ROOT_CN, msg,
-	    sizeof(msg))) != ATT_OK) {
+	if (att_intel_cert_check(x, x, ATT_INTEL_ROOT_CN, msg,
+	    sizeof(msg)) != ATT_OK) {
 		X509_free(x);
 		rv = att_err(err, errlen, ATT_ERR_ANCHOR, "Intel SGX root: %s",
 		    msg);
