@@ -10,12 +10,18 @@
 # RUNS defaults to 10000000.  The binaries are copied first, so a rebuild
 # of BUILD_DIR during the campaign changes nothing.  Work corpora and any
 # crash reproducer go to ${PM_FUZZ_CAMPAIGN_DIR:-/tmp/pm-fuzz-campaign}.
+# PM_FUZZ_JOBS=N runs a target as N processes sharing one corpus (each
+# picks up what the others add), RUNS/N inputs each, for the slow targets
+# on a machine with N cores to spare; the line sums their counts.
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: campaign.sh BUILD_DIR [RUNS] [TARGET...]}
 runs=${2:-10000000}
 [ $# -ge 2 ] && shift 2 || shift $#
 dir=${PM_FUZZ_CAMPAIGN_DIR:-/tmp/pm-fuzz-campaign}
+jobs=${PM_FUZZ_JOBS:-1}
+parallel=
+[ "$jobs" -gt 1 ] && parallel="-jobs=$jobs -workers=$jobs"
 all="json fieldmsg http multipart h2 attest/proto attest/report attest/json attest/tdx_quote attest/tdx_coll"
 targets=${*:-$all}
 status=0
@@ -50,18 +56,28 @@ for t in $targets; do
 	mkdir -p "$work/corpus" "$work/artifacts"
 	cp "$bin" "$work/fuzz" || exit 1
 	start=$(date +%s)
-	if "$work/fuzz" -runs="$runs" -timeout=10 -rss_limit_mb=2048 \
-	    -max_len=$max_len -print_final_stats=1 \
+	# With -jobs, libFuzzer writes each job's log to fuzz-N.log in the
+	# working directory.
+	# shellcheck disable=SC2086
+	if (cd "$work" && ./fuzz -runs=$((runs / jobs)) $parallel -timeout=10 \
+	    -rss_limit_mb=2048 -max_len=$max_len -print_final_stats=1 \
 	    -artifact_prefix="$work/artifacts/" \
-	    "$work/corpus" "$seeds" >"$work/log" 2>&1; then
+	    "$work/corpus" "$seeds" >"$work/log" 2>&1); then
 		result=clean
 	else
 		result="FAILED, see $work/artifacts"
 		status=1
 	fi
 	secs=$(( $(date +%s) - start ))
-	done_runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
-	cov=$(grep -o 'cov: [0-9]*' "$work/log" | tail -1 | cut -d' ' -f2)
+	# The jobs' own logs (the main log repeats them), or the one log.
+	logs=$work/log
+	[ "$jobs" -gt 1 ] && logs=$(ls "$work"/fuzz-*.log 2>/dev/null)
+	# shellcheck disable=SC2086
+	done_runs=$(cat $logs | sed -n 's/^stat::number_of_executed_units: *//p' |
+	    awk '{ n += $1 } END { if (NR) print n }')
+	# shellcheck disable=SC2086
+	cov=$(cat $logs | grep -o 'cov: [0-9]*' | cut -d' ' -f2 | sort -n |
+	    tail -1)
 	corpus=$(ls "$work/corpus" | wc -l)
 	printf '%-16s %12s %8s %8s %8s  %s\n' "$t" "${done_runs:-?}" "$secs" \
 	    "${cov:-?}" "$corpus" "$result"
