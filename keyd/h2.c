@@ -345,37 +345,26 @@ h2_output(struct h2 *h)
 	ktun_flush(h->kt);
 }
 
-/* How many bytes of p[0..n) are whole frames (or a frame too big). */
+/*
+ * The first frame of p[0..n): its length if it is whole, 0 if a read cut
+ * it, all of p for a frame too big (nghttp2 refuses it, whole or not).
+ */
 static size_t
-whole_frames(const uint8_t *p, size_t n)
-{
-	size_t	off = 0, len;
-
-	while (n - off >= FRAME_HDR) {
-		len = (size_t)p[off] << 16 | (size_t)p[off + 1] << 8 | p[off + 2];
-		if (len > FRAME_MAX)
-			return n;	/* nghttp2 refuses it, whole or not */
-		if (n - off < FRAME_HDR + len)
-			break;
-		off += FRAME_HDR + len;
-	}
-	return off;
-}
-
-/* The first frame's bytes (all of p for a frame too big). */
-static size_t
-first_frame(const uint8_t *p, size_t n)
+frame_at(const uint8_t *p, size_t n)
 {
 	size_t	len;
 
 	if (n < FRAME_HDR)
-		return n;
+		return 0;
 	len = (size_t)p[0] << 16 | (size_t)p[1] << 8 | p[2];
-	return len > FRAME_MAX || FRAME_HDR + len > n ? n : FRAME_HDR + len;
+	if (len > FRAME_MAX)
+		return n;
+	return n - FRAME_HDR < len ? 0 : FRAME_HDR + len;
 }
 
 /*
- * One frame at a time, with nghttp2's answers to each (a SETTINGS ACK, an
+ * The whole frames at the start of p go to nghttp2 (*took: their bytes),
+ * one frame at a time, with nghttp2's answers to each (a SETTINGS ACK, an
  * RST_STREAM, WINDOW_UPDATEs) taken before the next: what follows a stream
  * it has reset it ignores, but one it has only queued a reset for makes
  * it fail the whole connection.  So the outcome does not depend on how
@@ -383,14 +372,15 @@ first_frame(const uint8_t *p, size_t n)
  * the frames before it came in the same read).
  */
 static int
-feed(struct h2 *h, const uint8_t *p, size_t n, char *err, size_t errlen)
+feed(struct h2 *h, const uint8_t *p, size_t n, size_t *took, char *err,
+    size_t errlen)
 {
 	ssize_t	rv;
 	size_t	one;
 
-	for (; n > 0; p += one, n -= one) {
-		one = first_frame(p, n);
-		if ((rv = nghttp2_session_mem_recv(h->s, p, one)) < 0) {
+	for (*took = 0; (one = frame_at(p + *took, n - *took)) > 0;
+	    *took += one) {
+		if ((rv = nghttp2_session_mem_recv(h->s, p + *took, one)) < 0) {
 			snprintf(err, errlen, "HTTP/2: %s",
 			    nghttp2_strerror((int)rv));
 			return -1;
@@ -415,8 +405,7 @@ h2_input(struct h2 *h, const uint8_t *p, size_t n, char *err, size_t errlen)
 		p = h->pend.p;
 		n = h->pend.len;
 	}
-	w = whole_frames(p, n);
-	if (feed(h, p, w, err, errlen) == -1)
+	if (feed(h, p, n, &w, err, errlen) == -1)
 		return -1;
 	if (h->pend.len > 0) {
 		memmove(h->pend.p, h->pend.p + w, n - w);
