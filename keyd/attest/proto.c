@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "attest_int.h"
+#include "util.h"
 
 int
 att_pb_varint(struct att_pb *b, uint64_t *v)
@@ -258,9 +259,8 @@ decode_extra(struct att_view m, struct att_chain *c)
 	struct extra	e;
 
 	memset(&e, 0, sizeof(e));
-	if (decode_table(m, extra_fields, sizeof(extra_fields) /
-	    sizeof(extra_fields[0]), &e) == -1 || !utf8_valid(e.key.p,
-	    e.key.len))
+	if (decode_table(m, extra_fields, nitems(extra_fields), &e) == -1 ||
+	    !utf8_valid(e.key.p, e.key.len))
 		return -1;
 	c->nextras++;
 	if (e.key.len == strlen(ATT_CRL_EXTRAS_KEY) &&
@@ -281,8 +281,7 @@ decode_extra_of(struct att_view m, void *chain)
 static int
 decode_chain(struct att_view m, struct att_chain *c)
 {
-	return decode_fields(m, chain_fields,
-	    sizeof(chain_fields) / sizeof(chain_fields[0]), c, 7,
+	return decode_fields(m, chain_fields, nitems(chain_fields), c, 7,
 	    decode_extra_of);
 }
 
@@ -315,8 +314,8 @@ decode_machine_stepping(struct att_view m, void *base)
 static int
 decode_product(struct att_view m, struct att_attestation *a)
 {
-	return decode_fields(m, product_fields, sizeof(product_fields) /
-	    sizeof(product_fields[0]), a, 3, decode_machine_stepping);
+	return decode_fields(m, product_fields, nitems(product_fields), a, 3,
+	    decode_machine_stepping);
 }
 
 int
@@ -345,8 +344,7 @@ att_proto_decode(const uint8_t *p, size_t len, struct att_attestation *a,
 		if (num == 1) {
 			a->has_report = 1;
 			rv = decode_table(v, report_fields,
-			    sizeof(report_fields) / sizeof(report_fields[0]),
-			    &a->report);
+			    nitems(report_fields), &a->report);
 		} else if (num == 2) {
 			a->has_chain = 1;
 			rv = decode_chain(v, &a->chain);
