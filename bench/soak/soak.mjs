@@ -360,6 +360,17 @@ const KINDS = {
 		for (let i = 0; i < p.body.length; i += step) parts.push([p.body.subarray(i, i + step), 200]);
 		return { parts, check: (r) => (r.status === 200 && jsonOf(r)?.choices?.[0]?.message?.content === `Echo: ${c}` ? null : "not the echo") };
 	} },
+	slow_head: { w: 2, make(rid) {
+		// The head in 6 pieces over ~1.2 s (client_header_timeout 5 s in
+		// all), then the body: a reload must not drop it as idle, and a
+		// keyd killed meanwhile must get it a 503, not a bare close.
+		const c = word();
+		const p = post("/v1/chat/completions", JSON.stringify({ model: "m", messages: [{ role: "user", content: c }] }), { rid });
+		const head = Buffer.from(p.head), parts = [], n = 6, step = Math.ceil(head.length / n);
+		for (let i = 0; i < head.length; i += step) parts.push([head.subarray(i, i + step), i ? 200 : 0]);
+		parts.push([p.body, 200]);
+		return { parts, check: (r) => (r.status === 200 && jsonOf(r)?.choices?.[0]?.message?.content === `Echo: ${c}` ? null : "not the echo") };
+	} },
 	slow_read: { w: 2, make(rid) {
 		// A ~1 MB stream the client does not read for 2 s, then reads in
 		// small steps: the daemon meets a full socket (backpressure).
