@@ -245,12 +245,25 @@ const jsonOf = (r) => { try { return JSON.parse(r.body.toString()); } catch { re
 const isErrorJson = (j) => j && typeof j === "object" && j.error && typeof j.error === "object" && typeof j.error.message === "string" &&
 	(j.type === "error" || ("type" in j.error && "code" in j.error));
 
+// A unary chat completion and its check: the simulator's echo of what was sent.
+function chatEcho(rid) {
+	const c = word();
+	return { p: post("/v1/chat/completions", JSON.stringify({ model: "m", messages: [{ role: "user", content: c }] }), { rid }),
+		check: (r) => (r.status === 200 && jsonOf(r)?.choices?.[0]?.message?.content === `Echo: ${c}` ? null : "not the echo") };
+}
+// bytes as n parts, each sent 200 ms after the one before (the first
+// after firstMs).
+function trickle(bytes, n, firstMs = 200) {
+	const parts = [], step = Math.ceil(bytes.length / n);
+	for (let i = 0; i < bytes.length; i += step) parts.push([bytes.subarray(i, i + step), i ? 200 : firstMs]);
+	return parts;
+}
+
 // Each kind: weight, build(rid) -> exchange options + what it expects, check(r) -> null (ok) or why not.
 const KINDS = {
 	chat: { w: 10, make(rid) {
-		const c = word();
-		return { parts: whole(post("/v1/chat/completions", JSON.stringify({ model: "m", messages: [{ role: "user", content: c }] }), { rid })),
-			check: (r) => (r.status === 200 && jsonOf(r)?.choices?.[0]?.message?.content === `Echo: ${c}` ? null : "not the echo") };
+		const { p, check } = chatEcho(rid);
+		return { parts: whole(p), check };
 	} },
 	chat_stream: { w: 10, make(rid) {
 		const c = word();
@@ -354,22 +367,15 @@ const KINDS = {
 	// Slow clients.
 	slow_body: { w: 2, make(rid) {
 		// The body in 12 pieces over ~2.4 s (client_body_timeout 5 s between reads).
-		const c = word();
-		const p = post("/v1/chat/completions", JSON.stringify({ model: "m", messages: [{ role: "user", content: c }] }), { rid });
-		const parts = [[p.head, 0]], n = 12, step = Math.ceil(p.body.length / n);
-		for (let i = 0; i < p.body.length; i += step) parts.push([p.body.subarray(i, i + step), 200]);
-		return { parts, check: (r) => (r.status === 200 && jsonOf(r)?.choices?.[0]?.message?.content === `Echo: ${c}` ? null : "not the echo") };
+		const { p, check } = chatEcho(rid);
+		return { parts: [[p.head, 0], ...trickle(p.body, 12)], check };
 	} },
 	slow_head: { w: 2, make(rid) {
 		// The head in 6 pieces over ~1.2 s (client_header_timeout 5 s in
 		// all), then the body: a reload must not drop it as idle, and a
 		// keyd killed meanwhile must get it a 503, not a bare close.
-		const c = word();
-		const p = post("/v1/chat/completions", JSON.stringify({ model: "m", messages: [{ role: "user", content: c }] }), { rid });
-		const head = Buffer.from(p.head), parts = [], n = 6, step = Math.ceil(head.length / n);
-		for (let i = 0; i < head.length; i += step) parts.push([head.subarray(i, i + step), i ? 200 : 0]);
-		parts.push([p.body, 200]);
-		return { parts, check: (r) => (r.status === 200 && jsonOf(r)?.choices?.[0]?.message?.content === `Echo: ${c}` ? null : "not the echo") };
+		const { p, check } = chatEcho(rid);
+		return { parts: [...trickle(Buffer.from(p.head), 6, 0), [p.body, 200]], check };
 	} },
 	slow_read: { w: 2, make(rid) {
 		// A ~1 MB stream the client does not read for 2 s, then reads in
